@@ -1,0 +1,10 @@
+//! The pure core of baiqian: identifiers that parse once, the rules of the organization tree,
+//! roles and their reach, the password rule. Nothing here does IO.
+
+pub mod msg;
+pub mod org;
+pub mod password;
+pub mod role;
+pub mod scope;
+
+pub use msg::Msg;

@@ -1,0 +1,233 @@
+//! The database of baiqian: one query layer over the embedded SQLite default and PostgreSQL.
+//!
+//! Queries are written once in portable SQL (`$1` placeholders, `BIGINT` ids and Unix-ms
+//! timestamps, `TEXT` codes) and run through sqlx's `Any` driver; only DDL differs, so each backend
+//! keeps its own migration history. Every query that touches area data takes the caller's scope
+//! and filters by it in SQL.
+
+pub mod audit;
+pub mod migrate;
+pub mod org;
+pub mod user;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baiqian_domain::Msg;
+use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    BadUrl(String),
+    /// Absent, or outside the caller's scope: the two are never told apart.
+    #[error("not found")]
+    NotFound,
+    /// The caller's role may not do this (inside their scope).
+    #[error("not allowed: {}", .0.key)]
+    Denied(Msg),
+    /// Input that breaks a rule; nothing was written.
+    #[error("invalid: {}", .0.key)]
+    Invalid(Msg),
+    #[error("migration {0}: {1}")]
+    Migration(String, String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who makes a change, for scope checks and the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub login: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Actor {
+    /// The operator at the command line: whole database, recorded as `cli`.
+    pub fn cli() -> Self {
+        Self { user_id: None, login: "cli".into(), role: Role::CityAdmin, scope: Scope::everything() }
+    }
+}
+
+/// A connection pool and the backend it speaks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+    /// SQLite allows one writer; taking this before `BEGIN` queues writers in-process instead of
+    /// failing one of two deferred transactions with SQLITE_BUSY.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite writer lock until commit or drop.
+pub struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, conn_url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(url.into()));
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            (Backend::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::BadUrl(url.into()));
+        };
+        let opts: AnyConnectOptions = conn_url.parse()?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; FULL makes each commit durable
+                            // across power loss, not only a crash of the process.
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?
+            }
+        };
+        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { pool, backend, url: url.to_string(), write_lock })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn write(&self) -> Result<WriteTx> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A consistent copy of the whole database, taken while it serves. SQLite copies itself with
+    /// `VACUUM INTO`; PostgreSQL is dumped by `pg_dump` in one snapshot.
+    pub async fn backup(&self, to: &std::path::Path) -> Result<()> {
+        if to.exists() {
+            return Err(StoreError::Invalid(Msg::new("backup.error.exists").arg("path", to.display())));
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let target = to.to_string_lossy().to_string();
+                sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await?;
+                Ok(())
+            }
+            Backend::Postgres => {
+                let out = tokio::process::Command::new("pg_dump")
+                    .arg("--format=custom")
+                    .arg("--file")
+                    .arg(to)
+                    .arg(&self.url)
+                    .output()
+                    .await
+                    .map_err(|e| StoreError::Migration("backup".into(), format!("pg_dump: {e}")))?;
+                if !out.status.success() {
+                    return Err(StoreError::Migration(
+                        "backup".into(),
+                        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Turns a unique-constraint violation into the given message, other errors into `Db`.
+pub(crate) fn on_unique(e: sqlx::Error, msg: Msg) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Invalid(msg);
+    }
+    StoreError::Db(e)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,66 @@
+//! Migrations, one history per backend, embedded in the binary.
+//!
+//! Each script runs in its own transaction together with its row in `schema_migrations`, so a
+//! failed script leaves nothing half-applied. Applied scripts are never edited: a change is a new
+//! file (expand, then contract).
+
+use sqlx::Row;
+
+use crate::{Backend, Db, Result, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+impl Db {
+    /// Applies every migration not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(self.pool())
+        .await?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        let mut ran = 0;
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let script = match self.backend() {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            let mut tx = self.write().await?;
+            sqlx::raw_sql(script)
+                .execute(tx.conn())
+                .await
+                .map_err(|e| StoreError::Migration(m.name.into(), e.to_string()))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, backend = self.backend().as_str(), "migration applied");
+            ran += 1;
+        }
+        Ok(ran)
+    }
+}

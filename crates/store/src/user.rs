@@ -1,0 +1,325 @@
+//! Accounts, sessions and API tokens. Secrets are stored only as hashes: the password as an
+//! argon2id PHC string, session ids and tokens as SHA-256 hex (computed by the caller).
+
+use baiqian_domain::Msg;
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, Change};
+use crate::org::org_in_scope;
+use crate::{Actor, Db, Result, StoreError, on_unique};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub org_code: String,
+    pub org_name: String,
+    pub org_path: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub failed_attempts: i64,
+    pub locked_until: Option<i64>,
+    pub disabled: bool,
+}
+
+const USER_SELECT: &str = "SELECT u.id, u.login, u.name, u.role, u.org_code, o.name AS org_name, o.path AS org_path, \
+    u.password_hash, u.failed_attempts, u.locked_until, u.disabled FROM users u JOIN orgs o ON o.code = u.org_code";
+
+impl User {
+    fn from_row(r: &AnyRow) -> Result<Self> {
+        let role: String = r.try_get("role")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            login: r.try_get("login")?,
+            name: r.try_get("name")?,
+            role: Role::parse(&role).map_err(|_| StoreError::Corrupt(format!("user role {role}")))?,
+            org_code: r.try_get("org_code")?,
+            org_name: r.try_get("org_name")?,
+            org_path: r.try_get("org_path")?,
+            password_hash: r.try_get("password_hash")?,
+            failed_attempts: r.try_get("failed_attempts")?,
+            locked_until: r.try_get("locked_until")?,
+            disabled: r.try_get::<i64, _>("disabled")? != 0,
+        })
+    }
+
+    /// The subtree this account sees.
+    pub fn scope(&self) -> Result<Scope> {
+        let code = OrgCode::parse(&self.org_code).map_err(|_| StoreError::Corrupt(format!("user org {}", self.org_code)))?;
+        Ok(Scope::new(code, &self.org_path))
+    }
+
+    pub fn actor(&self) -> Result<Actor> {
+        Ok(Actor { user_id: Some(self.id), login: self.login.clone(), role: self.role, scope: self.scope()? })
+    }
+
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+
+    fn audit_json(&self) -> serde_json::Value {
+        json!({ "login": self.login, "name": self.name, "role": self.role, "org_code": self.org_code,
+                "disabled": self.disabled, "locked_until": self.locked_until })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub org_code: OrgCode,
+    pub password_hash: String,
+}
+
+/// What a login attempt did to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedLogin {
+    Counted,
+    /// This failure reached the limit and locked the account.
+    Locked,
+}
+
+impl Db {
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.login = $1"))
+            .bind(login)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(User::from_row).transpose()
+    }
+
+    /// An account whose node lies in `scope`.
+    pub async fn user_in_scope(&self, scope: &Scope, id: i64) -> Result<User> {
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1 AND o.path >= $2 AND o.path < $3"))
+            .bind(id)
+            .bind(scope.lower())
+            .bind(scope.upper())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(User::from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn users_in_scope(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("{USER_SELECT} WHERE o.path >= $1 AND o.path < $2 ORDER BY o.path, u.login LIMIT $3 OFFSET $4"))
+            .bind(scope.lower())
+            .bind(scope.upper())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(User::from_row).collect()
+    }
+
+    /// Creates an account on a node in the actor's scope, with a role the actor may grant.
+    pub async fn create_user(&self, actor: &Actor, new: NewUser, now: i64) -> Result<User> {
+        if !actor.role.may_manage_accounts() || !actor.role.may_grant(new.role) {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let mut tx = self.write().await?;
+        let org = match org_in_scope(tx.conn(), &actor.scope, &new.org_code).await {
+            Ok(o) => o,
+            Err(StoreError::NotFound) => return Err(StoreError::Invalid(Msg::new("user.error.org_not_found").arg("code", &new.org_code))),
+            Err(e) => return Err(e),
+        };
+        if org.is_retired() {
+            return Err(StoreError::Invalid(Msg::new("org.error.retired")));
+        }
+        if !new.role.fits_level(org.level) {
+            return Err(StoreError::Invalid(Msg::new("user.error.role_level").arg("role", new.role.as_str()).arg("level", org.level)));
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO users (login, name, role, org_code, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&new.login)
+        .bind(&new.name)
+        .bind(new.role.as_str())
+        .bind(new.org_code.as_str())
+        .bind(&new.password_hash)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(|e| on_unique(e, Msg::new("user.error.login_taken").arg("login", &new.login)))?
+        .try_get(0)?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let user = User::from_row(&row)?;
+        audit::record(tx.conn(), actor, now, Change::create("user", &user.login, &user.org_path, user.audit_json())).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Disables or enables an account in scope. Disabling ends its sessions and tokens at once.
+    pub async fn set_user_disabled(&self, actor: &Actor, id: i64, disabled: bool, now: i64) -> Result<User> {
+        let before = self.user_in_scope(&actor.scope, id).await?;
+        if !actor.role.may_manage_accounts() || !actor.role.may_grant(before.role) || actor.user_id == Some(id) {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let after = User::from_row(&row)?;
+        let mut change = Change::update("user", &after.login, &after.org_path, before.audit_json(), after.audit_json());
+        change.action = if disabled { "disable" } else { "enable" };
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Clears a lockout by an admin in scope.
+    pub async fn unlock_user(&self, actor: &Actor, id: i64, now: i64) -> Result<User> {
+        let before = self.user_in_scope(&actor.scope, id).await?;
+        if !actor.role.may_manage_accounts() || !actor.role.may_grant(before.role) {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let after = User::from_row(&row)?;
+        let mut change = Change::update("user", &after.login, &after.org_path, before.audit_json(), after.audit_json());
+        change.action = "unlock";
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Counts a failed password; the `max`-th failure in a row locks the account until
+    /// `now + lock_ms`, and that lock is audited.
+    pub async fn record_failed_login(&self, user: &User, max: u32, lock_ms: i64, now: i64) -> Result<FailedLogin> {
+        let mut tx = self.write().await?;
+        let failed: i64 = sqlx::query("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts")
+            .bind(user.id)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        let outcome = if failed >= i64::from(max) {
+            sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = $1 WHERE id = $2")
+                .bind(now + lock_ms)
+                .bind(user.id)
+                .execute(tx.conn())
+                .await?;
+            let system = Actor { user_id: None, login: "system".into(), role: user.role, scope: Scope::everything() };
+            let mut change = Change::update(
+                "user",
+                &user.login,
+                &user.org_path,
+                json!({ "locked_until": user.locked_until }),
+                json!({ "locked_until": now + lock_ms }),
+            );
+            change.action = "lock";
+            change.reason = Some(format!("{max} failed logins"));
+            audit::record(tx.conn(), &system, now, change).await?;
+            FailedLogin::Locked
+        } else {
+            FailedLogin::Counted
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// A successful login: clears failures and creates a new session (the id is new at every login).
+    pub async fn start_session(&self, user_id: i64, id_hash: &str, csrf: &str, now: i64) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(id_hash)
+            .bind(user_id)
+            .bind(csrf)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user and CSRF token of a live session, touching it; `None` when absent, idle longer
+    /// than `idle_ms`, or the account is disabled (the session is then removed).
+    pub async fn session_user(&self, id_hash: &str, idle_ms: i64, now: i64) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(&format!(
+            "{USER_SELECT} JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1"
+        ))
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = User::from_row(&row)?;
+        let meta = sqlx::query("SELECT csrf, last_seen_at FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(meta) = meta else { return Ok(None) };
+        let last_seen: i64 = meta.try_get("last_seen_at")?;
+        if user.disabled || now - last_seen > idle_ms {
+            self.end_session(id_hash).await?;
+            return Ok(None);
+        }
+        // Touch at most once a minute: an idle clock needs no finer grain, and reads stay reads.
+        if now - last_seen > 60_000 {
+            let mut tx = self.write().await?;
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(tx.conn()).await?;
+            tx.commit().await?;
+        }
+        Ok(Some((user, meta.try_get("csrf")?)))
+    }
+
+    pub async fn end_session(&self, id_hash: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(tx.conn()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a new API token for an account (the CLI's `token issue`); audited.
+    pub async fn issue_token(&self, actor: &Actor, user: &User, token_hash: &str, now: i64) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user.id)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        let mut change = Change::create("api_token", &user.login, &user.org_path, json!({ "login": user.login, "created_at": now }));
+        change.action = "issue_token";
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active account behind a bearer token.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "{USER_SELECT} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
+        ))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(User::from_row).transpose()
+    }
+}
