@@ -190,8 +190,8 @@ const NAME_FIRST: &[&str] = &[
     "梅", "清", "乐", "福", "兴", "华", "茂", "云", "岭", "白", "红", "大", "小", "上", "下", "前", "后", "高", "双", "三",
 ];
 const NAME_SECOND: &[&str] = &[
-    "山", "港", "桥", "塘", "湾", "坞", "浜", "墩", "阳", "里", "庄", "林", "田", "溪", "河", "圩", "岗", "头", "口", "园",
-    "漾", "墅", "埠", "泉", "石", "村", "亭", "渚", "湖", "坝",
+    "山", "港", "桥", "塘", "湾", "坞", "浜", "墩", "阳", "里", "庄", "林", "田", "溪", "河", "圩", "埭", "头", "口", "园",
+    "漾", "墅", "埠", "泉", "石", "亭", "渚", "湖", "坝", "滨",
 ];
 const SURNAMES: &[&str] = &["沈", "王", "张", "陈", "徐", "朱", "吴", "周", "钱", "杨", "施", "姚", "蔡", "潘", "费", "俞"];
 const GIVEN: &[&str] = &["建国", "永明", "国强", "志刚", "海燕", "丽华", "伟民", "春林", "卫东", "金根", "红英", "晓峰", "建华", "桂芳", "小龙", "雪琴"];
@@ -320,7 +320,16 @@ pub fn huzhou(seed: u64) -> Result<Vec<BulkOrg>, org::OrgError> {
 fn set_members(b: &mut BulkOrg, n: i64) {
     b.org.member_count = n;
     b.org.party_org_kind = if b.org.level == Level::Village { PartyOrgKind::for_member_count(n) } else { PartyOrgKind::Committee };
-    b.org.party_org_name = format!("{}{}", b.org.name, b.org.party_org_kind.zh());
+    b.org.party_org_name = party_org_name(&b.org.name, b.org.level, b.org.party_org_kind);
+}
+
+/// Area committees are named 中共…委员会 (中共湖州市委员会); villages and enterprises by kind
+/// (龙山村党支部, 天能集团党委), as the article names them.
+fn party_org_name(name: &str, level: Level, kind: PartyOrgKind) -> String {
+    match level {
+        Level::City | Level::County | Level::Township => format!("中共{name}委员会"),
+        _ => format!("{name}{}", kind.zh()),
+    }
 }
 
 /// An invented village name (marked: not from the article), unique in the city.
@@ -353,7 +362,7 @@ fn bulk(
             level,
             parent: OrgCode::parse(parent)?,
             party_org_kind: kind,
-            party_org_name: format!("{name}{}", kind.zh()),
+            party_org_name: party_org_name(name, level, kind),
             secretary_name: secretary,
             member_count: members,
         },

@@ -51,11 +51,31 @@ impl Level {
         }
     }
 
+    /// The Chinese term, as written in spreadsheets.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Level::City => "市",
+            Level::County => "县(区)",
+            Level::Township => "乡镇(街道)",
+            Level::Village => "村",
+            Level::Enterprise => "企业",
+            Level::Institution => "机关事业单位",
+        }
+    }
+
+    /// Accepts the identifier or a Chinese term (`县`, `区`, `县(区)`, `乡镇`, `街道`, `行政村`…).
     pub fn parse(s: &str) -> Result<Self, OrgError> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| OrgError::BadLevel(s.to_string()))
+        let s = s.trim();
+        let level = match s {
+            "市" => Some(Level::City),
+            "县" | "区" | "县(区)" | "县（区）" => Some(Level::County),
+            "乡" | "镇" | "乡镇" | "街道" | "乡镇(街道)" | "乡镇（街道）" => Some(Level::Township),
+            "村" | "行政村" => Some(Level::Village),
+            "企业" | "非公企业" => Some(Level::Enterprise),
+            "事业单位" | "机关事业单位" | "机关" => Some(Level::Institution),
+            _ => Level::ALL.into_iter().find(|l| l.as_str() == s),
+        };
+        level.ok_or_else(|| OrgError::BadLevel(s.chars().take(20).collect()))
     }
 
     pub fn is_area(self) -> bool {

@@ -1,0 +1,299 @@
+//! `baiqian`: the one binary. Each subcommand is one job an operator does.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::password::{PasswordPolicy, parse_login};
+use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
+use baiqian_store::user::NewUser;
+use baiqian_store::{Actor, Db, StoreError};
+use baiqian_web::auth::{hash_password, random_token, sha256_hex};
+use baiqian_web::clock::{Clock, SystemClock};
+use baiqian_web::{AppState, Config, DemoLoginEntry, DemoLogins};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "baiqian", version, about = "百村示范、千村晋位 — the platform of a city's campaign to lift every village Party organization")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build the Huzhou demo world into the database (when it is empty), print the demo logins, and serve it.
+    Demo {
+        /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+        #[arg(long, env = "BAIQIAN_DB", default_value = "sqlite://baiqian-demo.db")]
+        db: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Build the world and stop, without serving.
+        #[arg(long)]
+        no_serve: bool,
+        /// Seed of the generator: the same seed builds the same world.
+        #[arg(long, default_value_t = baiqian_demo::DEFAULT_SEED)]
+        seed: u64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Serve the application (applies pending migrations first).
+    Serve {
+        /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+        #[arg(long, env = "BAIQIAN_DB", default_value = "sqlite://baiqian.db")]
+        db: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent copy of the database while it serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump custom format).
+    Backup {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        /// The file to write; must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add an account; the password is read from the first line of standard input.
+    Add {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// city-admin, county-admin, township-admin, village-secretary, member, leader or auditor.
+        #[arg(long)]
+        role: String,
+        /// Code of the account's node in the organization tree.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Issue a bearer token for the JSON API and print it (it is stored only as a hash).
+    Issue {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        #[arg(long)]
+        login: String,
+    },
+}
+
+/// The password and session rule (default: MLPS level 3).
+#[derive(Args, Debug, Clone)]
+struct PolicyArgs {
+    /// Shortest password accepted.
+    #[arg(long, env = "BAIQIAN_PASSWORD_MIN_LENGTH", default_value_t = 8)]
+    password_min_length: usize,
+    /// How many of lower-case, upper-case, digits, symbols a password must use.
+    #[arg(long, env = "BAIQIAN_PASSWORD_MIN_CLASSES", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=4))]
+    password_min_classes: u8,
+    /// Failed logins in a row that lock an account.
+    #[arg(long, env = "BAIQIAN_LOCKOUT_ATTEMPTS", default_value_t = 5)]
+    lockout_attempts: u32,
+    /// Minutes an account stays locked.
+    #[arg(long, env = "BAIQIAN_LOCKOUT_MINUTES", default_value_t = 15)]
+    lockout_minutes: i64,
+    /// Minutes of inactivity that end a session.
+    #[arg(long, env = "BAIQIAN_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    session_idle_minutes: i64,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: self.password_min_length,
+            min_classes: usize::from(self.password_min_classes),
+            max_failed_attempts: self.lockout_attempts,
+            lockout_minutes: self.lockout_minutes,
+            idle_timeout_minutes: self.session_idle_minutes,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServerArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Mark cookies Secure (serve behind HTTPS).
+    #[arg(long, env = "BAIQIAN_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Demo(#[from] baiqian_demo::DemoError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(url: &str) -> Result<Db, CliError> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn hash(pw: &str) -> Result<String, CliError> {
+    hash_password(pw).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Demo { db, listen, no_serve, seed, server } => {
+            let store = open(&db).await?;
+            if store.org_count_all().await? == 0 {
+                let hasher = |pw: &str| hash_password(pw).unwrap_or_default();
+                let built = baiqian_demo::build(&store, seed, &hasher, clock.now_ms()).await?;
+                println!("Built the Huzhou demo world into {db}: {} organizations, {} accounts.", built.orgs, built.accounts);
+            } else {
+                println!("{db} already holds an organization tree; serving it as it is.");
+            }
+            let demo = demo_logins(&store).await?;
+            println!("Demo logins (password {}):", baiqian_demo::DEMO_PASSWORD);
+            for a in &demo.accounts {
+                println!("  {:<20} {:<18} {}", a.login, a.role.as_str(), a.place);
+            }
+            if no_serve {
+                return Ok(());
+            }
+            let config = Config { policy: server.policy.policy(), demo: Some(demo), secure_cookies: server.secure_cookies };
+            serve(store, clock, config, listen).await
+        }
+        Command::Serve { db, listen, server } => {
+            let store = open(&db).await?;
+            let config = Config { policy: server.policy.policy(), demo: None, secure_cookies: server.secure_cookies };
+            serve(store, clock, config, listen).await
+        }
+        Command::Migrate { db } => {
+            let store = Db::connect(&db).await?;
+            let ran = store.migrate().await?;
+            println!("{ran} migration(s) applied to {db}.");
+            Ok(())
+        }
+        Command::User(UserCommand::Add { db, login, name, role, org, policy }) => {
+            let login = parse_login(&login).map_err(|_| CliError::Usage("login: 3-32 of a-z 0-9 . _ -, starting with a letter".into()))?;
+            let role = Role::parse(&role).map_err(|e| CliError::Usage(e.to_string()))?;
+            let org_code = OrgCode::parse(&org).map_err(|e| CliError::Usage(e.to_string()))?;
+            let name = baiqian_domain::org::parse_name(&name).map_err(|e| CliError::Usage(format!("name: {e}")))?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            policy.policy().check(&login, password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            let store = open(&db).await?;
+            let new = NewUser { login: login.clone(), name, role, org_code, password_hash: hash(password)? };
+            let user = store.create_user(&Actor::cli(), new, clock.now_ms()).await.map_err(|e| match e {
+                StoreError::Invalid(m) => CliError::Usage(format!("{} {:?}", m.key, m.args)),
+                other => other.into(),
+            })?;
+            println!("Added {} ({}) at {} {}.", user.login, user.role.as_str(), user.org_code, user.org_name);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue { db, login }) => {
+            let store = open(&db).await?;
+            let user = store.user_by_login(&login).await?.ok_or_else(|| CliError::Usage(format!("no account {login}")))?;
+            if user.disabled {
+                return Err(CliError::Usage(format!("account {login} is disabled")));
+            }
+            let token = random_token().map_err(|e| CliError::Usage(e.to_string()))?;
+            store.issue_token(&Actor::cli(), &user, &sha256_hex(&token), clock.now_ms()).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Backup { db, to } => {
+            let store = Db::connect(&db).await?;
+            store.backup(&to).await.map_err(|e| match e {
+                StoreError::Invalid(m) => CliError::Usage(format!("{} exists", m.args.first().map(|a| a.1.as_str()).unwrap_or(""))),
+                other => other.into(),
+            })?;
+            println!("Backed up {db} to {}.", to.display());
+            Ok(())
+        }
+    }
+}
+
+async fn demo_logins(store: &Db) -> Result<DemoLogins, CliError> {
+    let mut accounts = Vec::new();
+    for a in baiqian_demo::DEMO_ACCOUNTS {
+        let Ok(code) = OrgCode::parse(a.org_code) else { continue };
+        let place = match store.org(&Scope::everything(), &code).await {
+            Ok(o) => o.name,
+            Err(StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        accounts.push(DemoLoginEntry { login: a.login.to_string(), role: a.role, place });
+    }
+    Ok(DemoLogins { password: baiqian_demo::DEMO_PASSWORD.to_string(), accounts })
+}
+
+async fn serve(store: Db, clock: Arc<dyn Clock>, config: Config, listen: SocketAddr) -> Result<(), CliError> {
+    let backend = store.backend().as_str();
+    let state = AppState::new(store, clock, config);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend, "serving");
+    println!("Serving at http://{addr}");
+    baiqian_web::serve(state, listener).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

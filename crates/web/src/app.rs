@@ -1,0 +1,141 @@
+//! The application: state shared by handlers, and the router that merges each area's routes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use baiqian_domain::password::PasswordPolicy;
+use baiqian_store::Db;
+use serde::Deserialize;
+
+use crate::auth::{Auth, LANG_COOKIE, set_cookie};
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::metrics::Metrics;
+
+/// Settings of a running server (from the command line).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub policy: PasswordPolicy,
+    /// Demo mode: the login page lists these logins and their password.
+    pub demo: Option<DemoLogins>,
+    /// Marks cookies `Secure`; on when served behind HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { policy: PasswordPolicy::default(), demo: None, secure_cookies: false }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoLogins {
+    pub password: String,
+    pub accounts: Vec<DemoLoginEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoLoginEntry {
+    pub login: String,
+    pub role: baiqian_domain::role::Role,
+    /// The name of the account's node.
+    pub place: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config) -> Self {
+        Self { db, clock, config: Arc::new(config), metrics: Arc::new(Metrics::new()) }
+    }
+}
+
+/// Largest request body: an imported spreadsheet.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/lang/{lang}", get(switch_lang))
+        .route("/static/{file}", get(static_file))
+        .merge(crate::session::router())
+        .merge(crate::org::router())
+        .merge(crate::user::router())
+        .merge(crate::audit::router())
+        .merge(crate::api::router())
+        .fallback(|| async { AppError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .layer(from_fn(crate::error::render_errors))
+        .layer(from_fn_with_state(state.clone(), crate::metrics::track))
+        .with_state(state)
+}
+
+async fn home(Auth(me): Auth) -> Redirect {
+    Redirect::to(&format!("/orgs/{}", me.user.org_code))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// Prometheus metrics, for the city administrators only (others get 404: the route does not
+/// exist for them).
+async fn metrics(State(state): State<AppState>, Auth(me): Auth) -> Result<Response, AppError> {
+    if !me.role().may_read_metrics() {
+        return Err(AppError::NotFound);
+    }
+    let body = state.metrics.encode()?;
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response())
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Switches the interface language; the choice is kept in a cookie for a year.
+async fn switch_lang(State(state): State<AppState>, Path(lang): Path<String>, Query(q): Query<Back>) -> Result<Response, AppError> {
+    let lang = Lang::parse(&lang).ok_or(AppError::NotFound)?;
+    let back = q.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/".into());
+    let mut res = Redirect::to(&back).into_response();
+    let c = set_cookie(LANG_COOKIE, lang.code(), state.config.secure_cookies, Some(365 * 24 * 3600));
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    Ok(res)
+}
+
+/// A redirect target on this site only: `/x`, never `//host` or `/\host`.
+pub fn is_local_path(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.chars().any(char::is_control)
+}
+
+/// Vendored assets, embedded so the binary needs nothing beside it.
+async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
+    let (body, mime): (&'static [u8], &str) = match file.as_str() {
+        "app.css" => (include_bytes!("../static/app.css"), "text/css; charset=utf-8"),
+        "htmx.min.js" => (include_bytes!("../static/htmx.min.js"), "text/javascript; charset=utf-8"),
+        "app.js" => (include_bytes!("../static/app.js"), "text/javascript; charset=utf-8"),
+        _ => return Err(AppError::NotFound),
+    };
+    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response())
+}

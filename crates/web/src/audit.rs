@@ -1,0 +1,91 @@
+//! Browsing the audit log within scope (auditors and admins). There is no route that changes it.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{OriginalUri, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use baiqian_store::audit::{AuditEntry, AuditFilter};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, html};
+use crate::frame::Frame;
+use crate::i18n::Tr;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+pub const PAGE: i64 = 50;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub entity: String,
+    #[serde(default)]
+    pub key: String,
+    /// `YYYY-MM-DD`, inclusive, China time.
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    pub page: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn filter(&self) -> AuditFilter {
+        AuditFilter {
+            actor: self.actor.chars().take(40).collect(),
+            action: self.action.chars().take(40).collect(),
+            entity: self.entity.chars().take(40).collect(),
+            key: self.key.chars().take(40).collect(),
+            from_ms: day_start_ms(&self.from),
+            to_ms: day_start_ms(&self.to).map(|t| t + 86_400_000),
+        }
+    }
+}
+
+/// Midnight at the start of a `YYYY-MM-DD` day in UTC+8, as Unix ms.
+fn day_start_ms(s: &str) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - 8 * 3_600_000)
+}
+
+#[derive(Template)]
+#[template(path = "audit/list.html")]
+struct ListPage {
+    tr: Tr,
+    f: Frame,
+    q: AuditQuery,
+    entries: Vec<AuditEntry>,
+    page: i64,
+    more: bool,
+    query_string: String,
+}
+
+async fn list(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Query(q): Query<AuditQuery>) -> Result<Response, AppError> {
+    if !me.role().may_read_audit() {
+        return Err(AppError::NotFound);
+    }
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let mut entries = state.db.audit_entries(me.scope(), &q.filter(), PAGE + 1, (page - 1) * PAGE).await?;
+    let more = entries.len() as i64 > PAGE;
+    entries.truncate(PAGE as usize);
+    let query_string = form_urlencoded::Serializer::new(String::new())
+        .append_pair("actor", &q.actor)
+        .append_pair("action", &q.action)
+        .append_pair("entity", &q.entity)
+        .append_pair("key", &q.key)
+        .append_pair("from", &q.from)
+        .append_pair("to", &q.to)
+        .finish();
+    let here = uri.0.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let page = ListPage { tr, f: Frame::new(&state, &me, tr, &here, "audit").await?, q, entries, page, more, query_string };
+    html(&page)
+}

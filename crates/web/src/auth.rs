@@ -1,0 +1,186 @@
+//! Sessions, bearer tokens, CSRF, passwords, and the extractors handlers use to learn who asks.
+//!
+//! A browser session is a random id in an HttpOnly, SameSite=Lax cookie; the database keeps only
+//! its SHA-256. A new id is made at every login, and sessions end after the configured idle time
+//! or when the account is disabled. Every unsafe request on a session must carry the session's
+//! CSRF token (form field, `csrf` query parameter, or `X-CSRF-Token` header). API clients send
+//! `Authorization: Bearer <token>` and need no CSRF token, as no cookie speaks for them.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
+use baiqian_store::Actor;
+use baiqian_store::user::User;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
+
+pub const SESSION_COOKIE: &str = "bq_session";
+pub const LOGIN_CSRF_COOKIE: &str = "bq_login_csrf";
+pub const LANG_COOKIE: &str = "bq_lang";
+
+/// The caller of a request, with the scope every query of theirs is bounded by.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub actor: Actor,
+    /// The session's CSRF token; `None` for bearer-token requests.
+    pub csrf: Option<String>,
+}
+
+impl CurrentUser {
+    pub fn scope(&self) -> &Scope {
+        &self.actor.scope
+    }
+
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+}
+
+/// Extracts the logged-in caller, or answers 401 (API) / redirects to the login page.
+pub struct Auth(pub Arc<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Arc<CurrentUser>>().cloned().map(Auth).ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Tr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(lang) = cookie(parts.headers.get(header::COOKIE), LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
+            return Ok(Tr::new(lang));
+        }
+        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(Tr::new(if accept.trim_start().starts_with("en") { Lang::En } else { Lang::Zh }))
+    }
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie(header: Option<&axum::http::HeaderValue>, name: &str) -> Option<String> {
+    let raw = header?.to_str().ok()?;
+    cookie::Cookie::split_parse(raw).filter_map(Result::ok).find(|c| c.name() == name).map(|c| c.value().to_string())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, path `/`, Secure when configured.
+pub fn set_cookie(name: &str, value: &str, secure: bool, max_age_secs: Option<i64>) -> String {
+    let mut c = cookie::Cookie::build((name.to_string(), value.to_string()))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .path("/")
+        .secure(secure);
+    if let Some(s) = max_age_secs {
+        c = c.max_age(cookie::time::Duration::seconds(s));
+    }
+    c.build().to_string()
+}
+
+/// 32 random bytes, hex: session ids, CSRF tokens, API tokens.
+pub fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// An argon2id PHC string with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+/// Whether `password` matches the stored PHC string; a malformed hash never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Resolves the caller from a bearer token or the session cookie, and checks CSRF on unsafe
+/// requests made with the session.
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, AppError> {
+    let now = state.clock.now_ms();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    if let Some(token) = bearer {
+        let user = state.db.token_user(&sha256_hex(&token)).await?.ok_or(AppError::Unauthenticated)?;
+        let actor = user.actor()?;
+        let mut req = req;
+        req.extensions_mut().insert(Arc::new(CurrentUser { user, actor, csrf: None }));
+        return Ok(next.run(req).await);
+    }
+    let session = cookie(req.headers().get(header::COOKIE), SESSION_COOKIE);
+    let Some(session) = session else { return Ok(next.run(req).await) };
+    let idle_ms = state.config.policy.idle_timeout_minutes * 60_000;
+    let Some((user, csrf)) = state.db.session_user(&sha256_hex(&session), idle_ms, now).await? else {
+        return Ok(next.run(req).await);
+    };
+    let actor = user.actor()?;
+    let mut req = req;
+    // The login form carries its own pre-session token (a browser may still hold an old session).
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && req.uri().path() != "/login" {
+        req = check_csrf(req, &csrf).await?;
+    }
+    req.extensions_mut().insert(Arc::new(CurrentUser { user, actor, csrf: Some(csrf) }));
+    Ok(next.run(req).await)
+}
+
+/// Largest form body read for its CSRF field; larger forms are multipart uploads, whose token
+/// travels in the query string.
+const FORM_LIMIT: usize = 256 * 1024;
+
+async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
+    let header_token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let query_token = req
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.to_string()));
+    if let Some(t) = header_token.or(query_token) {
+        return if constant_eq(&t, expected) { Ok(req) } else { Err(AppError::Csrf) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::Csrf);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
+    let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.to_string());
+    match token {
+        Some(t) if constant_eq(&t, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(AppError::Csrf),
+    }
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

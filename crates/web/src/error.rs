@@ -1,0 +1,167 @@
+//! One error type for pages and the JSON API. A handler returns `AppError`; the response it
+//! becomes carries the error as an extension, and `render_errors` (which knows the reader's
+//! language and whether the request was for the API) turns it into an HTML page or
+//! `{"error":{"code":…,"message":…}}`.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use baiqian_domain::Msg;
+use baiqian_store::StoreError;
+
+use crate::i18n::Tr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Absent or outside the caller's scope: always the same answer.
+    #[error("not found")]
+    NotFound,
+    #[error("login required")]
+    Unauthenticated,
+    /// Inside scope, but the caller's role may not do it.
+    #[error("denied: {}", .0.key)]
+    Denied(Msg),
+    #[error("invalid: {}", .0.key)]
+    Invalid(Msg),
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Denied(m) => AppError::Denied(m),
+            StoreError::Invalid(m) => AppError::Invalid(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The error a response stands for, read by `render_errors`.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub msg: Msg,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Denied(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn info(&self) -> ErrorInfo {
+        let (code, msg) = match self {
+            AppError::NotFound => ("not_found", Msg::new("error.not_found")),
+            AppError::Unauthenticated => ("unauthenticated", Msg::new("error.unauthenticated")),
+            AppError::Denied(m) => ("forbidden", m.clone()),
+            AppError::Invalid(m) => ("invalid", m.clone()),
+            AppError::Csrf => ("csrf", Msg::new("error.csrf")),
+            AppError::Internal(_) => ("internal", Msg::new("error.internal")),
+        };
+        ErrorInfo { code, msg }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let mut res = self.status().into_response();
+        res.extensions_mut().insert(self.info());
+        res
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    tr: Tr,
+    status: u16,
+    message: &'a str,
+}
+
+/// Renders error responses in the reader's language, as JSON under `/api/` and HTML elsewhere.
+/// Rejections from axum's own extractors (bad JSON, bad form, bad path) become the same shape.
+pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let is_api = path.starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let info = match res.extensions().get::<ErrorInfo>() {
+        Some(i) => i.clone(),
+        None => {
+            // A rejection from an extractor: its plain-text body names the problem in English.
+            let (parts, body) = res.into_parts();
+            let detail = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
+            let code = if parts.status == StatusCode::NOT_FOUND { "not_found" } else { "bad_request" };
+            let key = match parts.status {
+                StatusCode::NOT_FOUND => "error.not_found",
+                StatusCode::PAYLOAD_TOO_LARGE => "error.too_large",
+                StatusCode::METHOD_NOT_ALLOWED => "error.method",
+                _ => "error.bad_request",
+            };
+            tracing::debug!(status = %parts.status, %detail, "extractor rejection");
+            let status = if parts.status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { parts.status };
+            return finish(tr, is_api, status, &path, query.as_deref(), ErrorInfo { code, msg: Msg::new(key) });
+        }
+    };
+    finish(tr, is_api, status, &path, query.as_deref(), info)
+}
+
+fn finish(tr: Tr, is_api: bool, status: StatusCode, path: &str, query: Option<&str>, info: ErrorInfo) -> Response {
+    if info.code == "unauthenticated" && !is_api {
+        let next = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let target: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", &next).finish();
+        return Redirect::to(&format!("/login?{target}")).into_response();
+    }
+    let message = tr.msg(&info.msg);
+    if is_api {
+        let body = serde_json::json!({ "error": { "code": info.code, "message": message } });
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        return res;
+    }
+    let page = ErrorPage { tr, status: status.as_u16(), message: &message };
+    match page.render() {
+        Ok(html) => {
+            let mut res = Response::new(Body::from(html));
+            *res.status_mut() = status;
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "error page did not render");
+            (status, message).into_response()
+        }
+    }
+}
+
+/// Renders a page template into an HTML response.
+pub fn html<T: Template>(page: &T) -> Result<Response, AppError> {
+    let body = page.render().map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    let mut res = Response::new(Body::from(body));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    Ok(res)
+}

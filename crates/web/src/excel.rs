@@ -1,0 +1,122 @@
+//! Spreadsheets officials exchange: the tree as `.xlsx` with Chinese headers, read back the same.
+
+use std::io::Cursor;
+
+use baiqian_domain::Msg;
+use baiqian_store::org::{ImportError, ImportRow, Org};
+use calamine::{Data, Reader, Xlsx};
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::error::AppError;
+
+/// The tree sheet's columns: field name (as import errors name it) and Chinese header.
+pub const ORG_COLUMNS: [(&str, &str); 8] = [
+    ("code", "代码"),
+    ("name", "名称"),
+    ("level", "层级"),
+    ("parent_code", "上级代码"),
+    ("party_org_kind", "党组织类型"),
+    ("party_org_name", "党组织名称"),
+    ("secretary_name", "书记"),
+    ("member_count", "党员数"),
+];
+
+/// Largest number of rows read from one sheet.
+pub const MAX_ROWS: usize = 50_000;
+
+pub fn write_orgs(orgs: &[Org]) -> Result<Vec<u8>, AppError> {
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("组织架构").map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    for (c, (_, header)) in ORG_COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *header, &bold).map_err(xerr)?;
+    }
+    for (c, width) in [14, 24, 12, 14, 10, 30, 10, 8].iter().enumerate() {
+        ws.set_column_width(c as u16, *width).map_err(xerr)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(xerr)?;
+    for (i, o) in orgs.iter().enumerate() {
+        let r = (i + 1) as u32;
+        // Codes are text: a 12-digit number would lose its meaning (and digits) in Excel.
+        ws.write_string(r, 0, o.code.as_str()).map_err(xerr)?;
+        ws.write_string(r, 1, &o.name).map_err(xerr)?;
+        ws.write_string(r, 2, o.level.zh()).map_err(xerr)?;
+        ws.write_string(r, 3, o.parent_code.as_deref().unwrap_or("")).map_err(xerr)?;
+        ws.write_string(r, 4, o.party_org_kind.zh()).map_err(xerr)?;
+        ws.write_string(r, 5, &o.party_org_name).map_err(xerr)?;
+        ws.write_string(r, 6, o.secretary_name.as_deref().unwrap_or("")).map_err(xerr)?;
+        ws.write_number(r, 7, o.member_count as f64).map_err(xerr)?;
+    }
+    wb.save_to_buffer().map_err(xerr)
+}
+
+/// The first sheet of an `.xlsx` file as text cells; `Err` when the file is not a workbook.
+pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+    let range = match wb.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        _ => return Err(Msg::new("import.error.no_sheet")),
+    };
+    if range.height() > MAX_ROWS + 1 {
+        return Err(Msg::new("import.error.too_many_rows").arg("max", MAX_ROWS));
+    }
+    Ok(range.rows().map(|row| row.iter().map(cell_text).collect()).collect())
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Maps the header row to columns (Chinese headers, or the field names) and the rows below it
+/// to import rows. Row numbers are the sheet's (the header is row 1).
+pub fn org_rows(table: &[Vec<String>]) -> Result<Vec<ImportRow>, Vec<ImportError>> {
+    let Some(header) = table.first() else {
+        return Err(vec![ImportError { row: 1, column: "code", msg: Msg::new("import.error.empty") }]);
+    };
+    let mut idx = [usize::MAX; 8];
+    let mut missing = Vec::new();
+    for (k, (field, zh)) in ORG_COLUMNS.iter().enumerate() {
+        match header.iter().position(|h| h == zh || h == field) {
+            Some(i) => idx[k] = i,
+            // Only these may be left out: the kind and name follow from the count and the node.
+            None if matches!(*field, "party_org_kind" | "party_org_name" | "secretary_name" | "member_count") => {}
+            None => missing.push(ImportError { row: 1, column: field, msg: Msg::new("import.error.missing_column").arg("column", zh) }),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let cell = |row: &Vec<String>, k: usize| idx.get(k).and_then(|&i| row.get(i)).cloned().unwrap_or_default();
+    Ok(table
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
+        .map(|(i, row)| ImportRow {
+            row: i + 1,
+            code: cell(row, 0),
+            name: cell(row, 1),
+            level: cell(row, 2),
+            parent_code: cell(row, 3),
+            party_org_kind: cell(row, 4),
+            party_org_name: cell(row, 5),
+            secretary_name: cell(row, 6),
+            member_count: cell(row, 7),
+        })
+        .collect())
+}
+
+/// The Chinese header of a field, for reports.
+pub fn header_of(field: &str) -> &'static str {
+    ORG_COLUMNS.iter().find(|(f, _)| *f == field).map(|(_, h)| *h).unwrap_or("")
+}

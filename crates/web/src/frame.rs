@@ -1,0 +1,54 @@
+//! What every page's frame shows: the reader's scope as a breadcrumb, the navigation their role
+//! allows, the language switch, the CSRF token for forms.
+
+use baiqian_domain::scope::Scope;
+
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub tr: Tr,
+    pub user_name: String,
+    pub login: String,
+    pub role: String,
+    /// Names from the city down to the user's own node.
+    pub scope_crumbs: Vec<String>,
+    pub home_code: String,
+    pub csrf: String,
+    /// The current path and query, for the language switch to come back to.
+    pub here: String,
+    pub nav_accounts: bool,
+    pub nav_audit: bool,
+    /// Which navigation entry is the current page's.
+    pub section: &'static str,
+}
+
+impl Frame {
+    pub async fn new(state: &AppState, me: &CurrentUser, tr: Tr, here: &str, section: &'static str) -> Result<Self, AppError> {
+        let own = state.db.org(&Scope::everything(), &me.actor.scope.root.clone().ok_or(AppError::NotFound)?).await?;
+        let mut scope_crumbs: Vec<String> =
+            state.db.org_ancestors(&Scope::everything(), &own).await?.into_iter().map(|(_, name)| name).collect();
+        scope_crumbs.push(own.name.clone());
+        let here = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        Ok(Self {
+            tr,
+            user_name: me.user.name.clone(),
+            login: me.user.login.clone(),
+            role: tr.role(me.role().as_str()),
+            scope_crumbs,
+            home_code: me.user.org_code.clone(),
+            csrf: me.csrf.clone().unwrap_or_default(),
+            here,
+            nav_accounts: me.role().may_manage_accounts(),
+            nav_audit: me.role().may_read_audit(),
+            section,
+        })
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        self.tr.lang.other().code()
+    }
+}

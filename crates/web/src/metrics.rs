@@ -1,0 +1,78 @@
+//! Request metrics in the Prometheus text format: counts by route and status, latency.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    errors: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("baiqian");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let errors = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register("http_errors", "HTTP requests answered with a 5xx status", errors.clone());
+        registry.register("http_request_duration_seconds", "Time to answer a request", latency.clone());
+        Self { registry, requests, errors, latency }
+    }
+
+    pub fn encode(&self) -> Result<String, AppError> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
+        Ok(out)
+    }
+}
+
+/// Counts and times every request by its route pattern (never the raw path, so codes in URLs
+/// don't multiply the series), and logs it.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = res.status().as_u16();
+    let labels = RequestLabels { method: method.clone(), route: route.clone(), status };
+    state.metrics.requests.get_or_create(&labels).inc();
+    if status >= 500 {
+        state.metrics.errors.get_or_create(&labels).inc();
+    }
+    state.metrics.latency.get_or_create(&RouteLabels { route: route.clone() }).observe(elapsed.as_secs_f64());
+    tracing::info!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    res
+}

@@ -1,0 +1,641 @@
+//! Pages of the organization tree: browse, search, create, edit, move, retire, export, import.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Multipart, OriginalUri, Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use baiqian_domain::Msg;
+use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
+use baiqian_store::StoreError;
+use baiqian_store::org::{ImportError, ImportMode, LevelCounts, NewOrg, Org, OrgEdit};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::{Auth, CurrentUser};
+use crate::error::{AppError, html};
+use crate::excel;
+use crate::frame::Frame;
+use crate::i18n::{Lang, Tr};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orgs/{code}", get(show))
+        .route("/orgs/{code}/new", get(new_form).post(create))
+        .route("/orgs/{code}/edit", get(edit_form).post(edit))
+        .route("/orgs/{code}/move", get(move_form).post(move_org))
+        .route("/orgs/{code}/retire", get(retire_form).post(retire))
+        .route("/orgs/{code}/export.xlsx", get(export))
+        .route("/orgs/{code}/import", get(import_form).post(import))
+        .route("/search", get(search))
+}
+
+/// A code from the URL; a malformed one is simply not found.
+pub fn code_param(s: &str) -> Result<OrgCode, AppError> {
+    OrgCode::parse(s).map_err(|_| AppError::NotFound)
+}
+
+fn here(uri: &OriginalUri) -> String {
+    uri.0.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+}
+
+pub struct ChildRow {
+    pub org: Org,
+    pub counts: LevelCounts,
+}
+
+#[derive(Template)]
+#[template(path = "org/show.html")]
+struct ShowPage {
+    tr: Tr,
+    f: Frame,
+    org: Org,
+    crumbs: Vec<(String, String)>,
+    counts: LevelCounts,
+    children: Vec<ChildRow>,
+    show_retired: bool,
+    can_change_tree: bool,
+    can_edit: bool,
+    is_scope_root: bool,
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    retired: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let scope = me.scope();
+    let node = state.db.org(scope, &code).await?;
+    let show_retired = q.retired.is_some();
+    let children = state.db.org_children(scope, &code, show_retired).await?;
+    let child_counts = state.db.org_children_counts(scope, &code).await?;
+    let children = children
+        .into_iter()
+        .map(|c| {
+            let counts = child_counts.iter().find(|(k, _)| k == c.code.as_str()).map(|(_, n)| n.clone()).unwrap_or_default();
+            ChildRow { org: c, counts }
+        })
+        .collect();
+    let page = ShowPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        crumbs: state.db.org_ancestors(scope, &node).await?,
+        counts: state.db.org_counts(&node.path).await?,
+        children,
+        show_retired,
+        can_change_tree: me.role().may_change_tree() && !node.is_retired(),
+        can_edit: me.role().may_edit_party_org() && !node.is_retired(),
+        is_scope_root: scope.is_root_path(&node.path),
+        org: node,
+    };
+    html(&page)
+}
+
+/// A field error shown beside its input and in the summary at the top.
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Where a store message belongs in a form.
+fn field_of(key: &str) -> &'static str {
+    match key {
+        "org.error.bad_code" | "org.error.code_taken" | "org.error.code_level_mismatch" | "org.error.code_outside_parent" => "code",
+        "org.error.bad_level" | "org.error.wrong_parent_level" => "level",
+        "org.error.empty_name" | "org.error.name_too_long" | "org.error.name_bad_char" => "name",
+        "org.error.bad_party_org_kind" => "party_org_kind",
+        "org.error.bad_member_count" => "member_count",
+        "org.error.reason_required" | "org.error.reason_too_long" | "org.error.reason_bad_char" => "reason",
+        "org.error.parent_not_found" | "org.error.move_into_self" | "org.error.move_same_parent" => "parent",
+        _ => "",
+    }
+}
+
+/// The values typed into a node form, kept as typed so a failed submit loses nothing.
+#[derive(Deserialize, Default, Clone)]
+pub struct OrgFormData {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub party_org_kind: String,
+    #[serde(default)]
+    pub party_org_name: String,
+    #[serde(default)]
+    pub secretary_name: String,
+    #[serde(default)]
+    pub member_count: String,
+}
+
+/// Parses the shared fields of the create and edit forms, collecting every error.
+fn parse_party_fields(d: &OrgFormData, errors: &mut Vec<(&'static str, Msg)>) -> Option<(String, PartyOrgKind, String, Option<String>, i64)> {
+    let name = org::parse_name(&d.name).map_err(|e| errors.push(("name", e.msg()))).ok();
+    let member_count = if d.member_count.trim().is_empty() {
+        Some(0)
+    } else {
+        match d.member_count.trim().parse::<i64>() {
+            Ok(n) => org::parse_member_count(n).map_err(|e| errors.push(("member_count", e.msg()))).ok(),
+            Err(_) => {
+                errors.push(("member_count", org::OrgError::BadMemberCount.msg()));
+                None
+            }
+        }
+    };
+    let kind = PartyOrgKind::parse(&d.party_org_kind).map_err(|e| errors.push(("party_org_kind", e.msg()))).ok();
+    let party_org_name = if d.party_org_name.trim().is_empty() {
+        match (&name, kind) {
+            (Some(n), Some(k)) => Some(format!("{n}{}", k.zh())),
+            _ => None,
+        }
+    } else {
+        org::parse_name(&d.party_org_name).map_err(|e| errors.push(("party_org_name", e.msg()))).ok()
+    };
+    let secretary = if d.secretary_name.trim().is_empty() {
+        Some(None)
+    } else {
+        org::parse_name(&d.secretary_name).map(Some).map_err(|e| errors.push(("secretary_name", e.msg()))).ok()
+    };
+    Some((name?, kind?, party_org_name?, secretary?, member_count?))
+}
+
+#[derive(Template)]
+#[template(path = "org/form.html")]
+struct FormPage {
+    tr: Tr,
+    f: Frame,
+    org: Org,
+    /// `new` or `edit`.
+    mode: &'static str,
+    data: OrgFormData,
+    errors: Vec<FieldError>,
+    levels: Vec<(&'static str, String)>,
+    kinds: Vec<(&'static str, String)>,
+}
+
+impl FormPage {
+    fn error_for(&self, field: &str) -> String {
+        self.errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect::<Vec<_>>().join("；")
+    }
+}
+
+fn kinds(tr: Tr) -> Vec<(&'static str, String)> {
+    PartyOrgKind::ALL.iter().map(|k| (k.as_str(), tr.t(&format!("party_org_kind.{}", k.as_str())).to_string())).collect()
+}
+
+fn child_levels(tr: Tr, parent: Level) -> Vec<(&'static str, String)> {
+    Level::ALL.iter().filter(|l| l.may_sit_under(parent)).map(|l| (l.as_str(), tr.level(l.as_str()))).collect()
+}
+
+fn to_field_errors(tr: Tr, errors: Vec<(&'static str, Msg)>) -> Vec<FieldError> {
+    errors.into_iter().map(|(field, m)| FieldError { field, message: tr.msg(&m) }).collect()
+}
+
+async fn tree_node_for_change(state: &AppState, me: &CurrentUser, code: &str) -> Result<Org, AppError> {
+    let code = code_param(code)?;
+    let node = state.db.org(me.scope(), &code).await?;
+    if !me.role().may_change_tree() {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    if node.is_retired() {
+        return Err(AppError::Invalid(Msg::new("org.error.retired")));
+    }
+    Ok(node)
+}
+
+async fn new_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+    let parent = tree_node_for_change(&state, &me, &code).await?;
+    let data = OrgFormData {
+        level: parent.level.child_area().map(|l| l.as_str().to_string()).unwrap_or_default(),
+        party_org_kind: PartyOrgKind::Branch.as_str().into(),
+        code: parent.code.as_str().to_string(),
+        ..Default::default()
+    };
+    let page = FormPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        levels: child_levels(tr, parent.level),
+        kinds: kinds(tr),
+        org: parent,
+        mode: "new",
+        data,
+        errors: Vec::new(),
+    };
+    html(&page)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Form(data): Form<OrgFormData>,
+) -> Result<Response, AppError> {
+    let parent = tree_node_for_change(&state, &me, &code).await?;
+    let mut errors = Vec::new();
+    let new_code = OrgCode::parse(&data.code).map_err(|e| errors.push(("code", e.msg()))).ok();
+    let level = Level::parse(&data.level).map_err(|e| errors.push(("level", e.msg()))).ok();
+    let fields = parse_party_fields(&data, &mut errors);
+    let result = match (new_code, level, fields, errors.is_empty()) {
+        (Some(code), Some(level), Some((name, party_org_kind, party_org_name, secretary_name, member_count)), true) => {
+            let new = NewOrg { code, name, level, parent: parent.code.clone(), party_org_kind, party_org_name, secretary_name, member_count };
+            match state.db.create_org(&me.actor, new, state.clock.now_ms()).await {
+                Ok(created) => return Ok(Redirect::to(&format!("/orgs/{}", created.code)).into_response()),
+                Err(StoreError::Invalid(m)) => vec![(field_of(m.key), m)],
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => errors,
+    };
+    let page = FormPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        levels: child_levels(tr, parent.level),
+        kinds: kinds(tr),
+        org: parent,
+        mode: "new",
+        data,
+        errors: to_field_errors(tr, result),
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+async fn edit_target(state: &AppState, me: &CurrentUser, code: &str) -> Result<Org, AppError> {
+    let code = code_param(code)?;
+    let node = state.db.org(me.scope(), &code).await?;
+    if !me.role().may_edit_party_org() {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    if node.is_retired() {
+        return Err(AppError::Invalid(Msg::new("org.error.retired")));
+    }
+    Ok(node)
+}
+
+async fn edit_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+    let node = edit_target(&state, &me, &code).await?;
+    let data = OrgFormData {
+        code: node.code.as_str().into(),
+        name: node.name.clone(),
+        level: node.level.as_str().into(),
+        party_org_kind: node.party_org_kind.as_str().into(),
+        party_org_name: node.party_org_name.clone(),
+        secretary_name: node.secretary_name.clone().unwrap_or_default(),
+        member_count: node.member_count.to_string(),
+    };
+    let page = FormPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        levels: Vec::new(),
+        kinds: kinds(tr),
+        org: node,
+        mode: "edit",
+        data,
+        errors: Vec::new(),
+    };
+    html(&page)
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Form(data): Form<OrgFormData>,
+) -> Result<Response, AppError> {
+    let node = edit_target(&state, &me, &code).await?;
+    let mut errors = Vec::new();
+    let result = match parse_party_fields(&data, &mut errors) {
+        Some((name, party_org_kind, party_org_name, secretary_name, member_count)) if errors.is_empty() => {
+            let edit = OrgEdit { name, party_org_kind, party_org_name, secretary_name, member_count };
+            match state.db.edit_org(&me.actor, &node.code, edit, state.clock.now_ms()).await {
+                Ok(o) => return Ok(Redirect::to(&format!("/orgs/{}", o.code)).into_response()),
+                Err(StoreError::Invalid(m)) => vec![(field_of(m.key), m)],
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => errors,
+    };
+    let page = FormPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        levels: Vec::new(),
+        kinds: kinds(tr),
+        org: node,
+        mode: "edit",
+        data,
+        errors: to_field_errors(tr, result),
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+struct ReasonForm {
+    #[serde(default)]
+    parent: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "org/action.html")]
+struct ActionPage {
+    tr: Tr,
+    f: Frame,
+    org: Org,
+    /// `move` or `retire`.
+    action: &'static str,
+    parent: String,
+    reason: String,
+    errors: Vec<FieldError>,
+}
+
+impl ActionPage {
+    fn title(&self) -> &'static str {
+        self.tr.t(if self.action == "move" { "org.move" } else { "org.retire" })
+    }
+
+    fn hint(&self) -> &'static str {
+        self.tr.t(if self.action == "move" { "org.move_hint" } else { "org.retire_hint" })
+    }
+
+    fn error_for(&self, field: &str) -> String {
+        self.errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect::<Vec<_>>().join("；")
+    }
+}
+
+async fn action_form(state: &AppState, me: &CurrentUser, tr: Tr, uri: &OriginalUri, code: &str, action: &'static str) -> Result<Response, AppError> {
+    let node = tree_node_for_change(state, me, code).await?;
+    if me.scope().is_root_path(&node.path) {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    let page = ActionPage {
+        tr,
+        f: Frame::new(state, me, tr, &here(uri), "tree").await?,
+        parent: node.parent_code.clone().unwrap_or_default(),
+        org: node,
+        action,
+        reason: String::new(),
+        errors: Vec::new(),
+    };
+    html(&page)
+}
+
+async fn move_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+    action_form(&state, &me, tr, &uri, &code, "move").await
+}
+
+async fn retire_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+    action_form(&state, &me, tr, &uri, &code, "retire").await
+}
+
+async fn action_failed(state: &AppState, me: &CurrentUser, tr: Tr, uri: &OriginalUri, node: Org, action: &'static str, form: ReasonForm, m: Msg) -> Result<Response, AppError> {
+    let field = match field_of(m.key) {
+        "" | "code" | "level" => "parent",
+        f => f,
+    };
+    let page = ActionPage {
+        tr,
+        f: Frame::new(state, me, tr, &here(uri), "tree").await?,
+        org: node,
+        action,
+        parent: form.parent,
+        reason: form.reason,
+        errors: vec![FieldError { field, message: tr.msg(&m) }],
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+async fn move_org(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, AppError> {
+    let node = tree_node_for_change(&state, &me, &code).await?;
+    let parent = match OrgCode::parse(&form.parent) {
+        Ok(p) => p,
+        Err(e) => return action_failed(&state, &me, tr, &uri, node, "move", form, e.msg()).await,
+    };
+    match state.db.move_org(&me.actor, &node.code, &parent, &form.reason, state.clock.now_ms()).await {
+        Ok(o) => Ok(Redirect::to(&format!("/orgs/{}", o.code)).into_response()),
+        // A parent outside scope is refused like a parent that does not exist.
+        Err(StoreError::NotFound) => {
+            action_failed(&state, &me, tr, &uri, node, "move", form, Msg::new("org.error.parent_not_found").arg("code", parent)).await
+        }
+        Err(StoreError::Invalid(m)) => action_failed(&state, &me, tr, &uri, node, "move", form, m).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn retire(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, AppError> {
+    let node = tree_node_for_change(&state, &me, &code).await?;
+    match state.db.retire_org(&me.actor, &node.code, &form.reason, state.clock.now_ms()).await {
+        Ok(o) => Ok(Redirect::to(&format!("/orgs/{}", o.parent_code.unwrap_or(o.code.to_string()))).into_response()),
+        Err(StoreError::Invalid(m)) => action_failed(&state, &me, tr, &uri, node, "retire", form, m).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn export(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let orgs = state.db.org_subtree(me.scope(), &code, false).await?;
+    let bytes = excel::write_orgs(&orgs)?;
+    let filename = format!("orgs-{code}.xlsx");
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// One reported import problem, in both languages (the report goes to people who may forward it).
+pub struct ReportRow {
+    pub row: usize,
+    pub column: String,
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Template)]
+#[template(path = "org/import.html")]
+struct ImportPage {
+    tr: Tr,
+    f: Frame,
+    org: Org,
+    done: bool,
+    committed: bool,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    file_error: Option<String>,
+    report: Vec<ReportRow>,
+}
+
+async fn import_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+    let node = tree_node_for_change(&state, &me, &code).await?;
+    let page = ImportPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        org: node,
+        done: false,
+        committed: false,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        file_error: None,
+        report: Vec::new(),
+    };
+    html(&page)
+}
+
+pub fn report_rows(errors: &[ImportError]) -> Vec<ReportRow> {
+    let zh = Tr::new(Lang::Zh);
+    let en = Tr::new(Lang::En);
+    errors
+        .iter()
+        .map(|e| ReportRow {
+            row: e.row,
+            column: format!("{} ({})", excel::header_of(e.column), e.column),
+            zh: zh.msg(&e.msg),
+            en: en.msg(&e.msg),
+        })
+        .collect()
+}
+
+async fn import(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let node = tree_node_for_change(&state, &me, &code).await?;
+    let mut file: Option<Vec<u8>> = None;
+    let mut mode = ImportMode::AllOrNothing;
+    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))? {
+        match field.name() {
+            Some("file") => file = Some(field.bytes().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?.to_vec()),
+            Some("mode") => {
+                let v = field.text().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?;
+                if v == "good_rows" {
+                    mode = ImportMode::GoodRowsOnly;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut page = ImportPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        org: node,
+        done: true,
+        committed: false,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        file_error: None,
+        report: Vec::new(),
+    };
+    let status = match import_bytes(&state, &me, file.as_deref().unwrap_or_default(), mode).await? {
+        ImportResult::FileError(m) => {
+            page.file_error = Some(format!("{} / {}", Tr::new(Lang::Zh).msg(&m), Tr::new(Lang::En).msg(&m)));
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ImportResult::Done(out) => {
+            page.committed = out.committed;
+            page.created = out.created;
+            page.updated = out.updated;
+            page.unchanged = out.unchanged;
+            page.report = report_rows(&out.errors);
+            if out.errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY }
+        }
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub enum ImportResult {
+    FileError(Msg),
+    Done(baiqian_store::org::ImportOutcome),
+}
+
+/// Reads a workbook and imports its rows into the caller's scope (shared by the page and the API).
+pub async fn import_bytes(state: &AppState, me: &CurrentUser, bytes: &[u8], mode: ImportMode) -> Result<ImportResult, AppError> {
+    if bytes.is_empty() {
+        return Ok(ImportResult::FileError(Msg::new("import.error.no_file")));
+    }
+    let table = match excel::read_first_sheet(bytes) {
+        Ok(t) => t,
+        Err(m) => return Ok(ImportResult::FileError(m)),
+    };
+    let rows = match excel::org_rows(&table) {
+        Ok(r) => r,
+        Err(errors) => {
+            return Ok(ImportResult::Done(baiqian_store::org::ImportOutcome { errors, ..Default::default() }));
+        }
+    };
+    if rows.is_empty() {
+        return Ok(ImportResult::FileError(Msg::new("import.error.empty")));
+    }
+    let out = state.db.import_orgs(&me.actor, &rows, mode, state.clock.now_ms()).await?;
+    Ok(ImportResult::Done(out))
+}
+
+#[derive(Template)]
+#[template(path = "org/search.html")]
+struct SearchPage {
+    tr: Tr,
+    f: Frame,
+    q: String,
+    results: Vec<Org>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Query(q): Query<SearchQuery>) -> Result<Response, AppError> {
+    let text: String = q.q.trim().chars().take(40).collect();
+    let results = state.db.org_search(me.scope(), &text, 100).await?;
+    let page = SearchPage { tr, f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?, q: text, results };
+    html(&page)
+}
