@@ -18,7 +18,11 @@ use baiqian_web::{AppState, Config, DemoLoginEntry, DemoLogins};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "baiqian", version, about = "百村示范、千村晋位 — the platform of a city's campaign to lift every village Party organization")]
+#[command(
+    name = "baiqian",
+    version,
+    about = "百村示范、千村晋位 — the platform of a city's campaign to lift every village Party organization"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -164,7 +168,8 @@ enum CliError {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -190,12 +195,21 @@ fn hash(pw: &str) -> Result<String, CliError> {
 async fn run(cli: Cli) -> Result<(), CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Demo { db, listen, no_serve, seed, server } => {
+        Command::Demo {
+            db,
+            listen,
+            no_serve,
+            seed,
+            server,
+        } => {
             let store = open(&db).await?;
             if store.org_count_all().await? == 0 {
                 let hasher = |pw: &str| hash_password(pw).unwrap_or_default();
                 let built = baiqian_demo::build(&store, seed, &hasher, clock.now_ms()).await?;
-                println!("Built the Huzhou demo world into {db}: {} organizations, {} accounts.", built.orgs, built.accounts);
+                println!(
+                    "Built the Huzhou demo world into {db}: {} organizations, {} accounts.",
+                    built.orgs, built.accounts
+                );
             } else {
                 println!("{db} already holds an organization tree; serving it as it is.");
             }
@@ -207,12 +221,20 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             if no_serve {
                 return Ok(());
             }
-            let config = Config { policy: server.policy.policy(), demo: Some(demo), secure_cookies: server.secure_cookies };
+            let config = Config {
+                policy: server.policy.policy(),
+                demo: Some(demo),
+                secure_cookies: server.secure_cookies,
+            };
             serve(store, clock, config, listen).await
         }
         Command::Serve { db, listen, server } => {
             let store = open(&db).await?;
-            let config = Config { policy: server.policy.policy(), demo: None, secure_cookies: server.secure_cookies };
+            let config = Config {
+                policy: server.policy.policy(),
+                demo: None,
+                secure_cookies: server.secure_cookies,
+            };
             serve(store, clock, config, listen).await
         }
         Command::Migrate { db } => {
@@ -221,39 +243,75 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{ran} migration(s) applied to {db}.");
             Ok(())
         }
-        Command::User(UserCommand::Add { db, login, name, role, org, policy }) => {
-            let login = parse_login(&login).map_err(|_| CliError::Usage("login: 3-32 of a-z 0-9 . _ -, starting with a letter".into()))?;
+        Command::User(UserCommand::Add {
+            db,
+            login,
+            name,
+            role,
+            org,
+            policy,
+        }) => {
+            let login = parse_login(&login).map_err(|_| {
+                CliError::Usage("login: 3-32 of a-z 0-9 . _ -, starting with a letter".into())
+            })?;
             let role = Role::parse(&role).map_err(|e| CliError::Usage(e.to_string()))?;
             let org_code = OrgCode::parse(&org).map_err(|e| CliError::Usage(e.to_string()))?;
-            let name = baiqian_domain::org::parse_name(&name).map_err(|e| CliError::Usage(format!("name: {e}")))?;
+            let name = baiqian_domain::org::parse_name(&name)
+                .map_err(|e| CliError::Usage(format!("name: {e}")))?;
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            policy.policy().check(&login, password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            policy
+                .policy()
+                .check(&login, password)
+                .map_err(|e| CliError::Usage(format!("password: {e}")))?;
             let store = open(&db).await?;
-            let new = NewUser { login: login.clone(), name, role, org_code, password_hash: hash(password)? };
-            let user = store.create_user(&Actor::cli(), new, clock.now_ms()).await.map_err(|e| match e {
-                StoreError::Invalid(m) => CliError::Usage(format!("{} {:?}", m.key, m.args)),
-                other => other.into(),
-            })?;
-            println!("Added {} ({}) at {} {}.", user.login, user.role.as_str(), user.org_code, user.org_name);
+            let new = NewUser {
+                login: login.clone(),
+                name,
+                role,
+                org_code,
+                password_hash: hash(password)?,
+            };
+            let user = store
+                .create_user(&Actor::cli(), new, clock.now_ms())
+                .await
+                .map_err(|e| match e {
+                    StoreError::Invalid(m) => CliError::Usage(format!("{} {:?}", m.key, m.args)),
+                    other => other.into(),
+                })?;
+            println!(
+                "Added {} ({}) at {} {}.",
+                user.login,
+                user.role.as_str(),
+                user.org_code,
+                user.org_name
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Issue { db, login }) => {
             let store = open(&db).await?;
-            let user = store.user_by_login(&login).await?.ok_or_else(|| CliError::Usage(format!("no account {login}")))?;
+            let user = store
+                .user_by_login(&login)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no account {login}")))?;
             if user.disabled {
                 return Err(CliError::Usage(format!("account {login} is disabled")));
             }
             let token = random_token().map_err(|e| CliError::Usage(e.to_string()))?;
-            store.issue_token(&Actor::cli(), &user, &sha256_hex(&token), clock.now_ms()).await?;
+            store
+                .issue_token(&Actor::cli(), &user, &sha256_hex(&token), clock.now_ms())
+                .await?;
             println!("{token}");
             Ok(())
         }
         Command::Backup { db, to } => {
             let store = Db::connect(&db).await?;
             store.backup(&to).await.map_err(|e| match e {
-                StoreError::Invalid(m) => CliError::Usage(format!("{} exists", m.args.first().map(|a| a.1.as_str()).unwrap_or(""))),
+                StoreError::Invalid(m) => CliError::Usage(format!(
+                    "{} exists",
+                    m.args.first().map(|a| a.1.as_str()).unwrap_or("")
+                )),
                 other => other.into(),
             })?;
             println!("Backed up {db} to {}.", to.display());
@@ -265,18 +323,32 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 async fn demo_logins(store: &Db) -> Result<DemoLogins, CliError> {
     let mut accounts = Vec::new();
     for a in baiqian_demo::DEMO_ACCOUNTS {
-        let Ok(code) = OrgCode::parse(a.org_code) else { continue };
+        let Ok(code) = OrgCode::parse(a.org_code) else {
+            continue;
+        };
         let place = match store.org(&Scope::everything(), &code).await {
             Ok(o) => o.name,
             Err(StoreError::NotFound) => continue,
             Err(e) => return Err(e.into()),
         };
-        accounts.push(DemoLoginEntry { login: a.login.to_string(), role: a.role, place });
+        accounts.push(DemoLoginEntry {
+            login: a.login.to_string(),
+            role: a.role,
+            place,
+        });
     }
-    Ok(DemoLogins { password: baiqian_demo::DEMO_PASSWORD.to_string(), accounts })
+    Ok(DemoLogins {
+        password: baiqian_demo::DEMO_PASSWORD.to_string(),
+        accounts,
+    })
 }
 
-async fn serve(store: Db, clock: Arc<dyn Clock>, config: Config, listen: SocketAddr) -> Result<(), CliError> {
+async fn serve(
+    store: Db,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    listen: SocketAddr,
+) -> Result<(), CliError> {
     let backend = store.backend().as_str();
     let state = AppState::new(store, clock, config);
     let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -186,15 +186,21 @@ const HOSTS: &[(&str, &str, Level, i64)] = &[
 
 // Invented: syllables for village names and for secretaries' names.
 const NAME_FIRST: &[&str] = &[
-    "东", "西", "南", "北", "新", "长", "和", "安", "丰", "桥", "青", "塘", "湖", "溪", "港", "金", "玉", "竹", "桑", "荷",
-    "梅", "清", "乐", "福", "兴", "华", "茂", "云", "岭", "白", "红", "大", "小", "上", "下", "前", "后", "高", "双", "三",
+    "东", "西", "南", "北", "新", "长", "和", "安", "丰", "桥", "青", "塘", "湖", "溪", "港", "金",
+    "玉", "竹", "桑", "荷", "梅", "清", "乐", "福", "兴", "华", "茂", "云", "岭", "白", "红", "大",
+    "小", "上", "下", "前", "后", "高", "双", "三",
 ];
 const NAME_SECOND: &[&str] = &[
-    "山", "港", "桥", "塘", "湾", "坞", "浜", "墩", "阳", "里", "庄", "林", "田", "溪", "河", "圩", "埭", "头", "口", "园",
-    "漾", "墅", "埠", "泉", "石", "亭", "渚", "湖", "坝", "滨",
+    "山", "港", "桥", "塘", "湾", "坞", "浜", "墩", "阳", "里", "庄", "林", "田", "溪", "河", "圩",
+    "埭", "头", "口", "园", "漾", "墅", "埠", "泉", "石", "亭", "渚", "湖", "坝", "滨",
 ];
-const SURNAMES: &[&str] = &["沈", "王", "张", "陈", "徐", "朱", "吴", "周", "钱", "杨", "施", "姚", "蔡", "潘", "费", "俞"];
-const GIVEN: &[&str] = &["建国", "永明", "国强", "志刚", "海燕", "丽华", "伟民", "春林", "卫东", "金根", "红英", "晓峰", "建华", "桂芳", "小龙", "雪琴"];
+const SURNAMES: &[&str] = &[
+    "沈", "王", "张", "陈", "徐", "朱", "吴", "周", "钱", "杨", "施", "姚", "蔡", "潘", "费", "俞",
+];
+const GIVEN: &[&str] = &[
+    "建国", "永明", "国强", "志刚", "海燕", "丽华", "伟民", "春林", "卫东", "金根", "红英", "晓峰",
+    "建华", "桂芳", "小龙", "雪琴",
+];
 
 /// A small deterministic generator (SplitMix64): the world must not change when a crate does.
 struct Rng(u64);
@@ -228,20 +234,90 @@ pub struct DemoAccount {
 
 /// The demo logins: every role at each level where it fits, on the article's places.
 pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { login: "city.admin", name: "市委组织部管理员", role: Role::CityAdmin, org_code: "330500" },
-    DemoAccount { login: "city.leader", name: "市委领导", role: Role::Leader, org_code: "330500" },
-    DemoAccount { login: "city.auditor", name: "市级审计员", role: Role::Auditor, org_code: "330500" },
-    DemoAccount { login: "changxing.admin", name: "长兴县委组织部管理员", role: Role::CountyAdmin, org_code: "330522" },
-    DemoAccount { login: "changxing.leader", name: "长兴县委领导", role: Role::Leader, org_code: "330522" },
-    DemoAccount { login: "changxing.auditor", name: "长兴县审计员", role: Role::Auditor, org_code: "330522" },
-    DemoAccount { login: "wuxing.admin", name: "吴兴区委组织部管理员", role: Role::CountyAdmin, org_code: "330502" },
-    DemoAccount { login: "meishan.admin", name: "煤山镇党委管理员", role: Role::TownshipAdmin, org_code: MEISHAN },
-    DemoAccount { login: "meishan.leader", name: "煤山镇领导", role: Role::Leader, org_code: MEISHAN },
-    DemoAccount { login: "meishan.auditor", name: "煤山镇审计员", role: Role::Auditor, org_code: MEISHAN },
-    DemoAccount { login: "miaoxi.admin", name: "妙西镇党委管理员", role: Role::TownshipAdmin, org_code: MIAOXI },
-    DemoAccount { login: "xinmin.secretary", name: "新民村党组织书记", role: Role::VillageSecretary, org_code: XINMIN },
-    DemoAccount { login: "xinmin.member", name: "许月刚", role: Role::Member, org_code: XINMIN },
-    DemoAccount { login: "longshan.secretary", name: "施益忠", role: Role::VillageSecretary, org_code: LONGSHAN },
+    DemoAccount {
+        login: "city.admin",
+        name: "市委组织部管理员",
+        role: Role::CityAdmin,
+        org_code: "330500",
+    },
+    DemoAccount {
+        login: "city.leader",
+        name: "市委领导",
+        role: Role::Leader,
+        org_code: "330500",
+    },
+    DemoAccount {
+        login: "city.auditor",
+        name: "市级审计员",
+        role: Role::Auditor,
+        org_code: "330500",
+    },
+    DemoAccount {
+        login: "changxing.admin",
+        name: "长兴县委组织部管理员",
+        role: Role::CountyAdmin,
+        org_code: "330522",
+    },
+    DemoAccount {
+        login: "changxing.leader",
+        name: "长兴县委领导",
+        role: Role::Leader,
+        org_code: "330522",
+    },
+    DemoAccount {
+        login: "changxing.auditor",
+        name: "长兴县审计员",
+        role: Role::Auditor,
+        org_code: "330522",
+    },
+    DemoAccount {
+        login: "wuxing.admin",
+        name: "吴兴区委组织部管理员",
+        role: Role::CountyAdmin,
+        org_code: "330502",
+    },
+    DemoAccount {
+        login: "meishan.admin",
+        name: "煤山镇党委管理员",
+        role: Role::TownshipAdmin,
+        org_code: MEISHAN,
+    },
+    DemoAccount {
+        login: "meishan.leader",
+        name: "煤山镇领导",
+        role: Role::Leader,
+        org_code: MEISHAN,
+    },
+    DemoAccount {
+        login: "meishan.auditor",
+        name: "煤山镇审计员",
+        role: Role::Auditor,
+        org_code: MEISHAN,
+    },
+    DemoAccount {
+        login: "miaoxi.admin",
+        name: "妙西镇党委管理员",
+        role: Role::TownshipAdmin,
+        org_code: MIAOXI,
+    },
+    DemoAccount {
+        login: "xinmin.secretary",
+        name: "新民村党组织书记",
+        role: Role::VillageSecretary,
+        org_code: XINMIN,
+    },
+    DemoAccount {
+        login: "xinmin.member",
+        name: "许月刚",
+        role: Role::Member,
+        org_code: XINMIN,
+    },
+    DemoAccount {
+        login: "longshan.secretary",
+        name: "施益忠",
+        role: Role::VillageSecretary,
+        org_code: LONGSHAN,
+    },
 ];
 
 /// 煤山镇 (invented code), as the world below assigns it.
@@ -258,16 +334,40 @@ pub fn huzhou(seed: u64) -> Result<Vec<BulkOrg>, org::OrgError> {
     let mut rng = Rng(seed);
     let mut used_names: Vec<String> = NAMED_VILLAGES.iter().map(|v| v.1.to_string()).collect();
     let mut out = Vec::with_capacity(1100);
-    let secretary = |rng: &mut Rng| format!("{}{}", SURNAMES[rng.below(SURNAMES.len())], GIVEN[rng.below(GIVEN.len())]);
+    let secretary = |rng: &mut Rng| {
+        format!(
+            "{}{}",
+            SURNAMES[rng.below(SURNAMES.len())],
+            GIVEN[rng.below(GIVEN.len())]
+        )
+    };
 
     let city_path = "/330500/".to_string();
     let city_idx = out.len();
-    out.push(bulk("330500", "湖州市", Level::City, "330500", &city_path, 0, Some(secretary(&mut rng)), false)?);
+    out.push(bulk(
+        "330500",
+        "湖州市",
+        Level::City,
+        "330500",
+        &city_path,
+        0,
+        Some(secretary(&mut rng)),
+        false,
+    )?);
     let mut city_members = 0;
     for county in COUNTIES {
         let county_path = format!("{city_path}{}/", county.code);
         let county_idx = out.len();
-        out.push(bulk(county.code, county.name, Level::County, "330500", &county_path, 0, Some(secretary(&mut rng)), false)?);
+        out.push(bulk(
+            county.code,
+            county.name,
+            Level::County,
+            "330500",
+            &county_path,
+            0,
+            Some(secretary(&mut rng)),
+            false,
+        )?);
         let mut county_members = 0;
         let mut next = [Street.code_base(), Town.code_base(), Township.code_base()];
         for &(short, kind, villages) in county.townships {
@@ -282,7 +382,16 @@ pub fn huzhou(seed: u64) -> Result<Vec<BulkOrg>, org::OrgError> {
             let t_name = format!("{short}{}", kind.suffix());
             let t_path = format!("{county_path}{t_code}/");
             let t_idx = out.len();
-            out.push(bulk(&t_code, &t_name, Level::Township, county.code, &t_path, 0, Some(secretary(&mut rng)), invented)?);
+            out.push(bulk(
+                &t_code,
+                &t_name,
+                Level::Township,
+                county.code,
+                &t_path,
+                0,
+                Some(secretary(&mut rng)),
+                invented,
+            )?);
             let mut t_members = 0;
             let named: Vec<_> = NAMED_VILLAGES.iter().filter(|v| v.0 == short).collect();
             for i in 0..villages {
@@ -291,19 +400,43 @@ pub fn huzhou(seed: u64) -> Result<Vec<BulkOrg>, org::OrgError> {
                     Some(&&(_, name, members, sec)) => (
                         name.to_string(),
                         members.unwrap_or_else(|| rng.range(28, 95)),
-                        sec.map(str::to_string).unwrap_or_else(|| secretary(&mut rng)),
+                        sec.map(str::to_string)
+                            .unwrap_or_else(|| secretary(&mut rng)),
                     ),
-                    None => (invent_village_name(&mut rng, &mut used_names), rng.range(22, 110), secretary(&mut rng)),
+                    None => (
+                        invent_village_name(&mut rng, &mut used_names),
+                        rng.range(22, 110),
+                        secretary(&mut rng),
+                    ),
                 };
                 t_members += members;
                 let v_path = format!("{t_path}{v_code}/");
-                out.push(bulk(&v_code, &name, Level::Village, &t_code, &v_path, members, Some(sec), true)?);
+                out.push(bulk(
+                    &v_code,
+                    &name,
+                    Level::Village,
+                    &t_code,
+                    &v_path,
+                    members,
+                    Some(sec),
+                    true,
+                )?);
             }
-            for (n, &(_, name, level, members)) in HOSTS.iter().filter(|h| h.0 == short).enumerate() {
+            for (n, &(_, name, level, members)) in HOSTS.iter().filter(|h| h.0 == short).enumerate()
+            {
                 let code = format!("{t_code}-{:03}", n + 1);
                 let path = format!("{t_path}{code}/");
                 t_members += members;
-                out.push(bulk(&code, name, level, &t_code, &path, members, Some(secretary(&mut rng)), true)?);
+                out.push(bulk(
+                    &code,
+                    name,
+                    level,
+                    &t_code,
+                    &path,
+                    members,
+                    Some(secretary(&mut rng)),
+                    true,
+                )?);
             }
             // A township committee's own members (cadres) come on top of its villages'.
             t_members += rng.range(20, 60);
@@ -319,7 +452,11 @@ pub fn huzhou(seed: u64) -> Result<Vec<BulkOrg>, org::OrgError> {
 
 fn set_members(b: &mut BulkOrg, n: i64) {
     b.org.member_count = n;
-    b.org.party_org_kind = if b.org.level == Level::Village { PartyOrgKind::for_member_count(n) } else { PartyOrgKind::Committee };
+    b.org.party_org_kind = if b.org.level == Level::Village {
+        PartyOrgKind::for_member_count(n)
+    } else {
+        PartyOrgKind::Committee
+    };
     b.org.party_org_name = party_org_name(&b.org.name, b.org.level, b.org.party_org_kind);
 }
 
@@ -335,7 +472,11 @@ fn party_org_name(name: &str, level: Level, kind: PartyOrgKind) -> String {
 /// An invented village name (marked: not from the article), unique in the city.
 fn invent_village_name(rng: &mut Rng, used: &mut Vec<String>) -> String {
     loop {
-        let name = format!("{}{}村", NAME_FIRST[rng.below(NAME_FIRST.len())], NAME_SECOND[rng.below(NAME_SECOND.len())]);
+        let name = format!(
+            "{}{}村",
+            NAME_FIRST[rng.below(NAME_FIRST.len())],
+            NAME_SECOND[rng.below(NAME_SECOND.len())]
+        );
         if !used.contains(&name) {
             used.push(name.clone());
             return name;
@@ -354,7 +495,11 @@ fn bulk(
     secretary: Option<String>,
     invented: bool,
 ) -> Result<BulkOrg, org::OrgError> {
-    let kind = if level == Level::Village || !level.is_area() { PartyOrgKind::for_member_count(members) } else { PartyOrgKind::Committee };
+    let kind = if level == Level::Village || !level.is_area() {
+        PartyOrgKind::for_member_count(members)
+    } else {
+        PartyOrgKind::Committee
+    };
     Ok(BulkOrg {
         org: NewOrg {
             code: OrgCode::parse(code)?,
@@ -388,7 +533,12 @@ pub struct Built {
 
 /// Writes the world and the demo accounts into an empty, migrated database. `hash` turns the
 /// demo password into a stored hash (each account gets its own salt).
-pub async fn build(db: &Db, seed: u64, hash: &(dyn Fn(&str) -> String + Sync), now: i64) -> Result<Built, DemoError> {
+pub async fn build(
+    db: &Db,
+    seed: u64,
+    hash: &(dyn Fn(&str) -> String + Sync),
+    now: i64,
+) -> Result<Built, DemoError> {
     if db.org_count_all().await? > 0 {
         return Err(DemoError::NotEmpty);
     }
@@ -397,10 +547,19 @@ pub async fn build(db: &Db, seed: u64, hash: &(dyn Fn(&str) -> String + Sync), n
     db.bulk_insert_orgs(&actor, &world, now).await?;
     for a in DEMO_ACCOUNTS {
         let org_code = OrgCode::parse(a.org_code).map_err(|e| StoreError::Invalid(e.msg()))?;
-        let new = NewUser { login: a.login.into(), name: a.name.into(), role: a.role, org_code, password_hash: hash(DEMO_PASSWORD) };
+        let new = NewUser {
+            login: a.login.into(),
+            name: a.name.into(),
+            role: a.role,
+            org_code,
+            password_hash: hash(DEMO_PASSWORD),
+        };
         db.create_user(&actor, new, now).await?;
     }
-    Ok(Built { orgs: world.len(), accounts: DEMO_ACCOUNTS.len() })
+    Ok(Built {
+        orgs: world.len(),
+        accounts: DEMO_ACCOUNTS.len(),
+    })
 }
 
 /// Checks names the generator produced (a test helper, also used by `baiqian demo` as a guard).
@@ -423,7 +582,10 @@ mod tests {
     }
 
     fn count(world: &[BulkOrg], level: Level, under: &str) -> usize {
-        world.iter().filter(|b| b.org.level == level && b.path.contains(&format!("/{under}/"))).count()
+        world
+            .iter()
+            .filter(|b| b.org.level == level && b.path.contains(&format!("/{under}/")))
+            .count()
     }
 
     fn find<'a>(world: &'a [BulkOrg], name: &str) -> &'a BulkOrg {
@@ -459,8 +621,14 @@ mod tests {
         let w = world(DEFAULT_SEED);
         for &(town, village, _, _) in NAMED_VILLAGES {
             let v = find(&w, village);
-            let parent = w.iter().find(|b| b.org.code == v.org.parent).map(|b| b.org.name.clone());
-            assert!(parent.is_some_and(|p| p.starts_with(town)), "{village} not under {town}");
+            let parent = w
+                .iter()
+                .find(|b| b.org.code == v.org.parent)
+                .map(|b| b.org.name.clone());
+            assert!(
+                parent.is_some_and(|p| p.starts_with(town)),
+                "{village} not under {town}"
+            );
         }
     }
 
@@ -469,7 +637,11 @@ mod tests {
         let a = world(7);
         let b = world(7);
         let c = world(8);
-        let names = |w: &[BulkOrg]| w.iter().map(|x| format!("{}{}{}", x.org.code, x.org.name, x.org.member_count)).collect::<Vec<_>>();
+        let names = |w: &[BulkOrg]| {
+            w.iter()
+                .map(|x| format!("{}{}{}", x.org.code, x.org.name, x.org.member_count))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&a), names(&b));
         assert_ne!(names(&a), names(&c));
         let mut codes: Vec<_> = a.iter().map(|x| x.org.code.as_str().to_string()).collect();
@@ -479,8 +651,17 @@ mod tests {
         for x in &a {
             if x.org.level != Level::City {
                 let parent = a.iter().find(|p| p.org.code == x.org.parent);
-                let Some(p) = parent else { panic!("{} has no parent", x.org.code) };
-                assert!(x.org.code.check_fits(x.org.level, &p.org.code, p.org.level).is_ok(), "{}", x.org.code);
+                let Some(p) = parent else {
+                    panic!("{} has no parent", x.org.code)
+                };
+                assert!(
+                    x.org
+                        .code
+                        .check_fits(x.org.level, &p.org.code, p.org.level)
+                        .is_ok(),
+                    "{}",
+                    x.org.code
+                );
                 assert_eq!(x.path, format!("{}{}/", p.path, x.org.code));
             }
         }
@@ -491,7 +672,9 @@ mod tests {
         let w = world(DEFAULT_SEED);
         for a in DEMO_ACCOUNTS {
             let node = w.iter().find(|b| b.org.code.as_str() == a.org_code);
-            let Some(node) = node else { panic!("{} has no node", a.login) };
+            let Some(node) = node else {
+                panic!("{} has no node", a.login)
+            };
             assert!(a.role.fits_level(node.org.level), "{}", a.login);
             assert!(baiqian_domain::password::parse_login(a.login).is_ok());
         }

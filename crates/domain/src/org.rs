@@ -69,7 +69,9 @@ impl Level {
         let level = match s {
             "市" => Some(Level::City),
             "县" | "区" | "县(区)" | "县（区）" => Some(Level::County),
-            "乡" | "镇" | "乡镇" | "街道" | "乡镇(街道)" | "乡镇（街道）" => Some(Level::Township),
+            "乡" | "镇" | "乡镇" | "街道" | "乡镇(街道)" | "乡镇（街道）" => {
+                Some(Level::Township)
+            }
             "村" | "行政村" => Some(Level::Village),
             "企业" | "非公企业" => Some(Level::Enterprise),
             "事业单位" | "机关事业单位" | "机关" => Some(Level::Institution),
@@ -79,7 +81,10 @@ impl Level {
     }
 
     pub fn is_area(self) -> bool {
-        matches!(self, Level::City | Level::County | Level::Township | Level::Village)
+        matches!(
+            self,
+            Level::City | Level::County | Level::Township | Level::Village
+        )
     }
 
     /// Whether a node of this level may sit directly under a node of `parent` level.
@@ -159,16 +164,30 @@ impl OrgCode {
     }
 
     /// Checks that a node with this code may be created at `level` under `parent`.
-    pub fn check_fits(&self, level: Level, parent: &OrgCode, parent_level: Level) -> Result<(), OrgError> {
+    pub fn check_fits(
+        &self,
+        level: Level,
+        parent: &OrgCode,
+        parent_level: Level,
+    ) -> Result<(), OrgError> {
         if !level.may_sit_under(parent_level) {
-            return Err(OrgError::WrongParentLevel { level, parent_level });
+            return Err(OrgError::WrongParentLevel {
+                level,
+                parent_level,
+            });
         }
         match self.area_level() {
             Some(shape) if shape != level => {
-                return Err(OrgError::CodeLevelMismatch { code: self.0.clone(), level });
+                return Err(OrgError::CodeLevelMismatch {
+                    code: self.0.clone(),
+                    level,
+                });
             }
             None if level.is_area() => {
-                return Err(OrgError::CodeLevelMismatch { code: self.0.clone(), level });
+                return Err(OrgError::CodeLevelMismatch {
+                    code: self.0.clone(),
+                    level,
+                });
             }
             _ => {}
         }
@@ -183,7 +202,10 @@ impl OrgCode {
             Level::City => false,
         };
         if !prefix_ok {
-            return Err(OrgError::CodeOutsideParent { code: self.0.clone(), parent: parent.0.clone() });
+            return Err(OrgError::CodeOutsideParent {
+                code: self.0.clone(),
+                parent: parent.0.clone(),
+            });
         }
         Ok(())
     }
@@ -208,7 +230,11 @@ pub enum PartyOrgKind {
 }
 
 impl PartyOrgKind {
-    pub const ALL: [PartyOrgKind; 3] = [PartyOrgKind::Committee, PartyOrgKind::GeneralBranch, PartyOrgKind::Branch];
+    pub const ALL: [PartyOrgKind; 3] = [
+        PartyOrgKind::Committee,
+        PartyOrgKind::GeneralBranch,
+        PartyOrgKind::Branch,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -261,7 +287,9 @@ pub fn parse_name(s: &str) -> Result<String, OrgError> {
         return Err(OrgError::EmptyName);
     }
     if t.chars().count() > MAX_NAME_CHARS {
-        return Err(OrgError::NameTooLong { max: MAX_NAME_CHARS });
+        return Err(OrgError::NameTooLong {
+            max: MAX_NAME_CHARS,
+        });
     }
     if let Some(c) = t.chars().find(|c| !name_char_allowed(*c)) {
         return Err(OrgError::NameBadChar(c));
@@ -270,7 +298,11 @@ pub fn parse_name(s: &str) -> Result<String, OrgError> {
 }
 
 fn name_char_allowed(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, ' ' | '(' | ')' | '（' | '）' | '·' | '-' | '—' | '、' | '.' | '_')
+    c.is_alphanumeric()
+        || matches!(
+            c,
+            ' ' | '(' | ')' | '（' | '）' | '·' | '-' | '—' | '、' | '.' | '_'
+        )
 }
 
 /// Initials of the pinyin of a name, lower-case (龙山村 → `lsc`), for search by initials.
@@ -384,21 +416,30 @@ impl OrgError {
             OrgError::BadCode(c) => Msg::new("org.error.bad_code").arg("code", c),
             OrgError::BadLevel(l) => Msg::new("org.error.bad_level").arg("level", l),
             OrgError::BadPartyOrgKind(k) => Msg::new("org.error.bad_party_org_kind").arg("kind", k),
-            OrgError::WrongParentLevel { level, parent_level } => Msg::new("org.error.wrong_parent_level")
+            OrgError::WrongParentLevel {
+                level,
+                parent_level,
+            } => Msg::new("org.error.wrong_parent_level")
                 .arg("level", level)
                 .arg("parent_level", parent_level),
             OrgError::CodeLevelMismatch { code, level } => {
-                Msg::new("org.error.code_level_mismatch").arg("code", code).arg("level", level)
+                Msg::new("org.error.code_level_mismatch")
+                    .arg("code", code)
+                    .arg("level", level)
             }
             OrgError::CodeOutsideParent { code, parent } => {
-                Msg::new("org.error.code_outside_parent").arg("code", code).arg("parent", parent)
+                Msg::new("org.error.code_outside_parent")
+                    .arg("code", code)
+                    .arg("parent", parent)
             }
             OrgError::EmptyName => Msg::new("org.error.empty_name"),
             OrgError::NameTooLong { max } => Msg::new("org.error.name_too_long").arg("max", max),
             OrgError::NameBadChar(c) => Msg::new("org.error.name_bad_char").arg("char", c),
             OrgError::BadMemberCount => Msg::new("org.error.bad_member_count"),
             OrgError::ReasonRequired => Msg::new("org.error.reason_required"),
-            OrgError::ReasonTooLong { max } => Msg::new("org.error.reason_too_long").arg("max", max),
+            OrgError::ReasonTooLong { max } => {
+                Msg::new("org.error.reason_too_long").arg("max", max)
+            }
             OrgError::ReasonBadChar => Msg::new("org.error.reason_bad_char"),
         }
     }
@@ -422,7 +463,16 @@ mod tests {
         assert_eq!(code("330522108").area_level(), Some(Level::Township));
         assert_eq!(code("330522108201").area_level(), Some(Level::Village));
         assert_eq!(code("330522108-001").area_level(), None);
-        for bad in ["", "33052", "3305221", "33052210820", "abc500", "330522108-01", "330500'--", "033050"] {
+        for bad in [
+            "",
+            "33052",
+            "3305221",
+            "33052210820",
+            "abc500",
+            "330522108-01",
+            "330500'--",
+            "033050",
+        ] {
             assert!(OrgCode::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -433,23 +483,66 @@ mod tests {
         let county = code("330522");
         let town = code("330522108");
         assert!(county.check_fits(Level::County, &city, Level::City).is_ok());
-        assert!(code("330622").check_fits(Level::County, &city, Level::City).is_err());
-        assert!(town.check_fits(Level::Township, &county, Level::County).is_ok());
-        assert!(code("330523108").check_fits(Level::Township, &county, Level::County).is_err());
-        assert!(code("330522108201").check_fits(Level::Village, &town, Level::Township).is_ok());
-        assert!(code("330522108201").check_fits(Level::Village, &county, Level::County).is_err());
-        assert!(code("330522108-001").check_fits(Level::Enterprise, &town, Level::Township).is_ok());
-        assert!(code("330522108-001").check_fits(Level::Village, &town, Level::Township).is_err());
-        assert!(code("330522108201").check_fits(Level::Township, &county, Level::County).is_err());
+        assert!(
+            code("330622")
+                .check_fits(Level::County, &city, Level::City)
+                .is_err()
+        );
+        assert!(
+            town.check_fits(Level::Township, &county, Level::County)
+                .is_ok()
+        );
+        assert!(
+            code("330523108")
+                .check_fits(Level::Township, &county, Level::County)
+                .is_err()
+        );
+        assert!(
+            code("330522108201")
+                .check_fits(Level::Village, &town, Level::Township)
+                .is_ok()
+        );
+        assert!(
+            code("330522108201")
+                .check_fits(Level::Village, &county, Level::County)
+                .is_err()
+        );
+        assert!(
+            code("330522108-001")
+                .check_fits(Level::Enterprise, &town, Level::Township)
+                .is_ok()
+        );
+        assert!(
+            code("330522108-001")
+                .check_fits(Level::Village, &town, Level::Township)
+                .is_err()
+        );
+        assert!(
+            code("330522108201")
+                .check_fits(Level::Township, &county, Level::County)
+                .is_err()
+        );
     }
 
     #[test]
     fn names_reject_markup_and_overlength() {
         assert_eq!(parse_name("  龙山村 "), Ok("龙山村".into()));
-        assert_eq!(parse_name("天能集团（长兴）党委"), Ok("天能集团（长兴）党委".into()));
-        assert!(matches!(parse_name("<script>"), Err(OrgError::NameBadChar('<'))));
-        assert!(matches!(parse_name("x'; DROP TABLE orgs;--"), Err(OrgError::NameBadChar('\''))));
-        assert!(matches!(parse_name(&"村".repeat(61)), Err(OrgError::NameTooLong { .. })));
+        assert_eq!(
+            parse_name("天能集团（长兴）党委"),
+            Ok("天能集团（长兴）党委".into())
+        );
+        assert!(matches!(
+            parse_name("<script>"),
+            Err(OrgError::NameBadChar('<'))
+        ));
+        assert!(matches!(
+            parse_name("x'; DROP TABLE orgs;--"),
+            Err(OrgError::NameBadChar('\''))
+        ));
+        assert!(matches!(
+            parse_name(&"村".repeat(61)),
+            Err(OrgError::NameTooLong { .. })
+        ));
         assert!(matches!(parse_name("   "), Err(OrgError::EmptyName)));
     }
 
@@ -475,7 +568,13 @@ mod tests {
     #[test]
     fn party_org_kind_by_size() {
         assert_eq!(PartyOrgKind::for_member_count(36), PartyOrgKind::Branch);
-        assert_eq!(PartyOrgKind::for_member_count(60), PartyOrgKind::GeneralBranch);
-        assert_eq!(PartyOrgKind::parse("党总支"), Ok(PartyOrgKind::GeneralBranch));
+        assert_eq!(
+            PartyOrgKind::for_member_count(60),
+            PartyOrgKind::GeneralBranch
+        );
+        assert_eq!(
+            PartyOrgKind::parse("党总支"),
+            Ok(PartyOrgKind::GeneralBranch)
+        );
     }
 }

@@ -16,7 +16,13 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_length: 8, min_classes: 3, max_failed_attempts: 5, lockout_minutes: 15, idle_timeout_minutes: 30 }
+        Self {
+            min_length: 8,
+            min_classes: 3,
+            max_failed_attempts: 5,
+            lockout_minutes: 15,
+            idle_timeout_minutes: 30,
+        }
     }
 }
 
@@ -76,8 +82,13 @@ pub fn parse_login(s: &str) -> Result<String, Msg> {
     let s = s.trim();
     let ok = (3..=32).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
-    if ok { Ok(s.to_string()) } else { Err(Msg::new("user.error.bad_login")) }
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Msg::new("user.error.bad_login"))
+    }
 }
 
 #[cfg(test)]
@@ -88,8 +99,14 @@ mod tests {
     fn mlps_default() {
         let p = PasswordPolicy::default();
         assert_eq!(p.check("admin", "Short1!"), Err(PasswordError::TooShort(8)));
-        assert_eq!(p.check("admin", "alllowercase"), Err(PasswordError::TooFewClasses(3)));
-        assert_eq!(p.check("admin", "xAdmin-2016"), Err(PasswordError::ContainsLogin));
+        assert_eq!(
+            p.check("admin", "alllowercase"),
+            Err(PasswordError::TooFewClasses(3))
+        );
+        assert_eq!(
+            p.check("admin", "xAdmin-2016"),
+            Err(PasswordError::ContainsLogin)
+        );
         assert!(p.check("admin", "Baiqian@2016").is_ok());
     }
 

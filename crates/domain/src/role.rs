@@ -55,7 +55,10 @@ impl Role {
 
     /// Admins of an area: they change the tree and the accounts under their node.
     pub fn is_admin(self) -> bool {
-        matches!(self, Role::CityAdmin | Role::CountyAdmin | Role::TownshipAdmin)
+        matches!(
+            self,
+            Role::CityAdmin | Role::CountyAdmin | Role::TownshipAdmin
+        )
     }
 
     /// Changes the tree below the scope root: create, rename, move, retire, import.
@@ -87,7 +90,10 @@ impl Role {
             Role::CountyAdmin => level == Level::County,
             Role::TownshipAdmin => level == Level::Township,
             Role::VillageSecretary => level == Level::Village,
-            Role::Member => matches!(level, Level::Village | Level::Enterprise | Level::Institution),
+            Role::Member => matches!(
+                level,
+                Level::Village | Level::Enterprise | Level::Institution
+            ),
             Role::Leader | Role::Auditor => level.is_area(),
         }
     }

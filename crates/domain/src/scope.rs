@@ -14,12 +14,20 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(root: OrgCode, root_path: &str) -> Self {
-        Self { root: Some(root), lower: root_path.to_string(), upper: path_upper_bound(root_path) }
+        Self {
+            root: Some(root),
+            lower: root_path.to_string(),
+            upper: path_upper_bound(root_path),
+        }
     }
 
     /// Every path: all paths start with `/`.
     pub fn everything() -> Self {
-        Self { root: None, lower: "/".into(), upper: path_upper_bound("/") }
+        Self {
+            root: None,
+            lower: "/".into(),
+            upper: path_upper_bound("/"),
+        }
     }
 
     pub fn lower(&self) -> &str {

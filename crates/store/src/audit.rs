@@ -20,11 +20,30 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn create(entity: &'static str, key: &str, org_path: &str, after: serde_json::Value) -> Self {
-        Self { action: "create", entity, key: key.into(), org_path: org_path.into(), before: None, after: Some(after), reason: None }
+    pub fn create(
+        entity: &'static str,
+        key: &str,
+        org_path: &str,
+        after: serde_json::Value,
+    ) -> Self {
+        Self {
+            action: "create",
+            entity,
+            key: key.into(),
+            org_path: org_path.into(),
+            before: None,
+            after: Some(after),
+            reason: None,
+        }
     }
 
-    pub fn update(entity: &'static str, key: &str, org_path: &str, before: serde_json::Value, after: serde_json::Value) -> Self {
+    pub fn update(
+        entity: &'static str,
+        key: &str,
+        org_path: &str,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> Self {
         Self {
             action: "update",
             entity,
@@ -37,7 +56,12 @@ impl Change {
     }
 }
 
-pub(crate) async fn record(conn: &mut AnyConnection, actor: &Actor, now: i64, c: Change) -> Result<()> {
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    now: i64,
+    c: Change,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor_login, actor_role, action, entity, entity_key, org_path, before_json, after_json, reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -85,7 +109,13 @@ pub struct AuditFilter {
 
 impl Db {
     /// Entries about records in `scope`, newest first, one page of `limit` after `offset`.
-    pub async fn audit_entries(&self, scope: &Scope, f: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        scope: &Scope,
+        f: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor_login, actor_role, action, entity, entity_key, before_json, after_json, reason \
              FROM audit_log WHERE org_path >= $1 AND org_path < $2 \
@@ -125,6 +155,9 @@ impl Db {
 
     /// How many audit rows there are in all (tests compare it before and after a request).
     pub async fn audit_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM audit_log").fetch_one(self.pool()).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?)
     }
 }

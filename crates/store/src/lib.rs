@@ -70,7 +70,12 @@ pub struct Actor {
 impl Actor {
     /// The operator at the command line: whole database, recorded as `cli`.
     pub fn cli() -> Self {
-        Self { user_id: None, login: "cli".into(), role: Role::CityAdmin, scope: Scope::everything() }
+        Self {
+            user_id: None,
+            login: "cli".into(),
+            role: Role::CityAdmin,
+            scope: Scope::everything(),
+        }
     }
 }
 
@@ -106,7 +111,10 @@ impl Db {
     /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let (backend, conn_url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let (backend, conn_url) = if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(StoreError::BadUrl(url.into()));
             }
@@ -139,11 +147,20 @@ impl Db {
                     .await?
             }
             Backend::Postgres => {
-                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?
             }
         };
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, backend, url: url.to_string(), write_lock })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.to_string(),
+            write_lock,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -181,12 +198,17 @@ impl Db {
     /// `VACUUM INTO`; PostgreSQL is dumped by `pg_dump` in one snapshot.
     pub async fn backup(&self, to: &std::path::Path) -> Result<()> {
         if to.exists() {
-            return Err(StoreError::Invalid(Msg::new("backup.error.exists").arg("path", to.display())));
+            return Err(StoreError::Invalid(
+                Msg::new("backup.error.exists").arg("path", to.display()),
+            ));
         }
         match self.backend {
             Backend::Sqlite => {
                 let target = to.to_string_lossy().to_string();
-                sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
             Backend::Postgres => {

@@ -51,14 +51,21 @@ impl Db {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
             tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, backend = self.backend().as_str(), "migration applied");
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                backend = self.backend().as_str(),
+                "migration applied"
+            );
             ran += 1;
         }
         Ok(ran)

@@ -130,15 +130,27 @@ impl Db {
 
     /// How many nodes the database holds, retired included (zero means an empty tree).
     pub async fn org_count_all(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM orgs").fetch_one(self.pool()).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COUNT(*) FROM orgs")
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?)
     }
 
     /// Direct children of a node in scope, by code; retired ones only when asked for.
-    pub async fn org_children(&self, scope: &Scope, code: &OrgCode, with_retired: bool) -> Result<Vec<Org>> {
+    pub async fn org_children(
+        &self,
+        scope: &Scope,
+        code: &OrgCode,
+        with_retired: bool,
+    ) -> Result<Vec<Org>> {
         let parent = self.org(scope, code).await?;
         let sql = format!(
             "SELECT {ORG_COLUMNS} FROM orgs WHERE parent_code = $1 AND path >= $2 AND path < $3 {} ORDER BY code",
-            if with_retired { "" } else { "AND retired_at IS NULL" }
+            if with_retired {
+                ""
+            } else {
+                "AND retired_at IS NULL"
+            }
         );
         let rows = sqlx::query(&sql)
             .bind(parent.code.as_str())
@@ -166,7 +178,11 @@ impl Db {
     }
 
     /// For each active child of a node in scope, its active descendants by level: one query.
-    pub async fn org_children_counts(&self, scope: &Scope, code: &OrgCode) -> Result<Vec<(String, LevelCounts)>> {
+    pub async fn org_children_counts(
+        &self,
+        scope: &Scope,
+        code: &OrgCode,
+    ) -> Result<Vec<(String, LevelCounts)>> {
         let parent = self.org(scope, code).await?;
         let rows = sqlx::query(
             "SELECT c.code AS code, d.level AS level, COUNT(*) AS n FROM orgs c \
@@ -187,7 +203,9 @@ impl Db {
                     out.len() - 1
                 }
             };
-            out[idx].1.add(&r.try_get::<String, _>("level")?, r.try_get("n")?);
+            out[idx]
+                .1
+                .add(&r.try_get::<String, _>("level")?, r.try_get("n")?);
         }
         Ok(out)
     }
@@ -244,11 +262,20 @@ impl Db {
     }
 
     /// Every node of the subtree under `code` (included), parents before children, for export.
-    pub async fn org_subtree(&self, scope: &Scope, code: &OrgCode, with_retired: bool) -> Result<Vec<Org>> {
+    pub async fn org_subtree(
+        &self,
+        scope: &Scope,
+        code: &OrgCode,
+        with_retired: bool,
+    ) -> Result<Vec<Org>> {
         let root = self.org(scope, code).await?;
         let sql = format!(
             "SELECT {ORG_COLUMNS} FROM orgs WHERE path >= $1 AND path < $2 {} ORDER BY path",
-            if with_retired { "" } else { "AND retired_at IS NULL" }
+            if with_retired {
+                ""
+            } else {
+                "AND retired_at IS NULL"
+            }
         );
         let rows = sqlx::query(&sql)
             .bind(&root.path)
@@ -271,14 +298,23 @@ impl Db {
 
     /// Renames a node and edits its Party organization. The scope root's own name is changed from
     /// above; its Party organization details may be kept by its own admin or secretary.
-    pub async fn edit_org(&self, actor: &Actor, code: &OrgCode, edit: OrgEdit, now: i64) -> Result<Org> {
+    pub async fn edit_org(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        edit: OrgEdit,
+        now: i64,
+    ) -> Result<Org> {
         let mut tx = self.write().await?;
         let before = org_in_scope(tx.conn(), &actor.scope, code).await?;
         if before.is_retired() {
             return Err(StoreError::Invalid(Msg::new("org.error.retired")));
         }
         let renames = edit.name != before.name;
-        if !actor.role.may_edit_party_org() || (renames && (!actor.role.may_change_tree() || actor.scope.is_root_path(&before.path))) {
+        if !actor.role.may_edit_party_org()
+            || (renames
+                && (!actor.role.may_change_tree() || actor.scope.is_root_path(&before.path)))
+        {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
         sqlx::query(
@@ -296,13 +332,32 @@ impl Db {
         .execute(tx.conn())
         .await?;
         let after = reload(tx.conn(), code).await?;
-        audit::record(tx.conn(), actor, now, Change::update("org", code.as_str(), &after.path, before.audit_json(), after.audit_json())).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::update(
+                "org",
+                code.as_str(),
+                &after.path,
+                before.audit_json(),
+                after.audit_json(),
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
 
     /// Moves a node (and its subtree) under another parent in scope, with a reason.
-    pub async fn move_org(&self, actor: &Actor, code: &OrgCode, new_parent: &OrgCode, reason: &str, now: i64) -> Result<Org> {
+    pub async fn move_org(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        new_parent: &OrgCode,
+        reason: &str,
+        now: i64,
+    ) -> Result<Org> {
         if !actor.role.may_change_tree() {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
@@ -324,12 +379,16 @@ impl Db {
         }
         if !before.level.may_sit_under(parent.level) {
             return Err(StoreError::Invalid(
-                org::OrgError::WrongParentLevel { level: before.level, parent_level: parent.level }.msg(),
+                org::OrgError::WrongParentLevel {
+                    level: before.level,
+                    parent_level: parent.level,
+                }
+                .msg(),
             ));
         }
         let new_path = org::child_path(&parent.path, code);
         sqlx::query(
-            "UPDATE orgs SET path = $1 || substr(path, $2), updated_at = $3 WHERE path >= $4 AND path < $5",
+            "UPDATE orgs SET path = $1 || substr(path, CAST($2 AS INTEGER)), updated_at = $3 WHERE path >= $4 AND path < $5",
         )
         .bind(&new_path)
         .bind(before.path.chars().count() as i64 + 1)
@@ -344,7 +403,13 @@ impl Db {
             .execute(tx.conn())
             .await?;
         let after = reload(tx.conn(), code).await?;
-        let mut change = Change::update("org", code.as_str(), &after.path, before.audit_json(), after.audit_json());
+        let mut change = Change::update(
+            "org",
+            code.as_str(),
+            &after.path,
+            before.audit_json(),
+            after.audit_json(),
+        );
         change.action = "move";
         change.reason = Some(reason);
         audit::record(tx.conn(), actor, now, change).await?;
@@ -353,7 +418,13 @@ impl Db {
     }
 
     /// Retires a node that has no active children: it stays with its history, out of counts.
-    pub async fn retire_org(&self, actor: &Actor, code: &OrgCode, reason: &str, now: i64) -> Result<Org> {
+    pub async fn retire_org(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        reason: &str,
+        now: i64,
+    ) -> Result<Org> {
         if !actor.role.may_change_tree() {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
@@ -366,22 +437,33 @@ impl Db {
         if before.is_retired() {
             return Err(StoreError::Invalid(Msg::new("org.error.retired")));
         }
-        let active_children: i64 = sqlx::query("SELECT COUNT(*) FROM orgs WHERE parent_code = $1 AND retired_at IS NULL")
-            .bind(code.as_str())
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?;
+        let active_children: i64 =
+            sqlx::query("SELECT COUNT(*) FROM orgs WHERE parent_code = $1 AND retired_at IS NULL")
+                .bind(code.as_str())
+                .fetch_one(tx.conn())
+                .await?
+                .try_get(0)?;
         if active_children > 0 {
-            return Err(StoreError::Invalid(Msg::new("org.error.has_children").arg("n", active_children)));
+            return Err(StoreError::Invalid(
+                Msg::new("org.error.has_children").arg("n", active_children),
+            ));
         }
-        sqlx::query("UPDATE orgs SET retired_at = $1, retired_reason = $2, updated_at = $1 WHERE code = $3")
-            .bind(now)
-            .bind(&reason)
-            .bind(code.as_str())
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE orgs SET retired_at = $1, retired_reason = $2, updated_at = $1 WHERE code = $3",
+        )
+        .bind(now)
+        .bind(&reason)
+        .bind(code.as_str())
+        .execute(tx.conn())
+        .await?;
         let after = reload(tx.conn(), code).await?;
-        let mut change = Change::update("org", code.as_str(), &after.path, before.audit_json(), after.audit_json());
+        let mut change = Change::update(
+            "org",
+            code.as_str(),
+            &after.path,
+            before.audit_json(),
+            after.audit_json(),
+        );
         change.action = "retire";
         change.reason = Some(reason);
         audit::record(tx.conn(), actor, now, change).await?;
@@ -435,7 +517,10 @@ impl Db {
             }
             q.execute(tx.conn()).await?;
         }
-        let root = rows.first().map(|r| r.path.clone()).unwrap_or_else(|| "/".into());
+        let root = rows
+            .first()
+            .map(|r| r.path.clone())
+            .unwrap_or_else(|| "/".into());
         audit::record(
             tx.conn(),
             actor,
@@ -457,8 +542,13 @@ impl Db {
 }
 
 /// The node with `code` if it lies in `scope`, else `NotFound` (never telling which).
-pub(crate) async fn org_in_scope(conn: &mut AnyConnection, scope: &Scope, code: &OrgCode) -> Result<Org> {
-    let sql = format!("SELECT {ORG_COLUMNS} FROM orgs WHERE code = $1 AND path >= $2 AND path < $3");
+pub(crate) async fn org_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    code: &OrgCode,
+) -> Result<Org> {
+    let sql =
+        format!("SELECT {ORG_COLUMNS} FROM orgs WHERE code = $1 AND path >= $2 AND path < $3");
     let row = sqlx::query(&sql)
         .bind(code.as_str())
         .bind(scope.lower())
@@ -477,16 +567,29 @@ async fn reload(conn: &mut AnyConnection, code: &OrgCode) -> Result<Org> {
 
 /// Inserts a node after every check that needs the database: parent in scope and active, shape
 /// and place of the code, code unused. One audit row.
-pub(crate) async fn insert_checked(conn: &mut AnyConnection, actor: &Actor, new: &NewOrg, now: i64) -> Result<Org> {
+pub(crate) async fn insert_checked(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewOrg,
+    now: i64,
+) -> Result<Org> {
     let parent = match org_in_scope(conn, &actor.scope, &new.parent).await {
         Ok(p) => p,
-        Err(StoreError::NotFound) => return Err(StoreError::Invalid(Msg::new("org.error.parent_not_found").arg("code", &new.parent))),
+        Err(StoreError::NotFound) => {
+            return Err(StoreError::Invalid(
+                Msg::new("org.error.parent_not_found").arg("code", &new.parent),
+            ));
+        }
         Err(e) => return Err(e),
     };
     if parent.is_retired() {
-        return Err(StoreError::Invalid(Msg::new("org.error.parent_retired").arg("code", &new.parent)));
+        return Err(StoreError::Invalid(
+            Msg::new("org.error.parent_retired").arg("code", &new.parent),
+        ));
     }
-    new.code.check_fits(new.level, &parent.code, parent.level).map_err(|e| StoreError::Invalid(e.msg()))?;
+    new.code
+        .check_fits(new.level, &parent.code, parent.level)
+        .map_err(|e| StoreError::Invalid(e.msg()))?;
     let path = org::child_path(&parent.path, &new.code);
     sqlx::query(
         "INSERT INTO orgs (code, name, level, parent_code, path, pinyin, party_org_kind, party_org_name, \
@@ -509,13 +612,25 @@ pub(crate) async fn insert_checked(conn: &mut AnyConnection, actor: &Actor, new:
     // The code may exist outside the caller's scope; the message does not say where.
     .map_err(|e| on_unique(e, Msg::new("org.error.code_taken").arg("code", &new.code)))?;
     let created = reload(conn, &new.code).await?;
-    audit::record(conn, actor, now, Change::create("org", new.code.as_str(), &path, created.audit_json())).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::create("org", new.code.as_str(), &path, created.audit_json()),
+    )
+    .await?;
     Ok(created)
 }
 
 /// Updates a node from an imported row (name and Party organization), when anything differs.
 /// Returns whether it changed.
-pub(crate) async fn update_from_import(conn: &mut AnyConnection, actor: &Actor, existing: &Org, edit: &OrgEdit, now: i64) -> Result<bool> {
+pub(crate) async fn update_from_import(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    existing: &Org,
+    edit: &OrgEdit,
+    now: i64,
+) -> Result<bool> {
     let same = existing.name == edit.name
         && existing.party_org_kind == edit.party_org_kind
         && existing.party_org_name == edit.party_org_name
@@ -539,7 +654,19 @@ pub(crate) async fn update_from_import(conn: &mut AnyConnection, actor: &Actor, 
     .execute(&mut *conn)
     .await?;
     let after = reload(conn, &existing.code).await?;
-    audit::record(conn, actor, now, Change::update("org", existing.code.as_str(), &after.path, existing.audit_json(), after.audit_json())).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::update(
+            "org",
+            existing.code.as_str(),
+            &after.path,
+            existing.audit_json(),
+            after.audit_json(),
+        ),
+    )
+    .await?;
     Ok(true)
 }
 
@@ -597,16 +724,32 @@ mod import {
 
     fn parse_row(r: &ImportRow) -> std::result::Result<Parsed, Vec<ImportError>> {
         let mut errs = Vec::new();
-        let mut err = |column: &'static str, msg: Msg| errs.push(ImportError { row: r.row, column, msg });
-        let code = OrgCode::parse(&r.code).map_err(|e| err("code", e.msg())).ok();
-        let name = org::parse_name(&r.name).map_err(|e| err("name", e.msg())).ok();
-        let level = Level::parse(r.level.trim()).map_err(|e| err("level", e.msg())).ok();
-        let parent = OrgCode::parse(&r.parent_code).map_err(|e| err("parent_code", e.msg())).ok();
+        let mut err = |column: &'static str, msg: Msg| {
+            errs.push(ImportError {
+                row: r.row,
+                column,
+                msg,
+            })
+        };
+        let code = OrgCode::parse(&r.code)
+            .map_err(|e| err("code", e.msg()))
+            .ok();
+        let name = org::parse_name(&r.name)
+            .map_err(|e| err("name", e.msg()))
+            .ok();
+        let level = Level::parse(r.level.trim())
+            .map_err(|e| err("level", e.msg()))
+            .ok();
+        let parent = OrgCode::parse(&r.parent_code)
+            .map_err(|e| err("parent_code", e.msg()))
+            .ok();
         let member_count = if r.member_count.trim().is_empty() {
             Some(0)
         } else {
             match r.member_count.trim().parse::<i64>() {
-                Ok(n) => org::parse_member_count(n).map_err(|e| err("member_count", e.msg())).ok(),
+                Ok(n) => org::parse_member_count(n)
+                    .map_err(|e| err("member_count", e.msg()))
+                    .ok(),
                 Err(_) => {
                     err("member_count", org::OrgError::BadMemberCount.msg());
                     None
@@ -616,7 +759,9 @@ mod import {
         let kind = if r.party_org_kind.trim().is_empty() {
             member_count.map(PartyOrgKind::for_member_count)
         } else {
-            PartyOrgKind::parse(&r.party_org_kind).map_err(|e| err("party_org_kind", e.msg())).ok()
+            PartyOrgKind::parse(&r.party_org_kind)
+                .map_err(|e| err("party_org_kind", e.msg()))
+                .ok()
         };
         let party_org_name = if r.party_org_name.trim().is_empty() {
             match (&name, kind) {
@@ -624,22 +769,50 @@ mod import {
                 _ => None,
             }
         } else {
-            org::parse_name(&r.party_org_name).map_err(|e| err("party_org_name", e.msg())).ok()
+            org::parse_name(&r.party_org_name)
+                .map_err(|e| err("party_org_name", e.msg()))
+                .ok()
         };
         let secretary_name = if r.secretary_name.trim().is_empty() {
             Some(None)
         } else {
-            org::parse_name(&r.secretary_name).map(Some).map_err(|e| err("secretary_name", e.msg())).ok()
+            org::parse_name(&r.secretary_name)
+                .map(Some)
+                .map_err(|e| err("secretary_name", e.msg()))
+                .ok()
         };
-        match (code, name, level, parent, kind, party_org_name, secretary_name, member_count) {
-            (Some(code), Some(name), Some(level), Some(parent), Some(party_org_kind), Some(party_org_name), Some(secretary_name), Some(member_count))
-                if errs.is_empty() =>
-            {
-                Ok(Parsed {
-                    row: r.row,
-                    new: NewOrg { code, name, level, parent, party_org_kind, party_org_name, secretary_name, member_count },
-                })
-            }
+        match (
+            code,
+            name,
+            level,
+            parent,
+            kind,
+            party_org_name,
+            secretary_name,
+            member_count,
+        ) {
+            (
+                Some(code),
+                Some(name),
+                Some(level),
+                Some(parent),
+                Some(party_org_kind),
+                Some(party_org_name),
+                Some(secretary_name),
+                Some(member_count),
+            ) if errs.is_empty() => Ok(Parsed {
+                row: r.row,
+                new: NewOrg {
+                    code,
+                    name,
+                    level,
+                    parent,
+                    party_org_kind,
+                    party_org_name,
+                    secretary_name,
+                    member_count,
+                },
+            }),
             _ => Err(errs),
         }
     }
@@ -649,7 +822,13 @@ mod import {
         /// must exist in scope or come earlier in the file), existing codes in scope are updated
         /// (their parent must stay the same; moving is its own action). In `AllOrNothing` mode a
         /// single bad row writes nothing; every bad row is reported either way.
-        pub async fn import_orgs(&self, actor: &Actor, rows: &[ImportRow], mode: ImportMode, now: i64) -> Result<ImportOutcome> {
+        pub async fn import_orgs(
+            &self,
+            actor: &Actor,
+            rows: &[ImportRow],
+            mode: ImportMode,
+            now: i64,
+        ) -> Result<ImportOutcome> {
             if !actor.role.may_change_tree() {
                 return Err(StoreError::Denied(Msg::new("error.denied")));
             }
@@ -666,19 +845,31 @@ mod import {
                         continue;
                     }
                 };
-                let row_err = |column: &'static str, msg: Msg| ImportError { row: p.row, column, msg };
+                let row_err = |column: &'static str, msg: Msg| ImportError {
+                    row: p.row,
+                    column,
+                    msg,
+                };
                 if let Some((_, first)) = seen.iter().find(|(c, _)| c == p.new.code.as_str()) {
-                    out.errors.push(row_err("code", Msg::new("import.error.duplicate_code").arg("row", first)));
+                    out.errors.push(row_err(
+                        "code",
+                        Msg::new("import.error.duplicate_code").arg("row", first),
+                    ));
                     continue;
                 }
                 seen.push((p.new.code.as_str().to_string(), p.row));
                 if failed_codes.iter().any(|c| c == p.new.parent.as_str()) {
                     failed_codes.push(p.new.code.as_str().to_string());
-                    out.errors.push(row_err("parent_code", Msg::new("import.error.parent_row_bad").arg("code", &p.new.parent)));
+                    out.errors.push(row_err(
+                        "parent_code",
+                        Msg::new("import.error.parent_row_bad").arg("code", &p.new.parent),
+                    ));
                     continue;
                 }
                 // A savepoint per row lets "good rows only" keep going after a row the database refuses.
-                sqlx::query("SAVEPOINT import_row").execute(tx.conn()).await?;
+                sqlx::query("SAVEPOINT import_row")
+                    .execute(tx.conn())
+                    .await?;
                 let result = apply_row(tx.conn(), actor, &p, now).await;
                 match result {
                     Ok(RowResult::Created) => out.created += 1,
@@ -688,11 +879,15 @@ mod import {
                         failed_codes.push(p.new.code.as_str().to_string());
                         let column = column_of(msg.key);
                         out.errors.push(row_err(column, msg));
-                        sqlx::query("ROLLBACK TO SAVEPOINT import_row").execute(tx.conn()).await?;
+                        sqlx::query("ROLLBACK TO SAVEPOINT import_row")
+                            .execute(tx.conn())
+                            .await?;
                     }
                     Err(e) => return Err(e),
                 }
-                sqlx::query("RELEASE SAVEPOINT import_row").execute(tx.conn()).await?;
+                sqlx::query("RELEASE SAVEPOINT import_row")
+                    .execute(tx.conn())
+                    .await?;
             }
             out.errors.sort_by_key(|e| e.row);
             if out.errors.is_empty() || mode == ImportMode::GoodRowsOnly {
@@ -715,7 +910,12 @@ mod import {
         Unchanged,
     }
 
-    async fn apply_row(conn: &mut AnyConnection, actor: &Actor, p: &Parsed, now: i64) -> Result<RowResult> {
+    async fn apply_row(
+        conn: &mut AnyConnection,
+        actor: &Actor,
+        p: &Parsed,
+        now: i64,
+    ) -> Result<RowResult> {
         match org_in_scope(conn, &actor.scope, &p.new.code).await {
             Ok(existing) => {
                 if existing.parent_code.as_deref() != Some(p.new.parent.as_str()) {
@@ -753,7 +953,9 @@ mod import {
 
     fn column_of(key: &str) -> &'static str {
         match key {
-            "org.error.parent_not_found" | "org.error.parent_retired" | "import.error.parent_differs" => "parent_code",
+            "org.error.parent_not_found"
+            | "org.error.parent_retired"
+            | "import.error.parent_differs" => "parent_code",
             "org.error.wrong_parent_level" | "import.error.level_differs" => "level",
             "import.error.root_rename" => "name",
             _ => "code",

@@ -40,7 +40,8 @@ impl User {
             id: r.try_get("id")?,
             login: r.try_get("login")?,
             name: r.try_get("name")?,
-            role: Role::parse(&role).map_err(|_| StoreError::Corrupt(format!("user role {role}")))?,
+            role: Role::parse(&role)
+                .map_err(|_| StoreError::Corrupt(format!("user role {role}")))?,
             org_code: r.try_get("org_code")?,
             org_name: r.try_get("org_name")?,
             org_path: r.try_get("org_path")?,
@@ -53,12 +54,18 @@ impl User {
 
     /// The subtree this account sees.
     pub fn scope(&self) -> Result<Scope> {
-        let code = OrgCode::parse(&self.org_code).map_err(|_| StoreError::Corrupt(format!("user org {}", self.org_code)))?;
+        let code = OrgCode::parse(&self.org_code)
+            .map_err(|_| StoreError::Corrupt(format!("user org {}", self.org_code)))?;
         Ok(Scope::new(code, &self.org_path))
     }
 
     pub fn actor(&self) -> Result<Actor> {
-        Ok(Actor { user_id: Some(self.id), login: self.login.clone(), role: self.role, scope: self.scope()? })
+        Ok(Actor {
+            user_id: Some(self.id),
+            login: self.login.clone(),
+            role: self.role,
+            scope: self.scope()?,
+        })
     }
 
     pub fn is_locked(&self, now: i64) -> bool {
@@ -99,16 +106,26 @@ impl Db {
 
     /// An account whose node lies in `scope`.
     pub async fn user_in_scope(&self, scope: &Scope, id: i64) -> Result<User> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1 AND o.path >= $2 AND o.path < $3"))
-            .bind(id)
-            .bind(scope.lower())
-            .bind(scope.upper())
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(User::from_row).transpose()?.ok_or(StoreError::NotFound)
+        let row = sqlx::query(&format!(
+            "{USER_SELECT} WHERE u.id = $1 AND o.path >= $2 AND o.path < $3"
+        ))
+        .bind(id)
+        .bind(scope.lower())
+        .bind(scope.upper())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(User::from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
     }
 
-    pub async fn users_in_scope(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<User>> {
+    pub async fn users_in_scope(
+        &self,
+        scope: &Scope,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("{USER_SELECT} WHERE o.path >= $1 AND o.path < $2 ORDER BY o.path, u.login LIMIT $3 OFFSET $4"))
             .bind(scope.lower())
             .bind(scope.upper())
@@ -127,14 +144,22 @@ impl Db {
         let mut tx = self.write().await?;
         let org = match org_in_scope(tx.conn(), &actor.scope, &new.org_code).await {
             Ok(o) => o,
-            Err(StoreError::NotFound) => return Err(StoreError::Invalid(Msg::new("user.error.org_not_found").arg("code", &new.org_code))),
+            Err(StoreError::NotFound) => {
+                return Err(StoreError::Invalid(
+                    Msg::new("user.error.org_not_found").arg("code", &new.org_code),
+                ));
+            }
             Err(e) => return Err(e),
         };
         if org.is_retired() {
             return Err(StoreError::Invalid(Msg::new("org.error.retired")));
         }
         if !new.role.fits_level(org.level) {
-            return Err(StoreError::Invalid(Msg::new("user.error.role_level").arg("role", new.role.as_str()).arg("level", org.level)));
+            return Err(StoreError::Invalid(
+                Msg::new("user.error.role_level")
+                    .arg("role", new.role.as_str())
+                    .arg("level", org.level),
+            ));
         }
         let id: i64 = sqlx::query(
             "INSERT INTO users (login, name, role, org_code, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -149,17 +174,35 @@ impl Db {
         .await
         .map_err(|e| on_unique(e, Msg::new("user.error.login_taken").arg("login", &new.login)))?
         .try_get(0)?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
         let user = User::from_row(&row)?;
-        audit::record(tx.conn(), actor, now, Change::create("user", &user.login, &user.org_path, user.audit_json())).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::create("user", &user.login, &user.org_path, user.audit_json()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
     /// Disables or enables an account in scope. Disabling ends its sessions and tokens at once.
-    pub async fn set_user_disabled(&self, actor: &Actor, id: i64, disabled: bool, now: i64) -> Result<User> {
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        id: i64,
+        disabled: bool,
+        now: i64,
+    ) -> Result<User> {
         let before = self.user_in_scope(&actor.scope, id).await?;
-        if !actor.role.may_manage_accounts() || !actor.role.may_grant(before.role) || actor.user_id == Some(id) {
+        if !actor.role.may_manage_accounts()
+            || !actor.role.may_grant(before.role)
+            || actor.user_id == Some(id)
+        {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
         let mut tx = self.write().await?;
@@ -170,16 +213,30 @@ impl Db {
             .execute(tx.conn())
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                .bind(now)
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id)
                 .execute(tx.conn())
                 .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
         }
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
         let after = User::from_row(&row)?;
-        let mut change = Change::update("user", &after.login, &after.org_path, before.audit_json(), after.audit_json());
+        let mut change = Change::update(
+            "user",
+            &after.login,
+            &after.org_path,
+            before.audit_json(),
+            after.audit_json(),
+        );
         change.action = if disabled { "disable" } else { "enable" };
         audit::record(tx.conn(), actor, now, change).await?;
         tx.commit().await?;
@@ -198,9 +255,18 @@ impl Db {
             .bind(id)
             .execute(tx.conn())
             .await?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(tx.conn()).await?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
         let after = User::from_row(&row)?;
-        let mut change = Change::update("user", &after.login, &after.org_path, before.audit_json(), after.audit_json());
+        let mut change = Change::update(
+            "user",
+            &after.login,
+            &after.org_path,
+            before.audit_json(),
+            after.audit_json(),
+        );
         change.action = "unlock";
         audit::record(tx.conn(), actor, now, change).await?;
         tx.commit().await?;
@@ -209,7 +275,13 @@ impl Db {
 
     /// Counts a failed password; the `max`-th failure in a row locks the account until
     /// `now + lock_ms`, and that lock is audited.
-    pub async fn record_failed_login(&self, user: &User, max: u32, lock_ms: i64, now: i64) -> Result<FailedLogin> {
+    pub async fn record_failed_login(
+        &self,
+        user: &User,
+        max: u32,
+        lock_ms: i64,
+        now: i64,
+    ) -> Result<FailedLogin> {
         let mut tx = self.write().await?;
         let failed: i64 = sqlx::query("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts")
             .bind(user.id)
@@ -222,7 +294,12 @@ impl Db {
                 .bind(user.id)
                 .execute(tx.conn())
                 .await?;
-            let system = Actor { user_id: None, login: "system".into(), role: user.role, scope: Scope::everything() };
+            let system = Actor {
+                user_id: None,
+                login: "system".into(),
+                role: user.role,
+                scope: Scope::everything(),
+            };
             let mut change = Change::update(
                 "user",
                 &user.login,
@@ -242,7 +319,13 @@ impl Db {
     }
 
     /// A successful login: clears failures and creates a new session (the id is new at every login).
-    pub async fn start_session(&self, user_id: i64, id_hash: &str, csrf: &str, now: i64) -> Result<()> {
+    pub async fn start_session(
+        &self,
+        user_id: i64,
+        id_hash: &str,
+        csrf: &str,
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
             .bind(user_id)
@@ -261,7 +344,12 @@ impl Db {
 
     /// The user and CSRF token of a live session, touching it; `None` when absent, idle longer
     /// than `idle_ms`, or the account is disabled (the session is then removed).
-    pub async fn session_user(&self, id_hash: &str, idle_ms: i64, now: i64) -> Result<Option<(User, String)>> {
+    pub async fn session_user(
+        &self,
+        id_hash: &str,
+        idle_ms: i64,
+        now: i64,
+    ) -> Result<Option<(User, String)>> {
         let row = sqlx::query(&format!(
             "{USER_SELECT} JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1"
         ))
@@ -283,7 +371,11 @@ impl Db {
         // Touch at most once a minute: an idle clock needs no finer grain, and reads stay reads.
         if now - last_seen > 60_000 {
             let mut tx = self.write().await?;
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(tx.conn()).await?;
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                .bind(now)
+                .bind(id_hash)
+                .execute(tx.conn())
+                .await?;
             tx.commit().await?;
         }
         Ok(Some((user, meta.try_get("csrf")?)))
@@ -291,13 +383,22 @@ impl Db {
 
     pub async fn end_session(&self, id_hash: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(tx.conn())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Stores a new API token for an account (the CLI's `token issue`); audited.
-    pub async fn issue_token(&self, actor: &Actor, user: &User, token_hash: &str, now: i64) -> Result<()> {
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        user: &User,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
@@ -305,7 +406,12 @@ impl Db {
             .bind(now)
             .execute(tx.conn())
             .await?;
-        let mut change = Change::create("api_token", &user.login, &user.org_path, json!({ "login": user.login, "created_at": now }));
+        let mut change = Change::create(
+            "api_token",
+            &user.login,
+            &user.org_path,
+            json!({ "login": user.login, "created_at": now }),
+        );
         change.action = "issue_token";
         audit::record(tx.conn(), actor, now, change).await?;
         tx.commit().await?;

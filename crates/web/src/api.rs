@@ -22,7 +22,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/orgs/{code}", get(get_org))
-        .route("/api/v1/orgs/{code}/children", get(children).post(create_child))
+        .route(
+            "/api/v1/orgs/{code}/children",
+            get(children).post(create_child),
+        )
         .route("/api/v1/orgs/{code}/search", get(search))
         .route("/api/v1/audit", get(audit))
 }
@@ -42,8 +45,14 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -105,7 +114,11 @@ pub struct ErrorBody {
 }
 
 fn item(o: &Org) -> OrgItem {
-    OrgItem { code: o.code.to_string(), name: o.name.clone(), level: o.level.as_str().into() }
+    OrgItem {
+        code: o.code.to_string(),
+        name: o.name.clone(),
+        level: o.level.as_str().into(),
+    }
 }
 
 async fn org_view(state: &AppState, o: Org) -> Result<OrgView, AppError> {
@@ -115,7 +128,11 @@ async fn org_view(state: &AppState, o: Org) -> Result<OrgView, AppError> {
         name: o.name,
         level: o.level.as_str().into(),
         parent: o.parent_code,
-        counts: Counts { county: c.county, township: c.township, village: c.village },
+        counts: Counts {
+            county: c.county,
+            township: c.township,
+            village: c.village,
+        },
         party_org: PartyOrgView {
             kind: o.party_org_kind.as_str().into(),
             name: o.party_org_name,
@@ -129,7 +146,11 @@ async fn org_view(state: &AppState, o: Org) -> Result<OrgView, AppError> {
 /// A node of the tree with its descendants counted by level.
 #[utoipa::path(get, path = "/api/v1/orgs/{code}", params(("code" = String, Path, description = "division code")),
     responses((status = 200, body = OrgView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn get_org(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>) -> Result<Json<OrgView>, AppError> {
+async fn get_org(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+) -> Result<Json<OrgView>, AppError> {
     let code = code_param(&code)?;
     let o = state.db.org(me.scope(), &code).await?;
     Ok(Json(org_view(&state, o).await?))
@@ -138,10 +159,16 @@ async fn get_org(State(state): State<AppState>, Auth(me): Auth, Path(code): Path
 /// The active children of a node.
 #[utoipa::path(get, path = "/api/v1/orgs/{code}/children", params(("code" = String, Path, description = "division code")),
     responses((status = 200, body = Items), (status = 404, body = ErrorBody)))]
-async fn children(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>) -> Result<Json<Items>, AppError> {
+async fn children(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+) -> Result<Json<Items>, AppError> {
     let code = code_param(&code)?;
     let kids = state.db.org_children(me.scope(), &code, false).await?;
-    Ok(Json(Items { items: kids.iter().map(item).collect() }))
+    Ok(Json(Items {
+        items: kids.iter().map(item).collect(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -161,7 +188,12 @@ pub struct NewChild {
 /// Creates a child node (admins, within scope).
 #[utoipa::path(post, path = "/api/v1/orgs/{code}/children", request_body = NewChild, params(("code" = String, Path, description = "parent's code")),
     responses((status = 201, body = OrgView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_child(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>, Json(body): Json<NewChild>) -> Result<Response, AppError> {
+async fn create_child(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+    Json(body): Json<NewChild>,
+) -> Result<Response, AppError> {
     let parent = code_param(&code)?;
     state.db.org(me.scope(), &parent).await?;
     let invalid = |e: org::OrgError| AppError::Invalid(e.msg());
@@ -177,9 +209,26 @@ async fn create_child(State(state): State<AppState>, Auth(me): Auth, Path(code):
         Some(n) => org::parse_name(n).map_err(invalid)?,
         None => format!("{name}{}", kind.zh()),
     };
-    let secretary = body.secretary.as_deref().map(org::parse_name).transpose().map_err(invalid)?;
-    let new = NewOrg { code, name, level, parent, party_org_kind: kind, party_org_name, secretary_name: secretary, member_count };
-    let created = state.db.create_org(&me.actor, new, state.clock.now_ms()).await?;
+    let secretary = body
+        .secretary
+        .as_deref()
+        .map(org::parse_name)
+        .transpose()
+        .map_err(invalid)?;
+    let new = NewOrg {
+        code,
+        name,
+        level,
+        parent,
+        party_org_kind: kind,
+        party_org_name,
+        secretary_name: secretary,
+        member_count,
+    };
+    let created = state
+        .db
+        .create_org(&me.actor, new, state.clock.now_ms())
+        .await?;
     Ok((StatusCode::CREATED, Json(org_view(&state, created).await?)).into_response())
 }
 
@@ -192,13 +241,20 @@ struct SearchQuery {
 /// Nodes under `code` whose name contains `q`, or whose pinyin initials start with it.
 #[utoipa::path(get, path = "/api/v1/orgs/{code}/search", params(("code" = String, Path, description = "root of the search"), ("q" = String, Query, description = "name part or pinyin initials")),
     responses((status = 200, body = Items), (status = 404, body = ErrorBody)))]
-async fn search(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>, Query(q): Query<SearchQuery>) -> Result<Json<Items>, AppError> {
+async fn search(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Items>, AppError> {
     let code = code_param(&code)?;
     let root = state.db.org(me.scope(), &code).await?;
     let within = baiqian_domain::scope::Scope::new(root.code, &root.path);
     let text: String = q.q.trim().chars().take(40).collect();
     let found = state.db.org_search(&within, &text, 100).await?;
-    Ok(Json(Items { items: found.iter().map(item).collect() }))
+    Ok(Json(Items {
+        items: found.iter().map(item).collect(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -224,12 +280,24 @@ pub struct AuditItems {
 /// The audit log within the caller's scope, newest first (auditors and admins).
 #[utoipa::path(get, path = "/api/v1/audit", params(("actor" = Option<String>, Query), ("action" = Option<String>, Query), ("entity" = Option<String>, Query), ("key" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("page" = Option<i64>, Query)),
     responses((status = 200, body = AuditItems), (status = 404, body = ErrorBody)))]
-async fn audit(State(state): State<AppState>, Auth(me): Auth, Query(q): Query<AuditQuery>) -> Result<Json<AuditItems>, AppError> {
+async fn audit(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditItems>, AppError> {
     if !me.role().may_read_audit() {
         return Err(AppError::NotFound);
     }
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
-    let entries = state.db.audit_entries(me.scope(), &q.filter(), crate::audit::PAGE, (page - 1) * crate::audit::PAGE).await?;
+    let entries = state
+        .db
+        .audit_entries(
+            me.scope(),
+            &q.filter(),
+            crate::audit::PAGE,
+            (page - 1) * crate::audit::PAGE,
+        )
+        .await?;
     let parse = |s: Option<String>| s.and_then(|j| serde_json::from_str(&j).ok());
     Ok(Json(AuditItems {
         items: entries

@@ -19,19 +19,13 @@ use crate::i18n::Lang;
 use crate::metrics::Metrics;
 
 /// Settings of a running server (from the command line).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     pub policy: PasswordPolicy,
     /// Demo mode: the login page lists these logins and their password.
     pub demo: Option<DemoLogins>,
     /// Marks cookies `Secure`; on when served behind HTTPS.
     pub secure_cookies: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self { policy: PasswordPolicy::default(), demo: None, secure_cookies: false }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +52,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config) -> Self {
-        Self { db, clock, config: Arc::new(config), metrics: Arc::new(Metrics::new()) }
+        Self {
+            db,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 }
 
@@ -106,7 +105,14 @@ async fn metrics(State(state): State<AppState>, Auth(me): Auth) -> Result<Respon
         return Err(AppError::NotFound);
     }
     let body = state.metrics.encode()?;
-    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -115,27 +121,61 @@ struct Back {
 }
 
 /// Switches the interface language; the choice is kept in a cookie for a year.
-async fn switch_lang(State(state): State<AppState>, Path(lang): Path<String>, Query(q): Query<Back>) -> Result<Response, AppError> {
+async fn switch_lang(
+    State(state): State<AppState>,
+    Path(lang): Path<String>,
+    Query(q): Query<Back>,
+) -> Result<Response, AppError> {
     let lang = Lang::parse(&lang).ok_or(AppError::NotFound)?;
-    let back = q.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/".into());
+    let back = q
+        .back
+        .filter(|b| is_local_path(b))
+        .unwrap_or_else(|| "/".into());
     let mut res = Redirect::to(&back).into_response();
-    let c = set_cookie(LANG_COOKIE, lang.code(), state.config.secure_cookies, Some(365 * 24 * 3600));
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    let c = set_cookie(
+        LANG_COOKIE,
+        lang.code(),
+        state.config.secure_cookies,
+        Some(365 * 24 * 3600),
+    );
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
     Ok(res)
 }
 
 /// A redirect target on this site only: `/x`, never `//host` or `/\host`.
 pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.chars().any(char::is_control)
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/\\")
+        && !p.chars().any(char::is_control)
 }
 
 /// Vendored assets, embedded so the binary needs nothing beside it.
 async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
     let (body, mime): (&'static [u8], &str) = match file.as_str() {
-        "app.css" => (include_bytes!("../static/app.css"), "text/css; charset=utf-8"),
-        "htmx.min.js" => (include_bytes!("../static/htmx.min.js"), "text/javascript; charset=utf-8"),
-        "app.js" => (include_bytes!("../static/app.js"), "text/javascript; charset=utf-8"),
+        "app.css" => (
+            include_bytes!("../static/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        "htmx.min.js" => (
+            include_bytes!("../static/htmx.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "app.js" => (
+            include_bytes!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return Err(AppError::NotFound),
     };
-    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -69,12 +69,21 @@ struct ListPage {
     query_string: String,
 }
 
-async fn list(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Query(q): Query<AuditQuery>) -> Result<Response, AppError> {
+async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, AppError> {
     if !me.role().may_read_audit() {
         return Err(AppError::NotFound);
     }
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
-    let mut entries = state.db.audit_entries(me.scope(), &q.filter(), PAGE + 1, (page - 1) * PAGE).await?;
+    let mut entries = state
+        .db
+        .audit_entries(me.scope(), &q.filter(), PAGE + 1, (page - 1) * PAGE)
+        .await?;
     let more = entries.len() as i64 > PAGE;
     entries.truncate(PAGE as usize);
     let query_string = form_urlencoded::Serializer::new(String::new())
@@ -85,7 +94,19 @@ async fn list(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: Origin
         .append_pair("from", &q.from)
         .append_pair("to", &q.to)
         .finish();
-    let here = uri.0.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let page = ListPage { tr, f: Frame::new(&state, &me, tr, &here, "audit").await?, q, entries, page, more, query_string };
+    let here = uri
+        .0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let page = ListPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "audit").await?,
+        q,
+        entries,
+        page,
+        more,
+        query_string,
+    };
     html(&page)
 }

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -56,26 +56,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Arc<CurrentUser>>().cloned().map(Auth).ok_or(AppError::Unauthenticated)
+        parts
+            .extensions
+            .get::<Arc<CurrentUser>>()
+            .cloned()
+            .map(Auth)
+            .ok_or(AppError::Unauthenticated)
     }
 }
 
+/// The reader's language: Chinese unless they chose English (a remembered cookie). The
+/// browser's Accept-Language is not consulted: the platform's working language is Chinese.
 impl<S: Send + Sync> FromRequestParts<S> for Tr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(lang) = cookie(parts.headers.get(header::COOKIE), LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
-            return Ok(Tr::new(lang));
-        }
-        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        Ok(Tr::new(if accept.trim_start().starts_with("en") { Lang::En } else { Lang::Zh }))
+        let lang =
+            cookie(parts.headers.get(header::COOKIE), LANG_COOKIE).and_then(|v| Lang::parse(&v));
+        Ok(Tr::new(lang.unwrap_or(Lang::Zh)))
     }
 }
 
 /// The value of cookie `name` in a `Cookie` header.
 pub fn cookie(header: Option<&axum::http::HeaderValue>, name: &str) -> Option<String> {
     let raw = header?.to_str().ok()?;
-    cookie::Cookie::split_parse(raw).filter_map(Result::ok).find(|c| c.name() == name).map(|c| c.value().to_string())
+    cookie::Cookie::split_parse(raw)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, path `/`, Secure when configured.
@@ -106,7 +114,8 @@ pub fn sha256_hex(s: &str) -> String {
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("random: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -115,12 +124,20 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 
 /// Whether `password` matches the stored PHC string; a malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Resolves the caller from a bearer token or the session cookie, and checks CSRF on unsafe
 /// requests made with the session.
-pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, AppError> {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
     let now = state.clock.now_ms();
     let bearer = req
         .headers()
@@ -129,25 +146,45 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
     if let Some(token) = bearer {
-        let user = state.db.token_user(&sha256_hex(&token)).await?.ok_or(AppError::Unauthenticated)?;
+        let user = state
+            .db
+            .token_user(&sha256_hex(&token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let actor = user.actor()?;
         let mut req = req;
-        req.extensions_mut().insert(Arc::new(CurrentUser { user, actor, csrf: None }));
+        req.extensions_mut().insert(Arc::new(CurrentUser {
+            user,
+            actor,
+            csrf: None,
+        }));
         return Ok(next.run(req).await);
     }
     let session = cookie(req.headers().get(header::COOKIE), SESSION_COOKIE);
-    let Some(session) = session else { return Ok(next.run(req).await) };
+    let Some(session) = session else {
+        return Ok(next.run(req).await);
+    };
     let idle_ms = state.config.policy.idle_timeout_minutes * 60_000;
-    let Some((user, csrf)) = state.db.session_user(&sha256_hex(&session), idle_ms, now).await? else {
+    let Some((user, csrf)) = state
+        .db
+        .session_user(&sha256_hex(&session), idle_ms, now)
+        .await?
+    else {
         return Ok(next.run(req).await);
     };
     let actor = user.actor()?;
     let mut req = req;
     // The login form carries its own pre-session token (a browser may still hold an old session).
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && req.uri().path() != "/login" {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && req.uri().path() != "/login"
+    {
         req = check_csrf(req, &csrf).await?;
     }
-    req.extensions_mut().insert(Arc::new(CurrentUser { user, actor, csrf: Some(csrf) }));
+    req.extensions_mut().insert(Arc::new(CurrentUser {
+        user,
+        actor,
+        csrf: Some(csrf),
+    }));
     Ok(next.run(req).await)
 }
 
@@ -156,13 +193,22 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
 const FORM_LIMIT: usize = 256 * 1024;
 
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
-    let header_token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let query_token = req
-        .uri()
-        .query()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.to_string()));
+    let header_token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let query_token = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.to_string())
+    });
     if let Some(t) = header_token.or(query_token) {
-        return if constant_eq(&t, expected) { Ok(req) } else { Err(AppError::Csrf) };
+        return if constant_eq(&t, expected) {
+            Ok(req)
+        } else {
+            Err(AppError::Csrf)
+        };
     }
     let is_form = req
         .headers()
@@ -173,8 +219,12 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
         return Err(AppError::Csrf);
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
-    let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.to_string());
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
+    let token = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.to_string());
     match token {
         Some(t) if constant_eq(&t, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(AppError::Csrf),
@@ -182,5 +232,9 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -104,13 +104,27 @@ pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    let ours = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
     let info = match res.extensions().get::<ErrorInfo>() {
         Some(i) => i.clone(),
+        // A page a handler rendered with an error status (a form with its errors): as it is.
+        None if ours => return res,
         None => {
             // A rejection from an extractor: its plain-text body names the problem in English.
             let (parts, body) = res.into_parts();
-            let detail = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
-            let code = if parts.status == StatusCode::NOT_FOUND { "not_found" } else { "bad_request" };
+            let detail = axum::body::to_bytes(body, 4096)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).to_string())
+                .unwrap_or_default();
+            let code = if parts.status == StatusCode::NOT_FOUND {
+                "not_found"
+            } else {
+                "bad_request"
+            };
             let key = match parts.status {
                 StatusCode::NOT_FOUND => "error.not_found",
                 StatusCode::PAYLOAD_TOO_LARGE => "error.too_large",
@@ -118,20 +132,43 @@ pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
                 _ => "error.bad_request",
             };
             tracing::debug!(status = %parts.status, %detail, "extractor rejection");
-            let status = if parts.status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { parts.status };
-            return finish(tr, is_api, status, &path, query.as_deref(), ErrorInfo { code, msg: Msg::new(key) });
+            let status = if parts.status == StatusCode::UNPROCESSABLE_ENTITY {
+                StatusCode::BAD_REQUEST
+            } else {
+                parts.status
+            };
+            return finish(
+                tr,
+                is_api,
+                status,
+                &path,
+                query.as_deref(),
+                ErrorInfo {
+                    code,
+                    msg: Msg::new(key),
+                },
+            );
         }
     };
     finish(tr, is_api, status, &path, query.as_deref(), info)
 }
 
-fn finish(tr: Tr, is_api: bool, status: StatusCode, path: &str, query: Option<&str>, info: ErrorInfo) -> Response {
+fn finish(
+    tr: Tr,
+    is_api: bool,
+    status: StatusCode,
+    path: &str,
+    query: Option<&str>,
+    info: ErrorInfo,
+) -> Response {
     if info.code == "unauthenticated" && !is_api {
         let next = match query {
             Some(q) => format!("{path}?{q}"),
             None => path.to_string(),
         };
-        let target: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", &next).finish();
+        let target: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish();
         return Redirect::to(&format!("/login?{target}")).into_response();
     }
     let message = tr.msg(&info.msg);
@@ -139,16 +176,24 @@ fn finish(tr: Tr, is_api: bool, status: StatusCode, path: &str, query: Option<&s
         let body = serde_json::json!({ "error": { "code": info.code, "message": message } });
         let mut res = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         return res;
     }
-    let page = ErrorPage { tr, status: status.as_u16(), message: &message };
+    let page = ErrorPage {
+        tr,
+        status: status.as_u16(),
+        message: &message,
+    };
     match page.render() {
         Ok(html) => {
             let mut res = Response::new(Body::from(html));
             *res.status_mut() = status;
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             res
         }
         Err(e) => {
@@ -160,8 +205,13 @@ fn finish(tr: Tr, is_api: bool, status: StatusCode, path: &str, query: Option<&s
 
 /// Renders a page template into an HTML response.
 pub fn html<T: Template>(page: &T) -> Result<Response, AppError> {
-    let body = page.render().map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    let body = page
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
     let mut res = Response::new(Body::from(body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     Ok(res)
 }

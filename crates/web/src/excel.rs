@@ -31,7 +31,8 @@ pub fn write_orgs(orgs: &[Org]) -> Result<Vec<u8>, AppError> {
     ws.set_name("组织架构").map_err(xerr)?;
     let bold = Format::new().set_bold();
     for (c, (_, header)) in ORG_COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *header, &bold).map_err(xerr)?;
+        ws.write_string_with_format(0, c as u16, *header, &bold)
+            .map_err(xerr)?;
     }
     for (c, width) in [14, 24, 12, 14, 10, 30, 10, 8].iter().enumerate() {
         ws.set_column_width(c as u16, *width).map_err(xerr)?;
@@ -43,10 +44,12 @@ pub fn write_orgs(orgs: &[Org]) -> Result<Vec<u8>, AppError> {
         ws.write_string(r, 0, o.code.as_str()).map_err(xerr)?;
         ws.write_string(r, 1, &o.name).map_err(xerr)?;
         ws.write_string(r, 2, o.level.zh()).map_err(xerr)?;
-        ws.write_string(r, 3, o.parent_code.as_deref().unwrap_or("")).map_err(xerr)?;
+        ws.write_string(r, 3, o.parent_code.as_deref().unwrap_or(""))
+            .map_err(xerr)?;
         ws.write_string(r, 4, o.party_org_kind.zh()).map_err(xerr)?;
         ws.write_string(r, 5, &o.party_org_name).map_err(xerr)?;
-        ws.write_string(r, 6, o.secretary_name.as_deref().unwrap_or("")).map_err(xerr)?;
+        ws.write_string(r, 6, o.secretary_name.as_deref().unwrap_or(""))
+            .map_err(xerr)?;
         ws.write_number(r, 7, o.member_count as f64).map_err(xerr)?;
     }
     wb.save_to_buffer().map_err(xerr)
@@ -54,7 +57,8 @@ pub fn write_orgs(orgs: &[Org]) -> Result<Vec<u8>, AppError> {
 
 /// The first sheet of an `.xlsx` file as text cells; `Err` when the file is not a workbook.
 pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let range = match wb.worksheet_range_at(0) {
         Some(Ok(r)) => r,
         _ => return Err(Msg::new("import.error.no_sheet")),
@@ -62,7 +66,10 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
     if range.height() > MAX_ROWS + 1 {
         return Err(Msg::new("import.error.too_many_rows").arg("max", MAX_ROWS));
     }
-    Ok(range.rows().map(|row| row.iter().map(cell_text).collect()).collect())
+    Ok(range
+        .rows()
+        .map(|row| row.iter().map(cell_text).collect())
+        .collect())
 }
 
 fn cell_text(d: &Data) -> String {
@@ -81,7 +88,11 @@ fn cell_text(d: &Data) -> String {
 /// to import rows. Row numbers are the sheet's (the header is row 1).
 pub fn org_rows(table: &[Vec<String>]) -> Result<Vec<ImportRow>, Vec<ImportError>> {
     let Some(header) = table.first() else {
-        return Err(vec![ImportError { row: 1, column: "code", msg: Msg::new("import.error.empty") }]);
+        return Err(vec![ImportError {
+            row: 1,
+            column: "code",
+            msg: Msg::new("import.error.empty"),
+        }]);
     };
     let mut idx = [usize::MAX; 8];
     let mut missing = Vec::new();
@@ -89,14 +100,26 @@ pub fn org_rows(table: &[Vec<String>]) -> Result<Vec<ImportRow>, Vec<ImportError
         match header.iter().position(|h| h == zh || h == field) {
             Some(i) => idx[k] = i,
             // Only these may be left out: the kind and name follow from the count and the node.
-            None if matches!(*field, "party_org_kind" | "party_org_name" | "secretary_name" | "member_count") => {}
-            None => missing.push(ImportError { row: 1, column: field, msg: Msg::new("import.error.missing_column").arg("column", zh) }),
+            None if matches!(
+                *field,
+                "party_org_kind" | "party_org_name" | "secretary_name" | "member_count"
+            ) => {}
+            None => missing.push(ImportError {
+                row: 1,
+                column: field,
+                msg: Msg::new("import.error.missing_column").arg("column", zh),
+            }),
         }
     }
     if !missing.is_empty() {
         return Err(missing);
     }
-    let cell = |row: &Vec<String>, k: usize| idx.get(k).and_then(|&i| row.get(i)).cloned().unwrap_or_default();
+    let cell = |row: &Vec<String>, k: usize| {
+        idx.get(k)
+            .and_then(|&i| row.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
     Ok(table
         .iter()
         .enumerate()
@@ -118,5 +141,9 @@ pub fn org_rows(table: &[Vec<String>]) -> Result<Vec<ImportRow>, Vec<ImportError
 
 /// The Chinese header of a field, for reports.
 pub fn header_of(field: &str) -> &'static str {
-    ORG_COLUMNS.iter().find(|(f, _)| *f == field).map(|(_, h)| *h).unwrap_or("")
+    ORG_COLUMNS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, h)| *h)
+        .unwrap_or("")
 }

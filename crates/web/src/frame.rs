@@ -27,10 +27,27 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub async fn new(state: &AppState, me: &CurrentUser, tr: Tr, here: &str, section: &'static str) -> Result<Self, AppError> {
-        let own = state.db.org(&Scope::everything(), &me.actor.scope.root.clone().ok_or(AppError::NotFound)?).await?;
-        let mut scope_crumbs: Vec<String> =
-            state.db.org_ancestors(&Scope::everything(), &own).await?.into_iter().map(|(_, name)| name).collect();
+    pub async fn new(
+        state: &AppState,
+        me: &CurrentUser,
+        tr: Tr,
+        here: &str,
+        section: &'static str,
+    ) -> Result<Self, AppError> {
+        let own = state
+            .db
+            .org(
+                &Scope::everything(),
+                &me.actor.scope.root.clone().ok_or(AppError::NotFound)?,
+            )
+            .await?;
+        let mut scope_crumbs: Vec<String> = state
+            .db
+            .org_ancestors(&Scope::everything(), &own)
+            .await?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
         scope_crumbs.push(own.name.clone());
         let here = form_urlencoded::byte_serialize(here.as_bytes()).collect();
         Ok(Self {

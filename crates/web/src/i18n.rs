@@ -118,7 +118,9 @@ impl Tr {
     pub fn datetime<N: std::borrow::Borrow<i64>>(&self, ms: N) -> String {
         use chrono::{FixedOffset, TimeZone};
         let ms = *ms.borrow();
-        let Some(tz) = FixedOffset::east_opt(8 * 3600) else { return ms.to_string() };
+        let Some(tz) = FixedOffset::east_opt(8 * 3600) else {
+            return ms.to_string();
+        };
         match tz.timestamp_millis_opt(ms).single() {
             Some(t) => match self.lang {
                 Lang::Zh => t.format("%Y年%-m月%-d日 %H:%M").to_string(),
@@ -166,7 +168,7 @@ mod tests {
         assert_eq!(zh.datetime(ms), "2016年3月1日 09:30");
         assert_eq!(en.datetime(ms), "1 Mar 2016 09:30");
         assert_eq!(zh.num(985), "985");
-        assert_eq!(zh.num(&20000), "20,000");
-        assert_eq!(zh.num(&-1234567), "-1,234,567");
+        assert_eq!(zh.num(20000), "20,000");
+        assert_eq!(zh.num(-1234567), "-1,234,567");
     }
 }

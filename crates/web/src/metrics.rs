@@ -44,16 +44,32 @@ impl Metrics {
         let mut registry = Registry::with_prefix("baiqian");
         let requests = Family::<RequestLabels, Counter>::default();
         let errors = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register("http_errors", "HTTP requests answered with a 5xx status", errors.clone());
-        registry.register("http_request_duration_seconds", "Time to answer a request", latency.clone());
-        Self { registry, requests, errors, latency }
+        registry.register(
+            "http_errors",
+            "HTTP requests answered with a 5xx status",
+            errors.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request",
+            latency.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            errors,
+            latency,
+        }
     }
 
     pub fn encode(&self) -> Result<String, AppError> {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
         Ok(out)
     }
 }
@@ -63,16 +79,30 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
     let elapsed = start.elapsed();
     let status = res.status().as_u16();
-    let labels = RequestLabels { method: method.clone(), route: route.clone(), status };
+    let labels = RequestLabels {
+        method: method.clone(),
+        route: route.clone(),
+        status,
+    };
     state.metrics.requests.get_or_create(&labels).inc();
     if status >= 500 {
         state.metrics.errors.get_or_create(&labels).inc();
     }
-    state.metrics.latency.get_or_create(&RouteLabels { route: route.clone() }).observe(elapsed.as_secs_f64());
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
     tracing::info!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
     res
 }

@@ -38,7 +38,10 @@ pub fn code_param(s: &str) -> Result<OrgCode, AppError> {
 }
 
 fn here(uri: &OriginalUri) -> String {
-    uri.0.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
 }
 
 pub struct ChildRow {
@@ -83,7 +86,11 @@ async fn show(
     let children = children
         .into_iter()
         .map(|c| {
-            let counts = child_counts.iter().find(|(k, _)| k == c.code.as_str()).map(|(_, n)| n.clone()).unwrap_or_default();
+            let counts = child_counts
+                .iter()
+                .find(|(k, _)| k == c.code.as_str())
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
             ChildRow { org: c, counts }
         })
         .collect();
@@ -111,13 +118,20 @@ pub struct FieldError {
 /// Where a store message belongs in a form.
 fn field_of(key: &str) -> &'static str {
     match key {
-        "org.error.bad_code" | "org.error.code_taken" | "org.error.code_level_mismatch" | "org.error.code_outside_parent" => "code",
+        "org.error.bad_code"
+        | "org.error.code_taken"
+        | "org.error.code_level_mismatch"
+        | "org.error.code_outside_parent" => "code",
         "org.error.bad_level" | "org.error.wrong_parent_level" => "level",
         "org.error.empty_name" | "org.error.name_too_long" | "org.error.name_bad_char" => "name",
         "org.error.bad_party_org_kind" => "party_org_kind",
         "org.error.bad_member_count" => "member_count",
-        "org.error.reason_required" | "org.error.reason_too_long" | "org.error.reason_bad_char" => "reason",
-        "org.error.parent_not_found" | "org.error.move_into_self" | "org.error.move_same_parent" => "parent",
+        "org.error.reason_required" | "org.error.reason_too_long" | "org.error.reason_bad_char" => {
+            "reason"
+        }
+        "org.error.parent_not_found"
+        | "org.error.move_into_self"
+        | "org.error.move_same_parent" => "parent",
         _ => "",
     }
 }
@@ -142,32 +156,46 @@ pub struct OrgFormData {
 }
 
 /// Parses the shared fields of the create and edit forms, collecting every error.
-fn parse_party_fields(d: &OrgFormData, errors: &mut Vec<(&'static str, Msg)>) -> Option<(String, PartyOrgKind, String, Option<String>, i64)> {
-    let name = org::parse_name(&d.name).map_err(|e| errors.push(("name", e.msg()))).ok();
+fn parse_party_fields(
+    d: &OrgFormData,
+    errors: &mut Vec<(&'static str, Msg)>,
+) -> Option<(String, PartyOrgKind, String, Option<String>, i64)> {
+    let name = org::parse_name(&d.name)
+        .map_err(|e| errors.push(("name", e.msg())))
+        .ok();
     let member_count = if d.member_count.trim().is_empty() {
         Some(0)
     } else {
         match d.member_count.trim().parse::<i64>() {
-            Ok(n) => org::parse_member_count(n).map_err(|e| errors.push(("member_count", e.msg()))).ok(),
+            Ok(n) => org::parse_member_count(n)
+                .map_err(|e| errors.push(("member_count", e.msg())))
+                .ok(),
             Err(_) => {
                 errors.push(("member_count", org::OrgError::BadMemberCount.msg()));
                 None
             }
         }
     };
-    let kind = PartyOrgKind::parse(&d.party_org_kind).map_err(|e| errors.push(("party_org_kind", e.msg()))).ok();
+    let kind = PartyOrgKind::parse(&d.party_org_kind)
+        .map_err(|e| errors.push(("party_org_kind", e.msg())))
+        .ok();
     let party_org_name = if d.party_org_name.trim().is_empty() {
         match (&name, kind) {
             (Some(n), Some(k)) => Some(format!("{n}{}", k.zh())),
             _ => None,
         }
     } else {
-        org::parse_name(&d.party_org_name).map_err(|e| errors.push(("party_org_name", e.msg()))).ok()
+        org::parse_name(&d.party_org_name)
+            .map_err(|e| errors.push(("party_org_name", e.msg())))
+            .ok()
     };
     let secretary = if d.secretary_name.trim().is_empty() {
         Some(None)
     } else {
-        org::parse_name(&d.secretary_name).map(Some).map_err(|e| errors.push(("secretary_name", e.msg()))).ok()
+        org::parse_name(&d.secretary_name)
+            .map(Some)
+            .map_err(|e| errors.push(("secretary_name", e.msg())))
+            .ok()
     };
     Some((name?, kind?, party_org_name?, secretary?, member_count?))
 }
@@ -188,23 +216,50 @@ struct FormPage {
 
 impl FormPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect::<Vec<_>>().join("；")
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("；")
     }
 }
 
 fn kinds(tr: Tr) -> Vec<(&'static str, String)> {
-    PartyOrgKind::ALL.iter().map(|k| (k.as_str(), tr.t(&format!("party_org_kind.{}", k.as_str())).to_string())).collect()
+    PartyOrgKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str(),
+                tr.t(&format!("party_org_kind.{}", k.as_str())).to_string(),
+            )
+        })
+        .collect()
 }
 
 fn child_levels(tr: Tr, parent: Level) -> Vec<(&'static str, String)> {
-    Level::ALL.iter().filter(|l| l.may_sit_under(parent)).map(|l| (l.as_str(), tr.level(l.as_str()))).collect()
+    Level::ALL
+        .iter()
+        .filter(|l| l.may_sit_under(parent))
+        .map(|l| (l.as_str(), tr.level(l.as_str())))
+        .collect()
 }
 
 fn to_field_errors(tr: Tr, errors: Vec<(&'static str, Msg)>) -> Vec<FieldError> {
-    errors.into_iter().map(|(field, m)| FieldError { field, message: tr.msg(&m) }).collect()
+    errors
+        .into_iter()
+        .map(|(field, m)| FieldError {
+            field,
+            message: tr.msg(&m),
+        })
+        .collect()
 }
 
-async fn tree_node_for_change(state: &AppState, me: &CurrentUser, code: &str) -> Result<Org, AppError> {
+async fn tree_node_for_change(
+    state: &AppState,
+    me: &CurrentUser,
+    code: &str,
+) -> Result<Org, AppError> {
     let code = code_param(code)?;
     let node = state.db.org(me.scope(), &code).await?;
     if !me.role().may_change_tree() {
@@ -216,10 +271,20 @@ async fn tree_node_for_change(state: &AppState, me: &CurrentUser, code: &str) ->
     Ok(node)
 }
 
-async fn new_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn new_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     let parent = tree_node_for_change(&state, &me, &code).await?;
     let data = OrgFormData {
-        level: parent.level.child_area().map(|l| l.as_str().to_string()).unwrap_or_default(),
+        level: parent
+            .level
+            .child_area()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default(),
         party_org_kind: PartyOrgKind::Branch.as_str().into(),
         code: parent.code.as_str().to_string(),
         ..Default::default()
@@ -247,14 +312,38 @@ async fn create(
 ) -> Result<Response, AppError> {
     let parent = tree_node_for_change(&state, &me, &code).await?;
     let mut errors = Vec::new();
-    let new_code = OrgCode::parse(&data.code).map_err(|e| errors.push(("code", e.msg()))).ok();
-    let level = Level::parse(&data.level).map_err(|e| errors.push(("level", e.msg()))).ok();
+    let new_code = OrgCode::parse(&data.code)
+        .map_err(|e| errors.push(("code", e.msg())))
+        .ok();
+    let level = Level::parse(&data.level)
+        .map_err(|e| errors.push(("level", e.msg())))
+        .ok();
     let fields = parse_party_fields(&data, &mut errors);
     let result = match (new_code, level, fields, errors.is_empty()) {
-        (Some(code), Some(level), Some((name, party_org_kind, party_org_name, secretary_name, member_count)), true) => {
-            let new = NewOrg { code, name, level, parent: parent.code.clone(), party_org_kind, party_org_name, secretary_name, member_count };
-            match state.db.create_org(&me.actor, new, state.clock.now_ms()).await {
-                Ok(created) => return Ok(Redirect::to(&format!("/orgs/{}", created.code)).into_response()),
+        (
+            Some(code),
+            Some(level),
+            Some((name, party_org_kind, party_org_name, secretary_name, member_count)),
+            true,
+        ) => {
+            let new = NewOrg {
+                code,
+                name,
+                level,
+                parent: parent.code.clone(),
+                party_org_kind,
+                party_org_name,
+                secretary_name,
+                member_count,
+            };
+            match state
+                .db
+                .create_org(&me.actor, new, state.clock.now_ms())
+                .await
+            {
+                Ok(created) => {
+                    return Ok(Redirect::to(&format!("/orgs/{}", created.code)).into_response());
+                }
                 Err(StoreError::Invalid(m)) => vec![(field_of(m.key), m)],
                 Err(e) => return Err(e.into()),
             }
@@ -288,7 +377,13 @@ async fn edit_target(state: &AppState, me: &CurrentUser, code: &str) -> Result<O
     Ok(node)
 }
 
-async fn edit_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn edit_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     let node = edit_target(&state, &me, &code).await?;
     let data = OrgFormData {
         code: node.code.as_str().into(),
@@ -323,9 +418,21 @@ async fn edit(
     let node = edit_target(&state, &me, &code).await?;
     let mut errors = Vec::new();
     let result = match parse_party_fields(&data, &mut errors) {
-        Some((name, party_org_kind, party_org_name, secretary_name, member_count)) if errors.is_empty() => {
-            let edit = OrgEdit { name, party_org_kind, party_org_name, secretary_name, member_count };
-            match state.db.edit_org(&me.actor, &node.code, edit, state.clock.now_ms()).await {
+        Some((name, party_org_kind, party_org_name, secretary_name, member_count))
+            if errors.is_empty() =>
+        {
+            let edit = OrgEdit {
+                name,
+                party_org_kind,
+                party_org_name,
+                secretary_name,
+                member_count,
+            };
+            match state
+                .db
+                .edit_org(&me.actor, &node.code, edit, state.clock.now_ms())
+                .await
+            {
                 Ok(o) => return Ok(Redirect::to(&format!("/orgs/{}", o.code)).into_response()),
                 Err(StoreError::Invalid(m)) => vec![(field_of(m.key), m)],
                 Err(e) => return Err(e.into()),
@@ -371,19 +478,39 @@ struct ActionPage {
 
 impl ActionPage {
     fn title(&self) -> &'static str {
-        self.tr.t(if self.action == "move" { "org.move" } else { "org.retire" })
+        self.tr.t(if self.action == "move" {
+            "org.move"
+        } else {
+            "org.retire"
+        })
     }
 
     fn hint(&self) -> &'static str {
-        self.tr.t(if self.action == "move" { "org.move_hint" } else { "org.retire_hint" })
+        self.tr.t(if self.action == "move" {
+            "org.move_hint"
+        } else {
+            "org.retire_hint"
+        })
     }
 
     fn error_for(&self, field: &str) -> String {
-        self.errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect::<Vec<_>>().join("；")
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("；")
     }
 }
 
-async fn action_form(state: &AppState, me: &CurrentUser, tr: Tr, uri: &OriginalUri, code: &str, action: &'static str) -> Result<Response, AppError> {
+async fn action_form(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    uri: &OriginalUri,
+    code: &str,
+    action: &'static str,
+) -> Result<Response, AppError> {
     let node = tree_node_for_change(state, me, code).await?;
     if me.scope().is_root_path(&node.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
@@ -400,31 +527,62 @@ async fn action_form(state: &AppState, me: &CurrentUser, tr: Tr, uri: &OriginalU
     html(&page)
 }
 
-async fn move_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn move_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     action_form(&state, &me, tr, &uri, &code, "move").await
 }
 
-async fn retire_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn retire_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     action_form(&state, &me, tr, &uri, &code, "retire").await
 }
 
-async fn action_failed(state: &AppState, me: &CurrentUser, tr: Tr, uri: &OriginalUri, node: Org, action: &'static str, form: ReasonForm, m: Msg) -> Result<Response, AppError> {
-    let field = match field_of(m.key) {
-        "" | "code" | "level" => "parent",
-        f => f,
-    };
-    let page = ActionPage {
-        tr,
-        f: Frame::new(state, me, tr, &here(uri), "tree").await?,
-        org: node,
-        action,
-        parent: form.parent,
-        reason: form.reason,
-        errors: vec![FieldError { field, message: tr.msg(&m) }],
-    };
-    let mut res = html(&page)?;
-    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(res)
+/// A move or retirement the store refused: the form again, with the reason beside its field.
+struct Refused {
+    node: Org,
+    action: &'static str,
+    form: ReasonForm,
+}
+
+impl Refused {
+    async fn render(
+        self,
+        state: &AppState,
+        me: &CurrentUser,
+        tr: Tr,
+        uri: &OriginalUri,
+        m: Msg,
+    ) -> Result<Response, AppError> {
+        let field = match field_of(m.key) {
+            "" | "code" | "level" => "parent",
+            f => f,
+        };
+        let page = ActionPage {
+            tr,
+            f: Frame::new(state, me, tr, &here(uri), "tree").await?,
+            org: self.node,
+            action: self.action,
+            parent: self.form.parent,
+            reason: self.form.reason,
+            errors: vec![FieldError {
+                field,
+                message: tr.msg(&m),
+            }],
+        };
+        let mut res = html(&page)?;
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        Ok(res)
+    }
 }
 
 async fn move_org(
@@ -438,15 +596,53 @@ async fn move_org(
     let node = tree_node_for_change(&state, &me, &code).await?;
     let parent = match OrgCode::parse(&form.parent) {
         Ok(p) => p,
-        Err(e) => return action_failed(&state, &me, tr, &uri, node, "move", form, e.msg()).await,
+        Err(e) => {
+            return Refused {
+                node,
+                action: "move",
+                form,
+            }
+            .render(&state, &me, tr, &uri, e.msg())
+            .await;
+        }
     };
-    match state.db.move_org(&me.actor, &node.code, &parent, &form.reason, state.clock.now_ms()).await {
+    match state
+        .db
+        .move_org(
+            &me.actor,
+            &node.code,
+            &parent,
+            &form.reason,
+            state.clock.now_ms(),
+        )
+        .await
+    {
         Ok(o) => Ok(Redirect::to(&format!("/orgs/{}", o.code)).into_response()),
         // A parent outside scope is refused like a parent that does not exist.
         Err(StoreError::NotFound) => {
-            action_failed(&state, &me, tr, &uri, node, "move", form, Msg::new("org.error.parent_not_found").arg("code", parent)).await
+            Refused {
+                node,
+                action: "move",
+                form,
+            }
+            .render(
+                &state,
+                &me,
+                tr,
+                &uri,
+                Msg::new("org.error.parent_not_found").arg("code", parent),
+            )
+            .await
         }
-        Err(StoreError::Invalid(m)) => action_failed(&state, &me, tr, &uri, node, "move", form, m).await,
+        Err(StoreError::Invalid(m)) => {
+            Refused {
+                node,
+                action: "move",
+                form,
+            }
+            .render(&state, &me, tr, &uri, m)
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -460,22 +656,48 @@ async fn retire(
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
-    match state.db.retire_org(&me.actor, &node.code, &form.reason, state.clock.now_ms()).await {
-        Ok(o) => Ok(Redirect::to(&format!("/orgs/{}", o.parent_code.unwrap_or(o.code.to_string()))).into_response()),
-        Err(StoreError::Invalid(m)) => action_failed(&state, &me, tr, &uri, node, "retire", form, m).await,
+    match state
+        .db
+        .retire_org(&me.actor, &node.code, &form.reason, state.clock.now_ms())
+        .await
+    {
+        Ok(o) => Ok(Redirect::to(&format!(
+            "/orgs/{}",
+            o.parent_code.unwrap_or(o.code.to_string())
+        ))
+        .into_response()),
+        Err(StoreError::Invalid(m)) => {
+            Refused {
+                node,
+                action: "retire",
+                form,
+            }
+            .render(&state, &me, tr, &uri, m)
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn export(State(state): State<AppState>, Auth(me): Auth, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     let code = code_param(&code)?;
     let orgs = state.db.org_subtree(me.scope(), &code, false).await?;
     let bytes = excel::write_orgs(&orgs)?;
     let filename = format!("orgs-{code}.xlsx");
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")).map_err(|e| AppError::Internal(e.to_string()))?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
@@ -506,7 +728,13 @@ struct ImportPage {
     report: Vec<ReportRow>,
 }
 
-async fn import_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Path(code): Path<String>) -> Result<Response, AppError> {
+async fn import_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
     let page = ImportPage {
         tr,
@@ -548,11 +776,26 @@ async fn import(
     let node = tree_node_for_change(&state, &me, &code).await?;
     let mut file: Option<Vec<u8>> = None;
     let mut mode = ImportMode::AllOrNothing;
-    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?
+    {
         match field.name() {
-            Some("file") => file = Some(field.bytes().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?.to_vec()),
+            Some("file") => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?
+                        .to_vec(),
+                )
+            }
             Some("mode") => {
-                let v = field.text().await.map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?;
+                let v = field
+                    .text()
+                    .await
+                    .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?;
                 if v == "good_rows" {
                     mode = ImportMode::GoodRowsOnly;
                 }
@@ -574,7 +817,11 @@ async fn import(
     };
     let status = match import_bytes(&state, &me, file.as_deref().unwrap_or_default(), mode).await? {
         ImportResult::FileError(m) => {
-            page.file_error = Some(format!("{} / {}", Tr::new(Lang::Zh).msg(&m), Tr::new(Lang::En).msg(&m)));
+            page.file_error = Some(format!(
+                "{} / {}",
+                Tr::new(Lang::Zh).msg(&m),
+                Tr::new(Lang::En).msg(&m)
+            ));
             axum::http::StatusCode::UNPROCESSABLE_ENTITY
         }
         ImportResult::Done(out) => {
@@ -583,7 +830,11 @@ async fn import(
             page.updated = out.updated;
             page.unchanged = out.unchanged;
             page.report = report_rows(&out.errors);
-            if out.errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY }
+            if out.errors.is_empty() {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            }
         }
     };
     let mut res = html(&page)?;
@@ -597,7 +848,12 @@ pub enum ImportResult {
 }
 
 /// Reads a workbook and imports its rows into the caller's scope (shared by the page and the API).
-pub async fn import_bytes(state: &AppState, me: &CurrentUser, bytes: &[u8], mode: ImportMode) -> Result<ImportResult, AppError> {
+pub async fn import_bytes(
+    state: &AppState,
+    me: &CurrentUser,
+    bytes: &[u8],
+    mode: ImportMode,
+) -> Result<ImportResult, AppError> {
     if bytes.is_empty() {
         return Ok(ImportResult::FileError(Msg::new("import.error.no_file")));
     }
@@ -608,13 +864,19 @@ pub async fn import_bytes(state: &AppState, me: &CurrentUser, bytes: &[u8], mode
     let rows = match excel::org_rows(&table) {
         Ok(r) => r,
         Err(errors) => {
-            return Ok(ImportResult::Done(baiqian_store::org::ImportOutcome { errors, ..Default::default() }));
+            return Ok(ImportResult::Done(baiqian_store::org::ImportOutcome {
+                errors,
+                ..Default::default()
+            }));
         }
     };
     if rows.is_empty() {
         return Ok(ImportResult::FileError(Msg::new("import.error.empty")));
     }
-    let out = state.db.import_orgs(&me.actor, &rows, mode, state.clock.now_ms()).await?;
+    let out = state
+        .db
+        .import_orgs(&me.actor, &rows, mode, state.clock.now_ms())
+        .await?;
     Ok(ImportResult::Done(out))
 }
 
@@ -633,9 +895,20 @@ struct SearchQuery {
     q: String,
 }
 
-async fn search(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Query(q): Query<SearchQuery>) -> Result<Response, AppError> {
+async fn search(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, AppError> {
     let text: String = q.q.trim().chars().take(40).collect();
     let results = state.db.org_search(me.scope(), &text, 100).await?;
-    let page = SearchPage { tr, f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?, q: text, results };
+    let page = SearchPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        q: text,
+        results,
+    };
     html(&page)
 }

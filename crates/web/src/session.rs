@@ -11,12 +11,17 @@ use baiqian_store::user::FailedLogin;
 use serde::Deserialize;
 
 use crate::app::{AppState, is_local_path};
-use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, set_cookie, sha256_hex, verify_password};
+use crate::auth::{
+    LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, set_cookie, sha256_hex,
+    verify_password,
+};
 use crate::error::{AppError, html};
 use crate::i18n::Tr;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/login", get(login_form).post(login)).route("/logout", post(logout))
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
 }
 
 /// A demo login as the login page shows it.
@@ -43,29 +48,58 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page(state: &AppState, tr: Tr, csrf: String, next: String, login: String, error: Option<String>) -> LoginPage {
+fn login_page(
+    state: &AppState,
+    tr: Tr,
+    csrf: String,
+    next: String,
+    login: String,
+    error: Option<String>,
+) -> LoginPage {
     let (demo, demo_password) = match &state.config.demo {
         Some(d) => (
             d.accounts
                 .iter()
-                .map(|a| DemoLogin { login: a.login.clone(), role: tr.role(a.role.as_str()), place: a.place.clone() })
+                .map(|a| DemoLogin {
+                    login: a.login.clone(),
+                    role: tr.role(a.role.as_str()),
+                    place: a.place.clone(),
+                })
                 .collect(),
             d.password.clone(),
         ),
         None => (Vec::new(), String::new()),
     };
-    LoginPage { tr, csrf, next, login, error, demo, demo_password }
+    LoginPage {
+        tr,
+        csrf,
+        next,
+        login,
+        error,
+        demo,
+        demo_password,
+    }
 }
 
 fn with_login_csrf(mut res: Response, state: &AppState, token: &str) -> Result<Response, AppError> {
     let c = set_cookie(LOGIN_CSRF_COOKIE, token, state.config.secure_cookies, None);
-    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
     Ok(res)
 }
 
-async fn login_form(State(state): State<AppState>, tr: Tr, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
+async fn login_form(
+    State(state): State<AppState>,
+    tr: Tr,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
     let token = random_token()?;
-    let next = q.next.filter(|n| is_local_path(n)).unwrap_or_else(|| "/".into());
+    let next = q
+        .next
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| "/".into());
     let page = login_page(&state, tr, token.clone(), next, String::new(), None);
     with_login_csrf(html(&page)?, &state, &token)
 }
@@ -80,13 +114,29 @@ struct LoginForm {
 
 /// Checks the password, counting failures towards the lockout; on success starts a new session
 /// (a new id, whatever cookie came in) and ends the one the browser had.
-async fn login(State(state): State<AppState>, tr: Tr, headers: HeaderMap, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+async fn login(
+    State(state): State<AppState>,
+    tr: Tr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
     let now = state.clock.now_ms();
-    let next = form.next.clone().filter(|n| is_local_path(n)).unwrap_or_else(|| "/".into());
+    let next = form
+        .next
+        .clone()
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| "/".into());
     let login_name = form.login.trim().to_lowercase();
     let fail = |key: &str, args: &[(&str, &str)]| -> Result<Response, AppError> {
         let token = random_token()?;
-        let page = login_page(&state, tr, token.clone(), next.clone(), login_name.chars().take(32).collect(), Some(tr.f(key, args)));
+        let page = login_page(
+            &state,
+            tr,
+            token.clone(),
+            next.clone(),
+            login_name.chars().take(32).collect(),
+            Some(tr.f(key, args)),
+        );
         let mut res = html(&page)?;
         *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         with_login_csrf(res, &state, &token)
@@ -108,10 +158,20 @@ async fn login(State(state): State<AppState>, tr: Tr, headers: HeaderMap, Form(f
     }
     let hash = user.password_hash.clone();
     let pw = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
+        .await
+        .unwrap_or(false);
     if !ok || user.disabled {
         let policy = &state.config.policy;
-        let outcome = state.db.record_failed_login(&user, policy.max_failed_attempts, policy.lockout_minutes * 60_000, now).await?;
+        let outcome = state
+            .db
+            .record_failed_login(
+                &user,
+                policy.max_failed_attempts,
+                policy.lockout_minutes * 60_000,
+                now,
+            )
+            .await?;
         if outcome == FailedLogin::Locked {
             tracing::warn!(login = %user.login, "account locked after failed logins");
             let until = tr.datetime(now + policy.lockout_minutes * 60_000);
@@ -124,19 +184,31 @@ async fn login(State(state): State<AppState>, tr: Tr, headers: HeaderMap, Form(f
     }
     let session = random_token()?;
     let csrf = random_token()?;
-    state.db.start_session(user.id, &sha256_hex(&session), &csrf, now).await?;
+    state
+        .db
+        .start_session(user.id, &sha256_hex(&session), &csrf, now)
+        .await?;
     tracing::info!(login = %user.login, "logged in");
     let mut res = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies;
-    for c in [set_cookie(SESSION_COOKIE, &session, secure, None), set_cookie(LOGIN_CSRF_COOKIE, "", secure, Some(0))] {
-        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    for c in [
+        set_cookie(SESSION_COOKIE, &session, secure, None),
+        set_cookie(LOGIN_CSRF_COOKIE, "", secure, Some(0)),
+    ] {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+        );
     }
     Ok(res)
 }
 
 /// An argon2id hash of a random string, for timing-equal refusals of unknown logins.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| random_token().and_then(|t| crate::auth::hash_password(&t)).unwrap_or_default());
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    random_token()
+        .and_then(|t| crate::auth::hash_password(&t))
+        .unwrap_or_default()
+});
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(s) = cookie(headers.get(header::COOKIE), SESSION_COOKIE) {
@@ -144,6 +216,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     }
     let mut res = Redirect::to("/login").into_response();
     let c = set_cookie(SESSION_COOKIE, "", state.config.secure_cookies, Some(0));
-    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
     Ok(res)
 }

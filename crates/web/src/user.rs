@@ -33,11 +33,18 @@ pub fn router() -> Router<AppState> {
 const PAGE: i64 = 50;
 
 fn require_admin(me: &CurrentUser) -> Result<(), AppError> {
-    if me.role().may_manage_accounts() { Ok(()) } else { Err(AppError::NotFound) }
+    if me.role().may_manage_accounts() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 fn here(uri: &OriginalUri) -> String {
-    uri.0.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
 }
 
 #[derive(Template)]
@@ -63,10 +70,19 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-async fn list(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Query(q): Query<PageQuery>) -> Result<Response, AppError> {
+async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let mut users = state.db.users_in_scope(me.scope(), PAGE + 1, (page - 1) * PAGE).await?;
+    let mut users = state
+        .db
+        .users_in_scope(me.scope(), PAGE + 1, (page - 1) * PAGE)
+        .await?;
     let more = users.len() as i64 > PAGE;
     users.truncate(PAGE as usize);
     let page = ListPage {
@@ -110,15 +126,29 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect::<Vec<_>>().join("；")
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("；")
     }
 }
 
 fn grantable(tr: Tr, me: &CurrentUser) -> Vec<(&'static str, String)> {
-    Role::ALL.iter().filter(|r| me.role().may_grant(**r)).map(|r| (r.as_str(), tr.role(r.as_str()))).collect()
+    Role::ALL
+        .iter()
+        .filter(|r| me.role().may_grant(**r))
+        .map(|r| (r.as_str(), tr.role(r.as_str())))
+        .collect()
 }
 
-async fn new_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri) -> Result<Response, AppError> {
+async fn new_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
     let page = NewPage {
         tr,
@@ -133,21 +163,49 @@ async fn new_form(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: Or
     html(&page)
 }
 
-async fn create(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: OriginalUri, Form(form): Form<UserForm>) -> Result<Response, AppError> {
+async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Form(form): Form<UserForm>,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
     let mut errors: Vec<(&'static str, Msg)> = Vec::new();
-    let login = parse_login(&form.login).map_err(|m| errors.push(("login", m))).ok();
-    let name = org::parse_name(&form.name).map_err(|e| errors.push(("name", e.msg()))).ok();
-    let role = Role::parse(&form.role).map_err(|_| errors.push(("role", Msg::new("user.error.bad_role")))).ok();
-    let org_code = OrgCode::parse(&form.org_code).map_err(|e| errors.push(("org_code", e.msg()))).ok();
+    let login = parse_login(&form.login)
+        .map_err(|m| errors.push(("login", m)))
+        .ok();
+    let name = org::parse_name(&form.name)
+        .map_err(|e| errors.push(("name", e.msg())))
+        .ok();
+    let role = Role::parse(&form.role)
+        .map_err(|_| errors.push(("role", Msg::new("user.error.bad_role"))))
+        .ok();
+    let org_code = OrgCode::parse(&form.org_code)
+        .map_err(|e| errors.push(("org_code", e.msg())))
+        .ok();
     if let Err(e) = state.config.policy.check(form.login.trim(), &form.password) {
         errors.push(("password", e.msg()));
     }
-    if let (Some(login), Some(name), Some(role), Some(org_code), true) = (login, name, role, org_code, errors.is_empty()) {
+    if let (Some(login), Some(name), Some(role), Some(org_code), true) =
+        (login, name, role, org_code, errors.is_empty())
+    {
         let pw = form.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|e| AppError::Internal(e.to_string()))??;
-        let new = NewUser { login, name, role, org_code, password_hash: hash };
-        match state.db.create_user(&me.actor, new, state.clock.now_ms()).await {
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let new = NewUser {
+            login,
+            name,
+            role,
+            org_code,
+            password_hash: hash,
+        };
+        match state
+            .db
+            .create_user(&me.actor, new, state.clock.now_ms())
+            .await
+        {
             Ok(_) => return Ok(Redirect::to("/users").into_response()),
             Err(StoreError::Invalid(m)) => {
                 let field = match m.key {
@@ -169,27 +227,54 @@ async fn create(State(state): State<AppState>, Auth(me): Auth, tr: Tr, uri: Orig
         role: form.role,
         org_code: form.org_code.chars().take(20).collect(),
         roles: grantable(tr, &me),
-        errors: errors.into_iter().map(|(field, m)| FieldError { field, message: tr.msg(&m) }).collect(),
+        errors: errors
+            .into_iter()
+            .map(|(field, m)| FieldError {
+                field,
+                message: tr.msg(&m),
+            })
+            .collect(),
     };
     let mut res = html(&page)?;
     *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
 }
 
-async fn disable(State(state): State<AppState>, Auth(me): Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn disable(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
-    state.db.set_user_disabled(&me.actor, id, true, state.clock.now_ms()).await?;
+    state
+        .db
+        .set_user_disabled(&me.actor, id, true, state.clock.now_ms())
+        .await?;
     Ok(Redirect::to("/users").into_response())
 }
 
-async fn enable(State(state): State<AppState>, Auth(me): Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn enable(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
-    state.db.set_user_disabled(&me.actor, id, false, state.clock.now_ms()).await?;
+    state
+        .db
+        .set_user_disabled(&me.actor, id, false, state.clock.now_ms())
+        .await?;
     Ok(Redirect::to("/users").into_response())
 }
 
-async fn unlock(State(state): State<AppState>, Auth(me): Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn unlock(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     require_admin(&me)?;
-    state.db.unlock_user(&me.actor, id, state.clock.now_ms()).await?;
+    state
+        .db
+        .unlock_user(&me.actor, id, state.clock.now_ms())
+        .await?;
     Ok(Redirect::to("/users").into_response())
 }

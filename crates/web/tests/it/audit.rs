@@ -1,0 +1,129 @@
+use axum::http::StatusCode;
+
+use crate::both;
+use crate::support::TestApp;
+use crate::support::codes::*;
+
+async fn auditors_read_changes_within_their_scope_only(app: TestApp) {
+    let county = app.login("changxing.admin").await;
+    let wuxing = app.login("wuxing.admin").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/edit"),
+            &[
+                ("name", "新民村"),
+                ("party_org_kind", "general_branch"),
+                ("member_count", "61"),
+                ("secretary_name", ""),
+            ],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = app
+        .post_form(
+            &format!("/orgs/{LONGSHAN}/edit"),
+            &[
+                ("name", "龙山村"),
+                ("party_org_kind", "branch"),
+                ("member_count", "36"),
+                ("secretary_name", "施益忠"),
+            ],
+            &wuxing,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    let cx_auditor = app.login("changxing.auditor").await;
+    let page = app.get("/audit", &cx_auditor).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains(XINMIN) && text.contains("changxing.admin"),
+        "the county's change is listed"
+    );
+    assert!(!text.contains(LONGSHAN), "another county's change is not");
+    // Before and after are shown.
+    assert!(
+        text.contains("general_branch") && text.contains("member_count&#34;:61"),
+        "{text}"
+    );
+
+    let city_auditor = app.token("city.auditor").await;
+    let all = app
+        .get("/api/v1/audit?action=update", &city_auditor)
+        .await
+        .json();
+    let keys: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&XINMIN) && keys.contains(&LONGSHAN));
+    let item = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == XINMIN)
+        .unwrap();
+    assert_eq!(item["actor"], "changxing.admin");
+    assert_eq!(item["role"], "county-admin");
+    assert!(item["before"]["member_count"].is_i64() && item["before"]["member_count"] != 61);
+    assert_eq!(item["after"]["member_count"], 61);
+    // Filters live in the URL.
+    let only = app
+        .get(
+            &format!("/api/v1/audit?actor=wuxing.admin&key={LONGSHAN}"),
+            &city_auditor,
+        )
+        .await
+        .json();
+    assert_eq!(only["items"].as_array().unwrap().len(), 1);
+
+    let town_auditor = app.token("meishan.auditor").await;
+    let town = app.get("/api/v1/audit", &town_auditor).await.json();
+    assert!(
+        town["items"].as_array().unwrap().iter().all(|i| i["key"]
+            .as_str()
+            .unwrap()
+            .starts_with(MEISHAN)
+            || i["entity"] != "org")
+    );
+    // Members and leaders have no audit log.
+    let member = app.login("xinmin.member").await;
+    assert_eq!(
+        app.get("/audit", &member).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let leader = app.token("city.leader").await;
+    assert_eq!(
+        app.get("/api/v1/audit", &leader).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(auditors_read_changes_within_their_scope_only);
+
+async fn the_audit_log_cannot_be_changed(app: TestApp) {
+    let n = app.audit_count().await;
+    assert!(n > 0, "the demo load is audited");
+    let upd = sqlx::query("UPDATE audit_log SET actor_login = 'x'")
+        .execute(app.db.pool())
+        .await;
+    assert!(upd.is_err(), "UPDATE must be refused");
+    let del = sqlx::query("DELETE FROM audit_log")
+        .execute(app.db.pool())
+        .await;
+    assert!(del.is_err(), "DELETE must be refused");
+    assert_eq!(app.audit_count().await, n);
+    // And the application has no route that would try.
+    let admin = app.login("city.admin").await;
+    for path in ["/audit/1", "/audit/1/edit", "/api/v1/audit/1"] {
+        assert_eq!(
+            app.post_form(path, &[], &admin).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+both!(the_audit_log_cannot_be_changed);

@@ -1,0 +1,14 @@
+//! Integration tests: the real router, a fresh database per test, each story on SQLite and
+//! (with `BAIQIAN_TEST_PG`) PostgreSQL.
+// A failed expectation in a test is a panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod api;
+mod audit;
+mod auth;
+mod browser;
+mod excel;
+mod pages;
+mod site;

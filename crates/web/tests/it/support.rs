@@ -1,0 +1,487 @@
+//! The test harness: a fresh database per test (a temp SQLite file, or a new PostgreSQL
+//! database), the Huzhou demo world in it, the real router driven in-process.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use baiqian_store::{Backend, Db};
+use baiqian_web::auth::{hash_password, random_token, sha256_hex};
+use baiqian_web::clock::ManualClock;
+use baiqian_web::{AppState, Config};
+use tower::ServiceExt;
+
+/// 2016-03-01 09:30 China time: the campaign's first spring.
+pub const T0: i64 = 1_456_795_800_000;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+static DEMO_HASH: OnceLock<String> = OnceLock::new();
+static PG_CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Runs a test body once per backend: `both!(name)` expects `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) =
+                    $crate::support::TestApp::new(baiqian_store::Backend::Sqlite).await
+                {
+                    super::$name(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::support::TestApp::new(baiqian_store::Backend::Postgres).await
+                {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub db: Db,
+    cleanup: Option<Cleanup>,
+}
+
+enum Cleanup {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL admin URL tests use, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("BAIQIAN_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// A fresh app on `backend`; `None` (the test passes as skipped) only for PostgreSQL when
+    /// `BAIQIAN_TEST_PG` is unset. When it is set, an unreachable server fails the test.
+    pub async fn new(backend: Backend) -> Option<TestApp> {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!(
+                    "baiqian-test-{}-{n}-{}",
+                    std::process::id(),
+                    &random_token().ok()?[..8]
+                ));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let path = dir.join("test.db");
+                (format!("sqlite://{}", path.display()), Cleanup::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let Some(admin_url) = pg_admin_url() else {
+                    eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+                    return None;
+                };
+                let admin = Db::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("BAIQIAN_TEST_PG={admin_url} unreachable: {e}"));
+                PG_CLEANED
+                    .get_or_init(|| async {
+                        // Databases a crashed earlier run left behind (never this process's).
+                        let rows: Vec<(String,)> = sqlx::query_as(
+                            "SELECT datname::text FROM pg_database WHERE datname LIKE 'bq_test_%'",
+                        )
+                        .fetch_all(admin.pool())
+                        .await
+                        .unwrap_or_default();
+                        let mine = format!("bq_test_{}_", std::process::id());
+                        for (name,) in rows.into_iter().filter(|(d,)| !d.starts_with(&mine)) {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(admin.pool())
+                            .await;
+                        }
+                    })
+                    .await;
+                let name = format!("bq_test_{}_{n}", std::process::id());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(admin.pool())
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                (
+                    with_database(&admin_url, &name),
+                    Cleanup::Postgres { admin_url, name },
+                )
+            }
+        };
+        let db = Db::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        assert_eq!(db.backend(), backend);
+        db.migrate().await.expect("migrate");
+        let hash =
+            DEMO_HASH.get_or_init(|| hash_password(baiqian_demo::DEMO_PASSWORD).expect("hash"));
+        let hasher = move |_: &str| hash.clone();
+        baiqian_demo::build(&db, baiqian_demo::DEFAULT_SEED, &hasher, T0)
+            .await
+            .expect("demo world");
+        let clock = Arc::new(ManualClock::new(T0 + 60_000));
+        let state = AppState::new(db.clone(), clock.clone(), Config::default());
+        let router = baiqian_web::app(state.clone());
+        Some(TestApp {
+            state,
+            router,
+            clock,
+            db,
+            cleanup: Some(cleanup),
+        })
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> TestResponse {
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible router");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
+            .await
+            .expect("body")
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, who: &Who) -> TestResponse {
+        let req = who
+            .apply(Request::builder().method(Method::GET).uri(path))
+            .body(Body::empty())
+            .expect("request");
+        self.request(req).await
+    }
+
+    /// Posts a form; with a session, the session's CSRF token is added unless `csrf` is given.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], who: &Who) -> TestResponse {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        if let Who::Session(s) = who
+            && !fields.iter().any(|(k, _)| *k == "csrf")
+        {
+            ser.append_pair("csrf", &s.csrf);
+        }
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        let req = who
+            .apply(Request::builder().method(Method::POST).uri(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(ser.finish()))
+            .expect("request");
+        self.request(req).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value, who: &Who) -> TestResponse {
+        let req = who
+            .apply(Request::builder().method(Method::POST).uri(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.request(req).await
+    }
+
+    /// Uploads a file as the import form does (CSRF token in the query string).
+    pub async fn post_file(&self, path: &str, file: &[u8], mode: &str, who: &Who) -> TestResponse {
+        let boundary = "XbaiqianBoundaryX";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\n{mode}\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let uri = match who {
+            Who::Session(s) => format!("{path}?csrf={}", s.csrf),
+            _ => path.to_string(),
+        };
+        let req = who
+            .apply(Request::builder().method(Method::POST).uri(uri))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        self.request(req).await
+    }
+
+    /// A bearer token for a demo login.
+    pub async fn token(&self, login: &str) -> Who {
+        let user = self
+            .db
+            .user_by_login(login)
+            .await
+            .expect("db")
+            .expect("demo login exists");
+        let token = random_token().expect("random");
+        self.db
+            .issue_token(&baiqian_store::Actor::cli(), &user, &sha256_hex(&token), T0)
+            .await
+            .expect("token");
+        Who::Bearer(token)
+    }
+
+    /// Logs in through the real login form; returns the session cookie and its CSRF token.
+    pub async fn login(&self, login: &str) -> Who {
+        match self.try_login(login, baiqian_demo::DEMO_PASSWORD).await {
+            Ok(who) => who,
+            Err(res) => panic!("login {login} failed: {} {}", res.status, res.text()),
+        }
+    }
+
+    pub async fn try_login(&self, login: &str, password: &str) -> Result<Who, TestResponse> {
+        let form = self.get("/login", &Who::Anonymous).await;
+        assert_eq!(form.status, StatusCode::OK);
+        let pre = form.cookie("bq_login_csrf").expect("login csrf cookie");
+        let csrf = form
+            .between("name=\"csrf\" value=\"", "\"")
+            .expect("csrf field");
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", &csrf)
+            .append_pair("login", login)
+            .append_pair("password", password)
+            .append_pair("next", "/")
+            .finish();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/login")
+            .header(header::COOKIE, format!("bq_login_csrf={pre}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let res = self.request(req).await;
+        if res.status != StatusCode::SEE_OTHER {
+            return Err(res);
+        }
+        let cookie = res.cookie("bq_session").expect("session cookie");
+        let mut who = Who::Session(Session {
+            cookie,
+            csrf: String::new(),
+        });
+        let home = self.get("/", &who).await;
+        let target = home.location().expect("home redirects to own node");
+        let page = self.get(&target, &who).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        let csrf = page
+            .between("<meta name=\"csrf-token\" content=\"", "\"")
+            .expect("csrf meta");
+        if let Who::Session(s) = &mut who {
+            s.csrf = csrf;
+        }
+        Ok(who)
+    }
+
+    pub async fn audit_count(&self) -> i64 {
+        self.db.audit_count().await.expect("audit count")
+    }
+
+    pub async fn org_count(&self) -> i64 {
+        self.db.org_count_all().await.expect("org count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match self.cleanup.take() {
+            Some(Cleanup::Sqlite(dir)) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Some(Cleanup::Postgres { admin_url, name }) => {
+                // Drop runs outside async; a thread with its own runtime removes the database.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async {
+                        if let Ok(admin) = Db::connect(&admin_url).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(admin.pool())
+                            .await;
+                            admin.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+            None => {}
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Who {
+    Anonymous,
+    Bearer(String),
+    Session(Session),
+}
+
+impl Who {
+    fn apply(&self, b: axum::http::request::Builder) -> axum::http::request::Builder {
+        match self {
+            Who::Anonymous => b,
+            Who::Bearer(t) => b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+            Who::Session(s) => b.header(header::COOKIE, format!("bq_session={}", s.cookie)),
+        }
+    }
+
+    pub fn with_lang(&self, lang: &str) -> WhoLang {
+        WhoLang(self.clone(), lang.to_string())
+    }
+}
+
+/// A session with a language cookie, for pages in English.
+pub struct WhoLang(pub Who, pub String);
+
+impl TestApp {
+    pub async fn get_lang(&self, path: &str, who: &WhoLang) -> TestResponse {
+        let cookie = match &who.0 {
+            Who::Session(s) => format!("bq_session={}; bq_lang={}", s.cookie, who.1),
+            _ => format!("bq_lang={}", who.1),
+        };
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        self.request(req).await
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                let first = v.split(';').next()?;
+                let (k, val) = first.split_once('=')?;
+                (k.trim() == name).then(|| val.to_string())
+            })
+    }
+
+    pub fn set_cookie_header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The text between the first `start` and the next `end`.
+    pub fn between(&self, start: &str, end: &str) -> Option<String> {
+        let t = self.text();
+        let i = t.find(start)? + start.len();
+        let j = t[i..].find(end)? + i;
+        Some(t[i..j].to_string())
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Builds an `.xlsx` file from rows of text cells (the first row is the header).
+pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *cell).expect("cell");
+        }
+    }
+    wb.save_to_buffer().expect("xlsx")
+}
+
+/// Demo codes used across tests.
+pub mod codes {
+    pub const CITY: &str = "330500";
+    pub const CHANGXING: &str = "330522";
+    pub const WUXING: &str = "330502";
+    pub const MEISHAN: &str = baiqian_demo::MEISHAN;
+    pub const XINMIN: &str = baiqian_demo::XINMIN;
+    pub const LONGSHAN: &str = baiqian_demo::LONGSHAN;
+    /// 洪桥镇, another township of 长兴县.
+    pub const HONGQIAO: &str = "330522101";
+    /// 潼桥村, the first village of 洪桥镇.
+    pub const TONGQIAO: &str = "330522101201";
+}
