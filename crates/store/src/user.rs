@@ -30,8 +30,14 @@ pub struct User {
     pub disabled: bool,
 }
 
-const USER_SELECT: &str = "SELECT u.id, u.login, u.name, u.role, u.org_code, o.name AS org_name, o.path AS org_path, \
-    u.password_hash, u.failed_attempts, u.locked_until, u.disabled FROM users u JOIN orgs o ON o.code = u.org_code";
+const USER_COLUMNS: &str = "u.id, u.login, u.name, u.role, u.org_code, o.name AS org_name, o.path AS org_path, \
+    u.password_hash, u.failed_attempts, u.locked_until, u.disabled";
+const USER_FROM: &str = "FROM users u JOIN orgs o ON o.code = u.org_code";
+
+/// `SELECT <user columns> FROM users … <rest>`.
+fn user_select(rest: &str) -> String {
+    format!("SELECT {USER_COLUMNS} {USER_FROM} {rest}")
+}
 
 impl User {
     fn from_row(r: &AnyRow) -> Result<Self> {
@@ -97,7 +103,7 @@ pub enum FailedLogin {
 
 impl Db {
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.login = $1"))
+        let row = sqlx::query(&user_select("WHERE u.login = $1"))
             .bind(login)
             .fetch_optional(self.pool())
             .await?;
@@ -106,8 +112,8 @@ impl Db {
 
     /// An account whose node lies in `scope`.
     pub async fn user_in_scope(&self, scope: &Scope, id: i64) -> Result<User> {
-        let row = sqlx::query(&format!(
-            "{USER_SELECT} WHERE u.id = $1 AND o.path >= $2 AND o.path < $3"
+        let row = sqlx::query(&user_select(
+            "WHERE u.id = $1 AND o.path >= $2 AND o.path < $3",
         ))
         .bind(id)
         .bind(scope.lower())
@@ -126,13 +132,15 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("{USER_SELECT} WHERE o.path >= $1 AND o.path < $2 ORDER BY o.path, u.login LIMIT $3 OFFSET $4"))
-            .bind(scope.lower())
-            .bind(scope.upper())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&user_select(
+            "WHERE o.path >= $1 AND o.path < $2 ORDER BY o.path, u.login LIMIT $3 OFFSET $4",
+        ))
+        .bind(scope.lower())
+        .bind(scope.upper())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(User::from_row).collect()
     }
 
@@ -174,7 +182,7 @@ impl Db {
         .await
         .map_err(|e| on_unique(e, Msg::new("user.error.login_taken").arg("login", &new.login)))?
         .try_get(0)?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let row = sqlx::query(&user_select("WHERE u.id = $1"))
             .bind(id)
             .fetch_one(tx.conn())
             .await?;
@@ -225,7 +233,7 @@ impl Db {
             .execute(tx.conn())
             .await?;
         }
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let row = sqlx::query(&user_select("WHERE u.id = $1"))
             .bind(id)
             .fetch_one(tx.conn())
             .await?;
@@ -255,7 +263,7 @@ impl Db {
             .bind(id)
             .execute(tx.conn())
             .await?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let row = sqlx::query(&user_select("WHERE u.id = $1"))
             .bind(id)
             .fetch_one(tx.conn())
             .await?;
@@ -351,18 +359,14 @@ impl Db {
         now: i64,
     ) -> Result<Option<(User, String)>> {
         let row = sqlx::query(&format!(
-            "{USER_SELECT} JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1"
+            "SELECT {USER_COLUMNS}, s.csrf AS csrf, s.last_seen_at AS last_seen_at {USER_FROM} \
+             JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1"
         ))
         .bind(id_hash)
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user = User::from_row(&row)?;
-        let meta = sqlx::query("SELECT csrf, last_seen_at FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(meta) = meta else { return Ok(None) };
+        let Some(meta) = row else { return Ok(None) };
+        let user = User::from_row(&meta)?;
         let last_seen: i64 = meta.try_get("last_seen_at")?;
         if user.disabled || now - last_seen > idle_ms {
             self.end_session(id_hash).await?;
@@ -420,9 +424,7 @@ impl Db {
 
     /// The active account behind a bearer token.
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!(
-            "{USER_SELECT} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
-        ))
+        let row = sqlx::query(&user_select("JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"))
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?;

@@ -142,3 +142,39 @@ fn template_keys_exist() {
     }
     assert!(keys > 100);
 }
+
+async fn demo_logins_are_listed_in_demo_mode_only(app: TestApp) {
+    let plain = app.get("/login", &Who::Anonymous).await.text();
+    assert!(!plain.contains("city.admin") && !plain.contains(baiqian_demo::DEMO_PASSWORD));
+    let demo = baiqian_web::DemoLogins {
+        password: baiqian_demo::DEMO_PASSWORD.into(),
+        accounts: vec![baiqian_web::DemoLoginEntry {
+            login: "city.admin".into(),
+            role: baiqian_domain::role::Role::CityAdmin,
+            place: "湖州市".into(),
+        }],
+    };
+    let config = baiqian_web::Config {
+        demo: Some(demo),
+        ..Default::default()
+    };
+    let state = baiqian_web::AppState::new(app.db.clone(), app.clock.clone(), config);
+    let res = tower::ServiceExt::oneshot(
+        baiqian_web::app(state),
+        axum::http::Request::get("/login")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("city.admin")
+            && text.contains(baiqian_demo::DEMO_PASSWORD)
+            && text.contains("市委组织部管理员")
+    );
+}
+both!(demo_logins_are_listed_in_demo_mode_only);
