@@ -11,6 +11,7 @@ use baiqian_domain::password::{PasswordPolicy, parse_login};
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
 use baiqian_store::user::NewUser;
+use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db, StoreError};
 use baiqian_web::auth::{hash_password, random_token, sha256_hex};
 use baiqian_web::clock::{Clock, SystemClock};
@@ -147,9 +148,39 @@ impl PolicyArgs {
 struct ServerArgs {
     #[command(flatten)]
     policy: PolicyArgs,
+    #[command(flatten)]
+    key: KeyArgs,
     /// Mark cookies Secure (serve behind HTTPS).
     #[arg(long, env = "BAIQIAN_SECURE_COOKIES")]
     secure_cookies: bool,
+}
+
+/// Where the key that seals personal data lives.
+#[derive(Args, Debug, Clone)]
+struct KeyArgs {
+    /// File holding the 32-byte key (hex) that encrypts ID numbers and phones; created when
+    /// missing. Default: beside a SQLite database (`PATH.key`), else `baiqian-data.key`. Back it
+    /// up apart from the database: without it the sealed data cannot be read.
+    #[arg(long, env = "BAIQIAN_DATA_KEY_FILE")]
+    data_key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn vault(&self, db: &str) -> Result<Vault, CliError> {
+        let path = match &self.data_key_file {
+            Some(p) => p.clone(),
+            None => match db
+                .strip_prefix("sqlite://")
+                .or_else(|| db.strip_prefix("sqlite:"))
+            {
+                Some(path) => {
+                    PathBuf::from(format!("{}.key", path.split('?').next().unwrap_or(path)))
+                }
+                None => PathBuf::from("baiqian-data.key"),
+            },
+        };
+        Vault::open_key_file(&path).map_err(|e| CliError::Usage(e.to_string()))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +257,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
             };
-            serve(store, clock, config, listen).await
+            let vault = server.key.vault(&db)?;
+            serve(store, vault, clock, config, listen).await
         }
         Command::Serve { db, listen, server } => {
             let store = open(&db).await?;
@@ -235,7 +267,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 demo: None,
                 secure_cookies: server.secure_cookies,
             };
-            serve(store, clock, config, listen).await
+            let vault = server.key.vault(&db)?;
+            serve(store, vault, clock, config, listen).await
         }
         Command::Migrate { db } => {
             let store = Db::connect(&db).await?;
@@ -345,12 +378,13 @@ async fn demo_logins(store: &Db) -> Result<DemoLogins, CliError> {
 
 async fn serve(
     store: Db,
+    vault: Vault,
     clock: Arc<dyn Clock>,
     config: Config,
     listen: SocketAddr,
 ) -> Result<(), CliError> {
     let backend = store.backend().as_str();
-    let state = AppState::new(store, clock, config);
+    let state = AppState::new(store, vault, clock, config);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend, "serving");

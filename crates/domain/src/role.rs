@@ -71,6 +71,16 @@ impl Role {
         self.is_admin() || self == Role::VillageSecretary
     }
 
+    /// Keeps the member roster: add members, transfer them, import.
+    pub fn may_manage_members(self) -> bool {
+        self.is_admin() || self == Role::VillageSecretary
+    }
+
+    /// Sees ID numbers and phones unmasked (each look is audited).
+    pub fn may_see_personal_data(self) -> bool {
+        self.is_admin() || self == Role::VillageSecretary
+    }
+
     pub fn may_manage_accounts(self) -> bool {
         self.is_admin()
     }

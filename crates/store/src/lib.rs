@@ -6,9 +6,11 @@
 //! and filters by it in SQL.
 
 pub mod audit;
+pub mod member;
 pub mod migrate;
 pub mod org;
 pub mod user;
+pub mod vault;
 
 use std::sync::Arc;
 use std::time::Duration;

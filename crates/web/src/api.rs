@@ -33,8 +33,8 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "baiqian API", description = "百村示范、千村晋位: the organization tree, scoped to the caller"),
-    paths(get_org, children, create_child, search, audit),
-    components(schemas(OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
+    paths(get_org, children, create_child, search, audit, crate::member::api_create, crate::member::api_get, crate::member::api_roster),
+    components(schemas(crate::member::MemberView, crate::member::MemberItems, crate::member::Created, crate::member::MemberInputDoc, OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use baiqian_domain::password::PasswordPolicy;
 use baiqian_store::Db;
+use baiqian_store::vault::Vault;
 use serde::Deserialize;
 
 use crate::auth::{Auth, LANG_COOKIE, set_cookie};
@@ -45,15 +46,18 @@ pub struct DemoLoginEntry {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Seals and opens personal data (ID numbers, phones).
+    pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config) -> Self {
+    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
         Self {
             db,
+            vault: Arc::new(vault),
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
@@ -73,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/{file}", get(static_file))
         .merge(crate::session::router())
         .merge(crate::org::router())
+        .merge(crate::member::router())
         .merge(crate::user::router())
         .merge(crate::audit::router())
         .merge(crate::api::router())

@@ -147,3 +147,23 @@ pub fn header_of(field: &str) -> &'static str {
         .map(|(_, h)| *h)
         .unwrap_or("")
 }
+
+/// Reads an import form's upload: the `file` field and the `mode` choice (`good_rows` imports
+/// exactly the good rows; anything else rejects the whole file on any bad row).
+pub async fn read_upload(
+    multipart: &mut axum::extract::Multipart,
+) -> Result<(Vec<u8>, baiqian_store::org::ImportMode), AppError> {
+    use baiqian_store::org::ImportMode;
+    let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
+    let mut file = Vec::new();
+    let mut mode = ImportMode::AllOrNothing;
+    while let Some(field) = multipart.next_field().await.map_err(broken)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            file = field.bytes().await.map_err(broken)?.to_vec();
+        } else if name == "mode" && field.text().await.map_err(broken)? == "good_rows" {
+            mode = ImportMode::GoodRowsOnly;
+        }
+    }
+    Ok((file, mode))
+}

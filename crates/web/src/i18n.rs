@@ -110,6 +110,10 @@ impl Tr {
         self.t(&format!("party_org_kind.{kind}")).to_string()
     }
 
+    pub fn gender(&self, g: &str) -> String {
+        self.t(&format!("member.gender.{g}")).to_string()
+    }
+
     pub fn role(&self, role: &str) -> String {
         self.t(&format!("role.{role}")).to_string()
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod excel;
 pub mod frame;
 pub mod i18n;
+pub mod member;
 pub mod metrics;
 pub mod org;
 pub mod session;

@@ -752,13 +752,21 @@ async fn import_form(
 }
 
 pub fn report_rows(errors: &[ImportError]) -> Vec<ReportRow> {
+    report_rows_with(errors, excel::header_of)
+}
+
+/// The report rows of an import, naming columns by `header` (the sheet's Chinese header).
+pub fn report_rows_with(
+    errors: &[ImportError],
+    header: fn(&str) -> &'static str,
+) -> Vec<ReportRow> {
     let zh = Tr::new(Lang::Zh);
     let en = Tr::new(Lang::En);
     errors
         .iter()
         .map(|e| ReportRow {
             row: e.row,
-            column: format!("{} ({})", excel::header_of(e.column), e.column),
+            column: format!("{} ({})", header(e.column), e.column),
             zh: zh.msg(&e.msg),
             en: en.msg(&e.msg),
         })
@@ -774,35 +782,7 @@ async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
-    let mut file: Option<Vec<u8>> = None;
-    let mut mode = ImportMode::AllOrNothing;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?
-    {
-        match field.name() {
-            Some("file") => {
-                file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?
-                        .to_vec(),
-                )
-            }
-            Some("mode") => {
-                let v = field
-                    .text()
-                    .await
-                    .map_err(|_| AppError::Invalid(Msg::new("import.error.upload")))?;
-                if v == "good_rows" {
-                    mode = ImportMode::GoodRowsOnly;
-                }
-            }
-            _ => {}
-        }
-    }
+    let (file, mode) = excel::read_upload(&mut multipart).await?;
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
@@ -815,7 +795,7 @@ async fn import(
         file_error: None,
         report: Vec::new(),
     };
-    let status = match import_bytes(&state, &me, file.as_deref().unwrap_or_default(), mode).await? {
+    let status = match import_bytes(&state, &me, &file, mode).await? {
         ImportResult::FileError(m) => {
             page.file_error = Some(format!(
                 "{} / {}",

@@ -10,5 +10,6 @@ mod audit;
 mod auth;
 mod browser;
 mod excel;
+mod member;
 mod pages;
 mod site;

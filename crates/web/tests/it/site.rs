@@ -158,7 +158,12 @@ async fn demo_logins_are_listed_in_demo_mode_only(app: TestApp) {
         demo: Some(demo),
         ..Default::default()
     };
-    let state = baiqian_web::AppState::new(app.db.clone(), app.clock.clone(), config);
+    let state = baiqian_web::AppState::new(
+        app.db.clone(),
+        (*app.state.vault).clone(),
+        app.clock.clone(),
+        config,
+    );
     let res = tower::ServiceExt::oneshot(
         baiqian_web::app(state),
         axum::http::Request::get("/login")

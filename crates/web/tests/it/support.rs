@@ -147,7 +147,12 @@ impl TestApp {
             .await
             .expect("demo world");
         let clock = Arc::new(ManualClock::new(T0 + 60_000));
-        let state = AppState::new(db.clone(), clock.clone(), Config::default());
+        let state = AppState::new(
+            db.clone(),
+            baiqian_store::vault::Vault::random().expect("vault"),
+            clock.clone(),
+            Config::default(),
+        );
         let router = baiqian_web::app(state.clone());
         Some(TestApp {
             state,

@@ -1,0 +1,455 @@
+//! The member roster (党员名册): members in the caller's scope, their sealed personal data,
+//! transfers of their home organization (组织关系转接) kept as history, their cards.
+
+use baiqian_domain::Msg;
+use baiqian_domain::member::{Gender, IdNumber, Phone};
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::scope::Scope;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Change};
+use crate::org::{ImportError, ImportMode, ImportOutcome, org_in_scope};
+use crate::vault::Vault;
+use crate::{Actor, Db, Result, StoreError, like_escape, on_unique};
+
+/// A member as lists and pages show them: personal data masked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Member {
+    pub id: i64,
+    pub name: String,
+    pub gender: String,
+    pub birth_date: String,
+    pub id_masked: String,
+    pub phone_masked: Option<String>,
+    pub home_org: String,
+    pub home_org_name: String,
+    pub workplace: Option<String>,
+    pub joined: String,
+    pub mobile: bool,
+    pub mobile_where: Option<String>,
+    pub status: String,
+    pub card_no: Option<String>,
+}
+
+const MEMBER_COLUMNS: &str = "m.id, m.name, m.gender, m.birth_date, m.id_masked, m.phone_masked, m.home_org, \
+    o.name AS home_org_name, m.workplace, m.joined, m.mobile, m.mobile_where, m.status, \
+    (SELECT c.card_no FROM member_cards c WHERE c.member_id = m.id AND c.status = 'active') AS card_no";
+const MEMBER_FROM: &str = "FROM members m JOIN orgs o ON o.code = m.home_org";
+
+impl Member {
+    fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            gender: r.try_get("gender")?,
+            birth_date: r.try_get("birth_date")?,
+            id_masked: r.try_get("id_masked")?,
+            phone_masked: r.try_get("phone_masked")?,
+            home_org: r.try_get("home_org")?,
+            home_org_name: r.try_get("home_org_name")?,
+            workplace: r.try_get("workplace")?,
+            joined: r.try_get("joined")?,
+            mobile: r.try_get::<i64, _>("mobile")? != 0,
+            mobile_where: r.try_get("mobile_where")?,
+            status: r.try_get("status")?,
+            card_no: r.try_get("card_no")?,
+        })
+    }
+
+    /// What the audit log keeps: never the whole ID number or phone.
+    fn audit_json(&self) -> serde_json::Value {
+        json!({ "name": self.name, "gender": self.gender, "birth_date": self.birth_date, "id": self.id_masked,
+                "phone": self.phone_masked, "home_org": self.home_org, "workplace": self.workplace,
+                "joined": self.joined, "mobile": self.mobile, "mobile_where": self.mobile_where, "status": self.status })
+    }
+}
+
+/// A new member, every field already parsed and checked for consistency.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub name: String,
+    pub gender: Gender,
+    pub birth_date: String,
+    pub id_number: IdNumber,
+    pub phone: Option<Phone>,
+    pub home_org: OrgCode,
+    pub joined: String,
+    pub workplace: Option<String>,
+    pub mobile: bool,
+    pub mobile_where: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transfer {
+    pub from_org: String,
+    pub from_name: String,
+    pub to_org: String,
+    pub to_name: String,
+    pub reason: String,
+    pub at: i64,
+    pub actor_login: String,
+}
+
+/// The whole personal data of one member, for those whose role may see it.
+#[derive(Debug, Clone)]
+pub struct Revealed {
+    pub id_number: String,
+    pub phone: Option<String>,
+}
+
+fn denied() -> StoreError {
+    StoreError::Denied(Msg::new("error.denied"))
+}
+
+impl Db {
+    /// Adds a member with a card; returns the member and the new card number.
+    pub async fn create_member(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        new: NewMember,
+        now: i64,
+    ) -> Result<Member> {
+        if !actor.role.may_manage_members() {
+            return Err(denied());
+        }
+        let mut tx = self.write().await?;
+        let m = insert_member(tx.conn(), actor, vault, &new, now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    /// Members whose home organization lies under `root` (in the caller's scope), by name.
+    pub async fn members_under(
+        &self,
+        scope: &Scope,
+        root: &OrgCode,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Member>> {
+        let mut conn = self.pool().acquire().await?;
+        let root = org_in_scope(&mut conn, scope, root).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE o.path >= $1 AND o.path < $2 \
+             AND ($3 = '' OR m.name LIKE $4 ESCAPE '\\') ORDER BY o.path, m.name, m.id LIMIT $5 OFFSET $6"
+        ))
+        .bind(&root.path)
+        .bind(baiqian_domain::org::path_upper_bound(&root.path))
+        .bind(q.trim())
+        .bind(format!("%{}%", like_escape(q.trim())))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(Member::from_row).collect()
+    }
+
+    /// How many members have their home organization under the node at `path`.
+    pub async fn member_count_under(&self, path: &str) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM members m JOIN orgs o ON o.code = m.home_org WHERE o.path >= $1 AND o.path < $2")
+            .bind(path)
+            .bind(baiqian_domain::org::path_upper_bound(path))
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?)
+    }
+
+    pub async fn member(&self, scope: &Scope, id: i64) -> Result<Member> {
+        let mut conn = self.pool().acquire().await?;
+        member_in_scope(&mut conn, scope, id).await
+    }
+
+    /// The whole ID number and phone, for admins in scope; every look is audited.
+    pub async fn reveal_member(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        id: i64,
+        now: i64,
+    ) -> Result<Revealed> {
+        if !actor.role.may_see_personal_data() {
+            return Err(denied());
+        }
+        let mut tx = self.write().await?;
+        let m = member_in_scope(tx.conn(), &actor.scope, id).await?;
+        let row = sqlx::query("SELECT id_sealed, phone_sealed FROM members WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
+        let corrupt = |_| {
+            StoreError::Corrupt(format!(
+                "member {id}: sealed data does not open with this key"
+            ))
+        };
+        let id_number = vault
+            .open(&row.try_get::<String, _>("id_sealed")?)
+            .map_err(corrupt)?;
+        let phone = match row.try_get::<Option<String>, _>("phone_sealed")? {
+            Some(p) => Some(vault.open(&p).map_err(corrupt)?),
+            None => None,
+        };
+        let path = org_path(tx.conn(), &m.home_org).await?;
+        let mut change = Change::create(
+            "member",
+            &id.to_string(),
+            &path,
+            json!({ "fields": ["id_number", "phone"] }),
+        );
+        change.action = "reveal";
+        change.after = None;
+        change.before = None;
+        change.reason = Some("personal data shown unmasked".into());
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(Revealed { id_number, phone })
+    }
+
+    /// Moves a member's home organization: a transfer row and an audit row, never an overwrite
+    /// without history.
+    pub async fn transfer_member(
+        &self,
+        actor: &Actor,
+        id: i64,
+        to: &OrgCode,
+        reason: &str,
+        now: i64,
+    ) -> Result<Member> {
+        if !actor.role.may_manage_members() {
+            return Err(denied());
+        }
+        let reason =
+            baiqian_domain::org::parse_reason(reason).map_err(|e| StoreError::Invalid(e.msg()))?;
+        let mut tx = self.write().await?;
+        let before = member_in_scope(tx.conn(), &actor.scope, id).await?;
+        let target = match org_in_scope(tx.conn(), &actor.scope, to).await {
+            Ok(o) => o,
+            Err(StoreError::NotFound) => {
+                return Err(StoreError::Invalid(
+                    Msg::new("org.error.parent_not_found").arg("code", to),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        if target.is_retired() {
+            return Err(StoreError::Invalid(Msg::new("org.error.retired")));
+        }
+        if target.code.as_str() == before.home_org {
+            return Err(StoreError::Invalid(Msg::new("member.error.same_org")));
+        }
+        sqlx::query("INSERT INTO member_transfers (member_id, from_org, to_org, reason, at, actor_login) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(&before.home_org)
+            .bind(target.code.as_str())
+            .bind(&reason)
+            .bind(now)
+            .bind(&actor.login)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("UPDATE members SET home_org = $1, updated_at = $2 WHERE id = $3")
+            .bind(target.code.as_str())
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        let after = member_in_scope(tx.conn(), &Scope::everything(), id).await?;
+        let mut change = Change::update(
+            "member",
+            &id.to_string(),
+            &target.path,
+            before.audit_json(),
+            after.audit_json(),
+        );
+        change.action = "transfer";
+        change.reason = Some(reason);
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// A member's transfers, oldest first.
+    pub async fn member_transfers(&self, scope: &Scope, id: i64) -> Result<Vec<Transfer>> {
+        self.member(scope, id).await?;
+        let rows = sqlx::query(
+            "SELECT t.from_org, f.name AS from_name, t.to_org, d.name AS to_name, t.reason, t.at, t.actor_login \
+             FROM member_transfers t JOIN orgs f ON f.code = t.from_org JOIN orgs d ON d.code = t.to_org \
+             WHERE t.member_id = $1 ORDER BY t.id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Transfer {
+                    from_org: r.try_get("from_org")?,
+                    from_name: r.try_get("from_name")?,
+                    to_org: r.try_get("to_org")?,
+                    to_name: r.try_get("to_name")?,
+                    reason: r.try_get("reason")?,
+                    at: r.try_get("at")?,
+                    actor_login: r.try_get("actor_login")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Imports parsed members into the actor's scope. Rows that failed parsing come in `errors`;
+    /// in `AllOrNothing` mode any error writes nothing.
+    pub async fn import_members(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        rows: Vec<(usize, NewMember)>,
+        mut errors: Vec<ImportError>,
+        mode: ImportMode,
+        now: i64,
+    ) -> Result<ImportOutcome> {
+        if !actor.role.may_manage_members() {
+            return Err(denied());
+        }
+        let mut out = ImportOutcome::default();
+        let mut tx = self.write().await?;
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (row, new) in rows {
+            if let Some((_, first)) = seen.iter().find(|(h, _)| *h == new.id_number.as_str()) {
+                errors.push(ImportError {
+                    row,
+                    column: "id_number",
+                    msg: Msg::new("import.error.duplicate_id").arg("row", first),
+                });
+                continue;
+            }
+            seen.push((new.id_number.as_str().to_string(), row));
+            sqlx::query("SAVEPOINT member_row")
+                .execute(tx.conn())
+                .await?;
+            match insert_member(tx.conn(), actor, vault, &new, now).await {
+                Ok(_) => out.created += 1,
+                Err(StoreError::Invalid(msg)) => {
+                    let column = if msg.key == "member.error.id_taken" {
+                        "id_number"
+                    } else {
+                        "home_org"
+                    };
+                    errors.push(ImportError { row, column, msg });
+                    sqlx::query("ROLLBACK TO SAVEPOINT member_row")
+                        .execute(tx.conn())
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+            sqlx::query("RELEASE SAVEPOINT member_row")
+                .execute(tx.conn())
+                .await?;
+        }
+        errors.sort_by_key(|e| e.row);
+        out.errors = errors;
+        if out.errors.is_empty() || mode == ImportMode::GoodRowsOnly {
+            tx.commit().await?;
+            out.committed = out.created > 0;
+        } else {
+            drop(tx);
+            out.created = 0;
+        }
+        Ok(out)
+    }
+}
+
+async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
+    Ok(sqlx::query("SELECT path FROM orgs WHERE code = $1")
+        .bind(code)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?)
+}
+
+async fn member_in_scope(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Result<Member> {
+    let row = sqlx::query(&format!(
+        "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1 AND o.path >= $2 AND o.path < $3"
+    ))
+    .bind(id)
+    .bind(scope.lower())
+    .bind(scope.upper())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref()
+        .map(Member::from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The card number of a member: county code, member id, issue number.
+pub fn card_no(home_org: &str, member_id: i64, issue: u32) -> String {
+    format!(
+        "{}{member_id:08}{issue:02}",
+        &home_org[..6.min(home_org.len())]
+    )
+}
+
+async fn insert_member(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    vault: &Vault,
+    new: &NewMember,
+    now: i64,
+) -> Result<Member> {
+    let org = match org_in_scope(conn, &actor.scope, &new.home_org).await {
+        Ok(o) => o,
+        Err(StoreError::NotFound) => {
+            return Err(StoreError::Invalid(
+                Msg::new("org.error.parent_not_found").arg("code", &new.home_org),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    if org.is_retired() {
+        return Err(StoreError::Invalid(Msg::new("org.error.retired")));
+    }
+    let seal = |v: &str| {
+        vault
+            .seal(v)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    let id: i64 = sqlx::query(
+        "INSERT INTO members (name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
+         workplace, joined, mobile, mobile_where, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $14) RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(new.gender.as_str())
+    .bind(&new.birth_date)
+    .bind(vault.hash(new.id_number.as_str()))
+    .bind(seal(new.id_number.as_str())?)
+    .bind(new.id_number.masked())
+    .bind(new.phone.as_ref().map(|p| seal(p.as_str())).transpose()?)
+    .bind(new.phone.as_ref().map(Phone::masked))
+    .bind(org.code.as_str())
+    .bind(&new.workplace)
+    .bind(&new.joined)
+    .bind(i64::from(new.mobile))
+    .bind(&new.mobile_where)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    // The number may belong to a member outside the caller's scope: the message does not say.
+    .map_err(|e| on_unique(e, Msg::new("member.error.id_taken")))?
+    .try_get(0)?;
+    sqlx::query("INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES ($1, $2, 'active', $3)")
+        .bind(card_no(org.code.as_str(), id, 1))
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let m = member_in_scope(conn, &Scope::everything(), id).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::create("member", &id.to_string(), &org.path, m.audit_json()),
+    )
+    .await?;
+    Ok(m)
+}
