@@ -70,6 +70,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage card readers and kiosks.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Write a consistent copy of the database while it serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump custom format).
     Backup {
         #[arg(long, env = "BAIQIAN_DB")]
@@ -109,6 +112,21 @@ enum TokenCommand {
         db: String,
         #[arg(long)]
         login: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceCommand {
+    /// Register a card reader or kiosk at an organization and print its API token (stored only as a hash).
+    Add {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        /// Code of the organization where the device stands.
+        #[arg(long)]
+        org: String,
+        /// A name officials recognise (e.g. 村部一楼读卡器).
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -336,6 +354,32 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .issue_token(&Actor::cli(), &user, &sha256_hex(&token), clock.now_ms())
                 .await?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Add { db, org, name }) => {
+            let org = OrgCode::parse(&org).map_err(|e| CliError::Usage(e.to_string()))?;
+            let name = baiqian_domain::org::parse_name(&name)
+                .map_err(|e| CliError::Usage(format!("name: {e}")))?;
+            let store = open(&db).await?;
+            let secret = random_token().map_err(|e| CliError::Usage(e.to_string()))?;
+            let device = store
+                .create_device(
+                    &Actor::cli(),
+                    &org,
+                    &name,
+                    &sha256_hex(&secret),
+                    clock.now_ms(),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => CliError::Usage(format!("no organization {org}")),
+                    other => other.into(),
+                })?;
+            eprintln!(
+                "Registered device {} ({}) at {}.",
+                device.id, device.name, device.org_code
+            );
+            println!("{}{secret}", baiqian_web::checkin::DEVICE_TOKEN_PREFIX);
             Ok(())
         }
         Command::Backup { db, to } => {

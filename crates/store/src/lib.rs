@@ -6,6 +6,7 @@
 //! and filters by it in SQL.
 
 pub mod audit;
+pub mod checkin;
 pub mod member;
 pub mod migrate;
 pub mod org;

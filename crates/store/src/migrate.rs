@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_members.sql"),
         postgres: include_str!("../migrations/postgres/0002_members.sql"),
     },
+    Migration {
+        version: 3,
+        name: "checkins",
+        sqlite: include_str!("../migrations/sqlite/0003_checkins.sql"),
+        postgres: include_str!("../migrations/postgres/0003_checkins.sql"),
+    },
 ];
 
 impl Db {

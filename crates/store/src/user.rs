@@ -28,10 +28,12 @@ pub struct User {
     pub failed_attempts: i64,
     pub locked_until: Option<i64>,
     pub disabled: bool,
+    /// The roster row of a member's own account.
+    pub member_id: Option<i64>,
 }
 
 const USER_COLUMNS: &str = "u.id, u.login, u.name, u.role, u.org_code, o.name AS org_name, o.path AS org_path, \
-    u.password_hash, u.failed_attempts, u.locked_until, u.disabled";
+    u.password_hash, u.failed_attempts, u.locked_until, u.disabled, u.member_id";
 const USER_FROM: &str = "FROM users u JOIN orgs o ON o.code = u.org_code";
 
 /// `SELECT <user columns> FROM users … <rest>`.
@@ -55,6 +57,7 @@ impl User {
             failed_attempts: r.try_get("failed_attempts")?,
             locked_until: r.try_get("locked_until")?,
             disabled: r.try_get::<i64, _>("disabled")? != 0,
+            member_id: r.try_get("member_id")?,
         })
     }
 
@@ -391,6 +394,38 @@ impl Db {
             .bind(id_hash)
             .execute(tx.conn())
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links an account to a member's roster row (both in the actor's scope); audited.
+    pub async fn link_user_member(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        member_id: i64,
+        now: i64,
+    ) -> Result<()> {
+        let user = self.user_in_scope(&actor.scope, user_id).await?;
+        self.member(&actor.scope, member_id).await?;
+        if !actor.role.may_manage_accounts() || user.role != Role::Member {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET member_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(member_id)
+            .bind(now)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+        let change = Change::update(
+            "user",
+            &user.login,
+            &user.org_path,
+            json!({ "member_id": user.member_id }),
+            json!({ "member_id": member_id }),
+        );
+        audit::record(tx.conn(), actor, now, change).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ use baiqian_store::vault::Vault;
 use serde::Deserialize;
 
 use crate::auth::{Auth, LANG_COOKIE, set_cookie};
+use crate::checkin::CheckinWriter;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -51,16 +52,21 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// The group-commit writer every check-in goes through.
+    pub checkins: CheckinWriter,
 }
 
 impl AppState {
+    /// Builds the state and starts the check-in writer: call inside a Tokio runtime.
     pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let checkins = CheckinWriter::spawn(db.clone(), clock.clone());
         Self {
             db,
             vault: Arc::new(vault),
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            checkins,
         }
     }
 }
@@ -78,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::session::router())
         .merge(crate::org::router())
         .merge(crate::member::router())
+        .merge(crate::checkin::router())
         .merge(crate::user::router())
         .merge(crate::audit::router())
         .merge(crate::api::router())

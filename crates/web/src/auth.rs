@@ -145,6 +145,19 @@ pub async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
+    if let Some(token) = bearer
+        .as_deref()
+        .and_then(|t| t.strip_prefix(crate::checkin::DEVICE_TOKEN_PREFIX))
+    {
+        let device = state
+            .db
+            .device_by_token(&sha256_hex(token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let mut req = req;
+        req.extensions_mut().insert(Arc::new(device));
+        return Ok(next.run(req).await);
+    }
     if let Some(token) = bearer {
         let user = state
             .db

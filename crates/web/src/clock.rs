@@ -27,7 +27,11 @@ impl ManualClock {
     }
 
     pub fn advance_minutes(&self, minutes: i64) {
-        self.0.fetch_add(minutes * 60_000, Ordering::SeqCst);
+        self.advance_ms(minutes * 60_000);
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 

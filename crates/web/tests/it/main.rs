@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod checkin;
 mod excel;
 mod member;
 mod pages;

@@ -1,0 +1,617 @@
+//! Activity days (党员固定活动日), card readers, check-ins (签到) and attendance.
+//!
+//! Check-ins arrive in bursts; `apply_checkins` takes a whole batch in one transaction (the web
+//! layer's group-commit writer gathers it), checks each request, appends the accepted ones, and
+//! keeps the attendance rollups in step in the same transaction.
+
+use std::collections::BTreeMap;
+
+use baiqian_domain::Msg;
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::scope::Scope;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Change};
+use crate::org::org_in_scope;
+use crate::{Actor, Db, Result, StoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    pub id: i64,
+    pub org_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub org_code: String,
+    pub org_name: String,
+    pub day: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub topic: String,
+    pub place: String,
+    #[serde(skip)]
+    pub qr_secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub org: OrgCode,
+    pub day: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub topic: String,
+    pub place: String,
+}
+
+/// Who is checking in: a swiped card, or a member known otherwise (phone, officer).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attendee {
+    Card(String),
+    Member(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckinRequest {
+    pub client_id: String,
+    pub attendee: Attendee,
+    pub event_id: i64,
+    pub at: i64,
+    /// `card`, `qr` or `manual`.
+    pub method: &'static str,
+    /// The reader that sent it; it must belong to the event's organization.
+    pub device: Option<Device>,
+    pub actor_login: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckinOutcome {
+    Created {
+        id: i64,
+        member_id: i64,
+    },
+    /// The same client id was accepted before.
+    Repeat {
+        id: i64,
+    },
+    /// The member already attended this event (under another client id).
+    Already,
+    Refused(Msg),
+}
+
+/// Attendance of a node's subtree in a month.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Attendance {
+    /// Members whose home organization is in the subtree.
+    pub due: i64,
+    /// Of those, how many attended at least once in the month, anywhere.
+    pub attended: i64,
+    /// Attendances at hosts in the subtree by members from outside it.
+    pub guests: i64,
+    /// Attendances by members of the subtree at hosts outside it.
+    pub away: i64,
+}
+
+/// The month (`YYYY-MM`) of a Unix-ms time in China (UTC+8).
+pub fn month_of(ms: i64) -> String {
+    use chrono::{FixedOffset, TimeZone};
+    FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
+fn codes(path: &str) -> Vec<&str> {
+    path.trim_matches('/')
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// A check-in may be stamped at most this far ahead of the server's clock.
+const MAX_CLOCK_SKEW_MS: i64 = 5 * 60_000;
+
+impl Db {
+    /// Registers a card reader or kiosk at an organization (the CLI's `device add`).
+    pub async fn create_device(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        name: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Device> {
+        let mut tx = self.write().await?;
+        let o = org_in_scope(tx.conn(), &actor.scope, org).await?;
+        let id: i64 = sqlx::query("INSERT INTO devices (org_code, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(o.code.as_str())
+            .bind(name)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::create(
+                "device",
+                &id.to_string(),
+                &o.path,
+                json!({ "org": o.code, "name": name }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Device {
+            id,
+            org_code: o.code.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        let row = sqlx::query(
+            "SELECT id, org_code, name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Device {
+                id: r.try_get("id")?,
+                org_code: r.try_get("org_code")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Schedules an activity day at an organization in the actor's scope.
+    pub async fn create_event(
+        &self,
+        actor: &Actor,
+        new: NewEvent,
+        qr_secret: &str,
+        now: i64,
+    ) -> Result<Event> {
+        if !actor.role.may_manage_members() {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        if new.ends_at <= new.starts_at {
+            return Err(StoreError::Invalid(Msg::new("event.error.window")));
+        }
+        let mut tx = self.write().await?;
+        let o = org_in_scope(tx.conn(), &actor.scope, &new.org).await?;
+        if o.is_retired() {
+            return Err(StoreError::Invalid(Msg::new("org.error.retired")));
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO activity_days (org_code, day, starts_at, ends_at, topic, place, qr_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(o.code.as_str())
+        .bind(&new.day)
+        .bind(new.starts_at)
+        .bind(new.ends_at)
+        .bind(&new.topic)
+        .bind(&new.place)
+        .bind(qr_secret)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get(0)?;
+        let after = json!({ "org": o.code, "day": new.day, "starts_at": new.starts_at, "ends_at": new.ends_at, "topic": new.topic, "place": new.place });
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::create("activity_day", &id.to_string(), &o.path, after),
+        )
+        .await?;
+        tx.commit().await?;
+        event_row(&mut *self.pool().acquire().await?, id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// An event whose organization lies in `scope`.
+    pub async fn event(&self, scope: &Scope, id: i64) -> Result<Event> {
+        let mut conn = self.pool().acquire().await?;
+        let e = event_row(&mut conn, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let code = OrgCode::parse(&e.org_code)
+            .map_err(|_| StoreError::Corrupt(format!("event {id} org")))?;
+        org_in_scope(&mut conn, scope, &code).await?;
+        Ok(e)
+    }
+
+    /// Any event, for a member checking in by phone (a member attends wherever they are).
+    pub async fn event_for_checkin(&self, id: i64) -> Result<Option<Event>> {
+        event_row(&mut *self.pool().acquire().await?, id).await
+    }
+
+    /// Applies a batch of check-ins in one transaction; one outcome per request, in order.
+    pub async fn apply_checkins(
+        &self,
+        batch: &[CheckinRequest],
+        now: i64,
+    ) -> Result<Vec<CheckinOutcome>> {
+        let mut tx = self.write().await?;
+        let mut deltas: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+        let mut out = Vec::with_capacity(batch.len());
+        for req in batch {
+            out.push(apply_one(tx.conn(), req, now, &mut deltas).await?);
+        }
+        apply_deltas(tx.conn(), &deltas).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// How many members checked in at an event.
+    pub async fn event_attendance_count(&self, event_id: i64) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM checkins WHERE event_id = $1")
+                .bind(event_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// Attendance of the subtree under `code` in `month` (`YYYY-MM`).
+    pub async fn attendance(
+        &self,
+        scope: &Scope,
+        code: &OrgCode,
+        month: &str,
+    ) -> Result<Attendance> {
+        let mut conn = self.pool().acquire().await?;
+        let node = org_in_scope(&mut conn, scope, code).await?;
+        let row = sqlx::query("SELECT attended, guests, away FROM attendance_rollup WHERE org_code = $1 AND month = $2")
+            .bind(node.code.as_str())
+            .bind(month)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let (attended, guests, away) = match row {
+            Some(r) => (
+                r.try_get("attended")?,
+                r.try_get("guests")?,
+                r.try_get("away")?,
+            ),
+            None => (0, 0, 0),
+        };
+        drop(conn);
+        Ok(Attendance {
+            due: self.member_count_under(&node.path).await?,
+            attended,
+            guests,
+            away,
+        })
+    }
+
+    /// The same figures recomputed from the check-ins themselves (tests compare the two).
+    pub async fn attendance_from_scratch(&self, code: &OrgCode, month: &str) -> Result<Attendance> {
+        let mut conn = self.pool().acquire().await?;
+        let node = org_in_scope(&mut conn, &Scope::everything(), code).await?;
+        let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        let rows = sqlx::query(
+            "SELECT c.member_id AS member_id, c.at AS at, h.path AS home_path, o.path AS host_path \
+             FROM checkins c JOIN orgs h ON h.code = c.home_org JOIN orgs o ON o.code = c.host_org",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let inside = |p: &str| p >= node.path.as_str() && p < upper.as_str();
+        let mut attended = std::collections::BTreeSet::new();
+        let (mut guests, mut away) = (0, 0);
+        for r in &rows {
+            if month_of(r.try_get("at")?) != month {
+                continue;
+            }
+            let home: String = r.try_get("home_path")?;
+            let host: String = r.try_get("host_path")?;
+            if inside(&home) {
+                attended.insert(r.try_get::<i64, _>("member_id")?);
+                if !inside(&host) {
+                    away += 1;
+                }
+            } else if inside(&host) {
+                guests += 1;
+            }
+        }
+        drop(conn);
+        Ok(Attendance {
+            due: self.member_count_under(&node.path).await?,
+            attended: attended.len() as i64,
+            guests,
+            away,
+        })
+    }
+
+    /// The months (`YYYY-MM`) of `year` in which a member in scope attended.
+    pub async fn months_attended(
+        &self,
+        scope: &Scope,
+        member_id: i64,
+        year: i32,
+    ) -> Result<Vec<String>> {
+        self.member(scope, member_id).await?;
+        let rows = sqlx::query("SELECT month FROM member_months WHERE member_id = $1 AND month >= $2 AND month <= $3 ORDER BY month")
+            .bind(member_id)
+            .bind(format!("{year:04}-01"))
+            .bind(format!("{year:04}-12"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Marks a member's active card lost or revoked; from then on it is refused.
+    pub async fn end_card(
+        &self,
+        actor: &Actor,
+        member_id: i64,
+        status: &'static str,
+        now: i64,
+    ) -> Result<()> {
+        if !actor.role.may_manage_members() || !matches!(status, "lost" | "revoked") {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let m = self.member(&actor.scope, member_id).await?;
+        let Some(card) = m.card_no.clone() else {
+            return Err(StoreError::Invalid(Msg::new("card.error.none")));
+        };
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE member_cards SET status = $1, ended_at = $2 WHERE card_no = $3")
+            .bind(status)
+            .bind(now)
+            .bind(&card)
+            .execute(tx.conn())
+            .await?;
+        let path: String = sqlx::query("SELECT path FROM orgs WHERE code = $1")
+            .bind(&m.home_org)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        let mut change = Change::update(
+            "member_card",
+            &card,
+            &path,
+            json!({ "status": "active" }),
+            json!({ "status": status }),
+        );
+        change.action = status;
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Issues a new card (the old one, if still active, is revoked); returns the new number.
+    pub async fn reissue_card(&self, actor: &Actor, member_id: i64, now: i64) -> Result<String> {
+        if !actor.role.may_manage_members() {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let m = self.member(&actor.scope, member_id).await?;
+        let mut tx = self.write().await?;
+        let issued: i64 = sqlx::query("SELECT COUNT(*) FROM member_cards WHERE member_id = $1")
+            .bind(member_id)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        sqlx::query("UPDATE member_cards SET status = 'revoked', ended_at = $1 WHERE member_id = $2 AND status = 'active'")
+            .bind(now)
+            .bind(member_id)
+            .execute(tx.conn())
+            .await?;
+        let card = crate::member::card_no(&m.home_org, member_id, (issued + 1) as u32);
+        sqlx::query("INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES ($1, $2, 'active', $3)")
+            .bind(&card)
+            .bind(member_id)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        let path: String = sqlx::query("SELECT path FROM orgs WHERE code = $1")
+            .bind(&m.home_org)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        let mut change = Change::update(
+            "member_card",
+            &card,
+            &path,
+            json!({ "card_no": m.card_no }),
+            json!({ "card_no": card }),
+        );
+        change.action = "reissue";
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(card)
+    }
+}
+
+async fn event_row(conn: &mut AnyConnection, id: i64) -> Result<Option<Event>> {
+    let row = sqlx::query(
+        "SELECT e.id, e.org_code, o.name AS org_name, e.day, e.starts_at, e.ends_at, e.topic, e.place, e.qr_secret \
+         FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Event {
+            id: r.try_get("id")?,
+            org_code: r.try_get("org_code")?,
+            org_name: r.try_get("org_name")?,
+            day: r.try_get("day")?,
+            starts_at: r.try_get("starts_at")?,
+            ends_at: r.try_get("ends_at")?,
+            topic: r.try_get("topic")?,
+            place: r.try_get("place")?,
+            qr_secret: r.try_get("qr_secret")?,
+        })
+    })
+    .transpose()
+}
+
+fn refused(key: &'static str) -> Result<CheckinOutcome> {
+    Ok(CheckinOutcome::Refused(Msg::new(key)))
+}
+
+async fn apply_one(
+    conn: &mut AnyConnection,
+    req: &CheckinRequest,
+    now: i64,
+    deltas: &mut BTreeMap<(String, String), (i64, i64, i64)>,
+) -> Result<CheckinOutcome> {
+    if let Some(r) = sqlx::query("SELECT id FROM checkins WHERE client_id = $1")
+        .bind(&req.client_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(CheckinOutcome::Repeat { id: r.try_get(0)? });
+    }
+    let member_id = match &req.attendee {
+        Attendee::Card(card) => {
+            let row = sqlx::query("SELECT member_id, status FROM member_cards WHERE card_no = $1")
+                .bind(card)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                None => return refused("checkin.error.unknown_card"),
+                Some(r) if r.try_get::<String, _>("status")? != "active" => {
+                    return refused("checkin.error.card_inactive");
+                }
+                Some(r) => r.try_get::<i64, _>("member_id")?,
+            }
+        }
+        Attendee::Member(id) => *id,
+    };
+    let Some(event) = sqlx::query("SELECT e.org_code, e.starts_at, e.ends_at, o.path FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = $1")
+        .bind(req.event_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return refused("checkin.error.unknown_event");
+    };
+    let host: String = event.try_get("org_code")?;
+    let host_path: String = event.try_get("path")?;
+    if req.at < event.try_get::<i64, _>("starts_at")?
+        || req.at > event.try_get::<i64, _>("ends_at")?
+    {
+        return refused("checkin.error.outside_window");
+    }
+    if req.at > now + MAX_CLOCK_SKEW_MS {
+        return refused("checkin.error.future");
+    }
+    if let Some(d) = &req.device
+        && d.org_code != host
+    {
+        return refused("checkin.error.device_elsewhere");
+    }
+    let Some(member) = sqlx::query("SELECT m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = $1")
+        .bind(member_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return refused("checkin.error.unknown_member");
+    };
+    if member.try_get::<String, _>("status")? != "active" {
+        return refused("checkin.error.unknown_member");
+    }
+    let home: String = member.try_get("home_org")?;
+    let home_path: String = member.try_get("path")?;
+    let inserted = sqlx::query(
+        "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, member_id) DO NOTHING RETURNING id",
+    )
+    .bind(&req.client_id)
+    .bind(req.event_id)
+    .bind(member_id)
+    .bind(&home)
+    .bind(&host)
+    .bind(req.at)
+    .bind(req.method)
+    .bind(req.device.as_ref().map(|d| d.id))
+    .bind(&req.actor_login)
+    .bind(&req.reason)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = inserted else {
+        return Ok(CheckinOutcome::Already);
+    };
+    let id: i64 = row.try_get(0)?;
+    let month = month_of(req.at);
+    let first_of_month = sqlx::query("INSERT INTO member_months (member_id, month) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING member_id")
+        .bind(member_id)
+        .bind(&month)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    let home_codes = codes(&home_path);
+    let host_codes = codes(&host_path);
+    for c in &home_codes {
+        let d = deltas.entry(((*c).to_string(), month.clone())).or_default();
+        if first_of_month {
+            d.0 += 1;
+        }
+        if !host_codes.contains(c) {
+            d.2 += 1;
+        }
+    }
+    for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
+        deltas
+            .entry(((*c).to_string(), month.clone()))
+            .or_default()
+            .1 += 1;
+    }
+    Ok(CheckinOutcome::Created { id, member_id })
+}
+
+/// Adds the batch's changes to the rollups: one multi-row upsert per 200 nodes.
+async fn apply_deltas(
+    conn: &mut AnyConnection,
+    deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
+) -> Result<()> {
+    let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
+    for chunk in rows.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        sql.push_str(
+            " ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
+             guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((code, month), (a, g, w)) in chunk {
+            q = q
+                .bind(code.clone())
+                .bind(month.clone())
+                .bind(*a)
+                .bind(*g)
+                .bind(*w);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

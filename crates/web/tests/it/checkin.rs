@@ -1,0 +1,451 @@
+use axum::http::StatusCode;
+use baiqian_domain::org::OrgCode;
+use serde_json::json;
+
+use crate::both;
+use crate::support::codes::*;
+use crate::support::{TestApp, Who};
+
+/// 天能集团's Party committee, in 煤山镇: where 新民村's members work.
+const TIANNENG: &str = "330522109-001";
+
+async fn member(app: &TestApp, who: &Who, seq: u32, home: &str) -> (i64, String) {
+    let id =
+        baiqian_domain::member::with_check_digit(&format!("330522198005041{:02}", seq * 2 - 1))
+            .unwrap();
+    let body = json!({"name": format!("党员{seq}"), "gender": "M", "birth_date": "1980-05-04", "id_number": id, "home_org": home, "joined": "2005-07-01"});
+    let res = app.post_json("/api/v1/members", &body, who).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let j = res.json();
+    (
+        j["id"].as_i64().unwrap(),
+        j["card_no"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn event(app: &TestApp, who: &Who, org: &str) -> i64 {
+    let body = json!({"date": "2016-03-01", "starts_at": "2016-03-01T09:00:00+08:00", "ends_at": "2016-03-01T11:00:00+08:00", "topic": "学习党章", "place": "村部会议室"});
+    let res = app
+        .post_json(&format!("/api/v1/orgs/{org}/events"), &body, who)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()["id"].as_i64().unwrap()
+}
+
+async fn device(app: &TestApp, org: &str) -> Who {
+    let secret = baiqian_web::auth::random_token().unwrap();
+    let code = OrgCode::parse(org).unwrap();
+    app.db
+        .create_device(
+            &baiqian_store::Actor::cli(),
+            &code,
+            "读卡器",
+            &baiqian_web::auth::sha256_hex(&secret),
+            crate::support::T0,
+        )
+        .await
+        .unwrap();
+    Who::Bearer(format!("dev_{secret}"))
+}
+
+fn swipe(client: &str, card: &str, event: i64, at: &str) -> serde_json::Value {
+    json!({"client_id": client, "card_no": card, "event_id": event, "at": at})
+}
+
+async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let (m1, card1) = member(&app, &town, 1, XINMIN).await;
+    let (_, card2) = member(&app, &town, 2, XINMIN).await;
+    let ev = event(&app, &town, XINMIN).await;
+    let reader = device(&app, XINMIN).await;
+    let ok_at = "2016-03-01T09:20:00+08:00";
+    let count = |app: &TestApp| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM checkins")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+
+    let first = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000001", &card1, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    assert_eq!(first.json()["status"], "created");
+    let again = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000001", &card1, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["status"], "repeat");
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    let second_swipe = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000002", &card1, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(second_swipe.status, StatusCode::OK);
+    assert_eq!(second_swipe.json()["status"], "already");
+    assert_eq!(count(&app).await, 1, "one attendance per member and event");
+
+    // Refusals, each with a clear JSON error and nothing written.
+    let other_reader = device(&app, TONGQIAO).await;
+    for (body, who, code) in [
+        (
+            swipe(
+                "c0ffee00-0000-4000-8000-000000000003",
+                &card2,
+                ev,
+                "2016-03-01T08:59:00+08:00",
+            ),
+            &reader,
+            "invalid",
+        ),
+        (
+            swipe(
+                "c0ffee00-0000-4000-8000-000000000004",
+                &card2,
+                ev,
+                "2016-03-01T11:01:00+08:00",
+            ),
+            &reader,
+            "invalid",
+        ),
+        (
+            swipe(
+                "c0ffee00-0000-4000-8000-000000000005",
+                "3305220000009901",
+                ev,
+                ok_at,
+            ),
+            &reader,
+            "invalid",
+        ),
+        (
+            swipe(
+                "c0ffee00-0000-4000-8000-000000000006",
+                &card2,
+                ev + 999,
+                ok_at,
+            ),
+            &reader,
+            "invalid",
+        ),
+        (
+            swipe("c0ffee00-0000-4000-8000-000000000007", &card2, ev, ok_at),
+            &other_reader,
+            "invalid",
+        ),
+        (
+            swipe(
+                "c0ffee00-0000-4000-8000-000000000008",
+                &card2,
+                ev,
+                "yesterday",
+            ),
+            &reader,
+            "invalid",
+        ),
+        (swipe("x", &card2, ev, ok_at), &reader, "invalid"),
+        (
+            swipe("c0ffee00-0000-4000-8000-000000000009", &card2, ev, ok_at),
+            &Who::Bearer("dev_unknown".into()),
+            "unauthenticated",
+        ),
+    ] {
+        let res = app.post_json("/api/v1/checkins", &body, who).await;
+        assert!(res.status.is_client_error(), "{body}");
+        assert_eq!(res.error_code(), code, "{body}: {}", res.text());
+        assert!(!res.json()["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(count(&app).await, 1);
+
+    // A revoked card is refused from then on; the reissued card works.
+    let actor = app
+        .db
+        .user_by_login("meishan.admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .actor()
+        .unwrap();
+    let member2 = app
+        .db
+        .members_under(
+            &actor.scope,
+            &OrgCode::parse(XINMIN).unwrap(),
+            "党员2",
+            10,
+            0,
+        )
+        .await
+        .unwrap();
+    let new_card = app
+        .db
+        .reissue_card(&actor, member2[0].id, crate::support::T0)
+        .await
+        .unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000010", &card2, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("注销")
+    );
+    let res = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000011", &new_card, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(
+        app.db
+            .months_attended(&actor.scope, m1, 2016)
+            .await
+            .unwrap(),
+        ["2016-03"]
+    );
+
+    // The offline batch: each item its own result, retries idempotent.
+    let batch = json!({"items": [
+        swipe("c0ffee00-0000-4000-8000-000000000011", &new_card, ev, ok_at),
+        swipe("c0ffee00-0000-4000-8000-000000000012", &card2, ev, ok_at),
+        swipe("c0ffee00-0000-4000-8000-000000000013", &card1, ev, ok_at),
+    ]});
+    let res = app
+        .post_json("/api/v1/checkins/batch", &batch, &reader)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let statuses: Vec<String> = res.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["repeat", "refused", "already"]);
+    assert_eq!(count(&app).await, 2);
+}
+both!(card_checkins_are_idempotent_and_refusals_write_nothing);
+
+async fn attendance_counts_at_home_and_host(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let (_, card) = member(&app, &town, 1, XINMIN).await;
+    member(&app, &town, 2, XINMIN).await;
+    let (_, guest_card) = member(&app, &town, 3, TIANNENG).await;
+    let host_event = event(&app, &town, TIANNENG).await;
+    let home_event = event(&app, &town, XINMIN).await;
+    let tianneng_reader = device(&app, TIANNENG).await;
+    let xinmin_reader = device(&app, XINMIN).await;
+    // 新民村's member swipes at 天能集团, where they work; 天能集团's member visits 新民村.
+    let r = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe(
+                "a0000000-0000-4000-8000-000000000001",
+                &card,
+                host_event,
+                "2016-03-01T09:10:00+08:00",
+            ),
+            &tianneng_reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe(
+                "a0000000-0000-4000-8000-000000000002",
+                &guest_card,
+                home_event,
+                "2016-03-01T09:10:00+08:00",
+            ),
+            &xinmin_reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let get = |code: &'static str| {
+        let town = town.clone();
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/orgs/{code}/attendance/2016-03"), &town)
+                .await
+                .json()
+        }
+    };
+    assert_eq!(
+        get(XINMIN).await,
+        json!({"due": 2, "attended": 1, "guests": 1, "away": 1})
+    );
+    assert_eq!(
+        get(TIANNENG).await,
+        json!({"due": 1, "attended": 1, "guests": 1, "away": 1})
+    );
+    // Seen from the township, both are at home.
+    assert_eq!(
+        get(MEISHAN).await,
+        json!({"due": 3, "attended": 2, "guests": 0, "away": 0})
+    );
+    // The rollups equal a recount from the check-ins themselves, at every level.
+    for code in [XINMIN, TIANNENG, MEISHAN, CHANGXING, CITY] {
+        let c = OrgCode::parse(code).unwrap();
+        let kept = app
+            .db
+            .attendance(&baiqian_domain::scope::Scope::everything(), &c, "2016-03")
+            .await
+            .unwrap();
+        let recount = app.db.attendance_from_scratch(&c, "2016-03").await.unwrap();
+        assert_eq!(kept, recount, "{code}");
+    }
+    // Scope: 洪桥镇's admin cannot read 煤山镇's attendance; a bad month is not a page.
+    let other = app.token("changxing.admin").await;
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/orgs/{MEISHAN}/attendance/2016-03"),
+            &other
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let wuxing = app.token("wuxing.admin").await;
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/orgs/{MEISHAN}/attendance/2016-03"),
+            &wuxing
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/orgs/{MEISHAN}/attendance/2016-13"), &town)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Events outside scope cannot be created.
+    let res = app.post_json(&format!("/api/v1/orgs/{LONGSHAN}/events"), &json!({"date": "2016-03-01", "starts_at": "2016-03-01T09:00:00+08:00", "ends_at": "2016-03-01T11:00:00+08:00", "topic": "学习", "place": "村部"}), &town).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = app.post_json(&format!("/api/v1/orgs/{XINMIN}/events"), &json!({"date": "2016-03-01", "starts_at": "2016-03-01T11:00:00+08:00", "ends_at": "2016-03-01T09:00:00+08:00", "topic": "学习", "place": "村部"}), &town).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(attendance_counts_at_home_and_host);
+
+async fn rotating_qr_codes_expire(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let (member_id, _) = member(&app, &town, 1, XINMIN).await;
+    let ev = event(&app, &town, TIANNENG).await;
+    // Link 许月刚's account to the roster row, as the township does.
+    let admin = app
+        .db
+        .user_by_login("meishan.admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .actor()
+        .unwrap();
+    let user = app
+        .db
+        .user_by_login("xinmin.member")
+        .await
+        .unwrap()
+        .unwrap();
+    app.db
+        .link_user_member(&admin, user.id, member_id, crate::support::T0)
+        .await
+        .unwrap();
+    let phone = app.token("xinmin.member").await;
+
+    let qr = app
+        .get(&format!("/api/v1/events/{ev}/qr"), &town)
+        .await
+        .json();
+    let code = qr["code"].as_str().unwrap().to_string();
+    assert!(qr["url"].as_str().unwrap().starts_with("/checkin?code="));
+    // A forged signature and a code from another event are refused.
+    let forged = format!("{}0", &code[..code.len() - 1]);
+    let r = app
+        .post_json(
+            "/api/v1/checkins/qr",
+            &json!({"code": forged, "client_id": "b0000000-0000-4000-8000-000000000001"}),
+            &phone,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A code photographed and used 36 seconds later is stale.
+    app.clock.advance_ms(36_000);
+    let r = app
+        .post_json(
+            "/api/v1/checkins/qr",
+            &json!({"code": code, "client_id": "b0000000-0000-4000-8000-000000000002"}),
+            &phone,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("过期")
+    );
+    // The current code works, once.
+    let fresh = app
+        .get(&format!("/api/v1/events/{ev}/qr"), &town)
+        .await
+        .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_json(
+            "/api/v1/checkins/qr",
+            &json!({"code": fresh, "client_id": "b0000000-0000-4000-8000-000000000003"}),
+            &phone,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app
+        .post_json(
+            "/api/v1/checkins/qr",
+            &json!({"code": fresh, "client_id": "b0000000-0000-4000-8000-000000000004"}),
+            &phone,
+        )
+        .await;
+    assert_eq!(r.json()["status"], "already");
+    // Only officers see the code; a member cannot fetch it to check in from home.
+    assert_eq!(
+        app.get(&format!("/api/v1/events/{ev}/qr"), &phone)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let months = app
+        .db
+        .months_attended(&baiqian_domain::scope::Scope::everything(), member_id, 2016)
+        .await
+        .unwrap();
+    assert_eq!(months, ["2016-03"]);
+}
+both!(rotating_qr_codes_expire);
