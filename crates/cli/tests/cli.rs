@@ -13,6 +13,7 @@ fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("RUST_LOG", "warn")
+        .env("BAIQIAN_DATA_KEY_FILE", key_file())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -34,6 +35,11 @@ fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// The data key of this test run, outside the source tree.
+fn key_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("baiqian-cli-{}.key", std::process::id()))
 }
 
 struct Server(Child);

@@ -1,0 +1,268 @@
+//! A check-in is acknowledged only after it is committed: kill the server (SIGKILL) in the middle
+//! of a burst, start it again, and every acknowledged check-in is there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
+
+fn run(args: &[&str], key: &std::path::Path) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("BAIQIAN_DATA_KEY_FILE", key)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", "warn")
+        .env("BAIQIAN_DATA_KEY_FILE", key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if request(port, "GET", "/healthz", None, "").map(|r| r.0) == Some(200) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not start");
+}
+
+/// One HTTP/1.1 request on a new connection; `None` when the connection fails (server killed).
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((
+        status,
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn kill_during_burst(db: &str, key: &std::path::Path) {
+    run(&["demo", "--no-serve", "--db", db], key);
+    let admin = run(
+        &["token", "issue", "--db", db, "--login", "meishan.admin"],
+        key,
+    );
+    let reader = run(
+        &[
+            "device",
+            "add",
+            "--db",
+            db,
+            "--org",
+            "330522109201",
+            "--name",
+            "村部读卡器",
+        ],
+        key,
+    );
+    assert!(reader.starts_with("dev_"));
+    let port = free_port();
+    let mut server = start(db, port, key);
+
+    // An activity day around now, and 600 members with cards.
+    let now = chrono::Utc::now();
+    let event = format!(
+        r#"{{"date":"{}","starts_at":"{}","ends_at":"{}","topic":"固定活动日","place":"村部"}}"#,
+        now.format("%Y-%m-%d"),
+        (now - chrono::Duration::hours(1)).to_rfc3339(),
+        (now + chrono::Duration::hours(1)).to_rfc3339()
+    );
+    let (status, body) = request(
+        port,
+        "POST",
+        "/api/v1/orgs/330522109201/events",
+        Some(&admin),
+        &event,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let event_id: i64 = body
+        .split("\"id\":")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('}')
+        .parse()
+        .unwrap();
+    let mut cards = Vec::new();
+    for i in 0..600u32 {
+        let day = 1 + i % 28;
+        let id = baiqian_domain::member::with_check_digit(&format!(
+            "330522198005{day:02}{:03}",
+            (i / 28) * 2 + 1
+        ))
+        .unwrap();
+        let m = format!(
+            r#"{{"name":"党员","gender":"M","birth_date":"1980-05-{day:02}","id_number":"{id}","home_org":"330522109201","joined":"2005-07-01"}}"#
+        );
+        let (status, body) = request(port, "POST", "/api/v1/members", Some(&admin), &m).unwrap();
+        assert_eq!(status, 201, "{body}");
+        cards.push(
+            body.split("\"card_no\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string(),
+        );
+    }
+
+    // Four readers swipe as fast as they can; the server is killed part-way through.
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut threads = Vec::new();
+    for t in 0..4 {
+        let cards: Vec<String> = cards.iter().skip(t).step_by(4).cloned().collect();
+        let (acked, sent, reader) = (acked.clone(), sent.clone(), reader.clone());
+        threads.push(std::thread::spawn(move || {
+            for (i, card) in cards.iter().enumerate() {
+                let client = format!("d{t}000000-0000-4000-8000-{i:012}");
+                let body = format!(r#"{{"client_id":"{client}","card_no":"{card}","event_id":{event_id},"at":"{}"}}"#, chrono::Utc::now().to_rfc3339());
+                sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                match request(port, "POST", "/api/v1/checkins", Some(&reader), &body) {
+                    Some((201, _)) => acked.lock().unwrap().push(client),
+                    Some((s, b)) => panic!("unexpected {s}: {b}"),
+                    None => return,
+                }
+            }
+        }));
+    }
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 250,
+        "the burst was under way ({} acknowledged)",
+        acked.len()
+    );
+    assert!(
+        acked.len() < 600,
+        "the kill came before the end of the burst"
+    );
+
+    // Restart on the same database: every acknowledged check-in is there.
+    let mut server = start(db, port, key);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stored: Vec<String> = rt.block_on(async {
+        let store = baiqian_store::Db::connect(db).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.0).collect()
+    });
+    let missing: Vec<&String> = acked.iter().filter(|c| !stored.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged check-ins lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    eprintln!(
+        "durability: {} acknowledged before SIGKILL, {} stored after restart",
+        acked.len(),
+        stored.len()
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
+#[test]
+fn acknowledged_checkins_survive_sigkill_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("baiqian-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    kill_during_burst(
+        &format!("sqlite://{}/kill.db", dir.display()),
+        &dir.join("kill.key"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn acknowledged_checkins_survive_sigkill_on_postgres() {
+    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+        return;
+    };
+    let name = format!("bq_kill_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin_db = rt.block_on(baiqian_store::Db::connect(&admin)).unwrap();
+    rt.block_on(
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin_db.pool()),
+    )
+    .unwrap();
+    rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()))
+        .unwrap();
+    let root = admin.rsplit_once('/').map(|(r, _)| r).unwrap();
+    let key = std::env::temp_dir().join(format!("baiqian-kill-{}.key", std::process::id()));
+    kill_during_burst(&format!("{root}/{name}"), &key);
+    rt.block_on(
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin_db.pool()),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(&key);
+}
