@@ -30,24 +30,23 @@ fn required() -> Option<(String, String)> {
     Some((driver, chromium))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_switch_language_and_drill_from_city_to_village() {
-    let Some((driver, chromium)) = required() else {
-        return;
-    };
-    let app = TestApp::new(baiqian_store::Backend::Sqlite)
-        .await
-        .expect("sqlite app");
+/// Serves `app` on a real port, starts Chromium through chromedriver, and runs `story` with the
+/// WebDriver client and the base URL. The story runs in its own task so that a failed assertion
+/// or a hung browser still closes the session (ending Chromium) before the test fails.
+async fn with_browser<F, Fut>(app: &TestApp, driver: &str, chromium: &str, story: F)
+where
+    F: FnOnce(fantoccini::Client, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = baiqian_web::app(app.state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let _driver = tokio::process::Command::new(&driver)
+    let driver = tokio::process::Command::new(driver)
         .arg(format!("--port={port}"))
         .kill_on_drop(true)
         .spawn()
@@ -82,36 +81,57 @@ async fn login_switch_language_and_drill_from_city_to_village() {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("WebDriver session");
+    let result = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::spawn(story(c.clone(), base)),
+    )
+    .await;
+    let _ = c.close().await;
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&profile);
+    match result {
+        Err(_) => panic!("browser story timed out"),
+        Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Ok(Err(join)) => panic!("browser story: {join}"),
+        Ok(Ok(story)) => story.expect("browser story"),
+    }
+}
 
-    let c2 = c.clone();
-    let story = async move {
-        let c = c2;
-        // Log in as the city's organization department.
-        eprintln!("browser: login page");
+async fn log_in(
+    c: &fantoccini::Client,
+    base: &str,
+    login: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.goto(&format!("{base}/login")).await?;
+    c.find(Locator::Id("login")).await?.send_keys(login).await?;
+    c.find(Locator::Id("password"))
+        .await?
+        .send_keys(baiqian_demo::DEMO_PASSWORD)
+        .await?;
+    c.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Id("org-name")).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_switch_language_and_drill_from_city_to_village() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    with_browser(&app, &driver, &chromium, |c, base| async move {
         c.goto(&format!("{base}/login")).await?;
         assert!(
             c.find(Locator::Css("#demo-password")).await.is_err(),
             "demo logins are listed in demo mode only"
         );
-        c.find(Locator::Id("login"))
-            .await?
-            .send_keys("city.admin")
-            .await?;
-        c.find(Locator::Id("password"))
-            .await?
-            .send_keys(baiqian_demo::DEMO_PASSWORD)
-            .await?;
-        eprintln!("browser: submit");
-        c.find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        let title = c
-            .wait()
-            .for_element(Locator::Id("org-name"))
-            .await?
-            .text()
-            .await?;
+        log_in(&c, &base, "city.admin").await?;
+        let title = c.find(Locator::Id("org-name")).await?.text().await?;
         assert!(title.starts_with("湖州市"), "{title}");
         let nav = c
             .find(Locator::Css("#sidenav a[aria-current=page]"))
@@ -124,7 +144,6 @@ async fn login_switch_language_and_drill_from_city_to_village() {
             "985"
         );
 
-        eprintln!("browser: logged in");
         // Switch to English; the choice is remembered on the next pages.
         c.find(Locator::Css("a[data-lang-switch]"))
             .await?
@@ -136,7 +155,6 @@ async fn login_switch_language_and_drill_from_city_to_village() {
             ))
             .await?;
 
-        eprintln!("browser: English");
         // Drill down: city → county → township → village.
         for name in ["长兴县", "煤山镇", "新民村"] {
             c.find(Locator::XPath(&format!(
@@ -165,21 +183,108 @@ async fn login_switch_language_and_drill_from_city_to_village() {
             "{crumbs}"
         );
         let png = c.screenshot().await?;
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target/browser-village.png");
-        let _ = std::fs::write(out, png);
-        Ok::<(), fantoccini::error::CmdError>(())
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/browser-village.png"),
+            png,
+        );
+        Ok(())
+    })
+    .await;
+}
+
+/// 许月刚 of 新民村 works at 天能集团: the officer there shows the activity day's code, and his
+/// phone (here: the browser, logged in as him) opens what the code holds and checks him in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_checks_in_by_scanning_the_rotating_qr_code() {
+    let Some((driver, chromium)) = required() else {
+        return;
     };
-    // The story runs in its own task so that a failed assertion or a hung browser still lets
-    // the session close (ending Chromium) before the test fails.
-    let result = tokio::time::timeout(Duration::from_secs(120), tokio::spawn(story)).await;
-    let _ = c.close().await;
-    drop(_driver);
-    let _ = std::fs::remove_dir_all(&profile);
-    match result {
-        Err(_) => panic!("browser story timed out"),
-        Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Ok(Err(join)) => panic!("browser story: {join}"),
-        Ok(Ok(story)) => story.expect("browser story"),
-    }
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let town = app.token("meishan.admin").await;
+    let id = baiqian_domain::member::with_check_digit("33052219800504001").unwrap();
+    let body = json!({"name": "许月刚", "gender": "M", "birth_date": "1980-05-04", "id_number": id, "home_org": baiqian_demo::XINMIN, "joined": "2005-07-01"});
+    let member_id = app.post_json("/api/v1/members", &body, &town).await.json()["id"]
+        .as_i64()
+        .unwrap();
+    let admin = app
+        .db
+        .user_by_login("meishan.admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .actor()
+        .unwrap();
+    let user = app
+        .db
+        .user_by_login("xinmin.member")
+        .await
+        .unwrap()
+        .unwrap();
+    app.db
+        .link_user_member(&admin, user.id, member_id, crate::support::T0)
+        .await
+        .unwrap();
+    let event = json!({"date": "2016-03-01", "starts_at": "2016-03-01T09:00:00+08:00", "ends_at": "2016-03-01T11:00:00+08:00", "topic": "学习党章", "place": "天能集团党群服务中心"});
+    let event_id = app
+        .post_json("/api/v1/orgs/330522109-001/events", &event, &town)
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let db = app.db.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        // The officer's screen at the host shows the code as a picture.
+        log_in(&c, &base, "meishan.admin").await?;
+        c.goto(&format!("{base}/events/{event_id}/qr")).await?;
+        let qr = c.wait().for_element(Locator::Css("#qr")).await?;
+        assert!(
+            c.find(Locator::Css("#qr svg")).await.is_ok(),
+            "the code is drawn"
+        );
+        let url = qr.attr("data-url").await?.expect("the code's URL");
+        c.find(Locator::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+
+        // The member scans it: the phone opens the URL, logs in, confirms.
+        c.goto(&format!("{base}{url}")).await?;
+        c.wait()
+            .for_element(Locator::Id("login"))
+            .await?
+            .send_keys("xinmin.member")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(baiqian_demo::DEMO_PASSWORD)
+            .await?;
+        c.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::Id("checkin-submit"))
+            .await?
+            .click()
+            .await?;
+        let done = c
+            .wait()
+            .for_element(Locator::Id("checkin-done"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(done, "签到成功。");
+        let n: (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM checkins WHERE member_id = $1 AND method = 'qr'")
+                .bind(member_id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(n.0, 1);
+        Ok(())
+    })
+    .await;
 }
