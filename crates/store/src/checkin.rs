@@ -245,12 +245,7 @@ impl Db {
         now: i64,
     ) -> Result<Vec<CheckinOutcome>> {
         let mut tx = self.write().await?;
-        let mut deltas: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
-        let mut out = Vec::with_capacity(batch.len());
-        for req in batch {
-            out.push(apply_one(tx.conn(), req, now, &mut deltas).await?);
-        }
-        apply_deltas(tx.conn(), &deltas).await?;
+        let out = apply_batch(tx.conn(), batch, now).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -459,119 +454,349 @@ async fn event_row(conn: &mut AnyConnection, id: i64) -> Result<Option<Event>> {
     .transpose()
 }
 
-fn refused(key: &'static str) -> Result<CheckinOutcome> {
-    Ok(CheckinOutcome::Refused(Msg::new(key)))
+/// `$a, $a+1, …` for `n` parameters.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-async fn apply_one(
+/// Largest IN list per statement.
+const IN_CHUNK: usize = 1000;
+
+struct EventRow {
+    org_code: String,
+    path: String,
+    starts_at: i64,
+    ends_at: i64,
+}
+
+struct MemberRow {
+    home_org: String,
+    path: String,
+    active: bool,
+}
+
+/// Checks and appends a whole batch with a fixed number of statements, whatever its size:
+/// reads of what the batch refers to, one multi-row insert, the rollups.
+async fn apply_batch(
     conn: &mut AnyConnection,
-    req: &CheckinRequest,
+    batch: &[CheckinRequest],
     now: i64,
-    deltas: &mut BTreeMap<(String, String), (i64, i64, i64)>,
-) -> Result<CheckinOutcome> {
-    if let Some(r) = sqlx::query("SELECT id FROM checkins WHERE client_id = $1")
-        .bind(&req.client_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    {
-        return Ok(CheckinOutcome::Repeat { id: r.try_get(0)? });
+) -> Result<Vec<CheckinOutcome>> {
+    use std::collections::{HashMap, HashSet};
+    // What was already accepted under these client ids.
+    let mut prior: HashMap<String, i64> = HashMap::new();
+    let cids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
+    for chunk in cids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT client_id, id FROM checkins WHERE client_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        prior.extend(q.fetch_all(&mut *conn).await?);
     }
-    let member_id = match &req.attendee {
-        Attendee::Card(card) => {
-            let row = sqlx::query("SELECT member_id, status FROM member_cards WHERE card_no = $1")
-                .bind(card)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match row {
-                None => return refused("checkin.error.unknown_card"),
-                Some(r) if r.try_get::<String, _>("status")? != "active" => {
-                    return refused("checkin.error.card_inactive");
+    // Cards.
+    let mut cards: HashMap<String, (i64, bool)> = HashMap::new();
+    let card_nos: Vec<&str> = batch
+        .iter()
+        .filter_map(|r| match &r.attendee {
+            Attendee::Card(c) => Some(c.as_str()),
+            Attendee::Member(_) => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in card_nos.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT card_no, member_id, status FROM member_cards WHERE card_no IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, String)>(&sql);
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        for (card, member, status) in q.fetch_all(&mut *conn).await? {
+            cards.insert(card, (member, status == "active"));
+        }
+    }
+    // Events.
+    let event_ids: Vec<i64> = batch
+        .iter()
+        .map(|r| r.event_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut events: HashMap<i64, EventRow> = HashMap::new();
+    for chunk in event_ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (id, org_code, path, starts_at, ends_at) in q.fetch_all(&mut *conn).await? {
+            events.insert(
+                id,
+                EventRow {
+                    org_code,
+                    path,
+                    starts_at,
+                    ends_at,
+                },
+            );
+        }
+    }
+    // Members.
+    let member_ids: Vec<i64> = batch
+        .iter()
+        .filter_map(|r| match &r.attendee {
+            Attendee::Card(c) => cards.get(c).map(|(m, _)| *m),
+            Attendee::Member(m) => Some(*m),
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut members: HashMap<i64, MemberRow> = HashMap::new();
+    let mut attended: HashSet<(i64, i64)> = HashSet::new();
+    for chunk in member_ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (id, home_org, path, status) in q.fetch_all(&mut *conn).await? {
+            members.insert(
+                id,
+                MemberRow {
+                    home_org,
+                    path,
+                    active: status == "active",
+                },
+            );
+        }
+        // Who of them already attended the batch's events.
+        let sql = format!(
+            "SELECT event_id, member_id FROM checkins WHERE event_id IN ({}) AND member_id IN ({})",
+            placeholders(1, event_ids.len()),
+            placeholders(1 + event_ids.len(), chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in &event_ids {
+            q = q.bind(*id);
+        }
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        attended.extend(q.fetch_all(&mut *conn).await?);
+    }
+
+    // Decide each request in order, as if they had come one by one.
+    let mut out: Vec<CheckinOutcome> = Vec::with_capacity(batch.len());
+    let mut accepted: Vec<(usize, i64)> = Vec::new();
+    let mut batch_cids: HashMap<&str, usize> = HashMap::new();
+    for (i, req) in batch.iter().enumerate() {
+        if let Some(id) = prior.get(&req.client_id) {
+            out.push(CheckinOutcome::Repeat { id: *id });
+            continue;
+        }
+        if let Some(first) = batch_cids.get(req.client_id.as_str()) {
+            // Filled in with the first's id once it is inserted.
+            out.push(CheckinOutcome::Repeat {
+                id: -(*first as i64) - 1,
+            });
+            continue;
+        }
+        let outcome = decide(req, now, &cards, &events, &members, &mut attended);
+        if let CheckinOutcome::Created { member_id, .. } = outcome {
+            batch_cids.insert(req.client_id.as_str(), i);
+            accepted.push((i, member_id));
+        }
+        out.push(outcome);
+    }
+    if accepted.is_empty() {
+        return Ok(out);
+    }
+
+    // One multi-row insert; the ids come back with their client ids.
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    for chunk in accepted.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) VALUES ",
+        );
+        for k in 0..chunk.len() {
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            sql.push_str(&placeholders(k * 11 + 1, 11));
+            sql.push(')');
+        }
+        sql.push_str(" RETURNING client_id, id");
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for (i, member_id) in chunk {
+            let req = &batch[*i];
+            let (home, host) = match (members.get(member_id), events.get(&req.event_id)) {
+                (Some(m), Some(e)) => (m.home_org.clone(), e.org_code.clone()),
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "accepted check-in lost its member or event".into(),
+                    ));
                 }
-                Some(r) => r.try_get::<i64, _>("member_id")?,
+            };
+            q = q
+                .bind(req.client_id.clone())
+                .bind(req.event_id)
+                .bind(*member_id)
+                .bind(home)
+                .bind(host)
+                .bind(req.at)
+                .bind(req.method)
+                .bind(req.device.as_ref().map(|d| d.id))
+                .bind(req.actor_login.clone())
+                .bind(req.reason.clone())
+                .bind(now);
+        }
+        ids.extend(q.fetch_all(&mut *conn).await?);
+    }
+    for (i, _) in &accepted {
+        let id = ids
+            .get(&batch[*i].client_id)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt("insert returned no id".into()))?;
+        if let CheckinOutcome::Created { id: slot, .. } = &mut out[*i] {
+            *slot = id;
+        }
+    }
+    for o in out.iter_mut() {
+        if let CheckinOutcome::Repeat { id } = o
+            && *id < 0
+        {
+            let first = (-*id - 1) as usize;
+            *id = ids
+                .get(&batch[first].client_id)
+                .copied()
+                .unwrap_or_default();
+        }
+    }
+
+    // First attendances of the month, then the rollups of every node above home and host.
+    let months: Vec<(i64, String)> = accepted
+        .iter()
+        .map(|(i, m)| (*m, month_of(batch[*i].at)))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut known: HashSet<(i64, String)> = HashSet::new();
+    for chunk in months.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT member_id, month FROM member_months WHERE member_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for (m, _) in chunk {
+            q = q.bind(*m);
+        }
+        known.extend(q.fetch_all(&mut *conn).await?);
+    }
+    let first_of_month: Vec<&(i64, String)> =
+        months.iter().filter(|k| !known.contains(*k)).collect();
+    for chunk in first_of_month.chunks(500) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("({})", placeholders(k * 2 + 1, 2)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO member_months (member_id, month) VALUES {}",
+            values.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for (m, month) in chunk {
+            q = q.bind(*m).bind(month.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let firsts: HashSet<&(i64, String)> = first_of_month.into_iter().collect();
+    let mut counted: HashSet<(i64, String)> = HashSet::new();
+    let mut deltas: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+    for (i, member_id) in &accepted {
+        let req = &batch[*i];
+        let (Some(m), Some(e)) = (members.get(member_id), events.get(&req.event_id)) else {
+            continue;
+        };
+        let month = month_of(req.at);
+        let key = (*member_id, month.clone());
+        let first = firsts.contains(&key) && counted.insert(key);
+        let home_codes = codes(&m.path);
+        let host_codes = codes(&e.path);
+        for c in &home_codes {
+            let d = deltas.entry(((*c).to_string(), month.clone())).or_default();
+            if first {
+                d.0 += 1;
+            }
+            if !host_codes.contains(c) {
+                d.2 += 1;
             }
         }
-        Attendee::Member(id) => *id,
+        for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
+            deltas
+                .entry(((*c).to_string(), month.clone()))
+                .or_default()
+                .1 += 1;
+        }
+    }
+    apply_deltas(conn, &deltas).await?;
+    Ok(out)
+}
+
+/// The rules of one check-in against what the batch read.
+fn decide(
+    req: &CheckinRequest,
+    now: i64,
+    cards: &std::collections::HashMap<String, (i64, bool)>,
+    events: &std::collections::HashMap<i64, EventRow>,
+    members: &std::collections::HashMap<i64, MemberRow>,
+    attended: &mut std::collections::HashSet<(i64, i64)>,
+) -> CheckinOutcome {
+    let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
+    let member_id = match &req.attendee {
+        Attendee::Card(card) => match cards.get(card) {
+            None => return refused("checkin.error.unknown_card"),
+            Some((_, false)) => return refused("checkin.error.card_inactive"),
+            Some((m, true)) => *m,
+        },
+        Attendee::Member(m) => *m,
     };
-    let Some(event) = sqlx::query("SELECT e.org_code, e.starts_at, e.ends_at, o.path FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = $1")
-        .bind(req.event_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(event) = events.get(&req.event_id) else {
         return refused("checkin.error.unknown_event");
     };
-    let host: String = event.try_get("org_code")?;
-    let host_path: String = event.try_get("path")?;
-    if req.at < event.try_get::<i64, _>("starts_at")?
-        || req.at > event.try_get::<i64, _>("ends_at")?
-    {
+    if req.at < event.starts_at || req.at > event.ends_at {
         return refused("checkin.error.outside_window");
     }
     if req.at > now + MAX_CLOCK_SKEW_MS {
         return refused("checkin.error.future");
     }
     if let Some(d) = &req.device
-        && d.org_code != host
+        && d.org_code != event.org_code
     {
         return refused("checkin.error.device_elsewhere");
     }
-    let Some(member) = sqlx::query("SELECT m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = $1")
-        .bind(member_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return refused("checkin.error.unknown_member");
-    };
-    if member.try_get::<String, _>("status")? != "active" {
-        return refused("checkin.error.unknown_member");
+    match members.get(&member_id) {
+        Some(m) if m.active => {}
+        _ => return refused("checkin.error.unknown_member"),
     }
-    let home: String = member.try_get("home_org")?;
-    let home_path: String = member.try_get("path")?;
-    let inserted = sqlx::query(
-        "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, member_id) DO NOTHING RETURNING id",
-    )
-    .bind(&req.client_id)
-    .bind(req.event_id)
-    .bind(member_id)
-    .bind(&home)
-    .bind(&host)
-    .bind(req.at)
-    .bind(req.method)
-    .bind(req.device.as_ref().map(|d| d.id))
-    .bind(&req.actor_login)
-    .bind(&req.reason)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = inserted else {
-        return Ok(CheckinOutcome::Already);
-    };
-    let id: i64 = row.try_get(0)?;
-    let month = month_of(req.at);
-    let first_of_month = sqlx::query("INSERT INTO member_months (member_id, month) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING member_id")
-        .bind(member_id)
-        .bind(&month)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some();
-    let home_codes = codes(&home_path);
-    let host_codes = codes(&host_path);
-    for c in &home_codes {
-        let d = deltas.entry(((*c).to_string(), month.clone())).or_default();
-        if first_of_month {
-            d.0 += 1;
-        }
-        if !host_codes.contains(c) {
-            d.2 += 1;
-        }
+    if !attended.insert((req.event_id, member_id)) {
+        return CheckinOutcome::Already;
     }
-    for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
-        deltas
-            .entry(((*c).to_string(), month.clone()))
-            .or_default()
-            .1 += 1;
-    }
-    Ok(CheckinOutcome::Created { id, member_id })
+    CheckinOutcome::Created { id: 0, member_id }
 }
 
 /// Adds the batch's changes to the rollups: one multi-row upsert per 200 nodes.

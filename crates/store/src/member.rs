@@ -358,6 +358,107 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Loads many members (demo and benchmark worlds) with their cards in multi-row statements; one audit row records the
+    /// load. Returns the new members' ids and card numbers, in order.
+    pub async fn bulk_insert_members(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        rows: &[NewMember],
+        now: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        const PER_STATEMENT: usize = 500;
+        let mut tx = self.write().await?;
+        let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM members")
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (chunk_no, chunk) in rows.chunks(PER_STATEMENT).enumerate() {
+            let base_id = first + (chunk_no * PER_STATEMENT) as i64;
+            let mut sql = String::from(
+                "INSERT INTO members (id, name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
+                 workplace, joined, mobile, mobile_where, status, created_at, updated_at) VALUES ",
+            );
+            let mut cards = String::from(
+                "INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 16;
+                if i > 0 {
+                    sql.push(',');
+                    cards.push(',');
+                }
+                sql.push('(');
+                for k in 1..=16 {
+                    if k > 1 {
+                        sql.push(',');
+                    }
+                    if k == 15 {
+                        sql.push_str("'active',");
+                    }
+                    sql.push_str(&format!("${}", b + k));
+                }
+                sql.push(')');
+                let c = i * 3;
+                cards.push_str(&format!("(${}, ${}, 'active', ${})", c + 1, c + 2, c + 3));
+            }
+            // 16 placeholders a row, 'active' written inline: created_at and updated_at share `now`.
+            let mut q = sqlx::query(&sql);
+            let mut cq = sqlx::query(&cards);
+            for (i, m) in chunk.iter().enumerate() {
+                let id = base_id + i as i64;
+                let seal = |v: &str| {
+                    vault
+                        .seal(v)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))
+                };
+                q = q
+                    .bind(id)
+                    .bind(m.name.clone())
+                    .bind(m.gender.as_str())
+                    .bind(m.birth_date.clone())
+                    .bind(vault.hash(m.id_number.as_str()))
+                    .bind(seal(m.id_number.as_str())?)
+                    .bind(m.id_number.masked())
+                    .bind(m.phone.as_ref().map(|p| seal(p.as_str())).transpose()?)
+                    .bind(m.phone.as_ref().map(Phone::masked))
+                    .bind(m.home_org.as_str().to_string())
+                    .bind(m.workplace.clone())
+                    .bind(m.joined.clone())
+                    .bind(i64::from(m.mobile))
+                    .bind(m.mobile_where.clone())
+                    .bind(now)
+                    .bind(now);
+                let card = card_no(m.home_org.as_str(), id, 1);
+                cq = cq.bind(card.clone()).bind(id).bind(now);
+                out.push((id, card));
+            }
+            q.execute(tx.conn())
+                .await
+                .map_err(|e| on_unique(e, Msg::new("member.error.id_taken")))?;
+            cq.execute(tx.conn()).await?;
+        }
+        if self.backend() == crate::Backend::Postgres {
+            // Ids were given explicitly; the identity sequence must continue after them.
+            sqlx::query("SELECT setval(pg_get_serial_sequence('members', 'id'), (SELECT MAX(id) FROM members))").execute(tx.conn()).await?;
+        }
+        let change = Change {
+            action: "bulk_load",
+            entity: "member",
+            key: format!("{}..{}", first, first + rows.len() as i64 - 1),
+            org_path: "/".into(),
+            before: None,
+            after: Some(json!({ "rows": rows.len() })),
+            reason: None,
+        };
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
 async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
     Ok(sqlx::query("SELECT path FROM orgs WHERE code = $1")
         .bind(code)

@@ -14,7 +14,7 @@ use baiqian_store::vault::Vault;
 use serde::Deserialize;
 
 use crate::auth::{Auth, LANG_COOKIE, set_cookie};
-use crate::checkin::CheckinWriter;
+use crate::checkin::{CheckinWriter, DeviceCache};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -54,6 +54,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The group-commit writer every check-in goes through.
     pub checkins: CheckinWriter,
+    pub devices: Arc<DeviceCache>,
 }
 
 impl AppState {
@@ -67,6 +68,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             checkins,
+            devices: Arc::new(DeviceCache::default()),
         }
     }
 }

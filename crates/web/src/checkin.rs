@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
 /// How long the writer waits for more requests after the first of a batch.
 const GATHER: Duration = Duration::from_millis(2);
 const MAX_BATCH: usize = 1024;
+/// Below this many queued requests the writer waits `GATHER` for more.
+const SMALL_BATCH: usize = 8;
 
 struct Job {
     req: CheckinRequest,
@@ -71,11 +73,21 @@ impl CheckinWriter {
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
-                let deadline = tokio::time::Instant::now() + GATHER;
+                // Under load the queue filled while the last batch committed: take it all at once.
                 while jobs.len() < MAX_BATCH {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(j)) => jobs.push(j),
-                        _ => break,
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                // A quiet moment: wait a little for company, so one commit serves several.
+                if jobs.len() < SMALL_BATCH {
+                    let deadline = tokio::time::Instant::now() + GATHER;
+                    while jobs.len() < MAX_BATCH {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(j)) => jobs.push(j),
+                            _ => break,
+                        }
                     }
                 }
                 let reqs: Vec<CheckinRequest> = jobs.iter().map(|j| j.req.clone()).collect();
@@ -122,6 +134,37 @@ impl<S: Send + Sync> FromRequestParts<S> for DeviceAuth {
             .cloned()
             .map(DeviceAuth)
             .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Recently seen device tokens, so a burst of swipes does not read the devices table per swipe.
+/// A revoked device is refused at most `DEVICE_CACHE_TTL` after its revocation.
+#[derive(Default)]
+pub struct DeviceCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Arc<Device>, std::time::Instant)>>,
+);
+
+pub const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
+
+impl DeviceCache {
+    pub async fn get(&self, db: &Db, token_hash: &str) -> Result<Option<Arc<Device>>, AppError> {
+        if let Ok(map) = self.0.lock()
+            && let Some((d, at)) = map.get(token_hash)
+            && at.elapsed() < DEVICE_CACHE_TTL
+        {
+            return Ok(Some(d.clone()));
+        }
+        let found = db.device_by_token(token_hash).await?.map(Arc::new);
+        if let (Some(d), Ok(mut map)) = (&found, self.0.lock()) {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(
+                token_hash.to_string(),
+                (d.clone(), std::time::Instant::now()),
+            );
+        }
+        Ok(found)
     }
 }
 
