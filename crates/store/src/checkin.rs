@@ -244,6 +244,13 @@ impl Db {
         batch: &[CheckinRequest],
         now: i64,
     ) -> Result<Vec<CheckinOutcome>> {
+        if let Some(pool) = self.sqlite_writer() {
+            let _guard = self.lock_writer().await;
+            let mut tx = pool.begin().await?;
+            let out = apply_batch_sqlite(&mut tx, batch, now).await?;
+            tx.commit().await?;
+            return Ok(out);
+        }
         let mut tx = self.write().await?;
         let out = apply_batch(tx.conn(), batch, now).await?;
         tx.commit().await?;
@@ -478,10 +485,57 @@ struct MemberRow {
     active: bool,
 }
 
+/// The rules of one check-in against what the batch read.
+fn decide(
+    req: &CheckinRequest,
+    now: i64,
+    cards: &std::collections::HashMap<String, (i64, bool)>,
+    events: &std::collections::HashMap<i64, EventRow>,
+    members: &std::collections::HashMap<i64, MemberRow>,
+    attended: &mut std::collections::HashSet<(i64, i64)>,
+) -> CheckinOutcome {
+    let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
+    let member_id = match &req.attendee {
+        Attendee::Card(card) => match cards.get(card) {
+            None => return refused("checkin.error.unknown_card"),
+            Some((_, false)) => return refused("checkin.error.card_inactive"),
+            Some((m, true)) => *m,
+        },
+        Attendee::Member(m) => *m,
+    };
+    let Some(event) = events.get(&req.event_id) else {
+        return refused("checkin.error.unknown_event");
+    };
+    if req.at < event.starts_at || req.at > event.ends_at {
+        return refused("checkin.error.outside_window");
+    }
+    if req.at > now + MAX_CLOCK_SKEW_MS {
+        return refused("checkin.error.future");
+    }
+    if let Some(d) = &req.device
+        && d.org_code != event.org_code
+    {
+        return refused("checkin.error.device_elsewhere");
+    }
+    match members.get(&member_id) {
+        Some(m) if m.active => {}
+        _ => return refused("checkin.error.unknown_member"),
+    }
+    if !attended.insert((req.event_id, member_id)) {
+        return CheckinOutcome::Already;
+    }
+    CheckinOutcome::Created { id: 0, member_id }
+}
+
+/// The batch path, written once and compiled for two connection types: sqlx's `Any` (both
+/// backends) and the typed SQLite connection, the embedded default's fast path, which skips the
+/// per-value and per-row conversions of `Any` (measured: see docs/benchmarks.md).
+macro_rules! batch_path {
+    ($apply:ident, $deltas:ident, $conn:ty) => {
 /// Checks and appends a whole batch with a fixed number of statements, whatever its size:
 /// reads of what the batch refers to, one multi-row insert, the rollups.
-async fn apply_batch(
-    conn: &mut AnyConnection,
+async fn $apply(
+    conn: &mut $conn,
     batch: &[CheckinRequest],
     now: i64,
 ) -> Result<Vec<CheckinOutcome>> {
@@ -753,55 +807,13 @@ async fn apply_batch(
                 .1 += 1;
         }
     }
-    apply_deltas(conn, &deltas).await?;
+    $deltas(conn, &deltas).await?;
     Ok(out)
 }
 
-/// The rules of one check-in against what the batch read.
-fn decide(
-    req: &CheckinRequest,
-    now: i64,
-    cards: &std::collections::HashMap<String, (i64, bool)>,
-    events: &std::collections::HashMap<i64, EventRow>,
-    members: &std::collections::HashMap<i64, MemberRow>,
-    attended: &mut std::collections::HashSet<(i64, i64)>,
-) -> CheckinOutcome {
-    let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
-    let member_id = match &req.attendee {
-        Attendee::Card(card) => match cards.get(card) {
-            None => return refused("checkin.error.unknown_card"),
-            Some((_, false)) => return refused("checkin.error.card_inactive"),
-            Some((m, true)) => *m,
-        },
-        Attendee::Member(m) => *m,
-    };
-    let Some(event) = events.get(&req.event_id) else {
-        return refused("checkin.error.unknown_event");
-    };
-    if req.at < event.starts_at || req.at > event.ends_at {
-        return refused("checkin.error.outside_window");
-    }
-    if req.at > now + MAX_CLOCK_SKEW_MS {
-        return refused("checkin.error.future");
-    }
-    if let Some(d) = &req.device
-        && d.org_code != event.org_code
-    {
-        return refused("checkin.error.device_elsewhere");
-    }
-    match members.get(&member_id) {
-        Some(m) if m.active => {}
-        _ => return refused("checkin.error.unknown_member"),
-    }
-    if !attended.insert((req.event_id, member_id)) {
-        return CheckinOutcome::Already;
-    }
-    CheckinOutcome::Created { id: 0, member_id }
-}
-
 /// Adds the batch's changes to the rollups: one multi-row upsert per 200 nodes.
-async fn apply_deltas(
-    conn: &mut AnyConnection,
+async fn $deltas(
+    conn: &mut $conn,
     deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
 ) -> Result<()> {
     let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
@@ -840,3 +852,12 @@ async fn apply_deltas(
     }
     Ok(())
 }
+    };
+}
+
+batch_path!(apply_batch, apply_deltas, AnyConnection);
+batch_path!(
+    apply_batch_sqlite,
+    apply_deltas_sqlite,
+    sqlx::SqliteConnection
+);

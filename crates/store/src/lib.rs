@@ -91,6 +91,8 @@ pub struct Db {
     /// SQLite allows one writer; taking this before `BEGIN` queues writers in-process instead of
     /// failing one of two deferred transactions with SQLITE_BUSY.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// A typed connection to the same SQLite file for the check-in batch path.
+    sqlite_writer: Option<sqlx::SqlitePool>,
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -158,11 +160,32 @@ impl Db {
             }
         };
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let sqlite_writer = match backend {
+            Backend::Sqlite => {
+                use sqlx::sqlite::{
+                    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+                };
+                let opts: SqliteConnectOptions = conn_url.parse()?;
+                let opts = opts
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                Some(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             backend,
             url: url.to_string(),
             write_lock,
+            sqlite_writer,
         })
     }
 
@@ -178,6 +201,19 @@ impl Db {
         &self.pool
     }
 
+    /// The typed SQLite pool of the check-in path (SQLite only).
+    pub(crate) fn sqlite_writer(&self) -> Option<&sqlx::SqlitePool> {
+        self.sqlite_writer.as_ref()
+    }
+
+    /// Takes the SQLite writer lock (nothing on PostgreSQL).
+    pub(crate) async fn lock_writer(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     pub async fn write(&self) -> Result<WriteTx> {
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
@@ -188,6 +224,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(p) = &self.sqlite_writer {
+            p.close().await;
+        }
         self.pool.close().await;
     }
 
