@@ -163,7 +163,16 @@ async fn build_world(
     if db.org_count_all().await? == 0 {
         let hash = baiqian_web::auth::hash_password(baiqian_demo::DEMO_PASSWORD)
             .map_err(|e| e.to_string())?;
-        baiqian_demo::build(&db, baiqian_demo::DEFAULT_SEED, &move |_| hash.clone(), now).await?;
+        let roster = baiqian_demo::Roster::Without;
+        baiqian_demo::build(
+            &db,
+            &vault,
+            baiqian_demo::DEFAULT_SEED,
+            &move |_| hash.clone(),
+            roster,
+            now,
+        )
+        .await?;
     }
     let actor = Actor::cli();
     let host = OrgCode::parse(baiqian_demo::XINMIN)?;

@@ -252,12 +252,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             server,
         } => {
             let store = open(&db).await?;
+            let vault = server.key.vault(&db)?;
             if store.org_count_all().await? == 0 {
                 let hasher = |pw: &str| hash_password(pw).unwrap_or_default();
-                let built = baiqian_demo::build(&store, seed, &hasher, clock.now_ms()).await?;
+                let built = baiqian_demo::build(
+                    &store,
+                    &vault,
+                    seed,
+                    &hasher,
+                    baiqian_demo::Roster::With,
+                    clock.now_ms(),
+                )
+                .await?;
                 println!(
-                    "Built the Huzhou demo world into {db}: {} organizations, {} accounts.",
-                    built.orgs, built.accounts
+                    "Built the Huzhou demo world into {db}: {} organizations, {} accounts, {} members.",
+                    built.orgs, built.accounts, built.members
                 );
             } else {
                 println!("{db} already holds an organization tree; serving it as it is.");
@@ -275,7 +284,6 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
             };
-            let vault = server.key.vault(&db)?;
             serve(store, vault, clock, config, listen).await
         }
         Command::Serve { db, listen, server } => {

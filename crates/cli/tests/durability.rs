@@ -134,7 +134,7 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
     for i in 0..600u32 {
         let day = 1 + i % 28;
         let id = baiqian_domain::member::with_check_digit(&format!(
-            "330522198005{day:02}{:03}",
+            "110105198005{day:02}{:03}",
             (i / 28) * 2 + 1
         ))
         .unwrap();

@@ -14,8 +14,10 @@
 
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_domain::role::Role;
+use baiqian_store::member::NewMember;
 use baiqian_store::org::{BulkOrg, NewOrg};
 use baiqian_store::user::NewUser;
+use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db, StoreError};
 
 /// The one password of every demo account, shown on the login page in demo mode.
@@ -529,14 +531,25 @@ pub enum DemoError {
 pub struct Built {
     pub orgs: usize,
     pub accounts: usize,
+    pub members: usize,
+}
+
+/// Whether the demo gets its member roster (tests that do not need it build faster without).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roster {
+    With,
+    Without,
 }
 
 /// Writes the world and the demo accounts into an empty, migrated database. `hash` turns the
-/// demo password into a stored hash (each account gets its own salt).
+/// demo password into a stored hash (each account gets its own salt). With the roster, every
+/// organization's member count is the count of its roster rows.
 pub async fn build(
     db: &Db,
+    vault: &Vault,
     seed: u64,
     hash: &(dyn Fn(&str) -> String + Sync),
+    roster: Roster,
     now: i64,
 ) -> Result<Built, DemoError> {
     if db.org_count_all().await? > 0 {
@@ -544,7 +557,16 @@ pub async fn build(
     }
     let world = huzhou(seed).map_err(|e| StoreError::Invalid(e.msg()))?;
     let actor = Actor::cli();
-    db.bulk_insert_orgs(&actor, &world, now).await?;
+    // Counts come from the roster as it is loaded, never typed in.
+    let zeroed: Vec<BulkOrg> = world
+        .iter()
+        .cloned()
+        .map(|mut b| {
+            b.org.member_count = 0;
+            b
+        })
+        .collect();
+    db.bulk_insert_orgs(&actor, &zeroed, now).await?;
     for a in DEMO_ACCOUNTS {
         let org_code = OrgCode::parse(a.org_code).map_err(|e| StoreError::Invalid(e.msg()))?;
         let new = NewUser {
@@ -556,10 +578,100 @@ pub async fn build(
         };
         db.create_user(&actor, new, now).await?;
     }
+    let mut members = 0;
+    if roster == Roster::With {
+        let people = roster_of(&world, seed).map_err(|e| StoreError::Invalid(e.msg()))?;
+        members = people.len();
+        let ids = db.bulk_insert_members(&actor, vault, &people, now).await?;
+        // 许月刚's own account checks in by phone.
+        if let Some(i) = people.iter().position(|m| m.name == "许月刚")
+            && let Some(user) = db.user_by_login("xinmin.member").await?
+        {
+            db.link_user_member(&actor, user.id, ids[i].0, now).await?;
+        }
+    }
     Ok(Built {
         orgs: world.len(),
         accounts: DEMO_ACCOUNTS.len(),
+        members,
     })
+}
+
+/// The roster: as many members at each node as the world gives it directly (a township's own
+/// are its cadres). Invented people, except 新民村's 许月刚 and 佘胜 (the article's), who work at
+/// 天能集团, as do a fifth of 新民村's members.
+pub fn roster_of(
+    world: &[BulkOrg],
+    seed: u64,
+) -> Result<Vec<NewMember>, baiqian_domain::member::MemberError> {
+    use baiqian_domain::member::{Gender, IdNumber, Phone, with_check_digit};
+    let mut rng = Rng(seed ^ 0x005E_ED0F_0A11);
+    let mut out = Vec::new();
+    let mut seqs: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for b in world {
+        let children: i64 = world
+            .iter()
+            .filter(|c| c.org.parent == b.org.code && c.org.code != b.org.code)
+            .map(|c| c.org.member_count)
+            .sum();
+        let direct = if b.org.level == Level::City || b.org.level == Level::County {
+            0
+        } else {
+            b.org.member_count - children
+        };
+        for k in 0..direct.max(0) {
+            let named = match (b.org.code.as_str(), k) {
+                (XINMIN, 0) => Some(("许月刚", Gender::M)),
+                (XINMIN, 1) => Some(("佘胜", Gender::M)),
+                _ => None,
+            };
+            let gender = match named {
+                Some((_, g)) => g,
+                None if rng.below(100) < 28 => Gender::F,
+                None => Gender::M,
+            };
+            let name = match named {
+                Some((n, _)) => n.to_string(),
+                None => format!(
+                    "{}{}",
+                    SURNAMES[rng.below(SURNAMES.len())],
+                    GIVEN[rng.below(GIVEN.len())]
+                ),
+            };
+            let year = 1940 + rng.below(56) as i64;
+            let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
+            let birth = format!("{year:04}{month:02}{day:02}");
+            let region = &b.org.code.as_str()[..6];
+            let key = format!("{region}{birth}");
+            let seq = seqs.entry(key.clone()).or_insert(0);
+            // Odd for men, even for women (GB 11643).
+            let n = *seq * 2 + if gender == Gender::M { 1 } else { 2 };
+            *seq += 1;
+            let Some(id) = with_check_digit(&format!("{key}{:03}", n % 1000)) else {
+                continue;
+            };
+            let joined_year = (year + 20 + rng.below(25) as i64).min(2015);
+            let at_tianneng =
+                named.is_some() || (b.org.code.as_str() == XINMIN && rng.below(5) == 0);
+            let mobile = rng.below(100) < 3;
+            out.push(NewMember {
+                name,
+                gender,
+                birth_date: format!("{year:04}-{month:02}-{day:02}"),
+                id_number: IdNumber::parse(&id)?,
+                phone: Some(Phone::parse(&format!(
+                    "13{:09}",
+                    rng.next() % 1_000_000_000
+                ))?),
+                home_org: b.org.code.clone(),
+                joined: format!("{joined_year:04}-07-01"),
+                workplace: at_tianneng.then(|| "天能集团".to_string()),
+                mobile,
+                mobile_where: mobile.then(|| ["杭州", "上海", "苏州"][rng.below(3)].to_string()),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Checks names the generator produced (a test helper, also used by `baiqian demo` as a guard).
@@ -665,6 +777,36 @@ mod tests {
                 assert_eq!(x.path, format!("{}{}/", p.path, x.org.code));
             }
         }
+    }
+
+    #[test]
+    fn the_roster_matches_every_count() {
+        let w = world(DEFAULT_SEED);
+        let roster = match roster_of(&w, DEFAULT_SEED) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let city = w
+            .iter()
+            .find(|b| b.org.level == Level::City)
+            .map(|b| b.org.member_count);
+        assert_eq!(Some(roster.len() as i64), city);
+        assert_eq!(
+            roster
+                .iter()
+                .filter(|m| m.home_org.as_str() == LONGSHAN)
+                .count(),
+            36
+        );
+        let mut ids: Vec<&str> = roster.iter().map(|m| m.id_number.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), roster.len(), "ID numbers are unique");
+        assert!(
+            roster
+                .iter()
+                .any(|m| m.name == "许月刚" && m.workplace.as_deref() == Some("天能集团"))
+        );
     }
 
     #[test]

@@ -255,6 +255,9 @@ impl Db {
             .bind(id)
             .execute(tx.conn())
             .await?;
+        let from_path = org_path(tx.conn(), &before.home_org).await?;
+        bump_member_counts(tx.conn(), &from_path, -1).await?;
+        bump_member_counts(tx.conn(), &target.path, 1).await?;
         let after = member_in_scope(tx.conn(), &Scope::everything(), id).await?;
         let mut change = Change::update(
             "member",
@@ -440,6 +443,26 @@ impl Db {
                 .map_err(|e| on_unique(e, Msg::new("member.error.id_taken")))?;
             cq.execute(tx.conn()).await?;
         }
+        // The counts of every node above the new members, one statement per node.
+        let mut per_org: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for m in rows {
+            *per_org.entry(m.home_org.as_str()).or_default() += 1;
+        }
+        let mut per_node: std::collections::BTreeMap<String, i64> =
+            std::collections::BTreeMap::new();
+        for (code, n) in per_org {
+            let path = org_path(tx.conn(), code).await?;
+            for c in path.trim_matches('/').split('/').filter(|c| !c.is_empty()) {
+                *per_node.entry(c.to_string()).or_default() += n;
+            }
+        }
+        for (code, n) in per_node {
+            sqlx::query("UPDATE orgs SET member_count = member_count + $1 WHERE code = $2")
+                .bind(n)
+                .bind(code)
+                .execute(tx.conn())
+                .await?;
+        }
         if self.backend() == crate::Backend::Postgres {
             // Ids were given explicitly; the identity sequence must continue after them.
             sqlx::query("SELECT setval(pg_get_serial_sequence('members', 'id'), (SELECT MAX(id) FROM members))").execute(tx.conn()).await?;
@@ -457,6 +480,33 @@ impl Db {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Adds `delta` to the member count of the node at `path` and of every node above it: a node's
+/// count is the number of members in its subtree. Kept in the same transaction as the roster.
+pub(crate) async fn bump_member_counts(
+    conn: &mut AnyConnection,
+    path: &str,
+    delta: i64,
+) -> Result<()> {
+    let codes: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let sql = format!(
+        "UPDATE orgs SET member_count = member_count + $1 WHERE code IN ({})",
+        (2..codes.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(delta);
+    for c in codes {
+        q = q.bind(c);
+    }
+    q.execute(conn).await?;
+    Ok(())
 }
 
 async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
@@ -544,6 +594,7 @@ async fn insert_member(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    bump_member_counts(conn, &org.path, 1).await?;
     let m = member_in_scope(conn, &Scope::everything(), id).await?;
     audit::record(
         conn,

@@ -100,17 +100,19 @@ pub struct NewOrg {
     pub party_org_kind: PartyOrgKind,
     pub party_org_name: String,
     pub secretary_name: Option<String>,
+    /// Used by bulk loads only (the demo writes counts its roster then fills); a node created
+    /// one by one starts at 0.
     pub member_count: i64,
 }
 
-/// The fields of a node that may be edited in place.
+/// The fields of a node that may be edited in place. (Its member count is not one of them: it
+/// is the count of its roster, kept by the member functions.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrgEdit {
     pub name: String,
     pub party_org_kind: PartyOrgKind,
     pub party_org_name: String,
     pub secretary_name: Option<String>,
-    pub member_count: i64,
 }
 
 /// A row for bulk loading (the demo and benchmark generators): path and code flags precomputed.
@@ -319,14 +321,13 @@ impl Db {
         }
         sqlx::query(
             "UPDATE orgs SET name = $1, pinyin = $2, party_org_kind = $3, party_org_name = $4, secretary_name = $5, \
-             member_count = $6, updated_at = $7 WHERE code = $8",
+             updated_at = $6 WHERE code = $7",
         )
         .bind(&edit.name)
         .bind(org::pinyin_initials(&edit.name))
         .bind(edit.party_org_kind.as_str())
         .bind(&edit.party_org_name)
         .bind(&edit.secretary_name)
-        .bind(edit.member_count)
         .bind(now)
         .bind(code.as_str())
         .execute(tx.conn())
@@ -605,7 +606,8 @@ pub(crate) async fn insert_checked(
     .bind(new.party_org_kind.as_str())
     .bind(&new.party_org_name)
     .bind(&new.secretary_name)
-    .bind(new.member_count)
+    // A new node has no members yet; the roster counts them in.
+    .bind(0_i64)
     .bind(now)
     .execute(&mut *conn)
     .await
@@ -634,21 +636,19 @@ pub(crate) async fn update_from_import(
     let same = existing.name == edit.name
         && existing.party_org_kind == edit.party_org_kind
         && existing.party_org_name == edit.party_org_name
-        && existing.secretary_name == edit.secretary_name
-        && existing.member_count == edit.member_count;
+        && existing.secretary_name == edit.secretary_name;
     if same {
         return Ok(false);
     }
     sqlx::query(
         "UPDATE orgs SET name = $1, pinyin = $2, party_org_kind = $3, party_org_name = $4, secretary_name = $5, \
-         member_count = $6, updated_at = $7 WHERE code = $8",
+         updated_at = $6 WHERE code = $7",
     )
     .bind(&edit.name)
     .bind(org::pinyin_initials(&edit.name))
     .bind(edit.party_org_kind.as_str())
     .bind(&edit.party_org_name)
     .bind(&edit.secretary_name)
-    .bind(edit.member_count)
     .bind(now)
     .bind(existing.code.as_str())
     .execute(&mut *conn)
@@ -743,21 +743,10 @@ mod import {
         let parent = OrgCode::parse(&r.parent_code)
             .map_err(|e| err("parent_code", e.msg()))
             .ok();
-        let member_count = if r.member_count.trim().is_empty() {
-            Some(0)
-        } else {
-            match r.member_count.trim().parse::<i64>() {
-                Ok(n) => org::parse_member_count(n)
-                    .map_err(|e| err("member_count", e.msg()))
-                    .ok(),
-                Err(_) => {
-                    err("member_count", org::OrgError::BadMemberCount.msg());
-                    None
-                }
-            }
-        };
+        // The member count column is exported for reading and ignored on import: a count is the
+        // roster's, never typed.
         let kind = if r.party_org_kind.trim().is_empty() {
-            member_count.map(PartyOrgKind::for_member_count)
+            Some(PartyOrgKind::Branch)
         } else {
             PartyOrgKind::parse(&r.party_org_kind)
                 .map_err(|e| err("party_org_kind", e.msg()))
@@ -789,7 +778,6 @@ mod import {
             kind,
             party_org_name,
             secretary_name,
-            member_count,
         ) {
             (
                 Some(code),
@@ -799,7 +787,6 @@ mod import {
                 Some(party_org_kind),
                 Some(party_org_name),
                 Some(secretary_name),
-                Some(member_count),
             ) if errs.is_empty() => Ok(Parsed {
                 row: r.row,
                 new: NewOrg {
@@ -810,7 +797,7 @@ mod import {
                     party_org_kind,
                     party_org_name,
                     secretary_name,
-                    member_count,
+                    member_count: 0,
                 },
             }),
             _ => Err(errs),
@@ -935,7 +922,6 @@ mod import {
                     party_org_kind: p.new.party_org_kind,
                     party_org_name: p.new.party_org_name.clone(),
                     secretary_name: p.new.secretary_name.clone(),
-                    member_count: p.new.member_count,
                 };
                 if update_from_import(conn, actor, &existing, &edit, now).await? {
                     Ok(RowResult::Updated)

@@ -181,8 +181,6 @@ pub struct NewChild {
     /// Defaults to the name followed by the kind.
     pub party_org_name: Option<String>,
     pub secretary: Option<String>,
-    #[serde(default)]
-    pub member_count: i64,
 }
 
 /// Creates a child node (admins, within scope).
@@ -200,10 +198,9 @@ async fn create_child(
     let code = OrgCode::parse(&body.code).map_err(invalid)?;
     let name = org::parse_name(&body.name).map_err(invalid)?;
     let level = Level::parse(&body.level).map_err(invalid)?;
-    let member_count = org::parse_member_count(body.member_count).map_err(invalid)?;
     let kind = match &body.party_org_kind {
         Some(k) => PartyOrgKind::parse(k).map_err(invalid)?,
-        None => PartyOrgKind::for_member_count(member_count),
+        None => PartyOrgKind::Branch,
     };
     let party_org_name = match &body.party_org_name {
         Some(n) => org::parse_name(n).map_err(invalid)?,
@@ -223,7 +220,7 @@ async fn create_child(
         party_org_kind: kind,
         party_org_name,
         secretary_name: secretary,
-        member_count,
+        member_count: 0,
     };
     let created = state
         .db

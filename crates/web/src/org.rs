@@ -125,7 +125,6 @@ fn field_of(key: &str) -> &'static str {
         "org.error.bad_level" | "org.error.wrong_parent_level" => "level",
         "org.error.empty_name" | "org.error.name_too_long" | "org.error.name_bad_char" => "name",
         "org.error.bad_party_org_kind" => "party_org_kind",
-        "org.error.bad_member_count" => "member_count",
         "org.error.reason_required" | "org.error.reason_too_long" | "org.error.reason_bad_char" => {
             "reason"
         }
@@ -151,31 +150,16 @@ pub struct OrgFormData {
     pub party_org_name: String,
     #[serde(default)]
     pub secretary_name: String,
-    #[serde(default)]
-    pub member_count: String,
 }
 
 /// Parses the shared fields of the create and edit forms, collecting every error.
 fn parse_party_fields(
     d: &OrgFormData,
     errors: &mut Vec<(&'static str, Msg)>,
-) -> Option<(String, PartyOrgKind, String, Option<String>, i64)> {
+) -> Option<(String, PartyOrgKind, String, Option<String>)> {
     let name = org::parse_name(&d.name)
         .map_err(|e| errors.push(("name", e.msg())))
         .ok();
-    let member_count = if d.member_count.trim().is_empty() {
-        Some(0)
-    } else {
-        match d.member_count.trim().parse::<i64>() {
-            Ok(n) => org::parse_member_count(n)
-                .map_err(|e| errors.push(("member_count", e.msg())))
-                .ok(),
-            Err(_) => {
-                errors.push(("member_count", org::OrgError::BadMemberCount.msg()));
-                None
-            }
-        }
-    };
     let kind = PartyOrgKind::parse(&d.party_org_kind)
         .map_err(|e| errors.push(("party_org_kind", e.msg())))
         .ok();
@@ -197,7 +181,7 @@ fn parse_party_fields(
             .map_err(|e| errors.push(("secretary_name", e.msg())))
             .ok()
     };
-    Some((name?, kind?, party_org_name?, secretary?, member_count?))
+    Some((name?, kind?, party_org_name?, secretary?))
 }
 
 #[derive(Template)]
@@ -323,7 +307,7 @@ async fn create(
         (
             Some(code),
             Some(level),
-            Some((name, party_org_kind, party_org_name, secretary_name, member_count)),
+            Some((name, party_org_kind, party_org_name, secretary_name)),
             true,
         ) => {
             let new = NewOrg {
@@ -334,7 +318,7 @@ async fn create(
                 party_org_kind,
                 party_org_name,
                 secretary_name,
-                member_count,
+                member_count: 0,
             };
             match state
                 .db
@@ -392,7 +376,6 @@ async fn edit_form(
         party_org_kind: node.party_org_kind.as_str().into(),
         party_org_name: node.party_org_name.clone(),
         secretary_name: node.secretary_name.clone().unwrap_or_default(),
-        member_count: node.member_count.to_string(),
     };
     let page = FormPage {
         tr,
@@ -418,15 +401,12 @@ async fn edit(
     let node = edit_target(&state, &me, &code).await?;
     let mut errors = Vec::new();
     let result = match parse_party_fields(&data, &mut errors) {
-        Some((name, party_org_kind, party_org_name, secretary_name, member_count))
-            if errors.is_empty() =>
-        {
+        Some((name, party_org_kind, party_org_name, secretary_name)) if errors.is_empty() => {
             let edit = OrgEdit {
                 name,
                 party_org_kind,
                 party_org_name,
                 secretary_name,
-                member_count,
             };
             match state
                 .db

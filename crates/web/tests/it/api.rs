@@ -34,9 +34,36 @@ async fn counts_match_the_article(app: TestApp) {
         .await
         .json();
     assert_eq!(longshan["name"], "龙山村");
-    assert_eq!(longshan["party_org"]["member_count"], 36);
+    assert_eq!(
+        longshan["party_org"]["member_count"], 36,
+        "龙山村's 36 roster rows"
+    );
+    // Every count is its roster's: the city's count is the number of members.
+    let members: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(j["party_org"]["member_count"], members.0);
+    for code in [
+        "330522",
+        baiqian_demo::MEISHAN,
+        baiqian_demo::XINMIN,
+        "330522109-001",
+    ] {
+        let org = app.get(&format!("/api/v1/orgs/{code}"), &city).await.json();
+        let path: (String,) = sqlx::query_as("SELECT path FROM orgs WHERE code = $1")
+            .bind(code)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            org["party_org"]["member_count"],
+            app.db.member_count_under(&path.0).await.unwrap(),
+            "{code}"
+        );
+    }
 }
-both!(counts_match_the_article);
+both!(counts_match_the_article, roster);
 
 async fn outside_scope_is_404_on_every_api_route(app: TestApp) {
     let town = app.token("meishan.admin").await;
@@ -112,7 +139,6 @@ async fn api_create_child_validates_and_audits(app: TestApp) {
         json!({"code": "330522109299", "name": "村".repeat(61), "level": "village"}),
         json!({"code": "330522109299", "name": "新村", "level": "township"}),
         json!({"code": "330522109299", "name": "新村", "level": "hamlet"}),
-        json!({"code": "330522109299", "name": "新村", "level": "village", "member_count": -1}),
         json!({"code": XINMIN, "name": "新村", "level": "village"}),
     ];
     for body in &bad {

@@ -82,7 +82,16 @@ async fn a_bad_file_is_reported_row_by_row_and_changes_nothing(app: TestApp) {
             "10",
         ],
         vec!["330522109290", "重复村", "村", MEISHAN, "", "", "", "10"],
-        vec!["330522109294", "人数村", "村", MEISHAN, "", "", "", "-5"],
+        vec![
+            "330522109294",
+            "类型村",
+            "村",
+            MEISHAN,
+            "党小组",
+            "",
+            "",
+            "",
+        ],
         vec![
             "330522109295",
             "又一好村",
@@ -120,7 +129,12 @@ async fn a_bad_file_is_reported_row_by_row_and_changes_nothing(app: TestApp) {
         ),
         (6, "名称 (name)", "不能含有字符", "must not contain"),
         (7, "代码 (code)", "重复", "repeats row 2"),
-        (8, "党员数 (member_count)", "党员数", "member count"),
+        (
+            8,
+            "党组织类型 (party_org_kind)",
+            "党组织类型",
+            "Party organization kind",
+        ),
     ] {
         let cell = format!("<td class=\"num\">{row}</td><td>{column}</td>");
         let at = report

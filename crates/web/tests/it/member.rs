@@ -220,6 +220,26 @@ async fn reveal_is_audited_and_transfer_keeps_history(app: TestApp) {
             .await
             .unwrap();
     assert_eq!(transfers.0, 2);
+    // Counts follow the roster: the member went to 天能集团 and came back to 新民村.
+    let count = |code: &'static str| {
+        let app = &app;
+        let county = county.clone();
+        async move {
+            app.get(&format!("/api/v1/orgs/{code}"), &county)
+                .await
+                .json()["party_org"]["member_count"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        (
+            count(XINMIN).await,
+            count("330522109-001").await,
+            count(MEISHAN).await
+        ),
+        (1, 0, 1)
+    );
     assert_eq!(app.audit_count().await, audit0 + 3);
     // Refused transfers write nothing.
     for (to, reason, expect) in [

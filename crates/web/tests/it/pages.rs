@@ -230,10 +230,9 @@ async fn bad_form_input_is_explained_and_writes_nothing(app: TestApp) {
                 ("level", "village"),
                 ("code", "330522109299"),
                 ("name", "新村"),
-                ("party_org_kind", "branch"),
-                ("member_count", "many"),
+                ("party_org_kind", "cell"),
             ],
-            "党员数",
+            "党组织类型",
         ),
         (
             vec![

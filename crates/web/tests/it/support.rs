@@ -23,6 +23,32 @@ static PG_CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new(
 /// Runs a test body once per backend: `both!(name)` expects `async fn name(app: TestApp)`.
 #[macro_export]
 macro_rules! both {
+    ($name:ident, roster) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::support::TestApp::with(
+                    baiqian_store::Backend::Sqlite,
+                    baiqian_demo::Roster::With,
+                )
+                .await
+                {
+                    super::$name(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::with(
+                    baiqian_store::Backend::Postgres,
+                    baiqian_demo::Roster::With,
+                )
+                .await
+                {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
     ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,6 +110,11 @@ impl TestApp {
     /// A fresh app on `backend`; `None` (the test passes as skipped) only for PostgreSQL when
     /// `BAIQIAN_TEST_PG` is unset. When it is set, an unreachable server fails the test.
     pub async fn new(backend: Backend) -> Option<TestApp> {
+        Self::with(backend, baiqian_demo::Roster::Without).await
+    }
+
+    /// A fresh app whose demo world has its member roster (68,000 members: slower to build).
+    pub async fn with(backend: Backend, roster: baiqian_demo::Roster) -> Option<TestApp> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
@@ -143,16 +174,12 @@ impl TestApp {
         let hash =
             DEMO_HASH.get_or_init(|| hash_password(baiqian_demo::DEMO_PASSWORD).expect("hash"));
         let hasher = move |_: &str| hash.clone();
-        baiqian_demo::build(&db, baiqian_demo::DEFAULT_SEED, &hasher, T0)
+        let vault = baiqian_store::vault::Vault::random().expect("vault");
+        baiqian_demo::build(&db, &vault, baiqian_demo::DEFAULT_SEED, &hasher, roster, T0)
             .await
             .expect("demo world");
         let clock = Arc::new(ManualClock::new(T0 + 60_000));
-        let state = AppState::new(
-            db.clone(),
-            baiqian_store::vault::Vault::random().expect("vault"),
-            clock.clone(),
-            Config::default(),
-        );
+        let state = AppState::new(db.clone(), vault, clock.clone(), Config::default());
         let router = baiqian_web::app(state.clone());
         Some(TestApp {
             state,
