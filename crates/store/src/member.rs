@@ -371,7 +371,8 @@ impl Db {
         rows: &[NewMember],
         now: i64,
     ) -> Result<Vec<(i64, String)>> {
-        const PER_STATEMENT: usize = 500;
+        // A few hundred parameters a statement: see `checkin::IN_CHUNK` for why.
+        const PER_STATEMENT: usize = 40;
         let mut tx = self.write().await?;
         let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM members")
             .fetch_one(tx.conn())

@@ -475,7 +475,8 @@ impl Db {
     /// Loads many nodes at once with multi-row statements (demo and benchmark worlds).
     /// Not audited row by row: one audit row records the load.
     pub async fn bulk_insert_orgs(&self, actor: &Actor, rows: &[BulkOrg], now: i64) -> Result<()> {
-        const PER_STATEMENT: usize = 400;
+        // A few hundred parameters a statement: see `checkin::IN_CHUNK` for why.
+        const PER_STATEMENT: usize = 50;
         let mut tx = self.write().await?;
         for chunk in rows.chunks(PER_STATEMENT) {
             let mut sql = String::from(
