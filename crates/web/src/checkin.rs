@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/events/{id}/qr", get(api_qr))
         .route("/events/{id}/qr", get(qr_page))
+        .route("/orgs/{code}/attendance", get(attendance_page))
         .route("/events/{id}/manual", post(manual))
         .route("/checkin", get(checkin_page).post(checkin_submit))
 }
@@ -741,4 +742,73 @@ async fn manual(
             Ok((status, Json(r)).into_response())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "checkin/attendance.html")]
+struct AttendancePage {
+    tr: Tr,
+    f: Frame,
+    org: baiqian_store::org::Org,
+    month: String,
+    own: Attendance,
+    children: Vec<(baiqian_store::org::Org, Attendance)>,
+}
+
+impl AttendancePage {
+    /// Attended as a share of due, `73.4%`, or a dash when nobody is due.
+    fn rate(&self, a: &Attendance) -> String {
+        if a.due == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+}
+
+/// Attendance of a node and of each node directly below it, for a month (this month by default):
+/// the cost grows with the children shown, not with the check-ins (each figure is a rollup row).
+async fn attendance_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    let month = match q.month {
+        Some(m)
+            if m.len() == 7 && baiqian_domain::member::parse_date(&format!("{m}-01")).is_ok() =>
+        {
+            m
+        }
+        Some(_) => return Err(AppError::NotFound),
+        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
+    };
+    let own = state.db.attendance(me.scope(), &code, &month).await?;
+    let mut children = Vec::new();
+    for child in state.db.org_children(me.scope(), &code, false).await? {
+        let a = state.db.attendance(me.scope(), &child.code, &month).await?;
+        children.push((child, a));
+    }
+    let here = uri
+        .0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    html(&AttendancePage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        month,
+        own,
+        children,
+    })
 }

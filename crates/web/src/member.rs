@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/members/{id}", get(show))
         .route("/members/{id}/reveal", post(reveal))
         .route("/members/{id}/transfer", get(transfer_form).post(transfer))
+        .route("/members/{id}/card/{action}", post(card_action))
         .route("/api/v1/members", post(api_create))
         .route("/api/v1/members/{id}", get(api_get))
         .route("/api/v1/orgs/{code}/members", get(api_roster))
@@ -381,6 +382,26 @@ async fn reveal(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// A card reported lost, revoked, or reissued (the old one is refused from then on).
+async fn card_action(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path((id, action)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    state.db.member(me.scope(), id).await?;
+    require_manager(&me)?;
+    let now = state.clock.now_ms();
+    match action.as_str() {
+        "lost" => state.db.end_card(&me.actor, id, "lost", now).await?,
+        "revoke" => state.db.end_card(&me.actor, id, "revoked", now).await?,
+        "reissue" => {
+            state.db.reissue_card(&me.actor, id, now).await?;
+        }
+        _ => return Err(AppError::NotFound),
+    }
+    Ok(Redirect::to(&format!("/members/{id}")).into_response())
 }
 
 #[derive(Template)]

@@ -449,3 +449,112 @@ async fn rotating_qr_codes_expire(app: TestApp) {
     assert_eq!(months, ["2016-03"]);
 }
 both!(rotating_qr_codes_expire);
+
+async fn attendance_page_and_card_actions_in_scope(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let (member_id, card) = member(&app, &town, 1, XINMIN).await;
+    let ev = event(&app, &town, XINMIN).await;
+    let reader = device(&app, XINMIN).await;
+    let web = app.login("meishan.admin").await;
+    // The card is reported lost: refused at the reader from then on; a new card works.
+    let audit0 = app.audit_count().await;
+    assert_eq!(
+        app.post_form(&format!("/members/{member_id}/card/lost"), &[], &web)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let r = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe(
+                "e0000000-0000-4000-8000-000000000001",
+                &card,
+                ev,
+                "2016-03-01T09:20:00+08:00",
+            ),
+            &reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.post_form(&format!("/members/{member_id}/card/reissue"), &[], &web)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.audit_count().await, audit0 + 2);
+    let page = app.get(&format!("/members/{member_id}"), &web).await.text();
+    let new_card = page
+        .split("id=\"card-no\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_card, card);
+    let r = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe(
+                "e0000000-0000-4000-8000-000000000002",
+                &new_card,
+                ev,
+                "2016-03-01T09:21:00+08:00",
+            ),
+            &reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // Outside scope and outside the role: refused, nothing written.
+    let wuxing = app.login("wuxing.admin").await;
+    let leader = app.login("meishan.leader").await;
+    for action in ["lost", "revoke", "reissue", "melt"] {
+        assert_eq!(
+            app.post_form(&format!("/members/{member_id}/card/{action}"), &[], &wuxing)
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "{action}"
+        );
+    }
+    assert_eq!(
+        app.post_form(&format!("/members/{member_id}/card/revoke"), &[], &leader)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.audit_count().await, audit0 + 2);
+
+    // The board: the township, and each village below it with its own figures.
+    let page = app
+        .get(&format!("/orgs/{MEISHAN}/attendance?month=2016-03"), &web)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("id=\"att-attended\">1<") && text.contains("新民村"),
+        "{text}"
+    );
+    assert!(text.contains("id=\"att-due\">1<"));
+    assert_eq!(
+        app.get(&format!("/orgs/{MEISHAN}/attendance?month=2016-3"), &web)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{MEISHAN}/attendance"), &wuxing)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{LONGSHAN}/attendance"), &web)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(attendance_page_and_card_actions_in_scope);
