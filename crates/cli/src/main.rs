@@ -42,6 +42,9 @@ enum Command {
         /// Build the world and stop, without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Build only the tree and the accounts (no member roster, no year of activity days).
+        #[arg(long)]
+        light: bool,
         /// Seed of the generator: the same seed builds the same world.
         #[arg(long, default_value_t = baiqian_demo::DEFAULT_SEED)]
         seed: u64,
@@ -248,6 +251,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             db,
             listen,
             no_serve,
+            light,
             seed,
             server,
         } => {
@@ -260,13 +264,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     &vault,
                     seed,
                     &hasher,
-                    baiqian_demo::Roster::With,
+                    if light {
+                        baiqian_demo::Roster::Without
+                    } else {
+                        baiqian_demo::Roster::MembersAndActivity
+                    },
                     clock.now_ms(),
                 )
                 .await?;
                 println!(
-                    "Built the Huzhou demo world into {db}: {} organizations, {} accounts, {} members.",
-                    built.orgs, built.accounts, built.members
+                    "Built the Huzhou demo world into {db}: {} organizations, {} accounts, {} members, {} check-ins.",
+                    built.orgs, built.accounts, built.members, built.checkins
                 );
             } else {
                 println!("{db} already holds an organization tree; serving it as it is.");

@@ -119,7 +119,7 @@ fn json(body: &str) -> serde_json::Value {
 
 /// The acceptance story of the foundation: demo without serving, then serve the same database.
 fn demo_then_serve(db: &str) {
-    let (ok, out, err) = run(&["demo", "--no-serve", "--db", db], None);
+    let (ok, out, err) = run(&["demo", "--no-serve", "--light", "--db", db], None);
     assert!(ok, "{err}");
     assert!(
         out.contains("985") || out.contains("1061 organizations"),
@@ -127,7 +127,7 @@ fn demo_then_serve(db: &str) {
     );
     assert!(out.contains("city.admin") && out.contains("Baiqian@2016"));
     // A second run keeps what is there.
-    let (ok, out, _) = run(&["demo", "--no-serve", "--db", db], None);
+    let (ok, out, _) = run(&["demo", "--no-serve", "--light", "--db", db], None);
     assert!(ok && out.contains("already holds"), "{out}");
 
     let (ok, city, err) = run(
@@ -233,7 +233,7 @@ fn user_add_reads_the_password_and_applies_the_rule() {
     let dir = std::env::temp_dir().join(format!("baiqian-cli-user-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}/u.db", dir.display());
-    assert!(run(&["demo", "--no-serve", "--db", &db], None).0);
+    assert!(run(&["demo", "--no-serve", "--light", "--db", &db], None).0);
     let args = [
         "user",
         "add",

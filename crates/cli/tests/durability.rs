@@ -84,7 +84,7 @@ fn free_port() -> u16 {
 }
 
 fn kill_during_burst(db: &str, key: &std::path::Path) {
-    run(&["demo", "--no-serve", "--db", db], key);
+    run(&["demo", "--no-serve", "--light", "--db", db], key);
     let admin = run(
         &["token", "issue", "--db", db, "--login", "meishan.admin"],
         key,

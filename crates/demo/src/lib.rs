@@ -532,13 +532,18 @@ pub struct Built {
     pub orgs: usize,
     pub accounts: usize,
     pub members: usize,
+    pub checkins: usize,
 }
 
-/// Whether the demo gets its member roster (tests that do not need it build faster without).
+/// How much of the demo to build (tests and quick starts build less).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Roster {
-    With,
+    /// The tree and the accounts only.
     Without,
+    /// And the member roster.
+    Members,
+    /// And a year of monthly activity days with attendance (the full demo).
+    MembersAndActivity,
 }
 
 /// Writes the world and the demo accounts into an empty, migrated database. `hash` turns the
@@ -579,10 +584,14 @@ pub async fn build(
         db.create_user(&actor, new, now).await?;
     }
     let mut members = 0;
-    if roster == Roster::With {
+    let mut checkins = 0;
+    if roster != Roster::Without {
         let people = roster_of(&world, seed).map_err(|e| StoreError::Invalid(e.msg()))?;
         members = people.len();
         let ids = db.bulk_insert_members(&actor, vault, &people, now).await?;
+        if roster == Roster::MembersAndActivity {
+            checkins = year_of_activity_days(db, &actor, &people, &ids, seed, now).await?;
+        }
         // 许月刚's own account checks in by phone.
         if let Some(i) = people.iter().position(|m| m.name == "许月刚")
             && let Some(user) = db.user_by_login("xinmin.member").await?
@@ -594,7 +603,99 @@ pub async fn build(
         orgs: world.len(),
         accounts: DEMO_ACCOUNTS.len(),
         members,
+        checkins,
     })
+}
+
+/// The months of the demo's year of activity days: March 2015 to February 2016.
+pub const ACTIVITY_MONTHS: [(i32, u32); 12] = [
+    (2015, 3),
+    (2015, 4),
+    (2015, 5),
+    (2015, 6),
+    (2015, 7),
+    (2015, 8),
+    (2015, 9),
+    (2015, 10),
+    (2015, 11),
+    (2015, 12),
+    (2016, 1),
+    (2016, 2),
+];
+
+/// 天能集团's Party committee (invented code), where 新民村's workers attend.
+pub const TIANNENG: &str = "330522109-001";
+
+/// A year of monthly activity days (the 15th, 09:00–11:00) at every organization with members,
+/// and realistic attendance (invented): most members most months, mobile members seldom;
+/// 新民村's members who work at 天能集团 attend there. Returns the number of check-ins.
+async fn year_of_activity_days(
+    db: &Db,
+    actor: &Actor,
+    people: &[NewMember],
+    ids: &[(i64, String)],
+    seed: u64,
+    now: i64,
+) -> Result<usize, DemoError> {
+    use baiqian_store::checkin::{BulkCheckin, NewEvent};
+    use chrono::{FixedOffset, TimeZone};
+    let Some(tz) = FixedOffset::east_opt(8 * 3600) else {
+        return Ok(0);
+    };
+    let mut hosts: Vec<OrgCode> = people.iter().map(|m| m.home_org.clone()).collect();
+    hosts.sort();
+    hosts.dedup();
+    let mut events = Vec::new();
+    let mut starts = Vec::new();
+    for &(y, m) in &ACTIVITY_MONTHS {
+        let Some(start) = tz.with_ymd_and_hms(y, m, 15, 9, 0, 0).single() else {
+            continue;
+        };
+        let start = start.timestamp_millis();
+        starts.push(start);
+        for h in &hosts {
+            events.push(NewEvent {
+                org: h.clone(),
+                day: format!("{y:04}-{m:02}-15"),
+                starts_at: start,
+                ends_at: start + 2 * 3_600_000,
+                topic: "党员固定活动日".into(),
+                place: "党员活动室".into(),
+            });
+        }
+    }
+    let event_ids = db.bulk_load_events(actor, &events, "demo", now).await?;
+    let index = |month: usize, host: &OrgCode| {
+        hosts
+            .binary_search(host)
+            .ok()
+            .map(|h| event_ids[month * hosts.len() + h])
+    };
+    let tianneng = OrgCode::parse(TIANNENG).map_err(|e| StoreError::Invalid(e.msg()))?;
+    let mut rng = Rng(seed ^ 0x0A77_E0DA);
+    let mut rows = Vec::new();
+    for (month, start) in starts.iter().enumerate() {
+        for (m, (id, _)) in people.iter().zip(ids) {
+            let chance = if m.mobile { 35 } else { 88 };
+            if rng.below(100) >= chance {
+                continue;
+            }
+            let host = if m.workplace.as_deref() == Some("天能集团") {
+                &tianneng
+            } else {
+                &m.home_org
+            };
+            if let Some(event_id) = index(month, host) {
+                rows.push(BulkCheckin {
+                    event_id,
+                    member_id: *id,
+                    at: start + rng.below(60) as i64 * 60_000,
+                });
+            }
+        }
+    }
+    db.bulk_load_checkins(&rows, now).await?;
+    Ok(rows.len())
 }
 
 /// The roster: as many members at each node as the world gives it directly (a township's own

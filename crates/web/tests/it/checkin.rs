@@ -558,3 +558,71 @@ async fn attendance_page_and_card_actions_in_scope(app: TestApp) {
     );
 }
 both!(attendance_page_and_card_actions_in_scope);
+
+/// The bulk loader of the demo's year of activity days keeps the same rollups the writer does.
+async fn bulk_loaded_checkins_keep_the_rollups(app: TestApp) {
+    use baiqian_store::checkin::{BulkCheckin, NewEvent};
+    let actor = baiqian_store::Actor::cli();
+    let t = |h: i64| crate::support::T0 + h * 3_600_000;
+    let events = vec![
+        NewEvent {
+            org: OrgCode::parse(XINMIN).unwrap(),
+            day: "2016-03-01".into(),
+            starts_at: t(-1),
+            ends_at: t(2),
+            topic: "学习".into(),
+            place: "村部".into(),
+        },
+        NewEvent {
+            org: OrgCode::parse(TIANNENG).unwrap(),
+            day: "2016-03-01".into(),
+            starts_at: t(-1),
+            ends_at: t(2),
+            topic: "学习".into(),
+            place: "厂区".into(),
+        },
+    ];
+    let ids = app
+        .db
+        .bulk_load_events(&actor, &events, "s", t(0))
+        .await
+        .unwrap();
+    let members: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM members WHERE home_org = $1 ORDER BY id LIMIT 10")
+            .bind(XINMIN)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(members.len(), 10, "the roster is there");
+    let rows: Vec<BulkCheckin> = members
+        .iter()
+        .enumerate()
+        .map(|(i, (m,))| BulkCheckin {
+            event_id: ids[i % 2],
+            member_id: *m,
+            at: t(0),
+        })
+        .collect();
+    app.db.bulk_load_checkins(&rows, t(0)).await.unwrap();
+    for code in [XINMIN, TIANNENG, MEISHAN, CITY] {
+        let c = OrgCode::parse(code).unwrap();
+        let kept = app
+            .db
+            .attendance(&baiqian_domain::scope::Scope::everything(), &c, "2016-03")
+            .await
+            .unwrap();
+        let recount = app.db.attendance_from_scratch(&c, "2016-03").await.unwrap();
+        assert_eq!(kept, recount, "{code}");
+    }
+    let x = app
+        .db
+        .attendance(
+            &baiqian_domain::scope::Scope::everything(),
+            &OrgCode::parse(XINMIN).unwrap(),
+            "2016-03",
+        )
+        .await
+        .unwrap();
+    assert_eq!((x.attended, x.away), (10, 5));
+}
+both!(bulk_loaded_checkins_keep_the_rollups, roster);

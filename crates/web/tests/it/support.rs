@@ -29,7 +29,7 @@ macro_rules! both {
             async fn sqlite() {
                 if let Some(app) = $crate::support::TestApp::with(
                     baiqian_store::Backend::Sqlite,
-                    baiqian_demo::Roster::With,
+                    baiqian_demo::Roster::Members,
                 )
                 .await
                 {
@@ -40,7 +40,7 @@ macro_rules! both {
             async fn postgres() {
                 if let Some(app) = $crate::support::TestApp::with(
                     baiqian_store::Backend::Postgres,
-                    baiqian_demo::Roster::With,
+                    baiqian_demo::Roster::Members,
                 )
                 .await
                 {
