@@ -113,6 +113,37 @@ fn codes(path: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Adds one check-in to the rollup changes of every node above its home and its host: a member's
+/// first attendance of the month counts as attended at each node above home; each node above the
+/// host but not above home sees a guest, each node above home but not above the host an away.
+pub(crate) fn count_attendance(
+    deltas: &mut BTreeMap<(String, String), (i64, i64, i64)>,
+    home_path: &str,
+    host_path: &str,
+    month: &str,
+    first_of_month: bool,
+) {
+    let home_codes = codes(home_path);
+    let host_codes = codes(host_path);
+    for c in &home_codes {
+        let d = deltas
+            .entry(((*c).to_string(), month.to_string()))
+            .or_default();
+        if first_of_month {
+            d.0 += 1;
+        }
+        if !host_codes.contains(c) {
+            d.2 += 1;
+        }
+    }
+    for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
+        deltas
+            .entry(((*c).to_string(), month.to_string()))
+            .or_default()
+            .1 += 1;
+    }
+}
+
 /// A check-in may be stamped at most this far ahead of the server's clock.
 const MAX_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 
@@ -794,23 +825,7 @@ async fn $apply(
         let month = month_of(req.at);
         let key = (*member_id, month.clone());
         let first = firsts.contains(&key) && counted.insert(key);
-        let home_codes = codes(&m.path);
-        let host_codes = codes(&e.path);
-        for c in &home_codes {
-            let d = deltas.entry(((*c).to_string(), month.clone())).or_default();
-            if first {
-                d.0 += 1;
-            }
-            if !host_codes.contains(c) {
-                d.2 += 1;
-            }
-        }
-        for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
-            deltas
-                .entry(((*c).to_string(), month.clone()))
-                .or_default()
-                .1 += 1;
-        }
+        count_attendance(&mut deltas, &m.path, &e.path, &month, first);
     }
     $deltas(conn, &deltas).await?;
     Ok(out)
@@ -963,23 +978,7 @@ impl Db {
             };
             let month = month_of(r.at);
             let first = months.insert((r.member_id, month.clone()));
-            let home_codes = codes(home_path);
-            let host_codes = codes(host_path);
-            for c in &home_codes {
-                let d = deltas.entry(((*c).to_string(), month.clone())).or_default();
-                if first {
-                    d.0 += 1;
-                }
-                if !host_codes.contains(c) {
-                    d.2 += 1;
-                }
-            }
-            for c in host_codes.iter().filter(|c| !home_codes.contains(c)) {
-                deltas
-                    .entry(((*c).to_string(), month.clone()))
-                    .or_default()
-                    .1 += 1;
-            }
+            count_attendance(&mut deltas, home_path, host_path, &month, first);
             accepted.push((r, home.clone(), host.clone()));
         }
         for chunk in accepted.chunks(ROWS_PER_INSERT) {

@@ -239,12 +239,7 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("；")
+        crate::org::errors_of(&self.errors, field)
     }
 }
 
@@ -417,12 +412,7 @@ struct TransferPage {
 
 impl TransferPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("；")
+        crate::org::errors_of(&self.errors, field)
     }
 }
 

@@ -115,6 +115,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The messages of one field, joined, for the space beside its input.
+pub fn errors_of(errors: &[FieldError], field: &str) -> String {
+    errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 /// Where a store message belongs in a form.
 fn field_of(key: &str) -> &'static str {
     match key {
@@ -200,12 +210,7 @@ struct FormPage {
 
 impl FormPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("；")
+        crate::org::errors_of(&self.errors, field)
     }
 }
 
@@ -474,12 +479,7 @@ impl ActionPage {
     }
 
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("；")
+        crate::org::errors_of(&self.errors, field)
     }
 }
 
