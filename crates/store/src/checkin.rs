@@ -590,8 +590,9 @@ async fn $apply(
         }
         prior.extend(q.fetch_all(&mut *conn).await?);
     }
-    // Cards.
+    // Cards, with their members (one query for the usual swipe).
     let mut cards: HashMap<String, (i64, bool)> = HashMap::new();
+    let mut members: HashMap<i64, MemberRow> = HashMap::new();
     let card_nos: Vec<&str> = batch
         .iter()
         .filter_map(|r| match &r.attendee {
@@ -603,15 +604,17 @@ async fn $apply(
         .collect();
     for chunk in card_nos.chunks(IN_CHUNK) {
         let sql = format!(
-            "SELECT card_no, member_id, status FROM member_cards WHERE card_no IN ({})",
+            "SELECT c.card_no, c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
+             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no IN ({})",
             placeholders(1, chunk.len())
         );
-        let mut q = sqlx::query_as::<_, (String, i64, String)>(&sql);
+        let mut q = sqlx::query_as::<_, (String, i64, String, String, String, String)>(&sql);
         for c in chunk {
             q = q.bind(*c);
         }
-        for (card, member, status) in q.fetch_all(&mut *conn).await? {
+        for (card, member, status, home_org, path, member_status) in q.fetch_all(&mut *conn).await? {
             cards.insert(card, (member, status == "active"));
+            members.insert(member, MemberRow { home_org, path, active: member_status == "active" });
         }
     }
     // Events.
@@ -653,18 +656,20 @@ async fn $apply(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut members: HashMap<i64, MemberRow> = HashMap::new();
     let mut attended: HashSet<(i64, i64)> = HashSet::new();
     for chunk in member_ids.chunks(IN_CHUNK) {
+        // Members not already read with their cards (phone and officer check-ins).
+        let unknown: Vec<i64> = chunk.iter().copied().filter(|id| !members.contains_key(id)).collect();
         let sql = format!(
             "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(1, unknown.len())
         );
         let mut q = sqlx::query_as::<_, (i64, String, String, String)>(&sql);
-        for id in chunk {
+        for id in &unknown {
             q = q.bind(*id);
         }
-        for (id, home_org, path, status) in q.fetch_all(&mut *conn).await? {
+        let found = if unknown.is_empty() { Vec::new() } else { q.fetch_all(&mut *conn).await? };
+        for (id, home_org, path, status) in found {
             members.insert(
                 id,
                 MemberRow {
