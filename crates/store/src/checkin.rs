@@ -264,6 +264,24 @@ impl Db {
         Ok(e)
     }
 
+    /// The activity days of a node in scope, newest first.
+    pub async fn events_of(&self, scope: &Scope, code: &OrgCode, limit: i64) -> Result<Vec<Event>> {
+        let mut conn = self.pool().acquire().await?;
+        let node = org_in_scope(&mut conn, scope, code).await?;
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM activity_days WHERE org_code = $1 ORDER BY starts_at DESC, id DESC LIMIT $2")
+            .bind(node.code.as_str())
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(e) = event_row(&mut conn, id).await? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
     /// Any event, for a member checking in by phone (a member attends wherever they are).
     pub async fn event_for_checkin(&self, id: i64) -> Result<Option<Event>> {
         event_row(&mut *self.pool().acquire().await?, id).await

@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/events/{id}/qr", get(api_qr))
         .route("/events/{id}/qr", get(qr_page))
         .route("/orgs/{code}/attendance", get(attendance_page))
+        .route(
+            "/orgs/{code}/events",
+            get(events_page).post(create_event_form),
+        )
         .route("/events/{id}/manual", post(manual))
         .route("/checkin", get(checkin_page).post(checkin_submit))
 }
@@ -811,4 +815,140 @@ async fn attendance_page(
         own,
         children,
     })
+}
+
+#[derive(Template)]
+#[template(path = "checkin/events.html")]
+struct EventsPage {
+    tr: Tr,
+    f: Frame,
+    org: baiqian_store::org::Org,
+    events: Vec<Event>,
+    can_manage: bool,
+    form: EventForm,
+    error: Option<String>,
+}
+
+impl EventsPage {
+    fn time(&self, ms: &i64) -> String {
+        self.tr.datetime(*ms)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct EventForm {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    place: String,
+}
+
+/// An organization's activity days, newest first, with a form to schedule one.
+async fn events_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    let events = state.db.events_of(me.scope(), &code, 24).await?;
+    let here = uri.0.path().to_string();
+    let form = EventForm {
+        start: "09:00".into(),
+        end: "11:00".into(),
+        ..Default::default()
+    };
+    html(&EventsPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        events,
+        can_manage: me.role().may_manage_members(),
+        form,
+        error: None,
+    })
+}
+
+/// `YYYY-MM-DD` and `HH:MM`, China time, as Unix ms.
+fn local_ms(date: &str, time: &str) -> Option<i64> {
+    use chrono::{FixedOffset, NaiveDateTime, TimeZone};
+    let t = NaiveDateTime::parse_from_str(
+        &format!("{} {}", date.trim(), time.trim()),
+        "%Y-%m-%d %H:%M",
+    )
+    .ok()?;
+    FixedOffset::east_opt(8 * 3600)?
+        .from_local_datetime(&t)
+        .single()
+        .map(|t| t.timestamp_millis())
+}
+
+async fn create_event_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+    Form(form): Form<EventForm>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    if !me.role().may_manage_members() {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    let parsed = (|| {
+        let day = baiqian_domain::member::parse_date(&form.date).map_err(|e| e.msg())?;
+        let starts_at = local_ms(&day, &form.start)
+            .ok_or_else(|| Msg::new("checkin.error.time").arg("time", &form.start))?;
+        let ends_at = local_ms(&day, &form.end)
+            .ok_or_else(|| Msg::new("checkin.error.time").arg("time", &form.end))?;
+        let topic = org::parse_name(&form.topic).map_err(|e| e.msg())?;
+        let place = org::parse_name(&form.place).map_err(|e| e.msg())?;
+        Ok::<_, Msg>(NewEvent {
+            org: code.clone(),
+            day,
+            starts_at,
+            ends_at,
+            topic,
+            place,
+        })
+    })();
+    let error = match parsed {
+        Ok(new) => match state
+            .db
+            .create_event(&me.actor, new, &random_token()?, state.clock.now_ms())
+            .await
+        {
+            Ok(e) => {
+                return Ok(
+                    axum::response::Redirect::to(&format!("/events/{}/qr", e.id)).into_response(),
+                );
+            }
+            Err(baiqian_store::StoreError::Invalid(m)) => m,
+            Err(e) => return Err(e.into()),
+        },
+        Err(m) => m,
+    };
+    let events = state.db.events_of(me.scope(), &code, 24).await?;
+    let here = uri.0.path().to_string();
+    let page = EventsPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        events,
+        can_manage: true,
+        form,
+        error: Some(tr.msg(&error)),
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }

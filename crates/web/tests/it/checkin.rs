@@ -626,3 +626,72 @@ async fn bulk_loaded_checkins_keep_the_rollups(app: TestApp) {
     assert_eq!((x.attended, x.away), (10, 5));
 }
 both!(bulk_loaded_checkins_keep_the_rollups, roster);
+
+async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
+    let web = app.login("xinmin.secretary").await;
+    let audit0 = app.audit_count().await;
+    let fields = [
+        ("date", "2016-03-15"),
+        ("start", "09:00"),
+        ("end", "11:00"),
+        ("topic", "学习党章"),
+        ("place", "村部会议室"),
+    ];
+    let res = app
+        .post_form(&format!("/orgs/{XINMIN}/events"), &fields, &web)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(res.location().unwrap().starts_with("/events/"));
+    assert_eq!(app.audit_count().await, audit0 + 1);
+    let page = app.get(&format!("/orgs/{XINMIN}/events"), &web).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("学习党章") && text.contains("2016年3月15日 09:00") && text.contains("/qr\"")
+    );
+    // The end before the start, a bad date, markup: explained, nothing written.
+    for (k, v, expect) in [
+        ("end", "08:00", "结束时间"),
+        ("date", "2016-02-30", "不是有效日期"),
+        ("topic", "<b>x</b>", "不能含有字符"),
+    ] {
+        let bad: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(fk, fv)| if *fk == k { (*fk, v) } else { (*fk, *fv) })
+            .collect();
+        let res = app
+            .post_form(&format!("/orgs/{XINMIN}/events"), &bad, &web)
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{k}");
+        assert!(res.text().contains(expect), "{k}: {expect}");
+    }
+    assert_eq!(app.audit_count().await, audit0 + 1);
+    // Outside scope: 404; a leader reads but does not schedule.
+    assert_eq!(
+        app.get(&format!("/orgs/{TONGQIAO}/events"), &web)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post_form(&format!("/orgs/{TONGQIAO}/events"), &fields, &web)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let leader = app.login("meishan.leader").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/events"), &leader)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_form(&format!("/orgs/{XINMIN}/events"), &fields, &leader)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.audit_count().await, audit0 + 1);
+}
+both!(events_page_lists_and_schedules_in_scope);
