@@ -141,8 +141,8 @@ impl Db {
                             // WAL lets readers run beside the writer; FULL makes each commit durable
                             // across power loss, not only a crash of the process.
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                                "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; \
+                                 PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                             )
                             .await?;
                             Ok(())

@@ -249,6 +249,8 @@ async fn member_checks_in_by_scanning_the_rotating_qr_code() {
             .await?
             .click()
             .await?;
+        // Let the logout finish before navigating on, or the navigation would cancel it.
+        c.wait().for_element(Locator::Id("login")).await?;
 
         // The member scans it: the phone opens the URL, logs in, confirms.
         c.goto(&format!("{base}{url}")).await?;
