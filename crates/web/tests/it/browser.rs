@@ -163,9 +163,12 @@ async fn login_switch_language_and_drill_from_city_to_village() {
             .await?
             .click()
             .await?;
+            // Wait for the new page's heading, not the old page's.
             let heading = c
                 .wait()
-                .for_element(Locator::Id("org-name"))
+                .for_element(Locator::XPath(&format!(
+                    "//h1[@id='org-name' and starts-with(normalize-space(.), '{name}')]"
+                )))
                 .await?
                 .text()
                 .await?;
