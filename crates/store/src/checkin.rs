@@ -425,11 +425,7 @@ impl Db {
             .bind(&card)
             .execute(tx.conn())
             .await?;
-        let path: String = sqlx::query("SELECT path FROM orgs WHERE code = $1")
-            .bind(&m.home_org)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?;
+        let path = crate::member::org_path(tx.conn(), &m.home_org).await?;
         let mut change = Change::update(
             "member_card",
             &card,
@@ -467,11 +463,7 @@ impl Db {
             .bind(now)
             .execute(tx.conn())
             .await?;
-        let path: String = sqlx::query("SELECT path FROM orgs WHERE code = $1")
-            .bind(&m.home_org)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?;
+        let path = crate::member::org_path(tx.conn(), &m.home_org).await?;
         let mut change = Change::update(
             "member_card",
             &card,

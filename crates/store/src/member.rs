@@ -510,7 +510,8 @@ pub(crate) async fn bump_member_counts(
     Ok(())
 }
 
-async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
+/// The materialized path of the node with `code`.
+pub(crate) async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
     Ok(sqlx::query("SELECT path FROM orgs WHERE code = $1")
         .bind(code)
         .fetch_one(conn)

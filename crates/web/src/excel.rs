@@ -167,3 +167,22 @@ pub async fn read_upload(
     }
     Ok((file, mode))
 }
+
+/// A workbook as a download named `filename`.
+pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Result<axum::response::Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mime = HeaderValue::from_static(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

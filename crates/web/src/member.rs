@@ -542,22 +542,7 @@ async fn export(
         }
     }
     let bytes = wb.save_to_buffer().map_err(xerr)?;
-    let disposition =
-        HeaderValue::from_str(&format!("attachment; filename=\"members-{code}.xlsx\""))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::excel::xlsx_response(bytes, &format!("members-{code}.xlsx"))
 }
 
 #[derive(Template)]

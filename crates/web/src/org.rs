@@ -4,7 +4,6 @@ use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Multipart, OriginalUri, Path, Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use baiqian_domain::Msg;
@@ -667,22 +666,7 @@ async fn export(
     let code = code_param(&code)?;
     let orgs = state.db.org_subtree(me.scope(), &code, false).await?;
     let bytes = excel::write_orgs(&orgs)?;
-    let filename = format!("orgs-{code}.xlsx");
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    excel::xlsx_response(bytes, &format!("orgs-{code}.xlsx"))
 }
 
 /// One reported import problem, in both languages (the report goes to people who may forward it).
