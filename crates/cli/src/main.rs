@@ -174,6 +174,30 @@ struct ServerArgs {
     /// Mark cookies Secure (serve behind HTTPS).
     #[arg(long, env = "BAIQIAN_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Directory of the rating round's evidence files (stored by SHA-256). Default: beside a
+    /// SQLite database (`PATH.evidence/`), else `baiqian-evidence/`. Back it up with the
+    /// database.
+    #[arg(long, env = "BAIQIAN_EVIDENCE_DIR")]
+    evidence_dir: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn evidence_dir(&self, db: &str) -> PathBuf {
+        match &self.evidence_dir {
+            Some(p) => p.clone(),
+            None => match sqlite_path(db) {
+                Some(path) => PathBuf::from(format!("{path}.evidence")),
+                None => PathBuf::from("baiqian-evidence"),
+            },
+        }
+    }
+}
+
+/// The file of a `sqlite://PATH?…` URL.
+fn sqlite_path(db: &str) -> Option<&str> {
+    db.strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
 }
 
 /// Where the key that seals personal data lives.
@@ -190,13 +214,8 @@ impl KeyArgs {
     fn vault(&self, db: &str) -> Result<Vault, CliError> {
         let path = match &self.data_key_file {
             Some(p) => p.clone(),
-            None => match db
-                .strip_prefix("sqlite://")
-                .or_else(|| db.strip_prefix("sqlite:"))
-            {
-                Some(path) => {
-                    PathBuf::from(format!("{}.key", path.split('?').next().unwrap_or(path)))
-                }
+            None => match sqlite_path(db) {
+                Some(path) => PathBuf::from(format!("{path}.key")),
                 None => PathBuf::from("baiqian-data.key"),
             },
         };
@@ -291,6 +310,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 policy: server.policy.policy(),
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
+                evidence_dir: Some(server.evidence_dir(&db)),
             };
             serve(store, vault, clock, config, listen).await
         }
@@ -300,6 +320,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 policy: server.policy.policy(),
                 demo: None,
                 secure_cookies: server.secure_cookies,
+                evidence_dir: Some(server.evidence_dir(&db)),
             };
             let vault = server.key.vault(&db)?;
             serve(store, vault, clock, config, listen).await

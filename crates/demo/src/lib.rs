@@ -12,6 +12,8 @@
 //! except 八里店镇 330502101, every village code, every village name not in the article, every
 //! member count and secretary name not in the article.
 
+pub mod ratings;
+
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_domain::role::Role;
 use baiqian_store::member::NewMember;
@@ -583,6 +585,7 @@ pub async fn build(
         };
         db.create_user(&actor, new, now).await?;
     }
+    ratings::build(db, &world, seed, now).await?;
     let mut members = 0;
     let mut checkins = 0;
     if roster != Roster::Without {

@@ -5,6 +5,7 @@ pub mod member;
 pub mod msg;
 pub mod org;
 pub mod password;
+pub mod rating;
 pub mod role;
 pub mod scope;
 

@@ -10,6 +10,8 @@ pub mod checkin;
 pub mod member;
 pub mod migrate;
 pub mod org;
+pub mod rating;
+pub mod standard;
 pub mod user;
 pub mod vault;
 
@@ -53,6 +55,9 @@ pub enum StoreError {
     /// Input that breaks a rule; nothing was written.
     #[error("invalid: {}", .0.key)]
     Invalid(Msg),
+    /// Not this caller's turn, or the record is in a state that does not allow it.
+    #[error("conflict: {}", .0.key)]
+    Conflict(Msg),
     #[error("migration {0}: {1}")]
     Migration(String, String),
     #[error("stored data is corrupt: {0}")]

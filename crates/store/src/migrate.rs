@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_checkins.sql"),
         postgres: include_str!("../migrations/postgres/0003_checkins.sql"),
     },
+    Migration {
+        version: 4,
+        name: "ratings",
+        sqlite: include_str!("../migrations/sqlite/0004_ratings.sql"),
+        postgres: include_str!("../migrations/postgres/0004_ratings.sql"),
+    },
 ];
 
 impl Db {

@@ -33,8 +33,8 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "baiqian API", description = "百村示范、千村晋位: the organization tree, scoped to the caller"),
-    paths(get_org, children, create_child, search, audit, crate::member::api_create, crate::member::api_get, crate::member::api_roster, crate::checkin::device_checkin, crate::checkin::device_batch, crate::checkin::api_qr_checkin, crate::checkin::api_create_event, crate::checkin::api_attendance, crate::checkin::api_qr),
-    components(schemas(crate::checkin::CardCheckin, crate::checkin::CheckinResult, crate::checkin::CardBatch, crate::checkin::BatchResult, crate::checkin::NewEventBody, crate::checkin::EventCreated, crate::checkin::AttendanceView, crate::checkin::QrView, crate::checkin::QrCheckin, crate::member::MemberView, crate::member::MemberItems, crate::member::Created, crate::member::MemberInputDoc, OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
+    paths(get_org, children, create_child, search, audit, crate::member::api_create, crate::member::api_get, crate::member::api_roster, crate::checkin::device_checkin, crate::checkin::device_batch, crate::checkin::api_qr_checkin, crate::checkin::api_create_event, crate::checkin::api_attendance, crate::checkin::api_qr, crate::rating::api_ratings),
+    components(schemas(crate::checkin::CardCheckin, crate::checkin::CheckinResult, crate::checkin::CardBatch, crate::checkin::BatchResult, crate::checkin::NewEventBody, crate::checkin::EventCreated, crate::checkin::AttendanceView, crate::checkin::QrView, crate::checkin::QrCheckin, crate::rating::RatingsSummary, crate::member::MemberView, crate::member::MemberItems, crate::member::Created, crate::member::MemberInputDoc, OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -28,6 +28,8 @@ pub struct Config {
     pub demo: Option<DemoLogins>,
     /// Marks cookies `Secure`; on when served behind HTTPS.
     pub secure_cookies: bool,
+    /// Where evidence files are kept, content-addressed; uploads are refused without it.
+    pub evidence_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,8 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::org::router())
         .merge(crate::member::router())
         .merge(crate::checkin::router())
+        .merge(crate::rating::router())
+        .merge(crate::standard::router())
         .merge(crate::user::router())
         .merge(crate::audit::router())
         .merge(crate::api::router())

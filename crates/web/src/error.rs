@@ -26,6 +26,9 @@ pub enum AppError {
     Denied(Msg),
     #[error("invalid: {}", .0.key)]
     Invalid(Msg),
+    /// Out of turn, or the record's state does not allow it.
+    #[error("conflict: {}", .0.key)]
+    Conflict(Msg),
     #[error("CSRF token missing or wrong")]
     Csrf,
     #[error("internal: {0}")]
@@ -38,6 +41,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Denied(m) => AppError::Denied(m),
             StoreError::Invalid(m) => AppError::Invalid(m),
+            StoreError::Conflict(m) => AppError::Conflict(m),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -57,6 +61,7 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Denied(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +72,7 @@ impl AppError {
             AppError::Unauthenticated => ("unauthenticated", Msg::new("error.unauthenticated")),
             AppError::Denied(m) => ("forbidden", m.clone()),
             AppError::Invalid(m) => ("invalid", m.clone()),
+            AppError::Conflict(m) => ("conflict", m.clone()),
             AppError::Csrf => ("csrf", Msg::new("error.csrf")),
             AppError::Internal(_) => ("internal", Msg::new("error.internal")),
         };

@@ -186,3 +186,90 @@ pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Result<axum::response::R
     )
         .into_response())
 }
+
+/// A cell of a generic sheet: text, or a number Excel can sum.
+pub enum Cell {
+    Text(String),
+    Number(i64),
+}
+
+/// A one-sheet workbook: bold Chinese headers, frozen header row, then the rows.
+pub fn write_sheet(
+    sheet: &str,
+    columns: &[(&str, &str)],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, AppError> {
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet).map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    for (c, (_, header)) in columns.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *header, &bold)
+            .map_err(xerr)?;
+        ws.set_column_width(c as u16, 16).map_err(xerr)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(xerr)?;
+    for (i, row) in rows.iter().enumerate() {
+        let r = (i + 1) as u32;
+        for (c, cell) in row.iter().enumerate() {
+            match cell {
+                Cell::Text(s) => ws.write_string(r, c as u16, s).map_err(xerr)?,
+                Cell::Number(n) => ws.write_number(r, c as u16, *n as f64).map_err(xerr)?,
+            };
+        }
+    }
+    wb.save_to_buffer().map_err(xerr)
+}
+
+/// Finds each column of `columns` (by Chinese header or field name) in the header row; the ones
+/// not in `optional` must be there. Returns each column's index, or every missing one.
+pub fn map_columns(
+    table: &[Vec<String>],
+    columns: &[(&'static str, &'static str)],
+    optional: &[&str],
+) -> Result<Vec<Option<usize>>, Vec<ImportError>> {
+    let Some(header) = table.first() else {
+        return Err(vec![ImportError {
+            row: 1,
+            column: columns.first().map(|c| c.0).unwrap_or("file"),
+            msg: Msg::new("import.error.empty"),
+        }]);
+    };
+    let mut idx = Vec::with_capacity(columns.len());
+    let mut missing = Vec::new();
+    for (field, zh) in columns {
+        let found = header.iter().position(|h| h == zh || h == field);
+        if found.is_none() && !optional.contains(field) {
+            missing.push(ImportError {
+                row: 1,
+                column: field,
+                msg: Msg::new("import.error.missing_column").arg("column", zh),
+            });
+        }
+        idx.push(found);
+    }
+    if missing.is_empty() {
+        Ok(idx)
+    } else {
+        Err(missing)
+    }
+}
+
+/// The non-empty data rows of a sheet with their sheet row numbers (the header is row 1), each
+/// cell picked by `idx` (empty when the column is absent).
+pub fn data_rows(table: &[Vec<String>], idx: &[Option<usize>]) -> Vec<(usize, Vec<String>)> {
+    table
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
+        .map(|(i, row)| {
+            let cells = idx
+                .iter()
+                .map(|k| k.and_then(|k| row.get(k)).cloned().unwrap_or_default())
+                .collect();
+            (i + 1, cells)
+        })
+        .collect()
+}

@@ -91,6 +91,7 @@ impl Tr {
             // Level names and similar identifiers inside messages are translated too.
             let shown = match *name {
                 "level" | "parent_level" => self.t(&format!("level.{value}")).to_string(),
+                "stage" => self.t(&format!("rating.stage.{value}")).to_string(),
                 _ => value.clone(),
             };
             s = s.replace(&format!("{{{name}}}"), &shown);

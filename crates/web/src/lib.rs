@@ -13,7 +13,9 @@ pub mod i18n;
 pub mod member;
 pub mod metrics;
 pub mod org;
+pub mod rating;
 pub mod session;
+pub mod standard;
 pub mod user;
 
 pub use app::{AppState, Config, DemoLoginEntry, DemoLogins, app};

@@ -13,4 +13,5 @@ mod checkin;
 mod excel;
 mod member;
 mod pages;
+mod rating;
 mod site;

@@ -76,6 +76,8 @@ pub struct TestApp {
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub db: Db,
+    /// The evidence directory of this app (removed with it).
+    pub evidence_dir: std::path::PathBuf,
     cleanup: Option<Cleanup>,
 }
 
@@ -179,13 +181,23 @@ impl TestApp {
             .await
             .expect("demo world");
         let clock = Arc::new(ManualClock::new(T0 + 60_000));
-        let state = AppState::new(db.clone(), vault, clock.clone(), Config::default());
+        let evidence_dir = std::env::temp_dir().join(format!(
+            "baiqian-evidence-{}-{n}-{}",
+            std::process::id(),
+            &random_token().ok()?[..8]
+        ));
+        let config = Config {
+            evidence_dir: Some(evidence_dir.clone()),
+            ..Config::default()
+        };
+        let state = AppState::new(db.clone(), vault, clock.clone(), config);
         let router = baiqian_web::app(state.clone());
         Some(TestApp {
             state,
             router,
             clock,
             db,
+            evidence_dir,
             cleanup: Some(cleanup),
         })
     }
@@ -262,6 +274,49 @@ impl TestApp {
         );
         body.extend_from_slice(file);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let uri = match who {
+            Who::Session(s) => format!("{path}?csrf={}", s.csrf),
+            _ => path.to_string(),
+        };
+        let req = who
+            .apply(Request::builder().method(Method::POST).uri(uri))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        self.request(req).await
+    }
+
+    /// Posts a multipart form: text fields and files `(field, file name, bytes)`; the CSRF token
+    /// goes in the query string as the pages' upload forms send it.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+        who: &Who,
+    ) -> TestResponse {
+        let boundary = "XbaiqianBoundaryX";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (k, name, bytes) in files {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let uri = match who {
             Who::Session(s) => format!("{path}?csrf={}", s.csrf),
             _ => path.to_string(),
@@ -354,6 +409,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.evidence_dir);
         match self.cleanup.take() {
             Some(Cleanup::Sqlite(dir)) => {
                 let _ = std::fs::remove_dir_all(dir);
