@@ -602,6 +602,7 @@ pub async fn build(
             db.link_user_member(&actor, user.id, ids[i].0, now).await?;
         }
     }
+    db.analyze().await?;
     Ok(Built {
         orgs: world.len(),
         accounts: DEMO_ACCOUNTS.len(),
@@ -784,6 +785,71 @@ pub fn check_world(world: &[BulkOrg]) -> Result<(), String> {
         org::parse_name(&b.org.name).map_err(|e| format!("{}: {e}", b.org.name))?;
     }
     Ok(())
+}
+
+/// A generated province for benchmarks: one root (代码 330000) over `villages / 200` counties of
+/// 10 townships of 20 villages each. Names and codes are invented; the shape is the point.
+pub fn province(villages: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
+    let counties = villages.div_ceil(200).max(1);
+    let mut out = Vec::with_capacity(villages + counties * 11 + 1);
+    let root_path = "/330000/".to_string();
+    out.push(bulk(
+        "330000",
+        "模拟省",
+        Level::City,
+        "330000",
+        &root_path,
+        0,
+        None,
+        true,
+    )?);
+    let mut left = villages;
+    for c in 0..counties {
+        let c_code = format!("33{:04}", 100 + c);
+        let c_path = format!("{root_path}{c_code}/");
+        out.push(bulk(
+            &c_code,
+            &format!("模拟{}县", c + 1),
+            Level::County,
+            "330000",
+            &c_path,
+            0,
+            None,
+            true,
+        )?);
+        for t in 0..10 {
+            let t_code = format!("{c_code}{:03}", 101 + t);
+            let t_path = format!("{c_path}{t_code}/");
+            out.push(bulk(
+                &t_code,
+                &format!("模拟{}县{}镇", c + 1, t + 1),
+                Level::Township,
+                &c_code,
+                &t_path,
+                0,
+                None,
+                true,
+            )?);
+            for v in 0..20 {
+                if left == 0 {
+                    break;
+                }
+                left -= 1;
+                let v_code = format!("{t_code}{:03}", 201 + v);
+                out.push(bulk(
+                    &v_code,
+                    &format!("模拟{}县{}镇{}村", c + 1, t + 1, v + 1),
+                    Level::Village,
+                    &t_code,
+                    &format!("{t_path}{v_code}/"),
+                    0,
+                    None,
+                    true,
+                )?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -354,61 +354,14 @@ pub async fn build(
         .await?;
 
     let mut rng = Rng(seed ^ 0x5354_4152);
-    let villages: Vec<VillageDraw> = world
-        .iter()
-        .filter(|b| b.org.level == baiqian_domain::org::Level::Village)
-        .map(|b| {
-            // Skewed towards the middle: most villages are 3–4 stars, few 5 or 1.
-            let u = (rng.next() % 10_000) as f64 / 10_000.0;
-            let v = (rng.next() % 10_000) as f64 / 10_000.0;
-            VillageDraw {
-                code: b.org.code.as_str().to_string(),
-                strength: (u + v) / 2.0,
-            }
-        })
-        .collect();
+    let villages = draws(world, &mut rng);
 
     // Pioneer data: stronger villages have the income, the beautiful-village title and a
     // promoted practice more often; each year's income is the year's own.
     for year in [2015, 2016] {
-        let mut rows = Vec::new();
-        for (i, v) in villages.iter().enumerate() {
-            let s = v.strength;
-            let income_yuan = 80_000.0 + s * s * 900_000.0 + (rng.range(0, 60_000) as f64);
-            let growth = if year == 2016 { 1.12 } else { 1.0 };
-            let mut row = FactsRow {
-                row: i + 2,
-                code: v.code.clone(),
-                income: format!("{:.0}", income_yuan * growth),
-                ..Default::default()
-            };
-            if year == 2015 && s > 0.55 && rng.below(100) < 85 {
-                row.beautiful_level = if s > 0.8 { "省级" } else { "市级" }.into();
-                row.beautiful_year = rng.range(2012, 2015).to_string();
-            } else if year == 2015 && s > 0.4 && rng.below(100) < 30 {
-                row.beautiful_level = "县级".into();
-                row.beautiful_year = "2014".into();
-            }
-            if s > 0.6 && rng.below(100) < 70 {
-                row.practice = format!("{}党建特色工作", short_name(&v.code, year));
-                row.practice_level = ["乡镇级", "县级", "市级"][rng.below(3)].into();
-            } else if s > 0.45 && rng.below(100) < 30 {
-                row.practice = format!("{}党员服务品牌", short_name(&v.code, year));
-                row.practice_level = "村级".into();
-            }
-            rows.push(row);
-        }
-        let out = db
-            .import_village_facts(&city, year, &rows, ImportMode::AllOrNothing, now)
-            .await?;
-        if let Some(e) = out.errors.first() {
-            return Err(StoreError::Corrupt(format!(
-                "demo facts row {}: {}",
-                e.row, e.msg.key
-            )));
-        }
+        let rows = facts_rows(&villages, year, year == 2015, &mut rng);
+        import_facts(db, &city, year, &rows, now).await?;
     }
-
     lap("standards and facts");
     // 2015: every village rated and published.
     let r2015 = db
@@ -524,4 +477,125 @@ fn score_items(
             }
         })
         .collect()
+}
+
+/// Facts of a year; `titles`: whether beautiful-village titles are written too (once suffices:
+/// a title keeps).
+fn facts_rows(villages: &[VillageDraw], year: i64, titles: bool, rng: &mut Rng) -> Vec<FactsRow> {
+    let mut rows = Vec::with_capacity(villages.len());
+    for (i, v) in villages.iter().enumerate() {
+        let s = v.strength;
+        let income_yuan = 80_000.0 + s * s * 900_000.0 + (rng.range(0, 60_000) as f64);
+        let growth = if year == 2016 { 1.12 } else { 1.0 };
+        let mut row = FactsRow {
+            row: i + 2,
+            code: v.code.clone(),
+            income: format!("{:.0}", income_yuan * growth),
+            ..Default::default()
+        };
+        if titles && s > 0.55 && rng.below(100) < 85 {
+            row.beautiful_level = if s > 0.8 { "省级" } else { "市级" }.into();
+            row.beautiful_year = rng.range(2012, 2015).to_string();
+        } else if titles && s > 0.4 && rng.below(100) < 30 {
+            row.beautiful_level = "县级".into();
+            row.beautiful_year = "2014".into();
+        }
+        if s > 0.6 && rng.below(100) < 70 {
+            row.practice = format!("{}党建特色工作", short_name(&v.code, year));
+            row.practice_level = ["乡镇级", "县级", "市级"][rng.below(3)].into();
+        } else if s > 0.45 && rng.below(100) < 30 {
+            row.practice = format!("{}党员服务品牌", short_name(&v.code, year));
+            row.practice_level = "村级".into();
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+async fn import_facts(
+    db: &Db,
+    actor: &Actor,
+    year: i64,
+    rows: &[FactsRow],
+    now: i64,
+) -> Result<(), StoreError> {
+    let out = db
+        .import_village_facts(actor, year, rows, ImportMode::AllOrNothing, now)
+        .await?;
+    match out.errors.first() {
+        Some(e) => Err(StoreError::Corrupt(format!(
+            "generated facts row {}: {}",
+            e.row, e.msg.key
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn draws(world: &[BulkOrg], rng: &mut Rng) -> Vec<VillageDraw> {
+    world
+        .iter()
+        .filter(|b| b.org.level == baiqian_domain::org::Level::Village)
+        .map(|b| {
+            // Skewed towards the middle: most villages are 3–4 stars, few 5 or 1.
+            let u = (rng.next() % 10_000) as f64 / 10_000.0;
+            let v = (rng.next() % 10_000) as f64 / 10_000.0;
+            VillageDraw {
+                code: b.org.code.as_str().to_string(),
+                strength: (u + v) / 2.0,
+            }
+        })
+        .collect()
+}
+
+/// For the benchmark's generated province (`crate::province`): the municipal set owned by the
+/// root, a year's pioneer data, and a round of `year` with every village scored and approved.
+/// Returns the city-level actor that owns the round.
+pub async fn province_round(
+    db: &Db,
+    world: &[BulkOrg],
+    year: i64,
+    seed: u64,
+    now: i64,
+) -> Result<Actor, StoreError> {
+    let root = world
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("empty world".into()))?;
+    let city = actor("bench", Role::CityAdmin, root.org.code.as_str(), &root.path)?;
+    let set = db
+        .create_standard_set(
+            &city,
+            "BENCH",
+            "基本要求（基准测试）",
+            &items_of(&[MUNICIPAL_ITEMS]),
+            now,
+        )
+        .await?;
+    let mut rng = Rng(seed);
+    let villages = draws(world, &mut rng);
+    let rows = facts_rows(&villages, year, true, &mut rng);
+    import_facts(db, &city, year, &rows, now).await?;
+    let round = db
+        .open_round(
+            &city,
+            NewRound {
+                year,
+                set_id: set.id,
+                self_due: format!("{year}-10-31"),
+                review_due: format!("{year}-11-30"),
+                approve_due: format!("{year}-12-20"),
+            },
+            now,
+        )
+        .await?;
+    let (_, items) = db.standard_set(&city.scope, set.id).await?;
+    let scores: Vec<BulkScore> = villages
+        .iter()
+        .map(|v| BulkScore {
+            org_code: v.code.clone(),
+            stage: Stage::Approved,
+            items: score_items(&mut rng, &items, 52.0 + 45.0 * v.strength, 1),
+        })
+        .collect();
+    db.bulk_score_round(&city, round.id, &scores, now).await?;
+    Ok(city)
 }

@@ -216,6 +216,23 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The figures of several disjoint subtrees together.
+    pub fn sum<'a>(parts: impl Iterator<Item = &'a Tally>) -> Tally {
+        let mut t = Tally::default();
+        for p in parts {
+            t.villages += p.villages;
+            t.late += p.late;
+            for i in 0..5 {
+                t.stages[i] += p.stages[i];
+                t.stars[i] += p.stars[i];
+            }
+            for i in 0..3 {
+                t.classes[i] += p.classes[i];
+            }
+        }
+        t
+    }
+
     pub fn rated(&self) -> i64 {
         self.stars.iter().sum()
     }
@@ -500,44 +517,80 @@ fn check_turn(actor: &Actor, a: &Assessment, round: &Round) -> Result<()> {
 
 /// Re-rates every scored assessment of a round with its current rules; writes only what moved.
 async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) -> Result<Moves> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.org_code, o.name, a.total, a.full_total, a.veto_failed, a.stars, a.class, \
-         (SELECT COUNT(*) FROM featured_practices p WHERE p.org_code = a.org_code AND p.year <= $2 \
-            AND p.promoted_level IN ('township', 'county', 'city', 'province')) AS practices, \
-         (SELECT COUNT(*) FROM beautiful_villages b WHERE b.org_code = a.org_code AND b.year <= $2 \
-            AND b.level IN ('city', 'province')) AS beautiful, \
-         (SELECT MAX(c.income_fen) FROM collective_incomes c WHERE c.org_code = a.org_code AND c.year = $2) AS income \
-         FROM assessments a JOIN orgs o ON o.code = a.org_code \
-         WHERE a.round_id = $1 AND a.total IS NOT NULL",
+    // One row per village would cost a driver hand-off each (the bulk of the time at province
+    // scale), and a correlated look-up per village for each fact is slower than one scan of
+    // each fact table: so the villages come packed in one text value (`string_agg` and
+    // `format` exist on both backends) and the facts as three scans of the round's subtree.
+    let packed = packed_text(
+        conn,
+        "SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s', a.id, a.org_code, a.total, \
+           a.full_total, a.veto_failed, COALESCE(a.stars, 0), COALESCE(a.class, '-')), ';') \
+         FROM assessments a WHERE a.round_id = $1 AND a.total IS NOT NULL",
+        round.id,
+        round,
     )
-    .bind(round.id)
-    .bind(round.year)
-    .fetch_all(&mut *conn)
     .await?;
-    let mut moves = Moves {
-        rerated: rows.len(),
-        ..Default::default()
-    };
+    let practices = packed_text(
+        conn,
+        "SELECT string_agg(org_code, ',') FROM featured_practices WHERE year <= $1 \
+         AND promoted_level IN ('township', 'county', 'city', 'province') \
+         AND org_path >= $2 AND org_path < $3",
+        round.year,
+        round,
+    )
+    .await?;
+    let beautiful = packed_text(
+        conn,
+        "SELECT string_agg(org_code, ',') FROM beautiful_villages WHERE year <= $1 \
+         AND level IN ('city', 'province') AND org_path >= $2 AND org_path < $3",
+        round.year,
+        round,
+    )
+    .await?;
+    let incomes = packed_text(
+        conn,
+        "SELECT string_agg(format('%s:%s', org_code, income_fen), ',') FROM collective_incomes \
+         WHERE year = $1 AND org_path >= $2 AND org_path < $3",
+        round.year,
+        round,
+    )
+    .await?;
+    let practices: std::collections::HashSet<&str> = practices.split(',').collect();
+    let beautiful: std::collections::HashSet<&str> = beautiful.split(',').collect();
+    let mut income_of: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for pair in incomes.split(',').filter(|p| !p.is_empty()) {
+        let (code, fen) = pair
+            .split_once(':')
+            .ok_or_else(|| StoreError::Corrupt(format!("income {pair}")))?;
+        let fen: i64 = fen
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("income {pair}")))?;
+        income_of.insert(code, fen);
+    }
+    let corrupt = |what: &str| StoreError::Corrupt(format!("re-rating row: {what}"));
+    let mut moves = Moves::default();
+    let mut listed: Vec<String> = Vec::new();
     // Changed ids grouped by their new (stars, class): one UPDATE per group and chunk.
     let mut groups: std::collections::BTreeMap<(i64, &'static str), Vec<i64>> =
         std::collections::BTreeMap::new();
-    for r in &rows {
-        let veto_failed = r.try_get::<i64, _>("veto_failed")? != 0;
-        let total: i64 = r.try_get("total")?;
-        let stars = round
-            .thresholds
-            .stars(total, r.try_get("full_total")?, veto_failed);
+    for rec in packed.split(';').filter(|r| !r.is_empty()) {
+        let f: Vec<&str> = rec.split(',').collect();
+        let [id, code, total, full, veto, stars_before, class_before] = f[..] else {
+            return Err(corrupt(rec));
+        };
+        let num = |s: &str| s.parse::<i64>().map_err(|_| corrupt(rec));
+        moves.rerated += 1;
+        let veto_failed = veto == "1";
+        let stars = round.thresholds.stars(num(total)?, num(full)?, veto_failed);
         let facts = PioneerFacts {
             stars,
-            promoted_practice: r.try_get::<i64, _>("practices")? > 0,
-            beautiful_village: r.try_get::<i64, _>("beautiful")? > 0,
-            income_fen: r.try_get("income")?,
+            promoted_practice: practices.contains(code),
+            beautiful_village: beautiful.contains(code),
+            income_fen: income_of.get(code).copied(),
         };
         let class = classify(&facts, veto_failed, round.lagging);
-        let before_stars: Option<i64> = r.try_get("stars")?;
-        let before_class = r
-            .try_get::<Option<String>, _>("class")?
-            .and_then(|c| VillageClass::parse(&c));
+        let before_stars = Some(num(stars_before)?).filter(|s| *s > 0);
+        let before_class = VillageClass::parse(class_before);
         if before_stars == Some(stars) && before_class == Some(class) {
             continue;
         }
@@ -550,9 +603,10 @@ async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) -> Result<Mov
             moves.class_changed += 1;
         }
         if moves.moved.len() < MOVES_LISTED {
+            listed.push(code.to_string());
             moves.moved.push(Move {
-                org_code: r.try_get("org_code")?,
-                org_name: r.try_get("name")?,
+                org_code: code.to_string(),
+                org_name: String::new(),
                 stars_before: before_stars,
                 stars_after: stars,
                 class_before: before_class,
@@ -562,7 +616,27 @@ async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) -> Result<Mov
         groups
             .entry((stars, class.as_str()))
             .or_default()
-            .push(r.try_get("id")?);
+            .push(num(id)?);
+    }
+    if !listed.is_empty() {
+        let marks: Vec<String> = (1..=listed.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT code, name FROM orgs WHERE code IN ({})",
+            marks.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for c in &listed {
+            q = q.bind(c);
+        }
+        let names: std::collections::HashMap<String, String> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        for m in &mut moves.moved {
+            m.org_name = names.get(&m.org_code).cloned().unwrap_or_default();
+        }
     }
     for ((stars, class), ids) in groups {
         for chunk in ids.chunks(250) {
@@ -579,6 +653,24 @@ async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) -> Result<Mov
         }
     }
     Ok(moves)
+}
+
+/// The one text value of an aggregate query bound to `(first, round path range)`; empty when no
+/// row matched.
+async fn packed_text(
+    conn: &mut AnyConnection,
+    sql: &str,
+    first: i64,
+    round: &Round,
+) -> Result<String> {
+    let mut q = sqlx::query(sql).bind(first);
+    if sql.contains("$2") {
+        q = q
+            .bind(round.org_path.clone())
+            .bind(baiqian_domain::org::path_upper_bound(&round.org_path));
+    }
+    let v: Option<String> = q.fetch_one(conn).await?.try_get(0)?;
+    Ok(v.unwrap_or_default())
 }
 
 /// The same re-rating as one set-based SQL statement: the reference the benchmark compares the
@@ -621,35 +713,45 @@ fn round_json(r: &Round) -> serde_json::Value {
     })
 }
 
-async fn tally(
+/// Figures of the subtrees of `[lower, upper)` keyed by the first `key_len` characters of each
+/// village's path: `key_len = lower.len()` gives the node's own figures, a child's path length
+/// each child's (children at one level share a code length, so one pass serves them all).
+async fn tallies(
     conn: &mut AnyConnection,
     round: &Round,
-    lower: &str,
-    upper: &str,
+    (lower, upper): (&str, &str),
+    key_len: usize,
     today: &str,
-) -> Result<Tally> {
-    let mut t = Tally {
-        villages: sqlx::query(
-            "SELECT COUNT(*) FROM orgs WHERE level = 'village' AND retired_at IS NULL \
-             AND path >= $1 AND path < $2",
-        )
-        .bind(lower)
-        .bind(upper)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?,
-        ..Default::default()
-    };
+) -> Result<std::collections::HashMap<String, Tally>> {
+    let mut out: std::collections::HashMap<String, Tally> = std::collections::HashMap::new();
+    let len = key_len as i64;
+    let villages = sqlx::query(
+        "SELECT substr(path, 1, CAST($3 AS INTEGER)) AS k, COUNT(*) AS n FROM orgs \
+         WHERE level = 'village' AND retired_at IS NULL AND path >= $1 AND path < $2 \
+         GROUP BY substr(path, 1, CAST($3 AS INTEGER))",
+    )
+    .bind(lower)
+    .bind(upper)
+    .bind(len)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in villages {
+        out.entry(r.try_get("k")?).or_default().villages = r.try_get("n")?;
+    }
     let rows = sqlx::query(
-        "SELECT stage, stars, COALESCE(class_manual, class) AS cls, COUNT(*) AS n FROM assessments \
-         WHERE round_id = $1 AND org_path >= $2 AND org_path < $3 GROUP BY stage, stars, COALESCE(class_manual, class)",
+        "SELECT substr(org_path, 1, CAST($4 AS INTEGER)) AS k, stage, stars, \
+         COALESCE(class_manual, class) AS cls, COUNT(*) AS n FROM assessments \
+         WHERE round_id = $1 AND org_path >= $2 AND org_path < $3 \
+         GROUP BY substr(org_path, 1, CAST($4 AS INTEGER)), stage, stars, COALESCE(class_manual, class)",
     )
     .bind(round.id)
     .bind(lower)
     .bind(upper)
+    .bind(len)
     .fetch_all(conn)
     .await?;
     for r in rows {
+        let t = out.entry(r.try_get("k")?).or_default();
         let n: i64 = r.try_get("n")?;
         let Some(stage) = Stage::parse(&r.try_get::<String, _>("stage")?) else {
             continue;
@@ -675,7 +777,20 @@ async fn tally(
             }
         }
     }
-    Ok(t)
+    Ok(out)
+}
+
+async fn tally(
+    conn: &mut AnyConnection,
+    round: &Round,
+    lower: &str,
+    upper: &str,
+    today: &str,
+) -> Result<Tally> {
+    Ok(tallies(conn, round, (lower, upper), lower.len(), today)
+        .await?
+        .remove(lower)
+        .unwrap_or_default())
 }
 
 impl Db {
@@ -1367,6 +1482,30 @@ impl Db {
         .await
     }
 
+    /// The figures of each child of a node (given in the order to answer), in one pass per code
+    /// length among them: the cost grows with the subtree, not with a query per child.
+    pub async fn rating_child_tallies(
+        &self,
+        round: &Round,
+        parent_path: &str,
+        children: &[crate::org::Org],
+        today: &str,
+    ) -> Result<Vec<Tally>> {
+        let mut conn = self.pool().acquire().await?;
+        let upper = baiqian_domain::org::path_upper_bound(parent_path);
+        let mut lens: Vec<usize> = children.iter().map(|c| c.path.len()).collect();
+        lens.sort_unstable();
+        lens.dedup();
+        let mut by_path = std::collections::HashMap::new();
+        for len in lens {
+            by_path.extend(tallies(&mut conn, round, (parent_path, &upper), len, today).await?);
+        }
+        Ok(children
+            .iter()
+            .map(|c| by_path.remove(&c.path).unwrap_or_default())
+            .collect())
+    }
+
     /// The assessments behind a board figure, in the subtree of `path`.
     pub async fn assessments_under(
         &self,
@@ -2022,4 +2161,17 @@ impl Db {
         tx.commit().await?;
         Ok(moves)
     }
+}
+
+/// Runs `RERATE_SET_BASED` for a round in its own transaction; returns the rows it changed.
+/// The benchmark's reference for the application's re-rating.
+pub async fn rerate_set_based(db: &Db, round_id: i64) -> Result<u64> {
+    let mut tx = db.write().await?;
+    let n = sqlx::query(RERATE_SET_BASED)
+        .bind(round_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n)
 }

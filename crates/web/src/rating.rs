@@ -291,15 +291,25 @@ async fn board_page(
     let today = today(state);
     let (own, children) = match &round {
         Some(r) => {
-            let own = state.db.rating_tally(r, &org.path, &today).await?;
-            let mut children = Vec::new();
-            for child in state.db.org_children(me.scope(), &org.code, false).await? {
-                if !child.level.is_area() {
-                    continue;
-                }
-                let t = state.db.rating_tally(r, &child.path, &today).await?;
-                children.push((child, t));
-            }
+            let areas: Vec<Org> = state
+                .db
+                .org_children(me.scope(), &org.code, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.level.is_area())
+                .collect();
+            let figures = state
+                .db
+                .rating_child_tallies(r, &org.path, &areas, &today)
+                .await?;
+            let children: Vec<(Org, Tally)> = areas.into_iter().zip(figures).collect();
+            // Every village lies under an area child, so the node's own figures are their sum
+            // (one pass over the subtree, not two).
+            let own = if children.is_empty() {
+                state.db.rating_tally(r, &org.path, &today).await?
+            } else {
+                Tally::sum(children.iter().map(|(_, t)| t))
+            };
             (own, children)
         }
         None => (Tally::default(), Vec::new()),

@@ -715,6 +715,15 @@ async fn threshold_change_rerates_and_says_what_moved(app: TestApp) {
     assert!(res.text().contains("id=\"moved\""));
     assert!(moved > 0);
     assert_eq!(app.audit_count().await, audits + 1);
+    // The benchmark's set-based statement computes the same: after the application's
+    // re-rating it finds nothing left to change.
+    let round = app.db.round_for("/330500/", 2016).await.unwrap().unwrap();
+    assert_eq!(
+        baiqian_store::rating::rerate_set_based(&app.db, round.id)
+            .await
+            .unwrap(),
+        0
+    );
 }
 both!(threshold_change_rerates_and_says_what_moved);
 

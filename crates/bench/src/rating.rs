@@ -1,0 +1,233 @@
+//! `baiqian-rating-bench`: the rating round at province scale. For each size it generates a
+//! province (`baiqian_demo::province`: counties of 10 townships of 20 villages), the pioneer data
+//! of the year, and a round with every village scored and approved, then measures:
+//!
+//! 1. re-rating every village after a threshold change, as the application does it
+//!    (`Db::set_rules`: load, compute in Rust, write what moved, audit, commit);
+//! 2. the same computation as one set-based SQL statement (`RERATE_SET_BASED`), run directly;
+//! 3. the city's board page and the ratings API, in-process through the real router (server
+//!    time: no network), and a county's board for comparison.
+//!
+//! Each measurement alternates the 5-star threshold between 90 % and 95 % so every run moves
+//! villages; the median of the runs is reported.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::rating::{LaggingRule, Thresholds};
+use baiqian_domain::role::Role;
+use baiqian_store::Db;
+use baiqian_store::user::NewUser;
+use baiqian_web::clock::ManualClock;
+use baiqian_web::{AppState, Config};
+use clap::Parser;
+use tower::ServiceExt;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "baiqian-rating-bench",
+    about = "Re-rating and board benchmark on a generated province (see docs/benchmarks.md)"
+)]
+struct Args {
+    /// Village counts to generate, one province each.
+    #[arg(long, value_delimiter = ',', default_value = "5000,20000")]
+    villages: Vec<usize>,
+    /// PostgreSQL admin URL: each size gets a fresh database on that server. Without it, a new
+    /// SQLite file per size in the temp directory.
+    #[arg(long)]
+    pg: Option<String>,
+    /// Runs of each measurement.
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const YEAR: i64 = 2016;
+/// 2016-12-31 China time.
+const NOW: i64 = 1_483_142_400_000;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = Args::parse();
+    for &n in &args.villages {
+        run_size(&args, n).await?;
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn fresh_db(args: &Args, n: usize) -> Result<(Db, String), BoxError> {
+    match &args.pg {
+        None => {
+            let dir =
+                std::env::temp_dir().join(format!("baiqian-rating-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("province-{n}.db"));
+            let _ = std::fs::remove_file(&path);
+            let url = format!("sqlite://{}", path.display());
+            Ok((Db::connect(&url).await?, url))
+        }
+        Some(admin_url) => {
+            let admin = Db::connect(admin_url).await?;
+            let name = format!("bq_rating_bench_{n}");
+            sqlx_exec(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await?;
+            sqlx_exec(&admin, &format!("CREATE DATABASE {name}")).await?;
+            admin.close().await;
+            let base = admin_url.split('?').next().unwrap_or(admin_url);
+            let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(base);
+            let url = format!("{root}/{name}");
+            Ok((Db::connect(&url).await?, url))
+        }
+    }
+}
+
+async fn sqlx_exec(db: &Db, sql: &str) -> Result<(), BoxError> {
+    baiqian_store::raw_execute(db, sql).await?;
+    Ok(())
+}
+
+async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
+    let (db, url) = fresh_db(args, n).await?;
+    db.migrate().await?;
+    eprintln!("[{n} villages] building the province in {url} …");
+    let t = Instant::now();
+    let world = baiqian_demo::province(n)?;
+    let cli = baiqian_store::Actor::cli();
+    db.bulk_insert_orgs(&cli, &world, NOW).await?;
+    let city = baiqian_demo::ratings::province_round(&db, &world, YEAR, 7, NOW).await?;
+    db.analyze().await?;
+    let built = t.elapsed();
+    let round = db
+        .round_for(&world[0].path, YEAR)
+        .await?
+        .ok_or("the round is missing")?;
+
+    // 1. The application's re-rating.
+    let mut app_times = Vec::new();
+    let mut moved = 0;
+    for i in 0..args.runs {
+        let t5 = if i % 2 == 0 { 95 } else { 90 };
+        let th = Thresholds::new([0, 60, 70, 80, t5], 2).map_err(|m| m.key)?;
+        let t = Instant::now();
+        let moves = db
+            .set_rules(&city, YEAR, th, LaggingRule::default(), NOW)
+            .await?;
+        app_times.push(t.elapsed());
+        moved = moved.max(moves.stars_up + moves.stars_down);
+    }
+
+    // 2. The same as one statement (thresholds set beforehand, outside the timing).
+    let mut sql_times = Vec::new();
+    let mut sql_rows = 0;
+    for i in 0..args.runs {
+        let t5 = if i % 2 == 0 { 95 } else { 90 };
+        baiqian_store::raw_execute(
+            &db,
+            &format!("UPDATE rating_rounds SET t5 = {t5} WHERE id = {}", round.id),
+        )
+        .await?;
+        let t = Instant::now();
+        let rows = baiqian_store::rating::rerate_set_based(&db, round.id).await?;
+        sql_times.push(t.elapsed());
+        sql_rows = sql_rows.max(rows);
+    }
+
+    // 3. Boards through the router, as a city admin with an API token.
+    let user = db
+        .create_user(
+            &cli,
+            NewUser {
+                login: "bench.city".into(),
+                name: "基准".into(),
+                role: Role::CityAdmin,
+                org_code: OrgCode::parse("330000")?,
+                password_hash: baiqian_web::auth::hash_password("Bench@2016x")
+                    .map_err(|e| e.to_string())?,
+            },
+            NOW,
+        )
+        .await?;
+    let token = baiqian_web::auth::random_token().map_err(|e| e.to_string())?;
+    db.issue_token(&cli, &user, &baiqian_web::auth::sha256_hex(&token), NOW)
+        .await?;
+    let vault = baiqian_store::vault::Vault::random()?;
+    let state = AppState::new(
+        db.clone(),
+        vault,
+        Arc::new(ManualClock::new(NOW)),
+        Config::default(),
+    );
+    let router = baiqian_web::app(state);
+    let county = world[1].org.code.as_str().to_string();
+    let mut report = Vec::new();
+    for (what, path) in [
+        ("city board page", format!("/orgs/330000/ratings/{YEAR}")),
+        (
+            "city ratings API",
+            format!("/api/v1/orgs/330000/ratings/{YEAR}"),
+        ),
+        (
+            "county board page",
+            format!("/orgs/{county}/ratings/{YEAR}"),
+        ),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..args.runs.max(5) {
+            let req = Request::builder()
+                .uri(&path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())?;
+            let t = Instant::now();
+            let res = router.clone().oneshot(req).await?;
+            let status = res.status();
+            let _ = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
+            times.push(t.elapsed());
+            if status != StatusCode::OK {
+                return Err(format!("{path}: {status}").into());
+            }
+        }
+        report.push((what, median(times)));
+    }
+
+    let app = median(app_times);
+    let sql = median(sql_times);
+    println!(
+        "{backend} · {n} villages (built in {:.1} s)",
+        built.as_secs_f64(),
+        backend = db.backend().as_str()
+    );
+    println!(
+        "  re-rating, application: median {:.1} ms over {} runs (up to {moved} villages moved)",
+        ms(app),
+        args.runs
+    );
+    println!(
+        "  re-rating, one SQL statement: median {:.1} ms (up to {sql_rows} rows changed)",
+        ms(sql)
+    );
+    println!(
+        "  application / SQL: {:.2}",
+        app.as_secs_f64() / sql.as_secs_f64()
+    );
+    for (what, d) in report {
+        println!("  {what}: median {:.1} ms", ms(d));
+    }
+    db.close().await;
+    Ok(())
+}
