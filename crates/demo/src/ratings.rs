@@ -359,7 +359,18 @@ pub async fn build(
     // Pioneer data: stronger villages have the income, the beautiful-village title and a
     // promoted practice more often; each year's income is the year's own.
     for year in [2015, 2016] {
-        let rows = facts_rows(&villages, year, year == 2015, &mut rng);
+        let mut rows = facts_rows(&villages, year, year == 2015, &mut rng);
+        // 龙山村 competes for pioneer (争创先锋示范村): its volunteer car fleet is the featured
+        // practice, promoted by 吴兴区; the income and the title are the demo's.
+        if let Some(row) = rows.iter_mut().find(|r| r.code == LONGSHAN) {
+            row.practice = "党员爱心车队".into();
+            row.practice_level = "县级".into();
+            row.income = if year == 2015 { "460000" } else { "520000" }.into();
+            if year == 2015 {
+                row.beautiful_level = "市级".into();
+                row.beautiful_year = "2015".into();
+            }
+        }
         import_facts(db, &city, year, &rows, now).await?;
     }
     lap("standards and facts");

@@ -293,3 +293,96 @@ async fn member_checks_in_by_scanning_the_rotating_qr_code() {
     })
     .await;
 }
+
+/// 龙山村's secretary fills in the 2016 self-assessment: a photo of the minutes as evidence for
+/// the first item, a score for every item, then submits it to the township.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn village_secretary_fills_a_self_assessment_with_evidence() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let photo = std::env::temp_dir().join(format!("baiqian-minutes-{}.png", std::process::id()));
+    std::fs::write(&photo, crate::rating::PNG).unwrap();
+    let photo_path = photo.display().to_string();
+    let db = app.db.clone();
+    let evidence_dir = app.evidence_dir.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        log_in(&c, &base, "longshan.secretary").await?;
+        c.find(Locator::Css("#sidenav a[href='/ratings']"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("scores-form")).await?;
+        let current = c
+            .find(Locator::Css("#stepper li[aria-current=step]"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(current, "自评中");
+
+        // Evidence for A1: the file input takes the photo's path, as a user picks it.
+        c.find(Locator::Id("file_A1"))
+            .await?
+            .send_keys(&photo_path)
+            .await?;
+        c.find(Locator::Id("upload_A1")).await?.click().await?;
+        let link = c
+            .wait()
+            .for_element(Locator::Css("#item-A1 a.evidence"))
+            .await?;
+        assert!(link.text().await?.ends_with(".png"));
+
+        // A score for every item: its full score.
+        for input in c.find_all(Locator::Css("input[name^=score_]")).await? {
+            let full = input.attr("data-full").await?.unwrap_or_default();
+            input.clear().await?;
+            input.send_keys(&full).await?;
+        }
+        c.find(Locator::Id("save-scores")).await?.click().await?;
+        let total = c
+            .wait()
+            .for_element(Locator::XPath(
+                "//strong[@id='total' and normalize-space(.)='100']",
+            ))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(total, "100");
+
+        c.find(Locator::Id("forward-button")).await?.click().await?;
+        let now = c
+            .wait()
+            .for_element(Locator::XPath(
+                "//ol[@id='stepper']/li[@aria-current='step' and normalize-space(.)='待乡镇审核']",
+            ))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(now, "待乡镇审核");
+        let stars = c.find(Locator::Id("stars")).await?.text().await?;
+        assert_eq!(stars, "5★");
+
+        let (stage, sha): (String, String) = sqlx::query_as(
+            "SELECT a.stage, e.sha256 FROM assessments a JOIN evidence e ON e.assessment_id = a.id \
+             JOIN rating_rounds r ON r.id = a.round_id WHERE a.org_code = $1 AND r.year = 2016",
+        )
+        .bind(baiqian_demo::LONGSHAN)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(stage, "submitted");
+        assert!(evidence_dir.join(&sha[..2]).join(&sha).exists());
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/browser-self-assessment.png"),
+            png,
+        );
+        Ok(())
+    })
+    .await;
+    let _ = std::fs::remove_file(&photo);
+}

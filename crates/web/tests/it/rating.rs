@@ -728,7 +728,7 @@ async fn threshold_change_rerates_and_says_what_moved(app: TestApp) {
 both!(threshold_change_rerates_and_says_what_moved);
 
 /// The smallest PNG header `infer` recognises (content decides the type, not the name).
-const PNG: &[u8] =
+pub const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 async fn evidence_is_checked_stored_by_hash_and_scoped(app: TestApp) {
