@@ -595,6 +595,25 @@ pub async fn build(
         if roster == Roster::MembersAndActivity {
             checkins = year_of_activity_days(db, &actor, &people, &ids, seed, now).await?;
         }
+        // 龙山村's 15 members with cars form the 党员爱心车队.
+        let fleet: Vec<(i64, String)> = people
+            .iter()
+            .zip(&ids)
+            .filter(|(m, _)| m.home_org.as_str() == LONGSHAN)
+            .take(15)
+            .map(|(_, id)| (id.0, "有车党员".to_string()))
+            .collect();
+        let longshan = OrgCode::parse(LONGSHAN).map_err(|e| StoreError::Invalid(e.msg()))?;
+        let team = db
+            .create_team(
+                &actor,
+                &longshan,
+                "党员爱心车队",
+                "有车党员接送老人、病人就医和孩子上学",
+                now,
+            )
+            .await?;
+        db.add_team_members(&actor, team, &fleet, now).await?;
         // 许月刚's own account checks in by phone.
         if let Some(i) = people.iter().position(|m| m.name == "许月刚")
             && let Some(user) = db.user_by_login("xinmin.member").await?

@@ -550,10 +550,10 @@ fn draws(world: &[BulkOrg], rng: &mut Rng) -> Vec<VillageDraw> {
             // Skewed towards the middle: most villages are 3–4 stars, few 5 or 1.
             let u = (rng.next() % 10_000) as f64 / 10_000.0;
             let v = (rng.next() % 10_000) as f64 / 10_000.0;
-            VillageDraw {
-                code: b.org.code.as_str().to_string(),
-                strength: (u + v) / 2.0,
-            }
+            let code = b.org.code.as_str().to_string();
+            // 龙山村 competes for pioneer: a strong village.
+            let strength = if code == LONGSHAN { 0.9 } else { (u + v) / 2.0 };
+            VillageDraw { code, strength }
         })
         .collect()
 }

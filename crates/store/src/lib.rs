@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod org;
 pub mod rating;
 pub mod standard;
+pub mod team;
 pub mod user;
 pub mod vault;
 

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_ratings.sql"),
         postgres: include_str!("../migrations/postgres/0004_ratings.sql"),
     },
+    Migration {
+        version: 5,
+        name: "teams",
+        sqlite: include_str!("../migrations/sqlite/0005_teams.sql"),
+        postgres: include_str!("../migrations/postgres/0005_teams.sql"),
+    },
 ];
 
 impl Db {

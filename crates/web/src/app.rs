@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::checkin::router())
         .merge(crate::rating::router())
         .merge(crate::standard::router())
+        .merge(crate::team::router())
         .merge(crate::user::router())
         .merge(crate::audit::router())
         .merge(crate::api::router())

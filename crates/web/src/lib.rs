@@ -16,6 +16,7 @@ pub mod org;
 pub mod rating;
 pub mod session;
 pub mod standard;
+pub mod team;
 pub mod user;
 
 pub use app::{AppState, Config, DemoLoginEntry, DemoLogins, app};

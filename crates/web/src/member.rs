@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/members/{id}", get(show))
         .route("/members/{id}/reveal", post(reveal))
         .route("/members/{id}/transfer", get(transfer_form).post(transfer))
+        .route("/members/{id}/card", get(card_page))
         .route("/members/{id}/card/{action}", post(card_action))
         .route("/api/v1/members", post(api_create))
         .route("/api/v1/members/{id}", get(api_get))
@@ -377,6 +378,43 @@ async fn reveal(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "member/card.html")]
+struct CardPage {
+    tr: Tr,
+    f: Frame,
+    m: Member,
+    card_no: String,
+    svg: String,
+}
+
+/// The printable member card: its number and the same as a QR code (what a reader or an NFC
+/// tag carries). Only the active card is shown; a member without one has no card page.
+async fn card_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let m = state.db.member(me.scope(), id).await?;
+    let card_no = m.card_no.clone().ok_or(AppError::NotFound)?;
+    let svg = qrcode::QrCode::new(card_no.as_bytes())
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color>()
+                .min_dimensions(120, 120)
+                .build()
+        })
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
+    html(&CardPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        m,
+        card_no,
+        svg,
+    })
 }
 
 /// A card reported lost, revoked, or reissued (the old one is refused from then on).

@@ -40,6 +40,7 @@ use crate::org::{ReportRow, code_param, report_rows_with};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ratings", get(ratings_home))
+        .route("/orgs/{code}/ratings", get(ratings_latest))
         .route("/orgs/{code}/ratings/{year}", get(ratings_page))
         .route("/orgs/{code}/ratings/{year}/villages", get(villages_page))
         .route("/orgs/{code}/ratings/{year}/open", post(open_round))
@@ -103,6 +104,24 @@ async fn ratings_home(State(state): State<AppState>, Auth(me): Auth) -> Result<R
         .copied()
         .unwrap_or_else(|| current_year(&state));
     Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", own.code)))
+}
+
+/// A node's ratings in the newest year with a round (this year when none).
+async fn ratings_latest(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+) -> Result<Redirect, AppError> {
+    let code = code_param(&code)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    let year = state
+        .db
+        .round_years(&org.path)
+        .await?
+        .first()
+        .copied()
+        .unwrap_or_else(|| current_year(&state));
+    Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)))
 }
 
 #[derive(Template)]

@@ -62,6 +62,22 @@ async fn counts_match_the_article(app: TestApp) {
             "{code}"
         );
     }
+    // 龙山村's 15 members with cars are its volunteer car fleet, shown at the village.
+    let sec = app.login("longshan.secretary").await;
+    let page = app.get(&format!("/orgs/{LONGSHAN}/teams"), &sec).await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    let team = page.between("党员爱心车队", "</section>").unwrap();
+    assert_eq!(team.matches("href=\"/members/").count(), 15, "{team}");
+    let fleet = &app
+        .db
+        .teams_of(
+            &baiqian_domain::scope::Scope::everything(),
+            &baiqian_domain::org::OrgCode::parse(LONGSHAN).unwrap(),
+        )
+        .await
+        .unwrap()[0];
+    assert_eq!(fleet.members.len(), 15);
+    assert!(fleet.members.iter().all(|m| m.home_org_name == "龙山村"));
 }
 both!(counts_match_the_article, roster);
 

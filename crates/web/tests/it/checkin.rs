@@ -466,6 +466,10 @@ async fn attendance_page_and_card_actions_in_scope(app: TestApp) {
             .status,
         StatusCode::SEE_OTHER
     );
+    // While active, the card prints with its number as a QR code; once lost, there is no card
+    // to print.
+    let lost_page = app.get(&format!("/members/{member_id}/card"), &web).await;
+    assert_eq!(lost_page.status, StatusCode::NOT_FOUND);
     let r = app
         .post_json(
             "/api/v1/checkins",
@@ -496,6 +500,20 @@ async fn attendance_page_and_card_actions_in_scope(app: TestApp) {
         .unwrap()
         .to_string();
     assert_ne!(new_card, card);
+    let printed = app.get(&format!("/members/{member_id}/card"), &web).await;
+    assert_eq!(printed.status, StatusCode::OK);
+    let qr = printed.between("id=\"card-qr\"", "</div>").unwrap();
+    assert!(
+        qr.contains(&format!("data-token=\"{new_card}\"")) && qr.contains("<svg"),
+        "{qr}"
+    );
+    let wuxing = app.login("wuxing.admin").await;
+    assert_eq!(
+        app.get(&format!("/members/{member_id}/card"), &wuxing)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = app
         .post_json(
             "/api/v1/checkins",
@@ -510,7 +528,6 @@ async fn attendance_page_and_card_actions_in_scope(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     // Outside scope and outside the role: refused, nothing written.
-    let wuxing = app.login("wuxing.admin").await;
     let leader = app.login("meishan.leader").await;
     for action in ["lost", "revoke", "reissue", "melt"] {
         assert_eq!(

@@ -3,6 +3,9 @@ use serde_json::json;
 
 use crate::both;
 use crate::support::codes::*;
+use baiqian_domain::org::OrgCode;
+use baiqian_domain::scope::Scope;
+
 use crate::support::{TestApp, xlsx};
 
 /// A valid ID number for a man born 1980-05-04 (sequence `seq`, odd).
@@ -412,3 +415,97 @@ async fn roster_import_rejects_a_bad_check_digit_by_row_and_column(app: TestApp)
     );
 }
 both!(roster_import_rejects_a_bad_check_digit_by_row_and_column);
+
+async fn volunteer_teams_are_kept_in_scope(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let add = |name: &str, seq: u32, home: &str| {
+        let id =
+            baiqian_domain::member::with_check_digit(&format!("330522198005041{:02}", seq * 2 - 1))
+                .unwrap();
+        serde_json::json!({"name": name, "gender": "M", "birth_date": "1980-05-04", "id_number": id, "home_org": home, "joined": "2005-07-01"})
+    };
+    let res = app
+        .post_json("/api/v1/members", &add("沈建国", 1, XINMIN), &town)
+        .await;
+    let mine = res.json()["id"].as_i64().unwrap();
+    let cx = app.token("changxing.admin").await;
+    let other = app
+        .post_json("/api/v1/members", &add("王永明", 2, TONGQIAO), &cx)
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+
+    let sec = app.login("xinmin.secretary").await;
+    let audits = app.audit_count().await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/teams"),
+            &[("name", " "), ("purpose", "x")],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/teams"),
+            &[("name", "红色代办队"), ("purpose", "代办证件")],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let team = app
+        .db
+        .teams_of(&Scope::everything(), &OrgCode::parse(XINMIN).unwrap())
+        .await
+        .unwrap()[0]
+        .id;
+    // A member outside the secretary's village is refused; their own joins.
+    let res = app
+        .post_form(
+            &format!("/teams/{team}/members"),
+            &[("member_id", &other.to_string())],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post_form(
+            &format!("/teams/{team}/members"),
+            &[("member_id", &mine.to_string()), ("note", "队长")],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.audit_count().await, audits + 2);
+    let page = app.get(&format!("/orgs/{XINMIN}/teams"), &sec).await;
+    assert!(page.text().contains("沈建国") && page.text().contains("队长"));
+    // Another village's secretary sees nothing of it and cannot add to it; a leader may not
+    // form teams.
+    let longshan = app.login("longshan.secretary").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/teams"), &longshan)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .post_form(
+            &format!("/teams/{team}/members"),
+            &[("member_id", &mine.to_string())],
+            &longshan,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let leader = app.login("meishan.leader").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/teams"),
+            &[("name", "车队"), ("purpose", "接送")],
+            &leader,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.audit_count().await, audits + 2);
+}
+both!(volunteer_teams_are_kept_in_scope);

@@ -1,0 +1,121 @@
+//! Volunteer teams (党员义工队) of an organization: the list with members, a new team, a member
+//! added from the roster.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use baiqian_store::member::Member;
+use baiqian_store::org::Org;
+use baiqian_store::team::Team;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, html};
+use crate::frame::Frame;
+use crate::i18n::Tr;
+use crate::org::code_param;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orgs/{code}/teams", get(list).post(create))
+        .route("/teams/{id}/members", post(add_member))
+}
+
+#[derive(Template)]
+#[template(path = "team/list.html")]
+struct ListPage {
+    tr: Tr,
+    f: Frame,
+    org: Org,
+    teams: Vec<Team>,
+    roster: Vec<Member>,
+    can_manage: bool,
+    error: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    let can_manage = me.role().may_manage_members();
+    let roster = if can_manage {
+        state
+            .db
+            .members_under(me.scope(), &code, "", 500, 0)
+            .await?
+    } else {
+        Vec::new()
+    };
+    html(&ListPage {
+        tr,
+        f: Frame::new(&state, &me, tr, uri.0.path(), "tree").await?,
+        teams: state.db.teams_of(me.scope(), &code).await?,
+        org,
+        roster,
+        can_manage,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct NewTeam {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(code): Path<String>,
+    Form(form): Form<NewTeam>,
+) -> Result<Response, AppError> {
+    let code = code_param(&code)?;
+    state
+        .db
+        .create_team(
+            &me.actor,
+            &code,
+            &form.name,
+            &form.purpose,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{code}/teams")).into_response())
+}
+
+#[derive(Deserialize)]
+struct AddMember {
+    member_id: i64,
+    #[serde(default)]
+    note: String,
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<AddMember>,
+) -> Result<Response, AppError> {
+    state
+        .db
+        .add_team_members(
+            &me.actor,
+            id,
+            &[(form.member_id, form.note)],
+            state.clock.now_ms(),
+        )
+        .await?;
+    let team = state.db.team_org(me.scope(), id).await?;
+    Ok(Redirect::to(&format!("/orgs/{team}/teams")).into_response())
+}
