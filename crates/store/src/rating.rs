@@ -367,6 +367,21 @@ async fn round_covering(conn: &mut AnyConnection, path: &str, year: i64) -> Resu
     row.as_ref().map(round_from_row).transpose()
 }
 
+/// The round of `year` opened at the caller's own node.
+async fn own_round(conn: &mut AnyConnection, actor: &Actor, year: i64) -> Result<Round> {
+    sqlx::query(&format!(
+        "SELECT {ROUND_COLUMNS} FROM rating_rounds WHERE year = $1 AND org_path = $2"
+    ))
+    .bind(year)
+    .bind(actor.scope.lower())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(round_from_row)
+    .transpose()?
+    .ok_or(StoreError::NotFound)
+}
+
 async fn round_by_id(conn: &mut AnyConnection, id: i64) -> Result<Round> {
     let row = sqlx::query(&format!(
         "SELECT {ROUND_COLUMNS} FROM rating_rounds WHERE id = $1"
@@ -991,17 +1006,7 @@ impl Db {
             return Err(StoreError::Invalid(Msg::new("rating.error.lagging_max")));
         }
         let mut tx = self.write().await?;
-        let round = sqlx::query(&format!(
-            "SELECT {ROUND_COLUMNS} FROM rating_rounds WHERE year = $1 AND org_path = $2"
-        ))
-        .bind(year)
-        .bind(actor.scope.lower())
-        .fetch_optional(tx.conn())
-        .await?
-        .as_ref()
-        .map(round_from_row)
-        .transpose()?
-        .ok_or(StoreError::NotFound)?;
+        let round = own_round(tx.conn(), actor, year).await?;
         if round.published_at.is_some() {
             return Err(StoreError::Conflict(Msg::new("rating.error.published")));
         }
@@ -1363,17 +1368,7 @@ impl Db {
             return Err(denied());
         }
         let mut tx = self.write().await?;
-        let round = sqlx::query(&format!(
-            "SELECT {ROUND_COLUMNS} FROM rating_rounds WHERE year = $1 AND org_path = $2"
-        ))
-        .bind(year)
-        .bind(actor.scope.lower())
-        .fetch_optional(tx.conn())
-        .await?
-        .as_ref()
-        .map(round_from_row)
-        .transpose()?
-        .ok_or(StoreError::NotFound)?;
+        let round = own_round(tx.conn(), actor, year).await?;
         if round.published_at.is_some() {
             return Err(StoreError::Conflict(Msg::new("rating.error.published")));
         }

@@ -563,6 +563,22 @@ async fn villages_page(
     })
 }
 
+/// The node and year of a round-level action: the city admin at their own node only.
+async fn round_owner(
+    state: &AppState,
+    me: &CurrentUser,
+    code: &str,
+    year: &str,
+) -> Result<(Org, i64), AppError> {
+    let code = code_param(code)?;
+    let year = year_param(year)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    Ok((org, year))
+}
+
 #[derive(Deserialize)]
 struct OpenForm {
     set_id: String,
@@ -579,12 +595,7 @@ async fn open_round(
     Path((code, year)): Path<(String, String)>,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
-    if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
-        return Err(AppError::Denied(Msg::new("error.denied")));
-    }
+    let (org, year) = round_owner(&state, &me, &code, &year).await?;
     let new = NewRound {
         year,
         set_id: form.set_id.trim().parse().unwrap_or(0),
@@ -597,7 +608,7 @@ async fn open_round(
         .open_round(&me.actor, new, state.clock.now_ms())
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{code}/ratings/{year}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)).into_response()),
         Err(StoreError::Invalid(m)) => {
             let page = board_page(
                 &state,
@@ -643,12 +654,7 @@ async fn set_rules(
     Path((code, year)): Path<(String, String)>,
     Form(form): Form<RulesForm>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
-    if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
-        return Err(AppError::Denied(Msg::new("error.denied")));
-    }
+    let (org, year) = round_owner(&state, &me, &code, &year).await?;
     let parsed = (|| {
         let t = Thresholds::new(
             [
@@ -705,17 +711,12 @@ async fn publish(
     Auth(me): Auth,
     Path((code, year)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
-    if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
-        return Err(AppError::Denied(Msg::new("error.denied")));
-    }
+    let (org, year) = round_owner(&state, &me, &code, &year).await?;
     state
         .db
         .publish_round(&me.actor, year, state.clock.now_ms())
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{code}/ratings/{year}")).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)).into_response())
 }
 
 #[derive(Deserialize)]
