@@ -341,7 +341,9 @@ impl Db {
         };
         drop(conn);
         Ok(Attendance {
-            due: self.member_count_under(&node.path).await?,
+            // The node's member count is the roster rollup of its subtree (kept with every
+            // roster change, checked against a recount by the tests): no scan of the members.
+            due: node.member_count,
             attended,
             guests,
             away,
