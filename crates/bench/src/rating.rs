@@ -12,14 +12,13 @@
 //! villages; the median of the runs is reported.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use baiqian_domain::org::OrgCode;
 use baiqian_domain::rating::{LaggingRule, Thresholds};
 use baiqian_domain::role::Role;
-use baiqian_store::Db;
 use baiqian_store::user::NewUser;
 use baiqian_web::clock::ManualClock;
 use baiqian_web::{AppState, Config};
@@ -44,7 +43,7 @@ struct Args {
     runs: usize,
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use baiqian_bench::{BoxError, fresh_db, median, ms};
 
 const YEAR: i64 = 2016;
 /// 2016-12-31 China time.
@@ -59,51 +58,8 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-async fn fresh_db(args: &Args, n: usize) -> Result<(Db, String), BoxError> {
-    match &args.pg {
-        None => {
-            let dir =
-                std::env::temp_dir().join(format!("baiqian-rating-bench-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            let path = dir.join(format!("province-{n}.db"));
-            let _ = std::fs::remove_file(&path);
-            let url = format!("sqlite://{}", path.display());
-            Ok((Db::connect(&url).await?, url))
-        }
-        Some(admin_url) => {
-            let admin = Db::connect(admin_url).await?;
-            let name = format!("bq_rating_bench_{n}");
-            sqlx_exec(
-                &admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            )
-            .await?;
-            sqlx_exec(&admin, &format!("CREATE DATABASE {name}")).await?;
-            admin.close().await;
-            let base = admin_url.split('?').next().unwrap_or(admin_url);
-            let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(base);
-            let url = format!("{root}/{name}");
-            Ok((Db::connect(&url).await?, url))
-        }
-    }
-}
-
-async fn sqlx_exec(db: &Db, sql: &str) -> Result<(), BoxError> {
-    baiqian_store::raw_execute(db, sql).await?;
-    Ok(())
-}
-
 async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
-    let (db, url) = fresh_db(args, n).await?;
+    let (db, url) = fresh_db(args.pg.as_deref(), &format!("bq_rating_bench_{n}")).await?;
     db.migrate().await?;
     eprintln!("[{n} villages] building the province in {url} …");
     let t = Instant::now();

@@ -871,6 +871,53 @@ pub fn province(villages: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
     Ok(out)
 }
 
+/// A generated roster for the villages of `villages` (a slice of `province`): `per_village`
+/// members each, with valid ID numbers (unique within one province), no phones.
+pub fn province_roster(
+    villages: &[BulkOrg],
+    per_village: usize,
+) -> Result<Vec<NewMember>, baiqian_domain::member::MemberError> {
+    use baiqian_domain::member::{Gender, IdNumber, with_check_digit};
+    let mut out = Vec::with_capacity(villages.len() * per_village);
+    for b in villages.iter().filter(|b| b.org.level == Level::Village) {
+        // The village's last three digits and the member's index make the birth date and
+        // sequence unique within the county (the ID's region).
+        let v: usize = b.org.code.as_str()[9..].parse().unwrap_or(0);
+        let t: usize = b.org.code.as_str()[6..9].parse().unwrap_or(0);
+        for i in 0..per_village {
+            let n = ((t % 100) * 20 + v % 20) * per_village + i;
+            let year = 1940 + (n / 336) % 56;
+            let month = 1 + (n / 28) % 12;
+            let day = 1 + n % 28;
+            let seq = (n / (336 * 56)) * 2 + 1;
+            let region = &b.org.code.as_str()[..6];
+            let Some(id) = with_check_digit(&format!(
+                "{region}{year:04}{month:02}{day:02}{:03}",
+                seq % 1000
+            )) else {
+                continue;
+            };
+            out.push(NewMember {
+                name: format!(
+                    "{}{}",
+                    SURNAMES[n % SURNAMES.len()],
+                    GIVEN[(n / 16) % GIVEN.len()]
+                ),
+                gender: Gender::M,
+                birth_date: format!("{year:04}-{month:02}-{day:02}"),
+                id_number: IdNumber::parse(&id)?,
+                phone: None,
+                home_org: b.org.code.clone(),
+                joined: format!("{:04}-07-01", (year + 25).min(2015)),
+                workplace: None,
+                mobile: false,
+                mobile_where: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

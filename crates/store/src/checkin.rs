@@ -350,6 +350,45 @@ impl Db {
         })
     }
 
+    /// Attendance of several nodes (a page's children) in `month`, read from the rollups in one
+    /// query: the cost grows with the nodes shown, never with the check-ins.
+    pub async fn attendance_of(
+        &self,
+        nodes: &[crate::org::Org],
+        month: &str,
+    ) -> Result<Vec<Attendance>> {
+        let mut found: std::collections::HashMap<String, (i64, i64, i64)> =
+            std::collections::HashMap::new();
+        for chunk in nodes.chunks(IN_CHUNK) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT org_code, attended, guests, away FROM attendance_rollup \
+                 WHERE month = $1 AND org_code IN ({})",
+                marks.join(",")
+            );
+            let mut q = sqlx::query_as::<_, (String, i64, i64, i64)>(&sql).bind(month);
+            for n in chunk {
+                q = q.bind(n.code.as_str());
+            }
+            for (code, a, g, w) in q.fetch_all(self.pool()).await? {
+                found.insert(code, (a, g, w));
+            }
+        }
+        Ok(nodes
+            .iter()
+            .map(|n| {
+                let (attended, guests, away) =
+                    found.get(n.code.as_str()).copied().unwrap_or((0, 0, 0));
+                Attendance {
+                    due: n.member_count,
+                    attended,
+                    guests,
+                    away,
+                }
+            })
+            .collect())
+    }
+
     /// The same figures recomputed from the check-ins themselves (tests compare the two).
     pub async fn attendance_from_scratch(&self, code: &OrgCode, month: &str) -> Result<Attendance> {
         let mut conn = self.pool().acquire().await?;
@@ -578,6 +617,52 @@ fn decide(
 /// The batch path, written once and compiled for two connection types: sqlx's `Any` (both
 /// backends) and the typed SQLite connection, the embedded default's fast path, which skips the
 /// per-value and per-row conversions of `Any` (measured: see docs/benchmarks.md).
+macro_rules! deltas_fn {
+    ($deltas:ident, $conn:ty) => {
+/// Adds the batch's changes to the rollups: one multi-row upsert per 50 nodes.
+async fn $deltas(
+    conn: &mut $conn,
+    deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
+) -> Result<()> {
+    let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
+    for chunk in rows.chunks(IN_CHUNK / 5) {
+        let mut sql = String::from(
+            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        sql.push_str(
+            " ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
+             guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((code, month), (a, g, w)) in chunk {
+            q = q
+                .bind(code.clone())
+                .bind(month.clone())
+                .bind(*a)
+                .bind(*g)
+                .bind(*w);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+    };
+}
+
 macro_rules! batch_path {
     ($apply:ident, $deltas:ident, $conn:ty) => {
 /// Checks and appends a whole batch with a fixed number of statements, whatever its size:
@@ -848,47 +933,7 @@ async fn $apply(
     Ok(out)
 }
 
-/// Adds the batch's changes to the rollups: one multi-row upsert per 50 nodes.
-async fn $deltas(
-    conn: &mut $conn,
-    deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
-) -> Result<()> {
-    let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
-    for chunk in rows.chunks(IN_CHUNK / 5) {
-        let mut sql = String::from(
-            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        sql.push_str(
-            " ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
-             guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",
-        );
-        let mut q = sqlx::query(&sql);
-        for ((code, month), (a, g, w)) in chunk {
-            q = q
-                .bind(code.clone())
-                .bind(month.clone())
-                .bind(*a)
-                .bind(*g)
-                .bind(*w);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
+deltas_fn!($deltas, $conn);
     };
 }
 
@@ -898,6 +943,7 @@ batch_path!(
     apply_deltas_sqlite,
     sqlx::SqliteConnection
 );
+deltas_fn!(apply_deltas_pg, sqlx::PgConnection);
 
 /// A check-in for bulk loading (the demo's year of activity days): trusted, not re-checked.
 #[derive(Debug, Clone)]
@@ -905,6 +951,68 @@ pub struct BulkCheckin {
     pub event_id: i64,
     pub member_id: i64,
     pub at: i64,
+}
+
+/// The home of every member and the host of every activity day, for bulk loads.
+pub struct CheckinLoader {
+    members: std::collections::HashMap<i64, (String, String)>,
+    events: std::collections::HashMap<i64, (String, String)>,
+}
+
+/// Text-format `COPY` data is sent in pieces of about this many bytes.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// The PostgreSQL bulk path: check-ins and member-months by `COPY`, rollups by upsert, one
+/// transaction.
+async fn copy_checkins_pg(
+    pool: &sqlx::PgPool,
+    accepted: &[(&BulkCheckin, String, String)],
+    months: std::collections::HashSet<(i64, String)>,
+    deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
+    now: i64,
+) -> Result<()> {
+    use std::fmt::Write;
+    let mut tx = pool.begin().await?;
+    // Codes and client ids hold no tab, newline or backslash: nothing to escape.
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY checkins (client_id, event_id, member_id, home_org, host_org, at, method, created_at) FROM STDIN",
+        )
+        .await?;
+    let mut buf = String::with_capacity(COPY_CHUNK + 256);
+    for (r, home, host) in accepted {
+        let _ = writeln!(
+            buf,
+            "demo-{}-{}\t{}\t{}\t{home}\t{host}\t{}\tcard\t{now}",
+            r.event_id, r.member_id, r.event_id, r.member_id, r.at
+        );
+        if buf.len() >= COPY_CHUNK {
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await?;
+        buf.clear();
+    }
+    copy.finish().await?;
+    let mut copy = tx
+        .copy_in_raw("COPY member_months (member_id, month) FROM STDIN")
+        .await?;
+    for (m, month) in &months {
+        let _ = writeln!(buf, "{m}\t{month}");
+        if buf.len() >= COPY_CHUNK {
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    apply_deltas_pg(&mut tx, deltas).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 impl Db {
@@ -964,26 +1072,45 @@ impl Db {
         Ok(ids)
     }
 
-    /// Loads check-ins with their member-months and rollups, as `apply_checkins` would have kept
-    /// them (a test compares the rollups with a recount).
-    pub async fn bulk_load_checkins(&self, rows: &[BulkCheckin], now: i64) -> Result<()> {
-        use std::collections::{HashMap, HashSet};
-        let mut tx = self.write().await?;
-        let members: HashMap<i64, (String, String)> = sqlx::query_as::<_, (i64, String, String)>(
+    /// Where every member and activity day belongs, read once for many bulk loads.
+    pub async fn checkin_loader(&self) -> Result<CheckinLoader> {
+        let members = sqlx::query_as::<_, (i64, String, String)>(
             "SELECT m.id, m.home_org, o.path FROM members m JOIN orgs o ON o.code = m.home_org",
         )
-        .fetch_all(tx.conn())
+        .fetch_all(self.pool())
         .await?
         .into_iter()
         .map(|(id, home, path)| (id, (home, path)))
         .collect();
-        let events: HashMap<i64, (String, String)> =
-            sqlx::query_as::<_, (i64, String, String)>("SELECT e.id, e.org_code, o.path FROM activity_days e JOIN orgs o ON o.code = e.org_code")
-                .fetch_all(tx.conn())
-                .await?
-                .into_iter()
-                .map(|(id, org, path)| (id, (org, path)))
-                .collect();
+        let events = sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT e.id, e.org_code, o.path FROM activity_days e JOIN orgs o ON o.code = e.org_code",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(|(id, org, path)| (id, (org, path)))
+        .collect();
+        Ok(CheckinLoader { members, events })
+    }
+
+    /// Loads check-ins with their member-months and rollups, as `apply_checkins` would have kept
+    /// them (a test compares the rollups with a recount).
+    pub async fn bulk_load_checkins(&self, rows: &[BulkCheckin], now: i64) -> Result<()> {
+        let loader = self.checkin_loader().await?;
+        self.load_checkins(&loader, rows, now).await
+    }
+
+    /// `bulk_load_checkins` with the members and activity days already read. Rows of one call
+    /// must not share a member and month with check-ins already stored (loads go month by
+    /// month). On PostgreSQL the rows go in by `COPY`, in one transaction with their rollups.
+    pub async fn load_checkins(
+        &self,
+        loader: &CheckinLoader,
+        rows: &[BulkCheckin],
+        now: i64,
+    ) -> Result<()> {
+        use std::collections::HashSet;
+        let (members, events) = (&loader.members, &loader.events);
         let mut deltas: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
         let mut months: HashSet<(i64, String)> = HashSet::new();
         let mut accepted = Vec::with_capacity(rows.len());
@@ -998,6 +1125,10 @@ impl Db {
             count_attendance(&mut deltas, home_path, host_path, &month, first);
             accepted.push((r, home.clone(), host.clone()));
         }
+        if let Some(pg) = self.pg_bulk() {
+            return copy_checkins_pg(pg, &accepted, months, &deltas, now).await;
+        }
+        let mut tx = self.write().await?;
         for chunk in accepted.chunks(ROWS_PER_INSERT) {
             // The last parameter, `now`, is shared by every row.
             let now_param = chunk.len() * 6 + 1;

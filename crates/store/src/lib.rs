@@ -99,6 +99,8 @@ pub struct Db {
     write_lock: Option<Arc<Mutex<()>>>,
     /// A typed connection to the same SQLite file for the check-in batch path.
     sqlite_writer: Option<sqlx::SqlitePool>,
+    /// Typed PostgreSQL connections for what `Any` cannot do: `COPY` in bulk loads.
+    pg_bulk: Option<sqlx::PgPool>,
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -196,12 +198,28 @@ impl Db {
             }
             Backend::Postgres => None,
         };
+        let pg_bulk = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .min_connections(0)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET jit = off").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&conn_url)?,
+            ),
+            Backend::Sqlite => None,
+        };
         Ok(Self {
             pool,
             backend,
             url: url.to_string(),
             write_lock,
             sqlite_writer,
+            pg_bulk,
         })
     }
 
@@ -220,6 +238,11 @@ impl Db {
     /// The typed SQLite pool of the check-in path (SQLite only).
     pub(crate) fn sqlite_writer(&self) -> Option<&sqlx::SqlitePool> {
         self.sqlite_writer.as_ref()
+    }
+
+    /// The typed PostgreSQL pool of bulk loads (PostgreSQL only).
+    pub(crate) fn pg_bulk(&self) -> Option<&sqlx::PgPool> {
+        self.pg_bulk.as_ref()
     }
 
     /// Takes the SQLite writer lock (nothing on PostgreSQL).
@@ -241,6 +264,9 @@ impl Db {
 
     pub async fn close(&self) {
         if let Some(p) = &self.sqlite_writer {
+            p.close().await;
+        }
+        if let Some(p) = &self.pg_bulk {
             p.close().await;
         }
         self.pool.close().await;

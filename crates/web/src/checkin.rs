@@ -797,11 +797,9 @@ async fn attendance_page(
         None => baiqian_store::checkin::month_of(state.clock.now_ms()),
     };
     let own = state.db.attendance(me.scope(), &code, &month).await?;
-    let mut children = Vec::new();
-    for child in state.db.org_children(me.scope(), &code, false).await? {
-        let a = state.db.attendance(me.scope(), &child.code, &month).await?;
-        children.push((child, a));
-    }
+    let nodes = state.db.org_children(me.scope(), &code, false).await?;
+    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let children: Vec<_> = nodes.into_iter().zip(figures).collect();
     let here = uri
         .0
         .path_and_query()

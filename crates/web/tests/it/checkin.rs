@@ -317,6 +317,13 @@ async fn attendance_counts_at_home_and_host(app: TestApp) {
             .unwrap();
         let recount = app.db.attendance_from_scratch(&c, "2016-03").await.unwrap();
         assert_eq!(kept, recount, "{code}");
+        let node = app
+            .db
+            .org(&baiqian_domain::scope::Scope::everything(), &c)
+            .await
+            .unwrap();
+        let listed = app.db.attendance_of(&[node], "2016-03").await.unwrap();
+        assert_eq!(listed, vec![kept], "{code}: the board's batched read");
     }
     // Scope: 洪桥镇's admin cannot read 煤山镇's attendance; a bad month is not a page.
     let other = app.token("changxing.admin").await;
