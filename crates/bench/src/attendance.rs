@@ -48,6 +48,14 @@ struct Args {
 const JAN_2016: i64 = 1_451_577_600_000;
 const DAY: i64 = 86_400_000;
 
+/// Midnight (China time) of the 2nd of the `month`-th month of 2016 (0 = January), as Unix ms.
+fn day_of(month: usize) -> Result<i64, BoxError> {
+    let d = chrono::NaiveDate::from_ymd_opt(2016, month as u32 % 12 + 1, 2)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or("bad month")?;
+    Ok(d.and_utc().timestamp_millis() - 8 * 3_600_000)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
@@ -89,11 +97,11 @@ async fn main() -> Result<(), BoxError> {
     }
     let members_took = t.elapsed();
 
-    // One activity day per village and month, on the month's first Saturday-ish.
+    // One activity day per village and month, on the month's 2nd.
     let t = Instant::now();
     let mut event_of: Vec<Vec<i64>> = Vec::with_capacity(args.months);
     for month in 0..args.months {
-        let day0 = JAN_2016 + (month as i64 * 30 + 2) * DAY;
+        let day0 = day_of(month)?;
         let date = chrono::DateTime::from_timestamp_millis(day0 + 8 * 3_600_000)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default();
@@ -129,10 +137,7 @@ async fn main() -> Result<(), BoxError> {
                 rows.push(BulkCheckin {
                     event_id: events[*v],
                     member_id: *id,
-                    at: JAN_2016
-                        + (month as i64 * 30 + 2) * DAY
-                        + 9 * 3_600_000
-                        + (rng % 60) as i64 * 60_000,
+                    at: day_of(month)? + 9 * 3_600_000 + (rng % 60) as i64 * 60_000,
                 });
             }
         }
