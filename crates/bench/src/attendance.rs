@@ -7,20 +7,12 @@
 //! (server time), for a month early and late in the year: the board reads one rollup row per
 //! child, so its cost follows the children shown, not the check-ins stored.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use baiqian_bench::{BoxError, fresh_db, median, ms};
-use baiqian_domain::org::{Level, OrgCode};
-use baiqian_domain::role::Role;
+use baiqian_bench::{BoxError, admin_router, fresh_db, ms, time_get};
+use baiqian_domain::org::Level;
 use baiqian_store::checkin::{BulkCheckin, NewEvent};
-use baiqian_store::user::NewUser;
-use baiqian_web::clock::ManualClock;
-use baiqian_web::{AppState, Config};
 use clap::Parser;
-use tower::ServiceExt;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -151,35 +143,7 @@ async fn main() -> Result<(), BoxError> {
     let built = started.elapsed();
 
     // The board through the router, as the province's administrator.
-    let user = db
-        .create_user(
-            &cli,
-            NewUser {
-                login: "bench.city".into(),
-                name: "基准".into(),
-                role: Role::CityAdmin,
-                org_code: OrgCode::parse("330000")?,
-                password_hash: baiqian_web::auth::hash_password("Bench@2016x")
-                    .map_err(|e| e.to_string())?,
-            },
-            JAN_2016,
-        )
-        .await?;
-    let token = baiqian_web::auth::random_token().map_err(|e| e.to_string())?;
-    db.issue_token(
-        &cli,
-        &user,
-        &baiqian_web::auth::sha256_hex(&token),
-        JAN_2016,
-    )
-    .await?;
-    let state = AppState::new(
-        db.clone(),
-        baiqian_store::vault::Vault::random()?,
-        Arc::new(ManualClock::new(JAN_2016 + 200 * DAY)),
-        Config::default(),
-    );
-    let router = baiqian_web::app(state);
+    let (router, token) = admin_router(&db, "330000", JAN_2016 + 200 * DAY).await?;
     let county = world
         .iter()
         .find(|b| b.org.level == Level::County)
@@ -220,24 +184,10 @@ async fn main() -> Result<(), BoxError> {
             format!("/api/v1/orgs/330000/attendance/{last}"),
         ),
     ] {
-        let mut times = Vec::new();
-        for _ in 0..args.runs {
-            let req = Request::builder()
-                .uri(&path)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())?;
-            let t = Instant::now();
-            let res = router.clone().oneshot(req).await?;
-            let status = res.status();
-            let _ = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
-            times.push(t.elapsed());
-            if status != StatusCode::OK {
-                return Err(format!("{path}: {status}").into());
-            }
-        }
+        let took = time_get(&router, &token, &path, args.runs).await?;
         println!(
             "  {what}: median {:.1} ms over {} runs",
-            ms(median(times)),
+            ms(took),
             args.runs
         );
     }

@@ -43,3 +43,64 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// The app over `db` and a bearer token of a city admin at `root` (created here), for timing
+/// pages through the real router in process.
+pub async fn admin_router(
+    db: &Db,
+    root: &str,
+    now: i64,
+) -> Result<(axum::Router, String), BoxError> {
+    use baiqian_store::user::NewUser;
+    let cli = baiqian_store::Actor::cli();
+    let user = db
+        .create_user(
+            &cli,
+            NewUser {
+                login: "bench.city".into(),
+                name: "基准".into(),
+                role: baiqian_domain::role::Role::CityAdmin,
+                org_code: baiqian_domain::org::OrgCode::parse(root).map_err(|e| e.to_string())?,
+                password_hash: baiqian_web::auth::hash_password("Bench@2016x")
+                    .map_err(|e| e.to_string())?,
+            },
+            now,
+        )
+        .await?;
+    let token = baiqian_web::auth::random_token().map_err(|e| e.to_string())?;
+    db.issue_token(&cli, &user, &baiqian_web::auth::sha256_hex(&token), now)
+        .await?;
+    let state = baiqian_web::AppState::new(
+        db.clone(),
+        baiqian_store::vault::Vault::random()?,
+        std::sync::Arc::new(baiqian_web::clock::ManualClock::new(now)),
+        baiqian_web::Config::default(),
+    );
+    Ok((baiqian_web::app(state), token))
+}
+
+/// The median server time of `runs` GETs of `path` (each must answer 200).
+pub async fn time_get(
+    router: &axum::Router,
+    token: &str,
+    path: &str,
+    runs: usize,
+) -> Result<Duration, BoxError> {
+    use tower::ServiceExt;
+    let mut times = Vec::new();
+    for _ in 0..runs.max(1) {
+        let req = axum::http::Request::builder()
+            .uri(path)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::empty())?;
+        let t = std::time::Instant::now();
+        let res = router.clone().oneshot(req).await?;
+        let status = res.status();
+        let _ = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
+        times.push(t.elapsed());
+        if status != axum::http::StatusCode::OK {
+            return Err(format!("{path}: {status}").into());
+        }
+    }
+    Ok(median(times))
+}

@@ -11,19 +11,10 @@
 //! Each measurement alternates the 5-star threshold between 90 % and 95 % so every run moves
 //! villages; the median of the runs is reported.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use baiqian_domain::org::OrgCode;
 use baiqian_domain::rating::{LaggingRule, Thresholds};
-use baiqian_domain::role::Role;
-use baiqian_store::user::NewUser;
-use baiqian_web::clock::ManualClock;
-use baiqian_web::{AppState, Config};
 use clap::Parser;
-use tower::ServiceExt;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,7 +34,7 @@ struct Args {
     runs: usize,
 }
 
-use baiqian_bench::{BoxError, fresh_db, median, ms};
+use baiqian_bench::{BoxError, admin_router, fresh_db, median, ms, time_get};
 
 const YEAR: i64 = 2016;
 /// 2016-12-31 China time.
@@ -105,31 +96,7 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     }
 
     // 3. Boards through the router, as a city admin with an API token.
-    let user = db
-        .create_user(
-            &cli,
-            NewUser {
-                login: "bench.city".into(),
-                name: "基准".into(),
-                role: Role::CityAdmin,
-                org_code: OrgCode::parse("330000")?,
-                password_hash: baiqian_web::auth::hash_password("Bench@2016x")
-                    .map_err(|e| e.to_string())?,
-            },
-            NOW,
-        )
-        .await?;
-    let token = baiqian_web::auth::random_token().map_err(|e| e.to_string())?;
-    db.issue_token(&cli, &user, &baiqian_web::auth::sha256_hex(&token), NOW)
-        .await?;
-    let vault = baiqian_store::vault::Vault::random()?;
-    let state = AppState::new(
-        db.clone(),
-        vault,
-        Arc::new(ManualClock::new(NOW)),
-        Config::default(),
-    );
-    let router = baiqian_web::app(state);
+    let (router, token) = admin_router(&db, "330000", NOW).await?;
     let county = world[1].org.code.as_str().to_string();
     let mut report = Vec::new();
     for (what, path) in [
@@ -143,22 +110,8 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
             format!("/orgs/{county}/ratings/{YEAR}"),
         ),
     ] {
-        let mut times = Vec::new();
-        for _ in 0..args.runs.max(5) {
-            let req = Request::builder()
-                .uri(&path)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())?;
-            let t = Instant::now();
-            let res = router.clone().oneshot(req).await?;
-            let status = res.status();
-            let _ = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
-            times.push(t.elapsed());
-            if status != StatusCode::OK {
-                return Err(format!("{path}: {status}").into());
-            }
-        }
-        report.push((what, median(times)));
+        let took = time_get(&router, &token, &path, args.runs.max(5)).await?;
+        report.push((what, took));
     }
 
     let app = median(app_times);

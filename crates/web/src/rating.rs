@@ -563,6 +563,22 @@ async fn villages_page(
     })
 }
 
+/// The board again with the reason a round-level form was refused (422), what was typed kept.
+async fn refused_on_board(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    here: &str,
+    org: Org,
+    year: i64,
+    why: &Msg,
+) -> Result<Response, AppError> {
+    let page = board_page(state, me, tr, here, org, year, (None, Some(tr.msg(why)))).await?;
+    let mut res = html(&page)?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
 /// The node and year of a round-level action: the city admin at their own node only.
 async fn round_owner(
     state: &AppState,
@@ -610,19 +626,7 @@ async fn open_round(
     {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)).into_response()),
         Err(StoreError::Invalid(m)) => {
-            let page = board_page(
-                &state,
-                &me,
-                tr,
-                &here(&uri),
-                org,
-                year,
-                (None, Some(tr.msg(&m))),
-            )
-            .await?;
-            let mut res = html(&page)?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            refused_on_board(&state, &me, tr, &here(&uri), org, year, &m).await
         }
         Err(e) => Err(e.into()),
     }
@@ -687,21 +691,7 @@ async fn set_rules(
         Ok(moves) => {
             html(&board_page(&state, &me, tr, &here(&uri), org, year, (Some(moves), None)).await?)
         }
-        Err(Ok(m)) => {
-            let page = board_page(
-                &state,
-                &me,
-                tr,
-                &here(&uri),
-                org,
-                year,
-                (None, Some(tr.msg(&m))),
-            )
-            .await?;
-            let mut res = html(&page)?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
-        }
+        Err(Ok(m)) => refused_on_board(&state, &me, tr, &here(&uri), org, year, &m).await,
         Err(Err(e)) => Err(e.into()),
     }
 }

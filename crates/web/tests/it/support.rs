@@ -260,33 +260,8 @@ impl TestApp {
 
     /// Uploads a file as the import form does (CSRF token in the query string).
     pub async fn post_file(&self, path: &str, file: &[u8], mode: &str, who: &Who) -> TestResponse {
-        let boundary = "XbaiqianBoundaryX";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\n{mode}\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(file);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let uri = match who {
-            Who::Session(s) => format!("{path}?csrf={}", s.csrf),
-            _ => path.to_string(),
-        };
-        let req = who
-            .apply(Request::builder().method(Method::POST).uri(uri))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .expect("request");
-        self.request(req).await
+        self.post_multipart(path, &[("mode", mode)], &[("file", "t.xlsx", file)], who)
+            .await
     }
 
     /// Posts a multipart form: text fields and files `(field, file name, bytes)`; the CSRF token
