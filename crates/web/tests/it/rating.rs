@@ -874,3 +874,112 @@ async fn boards_show_every_level_in_scope(app: TestApp) {
     assert!(res.text().contains("Self-assessment"), "{}", res.text());
 }
 both!(boards_show_every_level_in_scope);
+
+async fn every_rating_route_refuses_outside_scope(app: TestApp) {
+    let audits = app.audit_count().await;
+    let cx = app.login("changxing.admin").await;
+    let wuxing = app.login("wuxing.admin").await;
+    let meishan = app.login("meishan.admin").await;
+    // Another county's board, its newest-year link, its pioneer data and their export.
+    for path in [
+        format!("/orgs/{WUXING}/ratings"),
+        format!("/orgs/{WUXING}/village-facts/2016"),
+        format!("/orgs/{WUXING}/village-facts/2016?format=xlsx"),
+    ] {
+        assert_eq!(
+            app.get(&path, &cx).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/orgs/{CHANGXING}/ratings"), &cx)
+            .await
+            .location(),
+        Some(format!("/orgs/{CHANGXING}/ratings/2016"))
+    );
+    // Another county's set may not be read, exported or used; the city's may not be changed.
+    let nx = set_by_code(&app, "NX-33").await;
+    let hz = set_by_code(&app, "HZ-BQ").await;
+    assert_eq!(
+        app.get(&format!("/standards/{}/export", nx.id), &cx)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHANGXING}/ratings/2016/standard"),
+            &[("set_id", &nx.id.to_string())],
+            &cx,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post_form(
+            &format!("/orgs/{WUXING}/ratings/2016/standard"),
+            &[("set_id", &hz.id.to_string())],
+            &cx,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = app
+        .post_form(
+            &format!("/standards/{}/items", hz.id),
+            &[
+                ("group_name", "g"),
+                ("code", "Z1"),
+                ("body", "b"),
+                ("full_score", "1"),
+            ],
+            &cx,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "the city's set is not the county's"
+    );
+    // A class decision on another county's village; pioneer data for a village outside the
+    // township.
+    let (a, _, _) = app
+        .db
+        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    let res = app
+        .post_form(
+            &format!("/assessments/{}/class", a.id),
+            &[("class", "lagging"), ("reason", "越权")],
+            &wuxing,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let sheet = xlsx(&[
+        vec!["代码", "村级集体经济年经常性收入(元)"],
+        vec![LONGSHAN, "600000"],
+    ]);
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/village-facts/2016"),
+            &sheet,
+            "all",
+            &meishan,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains(LONGSHAN));
+    assert_eq!(app.audit_count().await, audits);
+    // In scope, the county's own drafts switch to a set it may use.
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHANGXING}/ratings/2016/standard"),
+            &[("set_id", &hz.id.to_string())],
+            &cx,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(app.audit_count().await, audits + 1);
+}
+both!(every_rating_route_refuses_outside_scope);
