@@ -62,6 +62,11 @@ pub fn router() -> Router<AppState> {
 /// Largest evidence file: 8 MiB (a phone photo or a scanned page).
 pub const MAX_EVIDENCE_BYTES: usize = 8 * 1024 * 1024;
 
+/// A figure, or a dash where there is none.
+fn dash(v: &Option<i64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+}
+
 fn year_param(s: &str) -> Result<i64, AppError> {
     s.parse::<i64>()
         .ok()
@@ -168,7 +173,7 @@ impl BoardPage {
             .unwrap_or_else(|| "—".into())
     }
     fn opt(&self, v: &Option<i64>) -> String {
-        v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+        dash(v)
     }
 }
 
@@ -248,7 +253,7 @@ impl VillagePage {
         *s == self.a.stage
     }
     fn opt(&self, v: &Option<i64>) -> String {
-        v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+        dash(v)
     }
     fn time(&self, ms: &i64) -> String {
         self.tr.datetime(*ms)
@@ -463,9 +468,7 @@ async fn ratings_page(
     uri: OriginalUri,
     Path((code, year)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let (org, year) = node_year(&state, &me, &code, &year).await?;
     if org.level == Level::Village
         && let Some(page) = village_page(
             &state,
@@ -509,7 +512,7 @@ impl VillagesPage {
         .unwrap_or_else(|| "—".into())
     }
     fn opt(&self, v: &Option<i64>) -> String {
-        v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+        dash(v)
     }
 }
 
@@ -522,9 +525,7 @@ async fn villages_page(
     Path((code, year)): Path<(String, String)>,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let (org, year) = node_year(&state, &me, &code, &year).await?;
     let round = state
         .db
         .round_for(&org.path, year)
@@ -579,8 +580,8 @@ async fn refused_on_board(
     Ok(res)
 }
 
-/// The node and year of a round-level action: the city admin at their own node only.
-async fn round_owner(
+/// The node (in the reader's scope) and the year of a `/orgs/{code}/…/{year}` route.
+async fn node_year(
     state: &AppState,
     me: &CurrentUser,
     code: &str,
@@ -588,7 +589,17 @@ async fn round_owner(
 ) -> Result<(Org, i64), AppError> {
     let code = code_param(code)?;
     let year = year_param(year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    Ok((state.db.org(me.scope(), &code).await?, year))
+}
+
+/// The node and year of a round-level action: the city admin at their own node only.
+async fn round_owner(
+    state: &AppState,
+    me: &CurrentUser,
+    code: &str,
+    year: &str,
+) -> Result<(Org, i64), AppError> {
+    let (org, year) = node_year(state, me, code, year).await?;
     if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -720,9 +731,7 @@ async fn assign_set(
     Path((code, year)): Path<(String, String)>,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let (org, year) = node_year(&state, &me, &code, &year).await?;
     if me.role() != Role::CountyAdmin || !me.scope().is_root_path(&org.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -1133,9 +1142,7 @@ async fn facts_page(
     Path((code, year)): Path<(String, String)>,
     Query(q): Query<FormatQuery>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let (org, year) = node_year(&state, &me, &code, &year).await?;
     let rows = state.db.village_facts(me.scope(), &org.path, year).await?;
     if q.format == "xlsx" {
         return excel::xlsx_response(
@@ -1166,9 +1173,7 @@ async fn facts_import(
     Path((code, year)): Path<(String, String)>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
-    let year = year_param(&year)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let (org, year) = node_year(&state, &me, &code, &year).await?;
     if !me.role().is_admin() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }

@@ -232,6 +232,16 @@ async fn xinmin_2017(app: &TestApp) -> (i64, Vec<(i64, i64, bool)>) {
     )
 }
 
+/// 新民村's 2016 assessment as it stands.
+async fn xinmin_2016(app: &TestApp) -> baiqian_store::rating::Assessment {
+    app.db
+        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
 async fn stage_of(app: &TestApp, id: i64) -> Stage {
     app.db
         .assessment_by_id(&Scope::everything(), id)
@@ -600,12 +610,7 @@ async fn pioneer_check_names_the_failing_criterion(app: TestApp) {
 
     // A county's decision overrides the rule, audited and shown as such; a reason is required.
     let county = app.login("changxing.admin").await;
-    let (a, _, _) = app
-        .db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
-        .await
-        .unwrap()
-        .unwrap();
+    let a = xinmin_2016(&app).await;
     let res = app
         .post_form(
             &format!("/assessments/{}/class", a.id),
@@ -942,12 +947,7 @@ async fn every_rating_route_refuses_outside_scope(app: TestApp) {
     );
     // A class decision on another county's village; pioneer data for a village outside the
     // township.
-    let (a, _, _) = app
-        .db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
-        .await
-        .unwrap()
-        .unwrap();
+    let a = xinmin_2016(&app).await;
     let res = app
         .post_form(
             &format!("/assessments/{}/class", a.id),
