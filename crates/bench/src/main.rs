@@ -46,8 +46,9 @@ struct Args {
     /// Members with cards (each checks in once per activity day).
     #[arg(long, default_value_t = 20_000)]
     members: usize,
-    /// Activity days at the host.
-    #[arg(long, default_value_t = 12)]
+    /// Activity days at the host (members × activity days distinct check-ins: enough that no
+    /// request of a run is a repeat).
+    #[arg(long, default_value_t = 24)]
     events: usize,
 }
 

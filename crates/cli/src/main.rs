@@ -131,6 +131,19 @@ enum DeviceCommand {
         #[arg(long)]
         name: String,
     },
+    /// List the registered devices (id, organization, name, revoked or not).
+    List {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+    },
+    /// Revoke a device (lost or stolen): its check-ins are refused from the next batch on.
+    Revoke {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        /// The device's id, as `device list` shows it.
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 /// The password and session rule (default: MLPS level 3).
@@ -417,6 +430,38 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 device.id, device.name, device.org_code
             );
             println!("{}{secret}", baiqian_web::checkin::DEVICE_TOKEN_PREFIX);
+            Ok(())
+        }
+        Command::Device(DeviceCommand::List { db }) => {
+            let store = open(&db).await?;
+            for (d, revoked_at) in store.devices(&Actor::cli()).await? {
+                let state = match revoked_at {
+                    Some(ms) => match chrono::DateTime::from_timestamp_millis(ms) {
+                        Some(t) => format!("revoked {}", t.to_rfc3339()),
+                        None => format!("revoked at {ms} ms"),
+                    },
+                    None => "active".to_string(),
+                };
+                println!("{}\t{}\t{}\t{state}", d.id, d.org_code, d.name);
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Revoke { db, id }) => {
+            let store = open(&db).await?;
+            let device = store
+                .revoke_device(&Actor::cli(), id, clock.now_ms())
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => CliError::Usage(format!("no device {id}")),
+                    StoreError::Conflict(_) => {
+                        CliError::Usage(format!("device {id} was revoked already"))
+                    }
+                    other => other.into(),
+                })?;
+            eprintln!(
+                "Revoked device {} ({}) at {}.",
+                device.id, device.name, device.org_code
+            );
             Ok(())
         }
         Command::Backup { db, to } => {

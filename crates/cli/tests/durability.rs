@@ -219,6 +219,42 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
         acked.len(),
         stored.len()
     );
+
+    // A reader reported stolen: revoked from the command line while the server runs and holds
+    // its token in cache, its next swipe is refused and nothing is written.
+    let swipe = |card: &str, client: &str| {
+        let body = format!(
+            r#"{{"client_id":"{client}","card_no":"{card}","event_id":{event_id},"at":"{}"}}"#,
+            chrono::Utc::now().to_rfc3339()
+        );
+        request(port, "POST", "/api/v1/checkins", Some(&reader), &body).unwrap()
+    };
+    let (status, body) = swipe(&cards[599], "e0000000-0000-4000-8000-000000000001");
+    assert!(status == 201 || status == 200, "{status} {body}");
+    let listed = run(&["device", "list", "--db", db], key);
+    let device_id = listed
+        .lines()
+        .find(|l| l.contains("村部读卡器"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap()
+        .to_string();
+    assert!(listed.contains("\tactive"), "{listed}");
+    run(&["device", "revoke", "--db", db, "--id", &device_id], key);
+    assert!(run(&["device", "list", "--db", db], key).contains("\trevoked "));
+    let (status, body) = swipe(&cards[598], "e0000000-0000-4000-8000-000000000002");
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("已停用"),
+        "the refusal names the revocation: {body}"
+    );
+    let after: i64 = rt.block_on(async {
+        let store = baiqian_store::Db::connect(db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM checkins WHERE client_id = 'e0000000-0000-4000-8000-000000000002'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    });
+    assert_eq!(after, 0);
     server.kill().unwrap();
     let _ = server.wait();
 }

@@ -187,6 +187,75 @@ impl Db {
         })
     }
 
+    /// The devices registered in the actor's scope, revoked ones too (with when).
+    pub async fn devices(&self, actor: &Actor) -> Result<Vec<(Device, Option<i64>)>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.org_code, d.name, d.revoked_at FROM devices d JOIN orgs o ON o.code = d.org_code \
+             WHERE o.path >= $1 AND o.path < $2 ORDER BY d.id",
+        )
+        .bind(actor.scope.lower())
+        .bind(actor.scope.upper())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Device {
+                        id: r.try_get("id")?,
+                        org_code: r.try_get("org_code")?,
+                        name: r.try_get("name")?,
+                    },
+                    r.try_get("revoked_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Revokes a device (a reader lost or stolen): its check-ins are refused from the next batch
+    /// on, and its token at the door once servers' caches forget it.
+    pub async fn revoke_device(&self, actor: &Actor, id: i64, now: i64) -> Result<Device> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "SELECT d.org_code, d.name, d.revoked_at, o.path FROM devices d JOIN orgs o ON o.code = d.org_code \
+             WHERE d.id = $1 AND o.path >= $2 AND o.path < $3",
+        )
+        .bind(id)
+        .bind(actor.scope.lower())
+        .bind(actor.scope.upper())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let device = Device {
+            id,
+            org_code: row.try_get("org_code")?,
+            name: row.try_get("name")?,
+        };
+        if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+            return Err(StoreError::Conflict(Msg::new("device.error.revoked")));
+        }
+        let path: String = row.try_get("path")?;
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::update(
+                "device",
+                &id.to_string(),
+                &path,
+                json!({ "revoked_at": null }),
+                json!({ "revoked_at": now }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
     pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
         let row = sqlx::query(
             "SELECT id, org_code, name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -579,6 +648,7 @@ fn decide(
     cards: &std::collections::HashMap<String, (i64, bool)>,
     events: &std::collections::HashMap<i64, EventRow>,
     members: &std::collections::HashMap<i64, MemberRow>,
+    live_devices: &std::collections::HashSet<i64>,
     attended: &mut std::collections::HashSet<(i64, i64)>,
 ) -> CheckinOutcome {
     let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
@@ -599,10 +669,13 @@ fn decide(
     if req.at > now + MAX_CLOCK_SKEW_MS {
         return refused("checkin.error.future");
     }
-    if let Some(d) = &req.device
-        && d.org_code != event.org_code
-    {
-        return refused("checkin.error.device_elsewhere");
+    if let Some(d) = &req.device {
+        if !live_devices.contains(&d.id) {
+            return refused("checkin.error.device_revoked");
+        }
+        if d.org_code != event.org_code {
+            return refused("checkin.error.device_elsewhere");
+        }
     }
     match members.get(&member_id) {
         Some(m) if m.active => {}
@@ -743,6 +816,25 @@ async fn $apply(
             );
         }
     }
+    // Devices still registered (the web layer caches tokens; revocation must bite at once).
+    let device_ids: Vec<i64> = batch
+        .iter()
+        .filter_map(|r| r.device.as_ref().map(|d| d.id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut live_devices: HashSet<i64> = HashSet::new();
+    for chunk in device_ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT id FROM devices WHERE revoked_at IS NULL AND id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        live_devices.extend(q.fetch_all(&mut *conn).await?);
+    }
     // Members.
     let member_ids: Vec<i64> = batch
         .iter()
@@ -808,7 +900,7 @@ async fn $apply(
             });
             continue;
         }
-        let outcome = decide(req, now, &cards, &events, &members, &mut attended);
+        let outcome = decide(req, now, &cards, &events, &members, &live_devices, &mut attended);
         if let CheckinOutcome::Created { member_id, .. } = outcome {
             batch_cids.insert(req.client_id.as_str(), i);
             accepted.push((i, member_id));
