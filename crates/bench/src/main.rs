@@ -148,6 +148,23 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     server.kill().await?;
+    // Every check-in answered 201 is in the database (a benchmark that counts answers must also
+    // find what they promised).
+    let db = Db::connect(&db_url).await?;
+    let mut stored = 0;
+    for ev in &events {
+        stored += db.event_attendance_count(*ev).await?;
+    }
+    db.close().await;
+    let created = closed.created + open.created;
+    println!("answered 201: {created}; check-ins stored: {stored}");
+    if stored < created as i64 {
+        return Err(format!(
+            "{} acknowledged check-ins are missing",
+            created as i64 - stored
+        )
+        .into());
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -306,6 +323,8 @@ struct Stats {
     /// From the phase's start to its last answer.
     elapsed: Duration,
     ok: u64,
+    /// Answers 201: a new check-in stored.
+    created: u64,
     failed: u64,
     /// Microseconds.
     latencies: Vec<u64>,
@@ -333,7 +352,10 @@ async fn closed_loop(
             while Instant::now() < end {
                 let t = Instant::now();
                 match c.send(&make(n)).await {
-                    Ok(code) if code < 300 => s.ok += 1,
+                    Ok(code) if code < 300 => {
+                        s.ok += 1;
+                        s.created += u64::from(code == 201);
+                    }
                     _ => s.failed += 1,
                 }
                 s.latencies.push(t.elapsed().as_micros() as u64);
@@ -367,7 +389,10 @@ async fn open_loop(port: u16, rate: u64, run: Duration, make: Maker) -> Result<S
                 let due = start + interval * i as u32;
                 tokio::time::sleep_until(due.into()).await;
                 match c.send(&make(i)).await {
-                    Ok(code) if code < 300 => s.ok += 1,
+                    Ok(code) if code < 300 => {
+                        s.ok += 1;
+                        s.created += u64::from(code == 201);
+                    }
                     _ => s.failed += 1,
                 }
                 s.latencies.push(due.elapsed().as_micros() as u64);
@@ -385,6 +410,7 @@ async fn merge(
     for t in tasks {
         let s = t.await?;
         all.ok += s.ok;
+        all.created += s.created;
         all.failed += s.failed;
         all.latencies.extend(s.latencies);
     }

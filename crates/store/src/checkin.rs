@@ -17,6 +17,8 @@ use crate::audit::{self, Change};
 use crate::org::org_in_scope;
 use crate::{Actor, Db, Result, StoreError};
 
+mod batch;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Device {
     pub id: i64,
@@ -359,18 +361,25 @@ impl Db {
     /// Applies a batch of check-ins in one transaction; one outcome per request, in order.
     pub async fn apply_checkins(
         &self,
-        batch: &[CheckinRequest],
+        batch: Vec<CheckinRequest>,
         now: i64,
     ) -> Result<Vec<CheckinOutcome>> {
-        if let Some(pool) = self.sqlite_writer() {
+        if let Some(writer) = self.sqlite_checkins() {
+            // Other writers of this process queue on the same lock; other processes wait on
+            // SQLite's (busy timeout).
             let _guard = self.lock_writer().await;
-            let mut tx = pool.begin().await?;
-            let out = apply_batch_sqlite(&mut tx, batch, now).await?;
-            tx.commit().await?;
-            return Ok(out);
+            let writer = writer.clone();
+            return tokio::task::spawn_blocking(move || {
+                writer.with(|conn| batch::apply_sqlite(conn, &batch, now))
+            })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("check-in batch thread: {e}")))?;
         }
-        let mut tx = self.write().await?;
-        let out = apply_batch(tx.conn(), batch, now).await?;
+        let pool = self
+            .pg_bulk()
+            .ok_or_else(|| StoreError::Corrupt("no check-in connection".into()))?;
+        let mut tx = pool.begin().await?;
+        let out = batch::apply_pg(&mut tx, &batch, now).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -628,68 +637,8 @@ const IN_CHUNK: usize = 250;
 /// Rows per multi-row insert, for the same reason.
 const ROWS_PER_INSERT: usize = 32;
 
-struct EventRow {
-    org_code: String,
-    path: String,
-    starts_at: i64,
-    ends_at: i64,
-}
-
-struct MemberRow {
-    home_org: String,
-    path: String,
-    active: bool,
-}
-
-/// The rules of one check-in against what the batch read.
-fn decide(
-    req: &CheckinRequest,
-    now: i64,
-    cards: &std::collections::HashMap<String, (i64, bool)>,
-    events: &std::collections::HashMap<i64, EventRow>,
-    members: &std::collections::HashMap<i64, MemberRow>,
-    live_devices: &std::collections::HashSet<i64>,
-    attended: &mut std::collections::HashSet<(i64, i64)>,
-) -> CheckinOutcome {
-    let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
-    let member_id = match &req.attendee {
-        Attendee::Card(card) => match cards.get(card) {
-            None => return refused("checkin.error.unknown_card"),
-            Some((_, false)) => return refused("checkin.error.card_inactive"),
-            Some((m, true)) => *m,
-        },
-        Attendee::Member(m) => *m,
-    };
-    let Some(event) = events.get(&req.event_id) else {
-        return refused("checkin.error.unknown_event");
-    };
-    if req.at < event.starts_at || req.at > event.ends_at {
-        return refused("checkin.error.outside_window");
-    }
-    if req.at > now + MAX_CLOCK_SKEW_MS {
-        return refused("checkin.error.future");
-    }
-    if let Some(d) = &req.device {
-        if !live_devices.contains(&d.id) {
-            return refused("checkin.error.device_revoked");
-        }
-        if d.org_code != event.org_code {
-            return refused("checkin.error.device_elsewhere");
-        }
-    }
-    match members.get(&member_id) {
-        Some(m) if m.active => {}
-        _ => return refused("checkin.error.unknown_member"),
-    }
-    if !attended.insert((req.event_id, member_id)) {
-        return CheckinOutcome::Already;
-    }
-    CheckinOutcome::Created { id: 0, member_id }
-}
-
-/// The batch path, written once and compiled for two connection types: sqlx's `Any` (both
-/// backends) and the typed SQLite connection, the embedded default's fast path, which skips the
-/// per-value and per-row conversions of `Any` (measured: see docs/benchmarks.md).
+/// The rollup upsert, compiled for sqlx's `Any` (bulk loads on SQLite) and the typed PostgreSQL
+/// connection (check-in batches and `COPY` loads).
 macro_rules! deltas_fn {
     ($deltas:ident, $conn:ty) => {
 /// Adds the batch's changes to the rollups: one multi-row upsert per 50 nodes.
@@ -736,305 +685,7 @@ async fn $deltas(
     };
 }
 
-macro_rules! batch_path {
-    ($apply:ident, $deltas:ident, $conn:ty) => {
-/// Checks and appends a whole batch with a fixed number of statements, whatever its size:
-/// reads of what the batch refers to, one multi-row insert, the rollups.
-async fn $apply(
-    conn: &mut $conn,
-    batch: &[CheckinRequest],
-    now: i64,
-) -> Result<Vec<CheckinOutcome>> {
-    use std::collections::{HashMap, HashSet};
-    // What was already accepted under these client ids.
-    let mut prior: HashMap<String, i64> = HashMap::new();
-    let cids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-    for chunk in cids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT client_id, id FROM checkins WHERE client_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        prior.extend(q.fetch_all(&mut *conn).await?);
-    }
-    // Cards, with their members (one query for the usual swipe).
-    let mut cards: HashMap<String, (i64, bool)> = HashMap::new();
-    let mut members: HashMap<i64, MemberRow> = HashMap::new();
-    let card_nos: Vec<&str> = batch
-        .iter()
-        .filter_map(|r| match &r.attendee {
-            Attendee::Card(c) => Some(c.as_str()),
-            Attendee::Member(_) => None,
-        })
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    for chunk in card_nos.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT c.card_no, c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
-             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, i64, String, String, String, String)>(&sql);
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        for (card, member, status, home_org, path, member_status) in q.fetch_all(&mut *conn).await? {
-            cards.insert(card, (member, status == "active"));
-            members.insert(member, MemberRow { home_org, path, active: member_status == "active" });
-        }
-    }
-    // Events.
-    let event_ids: Vec<i64> = batch
-        .iter()
-        .map(|r| r.event_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut events: HashMap<i64, EventRow> = HashMap::new();
-    for chunk in event_ids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for (id, org_code, path, starts_at, ends_at) in q.fetch_all(&mut *conn).await? {
-            events.insert(
-                id,
-                EventRow {
-                    org_code,
-                    path,
-                    starts_at,
-                    ends_at,
-                },
-            );
-        }
-    }
-    // Devices still registered (the web layer caches tokens; revocation must bite at once).
-    let device_ids: Vec<i64> = batch
-        .iter()
-        .filter_map(|r| r.device.as_ref().map(|d| d.id))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut live_devices: HashSet<i64> = HashSet::new();
-    for chunk in device_ids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT id FROM devices WHERE revoked_at IS NULL AND id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        live_devices.extend(q.fetch_all(&mut *conn).await?);
-    }
-    // Members.
-    let member_ids: Vec<i64> = batch
-        .iter()
-        .filter_map(|r| match &r.attendee {
-            Attendee::Card(c) => cards.get(c).map(|(m, _)| *m),
-            Attendee::Member(m) => Some(*m),
-        })
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut attended: HashSet<(i64, i64)> = HashSet::new();
-    for chunk in member_ids.chunks(IN_CHUNK) {
-        // Members not already read with their cards (phone and officer check-ins).
-        let unknown: Vec<i64> = chunk.iter().copied().filter(|id| !members.contains_key(id)).collect();
-        let sql = format!(
-            "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id IN ({})",
-            placeholders(1, unknown.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, String, String)>(&sql);
-        for id in &unknown {
-            q = q.bind(*id);
-        }
-        let found = if unknown.is_empty() { Vec::new() } else { q.fetch_all(&mut *conn).await? };
-        for (id, home_org, path, status) in found {
-            members.insert(
-                id,
-                MemberRow {
-                    home_org,
-                    path,
-                    active: status == "active",
-                },
-            );
-        }
-        // Who of them already attended the batch's events.
-        let sql = format!(
-            "SELECT event_id, member_id FROM checkins WHERE event_id IN ({}) AND member_id IN ({})",
-            placeholders(1, event_ids.len()),
-            placeholders(1 + event_ids.len(), chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for id in &event_ids {
-            q = q.bind(*id);
-        }
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        attended.extend(q.fetch_all(&mut *conn).await?);
-    }
-
-    // Decide each request in order, as if they had come one by one.
-    let mut out: Vec<CheckinOutcome> = Vec::with_capacity(batch.len());
-    let mut accepted: Vec<(usize, i64)> = Vec::new();
-    let mut batch_cids: HashMap<&str, usize> = HashMap::new();
-    for (i, req) in batch.iter().enumerate() {
-        if let Some(id) = prior.get(&req.client_id) {
-            out.push(CheckinOutcome::Repeat { id: *id });
-            continue;
-        }
-        if let Some(first) = batch_cids.get(req.client_id.as_str()) {
-            // Filled in with the first's id once it is inserted.
-            out.push(CheckinOutcome::Repeat {
-                id: -(*first as i64) - 1,
-            });
-            continue;
-        }
-        let outcome = decide(req, now, &cards, &events, &members, &live_devices, &mut attended);
-        if let CheckinOutcome::Created { member_id, .. } = outcome {
-            batch_cids.insert(req.client_id.as_str(), i);
-            accepted.push((i, member_id));
-        }
-        out.push(outcome);
-    }
-    if accepted.is_empty() {
-        return Ok(out);
-    }
-
-    // One multi-row insert; the ids come back with their client ids.
-    let mut ids: HashMap<String, i64> = HashMap::new();
-    for chunk in accepted.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) VALUES ",
-        );
-        for k in 0..chunk.len() {
-            if k > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            sql.push_str(&placeholders(k * 11 + 1, 11));
-            sql.push(')');
-        }
-        sql.push_str(" RETURNING client_id, id");
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-        for (i, member_id) in chunk {
-            let req = &batch[*i];
-            let (home, host) = match (members.get(member_id), events.get(&req.event_id)) {
-                (Some(m), Some(e)) => (m.home_org.clone(), e.org_code.clone()),
-                _ => {
-                    return Err(StoreError::Corrupt(
-                        "accepted check-in lost its member or event".into(),
-                    ));
-                }
-            };
-            q = q
-                .bind(req.client_id.clone())
-                .bind(req.event_id)
-                .bind(*member_id)
-                .bind(home)
-                .bind(host)
-                .bind(req.at)
-                .bind(req.method)
-                .bind(req.device.as_ref().map(|d| d.id))
-                .bind(req.actor_login.clone())
-                .bind(req.reason.clone())
-                .bind(now);
-        }
-        ids.extend(q.fetch_all(&mut *conn).await?);
-    }
-    for (i, _) in &accepted {
-        let id = ids
-            .get(&batch[*i].client_id)
-            .copied()
-            .ok_or_else(|| StoreError::Corrupt("insert returned no id".into()))?;
-        if let CheckinOutcome::Created { id: slot, .. } = &mut out[*i] {
-            *slot = id;
-        }
-    }
-    for o in out.iter_mut() {
-        if let CheckinOutcome::Repeat { id } = o
-            && *id < 0
-        {
-            let first = (-*id - 1) as usize;
-            *id = ids
-                .get(&batch[first].client_id)
-                .copied()
-                .unwrap_or_default();
-        }
-    }
-
-    // First attendances of the month, then the rollups of every node above home and host.
-    let months: Vec<(i64, String)> = accepted
-        .iter()
-        .map(|(i, m)| (*m, month_of(batch[*i].at)))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut known: HashSet<(i64, String)> = HashSet::new();
-    for chunk in months.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT member_id, month FROM member_months WHERE member_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for (m, _) in chunk {
-            q = q.bind(*m);
-        }
-        known.extend(q.fetch_all(&mut *conn).await?);
-    }
-    let first_of_month: Vec<&(i64, String)> =
-        months.iter().filter(|k| !known.contains(*k)).collect();
-    for chunk in first_of_month.chunks(IN_CHUNK / 2) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|k| format!("({})", placeholders(k * 2 + 1, 2)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO member_months (member_id, month) VALUES {}",
-            values.join(",")
-        );
-        let mut q = sqlx::query(&sql);
-        for (m, month) in chunk {
-            q = q.bind(*m).bind(month.clone());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    let firsts: HashSet<&(i64, String)> = first_of_month.into_iter().collect();
-    let mut counted: HashSet<(i64, String)> = HashSet::new();
-    let mut deltas: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
-    for (i, member_id) in &accepted {
-        let req = &batch[*i];
-        let (Some(m), Some(e)) = (members.get(member_id), events.get(&req.event_id)) else {
-            continue;
-        };
-        let month = month_of(req.at);
-        let key = (*member_id, month.clone());
-        let first = firsts.contains(&key) && counted.insert(key);
-        count_attendance(&mut deltas, &m.path, &e.path, &month, first);
-    }
-    $deltas(conn, &deltas).await?;
-    Ok(out)
-}
-
-deltas_fn!($deltas, $conn);
-    };
-}
-
-batch_path!(apply_batch, apply_deltas, AnyConnection);
-batch_path!(
-    apply_batch_sqlite,
-    apply_deltas_sqlite,
-    sqlx::SqliteConnection
-);
+deltas_fn!(apply_deltas, AnyConnection);
 deltas_fn!(apply_deltas_pg, sqlx::PgConnection);
 
 /// A check-in for bulk loading (the demo's year of activity days): trusted, not re-checked.

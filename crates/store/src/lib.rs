@@ -45,6 +45,9 @@ impl Backend {
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the embedded database's check-in connection.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     BadUrl(String),
     /// Absent, or outside the caller's scope: the two are never told apart.
@@ -97,10 +100,50 @@ pub struct Db {
     /// SQLite allows one writer; taking this before `BEGIN` queues writers in-process instead of
     /// failing one of two deferred transactions with SQLITE_BUSY.
     write_lock: Option<Arc<Mutex<()>>>,
-    /// A typed connection to the same SQLite file for the check-in batch path.
-    sqlite_writer: Option<sqlx::SqlitePool>,
+    /// The check-in batch path's own connection to the same SQLite file.
+    sqlite_checkins: Option<Arc<SqliteCheckins>>,
     /// Typed PostgreSQL connections for what `Any` cannot do: `COPY` in bulk loads.
     pg_bulk: Option<sqlx::PgPool>,
+}
+
+/// The embedded database's check-in connection: rusqlite, opened on first use, driven from a
+/// blocking thread one batch at a time (the caller holds the writer lock). A batch crosses
+/// threads once; through sqlx each statement and each row crossed to its worker thread and back.
+pub(crate) struct SqliteCheckins {
+    path: String,
+    conn: std::sync::Mutex<Option<rusqlite::Connection>>,
+}
+
+impl SqliteCheckins {
+    /// Runs `f` on the connection, opening it first if needed. Blocks: call from a blocking thread.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T>,
+    ) -> Result<T> {
+        let mut slot = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Corrupt("check-in connection lock poisoned".into()))?;
+        if slot.is_none() {
+            let c = rusqlite::Connection::open(&self.path)?;
+            // The same settings as the pool's connections (see `Db::connect`).
+            c.busy_timeout(Duration::from_secs(10))?;
+            c.pragma_update(None, "journal_mode", "WAL")?;
+            c.pragma_update(None, "synchronous", "FULL")?;
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            *slot = Some(c);
+        }
+        match slot.as_mut() {
+            Some(c) => f(c),
+            None => Err(StoreError::Corrupt("check-in connection missing".into())),
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut slot) = self.conn.lock() {
+            *slot = None;
+        }
+    }
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -178,25 +221,16 @@ impl Db {
             }
         };
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        let sqlite_writer = match backend {
-            Backend::Sqlite => {
-                use sqlx::sqlite::{
-                    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-                };
-                let opts: SqliteConnectOptions = conn_url.parse()?;
-                let opts = opts
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
-                Some(
-                    SqlitePoolOptions::new()
-                        .max_connections(1)
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            Backend::Postgres => None,
+        let sqlite_checkins = match (
+            backend,
+            url.strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:")),
+        ) {
+            (Backend::Sqlite, Some(rest)) => Some(Arc::new(SqliteCheckins {
+                path: rest.split('?').next().unwrap_or(rest).to_string(),
+                conn: std::sync::Mutex::new(None),
+            })),
+            _ => None,
         };
         let pg_bulk = match backend {
             Backend::Postgres => Some(
@@ -218,7 +252,7 @@ impl Db {
             backend,
             url: url.to_string(),
             write_lock,
-            sqlite_writer,
+            sqlite_checkins,
             pg_bulk,
         })
     }
@@ -235,12 +269,12 @@ impl Db {
         &self.pool
     }
 
-    /// The typed SQLite pool of the check-in path (SQLite only).
-    pub(crate) fn sqlite_writer(&self) -> Option<&sqlx::SqlitePool> {
-        self.sqlite_writer.as_ref()
+    /// The check-in path's own connection (SQLite only).
+    pub(crate) fn sqlite_checkins(&self) -> Option<&Arc<SqliteCheckins>> {
+        self.sqlite_checkins.as_ref()
     }
 
-    /// The typed PostgreSQL pool of bulk loads (PostgreSQL only).
+    /// The typed PostgreSQL pool of bulk loads and check-in batches (PostgreSQL only).
     pub(crate) fn pg_bulk(&self) -> Option<&sqlx::PgPool> {
         self.pg_bulk.as_ref()
     }
@@ -263,8 +297,8 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Some(p) = &self.sqlite_writer {
-            p.close().await;
+        if let Some(w) = &self.sqlite_checkins {
+            w.close();
         }
         if let Some(p) = &self.pg_bulk {
             p.close().await;
@@ -352,5 +386,39 @@ impl Db {
         let _guard = self.lock_writer().await;
         sqlx::raw_sql("ANALYZE").execute(self.pool()).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check-in connection is opened outside sqlx: it must keep the same promises (a commit
+    /// survives power loss; foreign keys hold).
+    #[tokio::test]
+    async fn checkin_connection_is_as_durable_as_the_pool() {
+        let dir = std::env::temp_dir().join(format!("baiqian-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let writer = db.sqlite_checkins().unwrap().clone();
+        let (sync, journal, fks) = tokio::task::spawn_blocking(move || {
+            writer.with(|c| {
+                let q = |p: &str| {
+                    c.pragma_query_value(None, p, |r| r.get::<_, rusqlite::types::Value>(0))
+                };
+                Ok((q("synchronous")?, q("journal_mode")?, q("foreign_keys")?))
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(sync, rusqlite::types::Value::Integer(2), "synchronous=FULL");
+        assert_eq!(journal, rusqlite::types::Value::Text("wal".into()));
+        assert_eq!(fks, rusqlite::types::Value::Integer(1));
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

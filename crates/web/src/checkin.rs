@@ -85,17 +85,19 @@ impl CheckinWriter {
                         Err(_) => break,
                     }
                 }
-                let reqs: Vec<CheckinRequest> = jobs.iter().map(|j| j.req.clone()).collect();
-                match db.apply_checkins(&reqs, clock.now_ms()).await {
+                let (reqs, replies): (Vec<CheckinRequest>, Vec<_>) =
+                    jobs.into_iter().map(|j| (j.req, j.reply)).unzip();
+                let size = reqs.len();
+                match db.apply_checkins(reqs, clock.now_ms()).await {
                     Ok(outcomes) => {
-                        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                            let _ = job.reply.send(Ok(outcome));
+                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                            let _ = reply.send(Ok(outcome));
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, batch = reqs.len(), "check-in batch failed; nothing of it was written");
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.to_string()));
+                        tracing::error!(error = %e, batch = size, "check-in batch failed; nothing of it was written");
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
                         }
                     }
                 }

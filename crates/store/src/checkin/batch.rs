@@ -1,0 +1,570 @@
+//! One batch of check-ins in one transaction: read what the batch refers to, decide each request
+//! in order as if they had come one by one, append the accepted ones, keep the rollups in step.
+//!
+//! The reading and deciding, the ids and the rollup changes are written once here; only the
+//! statements differ by backend. PostgreSQL takes a fixed number of statements per batch (IN lists
+//! and multi-row inserts: each statement is a round trip). The embedded SQLite runs the batch on a
+//! blocking thread through its own connection, statement by statement with cached prepared
+//! statements: through sqlx every statement was a hand-off to the driver's worker thread and back,
+//! and those hand-offs, not SQLite, were the cost (docs/benchmarks.md).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use baiqian_domain::Msg;
+
+use super::{
+    Attendee, CheckinOutcome, CheckinRequest, IN_CHUNK, MAX_CLOCK_SKEW_MS, ROWS_PER_INSERT,
+    apply_deltas_pg, count_attendance, month_of, placeholders,
+};
+use crate::{Result, StoreError};
+
+pub(super) struct EventRow {
+    pub(super) org_code: String,
+    pub(super) path: String,
+    pub(super) starts_at: i64,
+    pub(super) ends_at: i64,
+}
+
+pub(super) struct MemberRow {
+    pub(super) home_org: String,
+    pub(super) path: String,
+    pub(super) active: bool,
+}
+
+/// What a batch refers to, as its transaction sees it.
+#[derive(Default)]
+struct Reads {
+    /// Client ids already stored, with their check-in's id.
+    prior: HashMap<String, i64>,
+    /// Card number → (member, card active).
+    cards: HashMap<String, (i64, bool)>,
+    members: HashMap<i64, MemberRow>,
+    events: HashMap<i64, EventRow>,
+    /// Devices of the batch that are not revoked.
+    live_devices: HashSet<i64>,
+    /// (event, member) pairs already attended.
+    attended: HashSet<(i64, i64)>,
+}
+
+/// The rules of one check-in against what the batch read.
+fn decide(req: &CheckinRequest, now: i64, reads: &mut Reads) -> CheckinOutcome {
+    let refused = |key: &'static str| CheckinOutcome::Refused(Msg::new(key));
+    let member_id = match &req.attendee {
+        Attendee::Card(card) => match reads.cards.get(card) {
+            None => return refused("checkin.error.unknown_card"),
+            Some((_, false)) => return refused("checkin.error.card_inactive"),
+            Some((m, true)) => *m,
+        },
+        Attendee::Member(m) => *m,
+    };
+    let Some(event) = reads.events.get(&req.event_id) else {
+        return refused("checkin.error.unknown_event");
+    };
+    if req.at < event.starts_at || req.at > event.ends_at {
+        return refused("checkin.error.outside_window");
+    }
+    if req.at > now + MAX_CLOCK_SKEW_MS {
+        return refused("checkin.error.future");
+    }
+    if let Some(d) = &req.device {
+        if !reads.live_devices.contains(&d.id) {
+            return refused("checkin.error.device_revoked");
+        }
+        if d.org_code != event.org_code {
+            return refused("checkin.error.device_elsewhere");
+        }
+    }
+    match reads.members.get(&member_id) {
+        Some(m) if m.active => {}
+        _ => return refused("checkin.error.unknown_member"),
+    }
+    if !reads.attended.insert((req.event_id, member_id)) {
+        return CheckinOutcome::Already;
+    }
+    CheckinOutcome::Created { id: 0, member_id }
+}
+
+/// The decisions of a batch: one outcome per request, and the accepted (request, member) pairs.
+struct Plan {
+    out: Vec<CheckinOutcome>,
+    accepted: Vec<(usize, i64)>,
+}
+
+fn plan(batch: &[CheckinRequest], now: i64, reads: &mut Reads) -> Plan {
+    let mut out: Vec<CheckinOutcome> = Vec::with_capacity(batch.len());
+    let mut accepted: Vec<(usize, i64)> = Vec::new();
+    let mut batch_cids: HashMap<&str, usize> = HashMap::new();
+    for (i, req) in batch.iter().enumerate() {
+        if let Some(id) = reads.prior.get(&req.client_id) {
+            out.push(CheckinOutcome::Repeat { id: *id });
+            continue;
+        }
+        if let Some(first) = batch_cids.get(req.client_id.as_str()) {
+            // Filled in with the first's id once it is inserted (see `settle`).
+            out.push(CheckinOutcome::Repeat {
+                id: -(*first as i64) - 1,
+            });
+            continue;
+        }
+        let outcome = decide(req, now, reads);
+        if let CheckinOutcome::Created { member_id, .. } = outcome {
+            batch_cids.insert(req.client_id.as_str(), i);
+            accepted.push((i, member_id));
+        }
+        out.push(outcome);
+    }
+    Plan { out, accepted }
+}
+
+/// One accepted check-in's row.
+struct Row<'a> {
+    req: &'a CheckinRequest,
+    member_id: i64,
+    home: &'a str,
+    host: &'a str,
+}
+
+fn rows<'a>(batch: &'a [CheckinRequest], plan: &Plan, reads: &'a Reads) -> Result<Vec<Row<'a>>> {
+    plan.accepted
+        .iter()
+        .map(|(i, member_id)| {
+            let req = &batch[*i];
+            match (
+                reads.members.get(member_id),
+                reads.events.get(&req.event_id),
+            ) {
+                (Some(m), Some(e)) => Ok(Row {
+                    req,
+                    member_id: *member_id,
+                    home: &m.home_org,
+                    host: &e.org_code,
+                }),
+                _ => Err(StoreError::Corrupt(
+                    "accepted check-in lost its member or event".into(),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Puts the stored ids into the outcomes, the accepted ones' and their in-batch repeats'.
+fn settle(batch: &[CheckinRequest], plan: &mut Plan, ids: &HashMap<&str, i64>) -> Result<()> {
+    for (i, _) in &plan.accepted {
+        let id = ids
+            .get(batch[*i].client_id.as_str())
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt("insert returned no id".into()))?;
+        if let CheckinOutcome::Created { id: slot, .. } = &mut plan.out[*i] {
+            *slot = id;
+        }
+    }
+    for o in plan.out.iter_mut() {
+        if let CheckinOutcome::Repeat { id } = o
+            && *id < 0
+        {
+            let first = (-*id - 1) as usize;
+            *id = ids
+                .get(batch[first].client_id.as_str())
+                .copied()
+                .unwrap_or_default();
+        }
+    }
+    Ok(())
+}
+
+/// The (member, month) pairs of the accepted check-ins, each once.
+fn member_months(batch: &[CheckinRequest], plan: &Plan) -> Vec<(i64, String)> {
+    plan.accepted
+        .iter()
+        .map(|(i, m)| (*m, month_of(batch[*i].at)))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The rollup changes of the accepted check-ins; `firsts` are the member-months new to the table.
+fn deltas(
+    batch: &[CheckinRequest],
+    plan: &Plan,
+    reads: &Reads,
+    firsts: &HashSet<(i64, String)>,
+) -> BTreeMap<(String, String), (i64, i64, i64)> {
+    let mut counted: HashSet<(i64, String)> = HashSet::new();
+    let mut deltas = BTreeMap::new();
+    for (i, member_id) in &plan.accepted {
+        let req = &batch[*i];
+        let (Some(m), Some(e)) = (
+            reads.members.get(member_id),
+            reads.events.get(&req.event_id),
+        ) else {
+            continue;
+        };
+        let month = month_of(req.at);
+        let key = (*member_id, month.clone());
+        let first = firsts.contains(&key) && counted.insert(key);
+        count_attendance(&mut deltas, &m.path, &e.path, &month, first);
+    }
+    deltas
+}
+
+fn distinct<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    items.collect::<HashSet<_>>().into_iter().collect()
+}
+
+/// PostgreSQL: a fixed number of statements whatever the batch's size.
+pub(super) async fn apply_pg(
+    conn: &mut sqlx::PgConnection,
+    batch: &[CheckinRequest],
+    now: i64,
+) -> Result<Vec<CheckinOutcome>> {
+    let mut reads = Reads::default();
+    let cids = distinct(batch.iter().map(|r| r.client_id.as_str()));
+    for chunk in cids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT client_id, id FROM checkins WHERE client_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        reads.prior.extend(q.fetch_all(&mut *conn).await?);
+    }
+    // Cards with their members: one query for the usual swipe.
+    let card_nos = distinct(batch.iter().filter_map(|r| match &r.attendee {
+        Attendee::Card(c) => Some(c.as_str()),
+        Attendee::Member(_) => None,
+    }));
+    for chunk in card_nos.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT c.card_no, c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
+             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, String, String, String, String)>(&sql);
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        for (card, member, status, home_org, path, member_status) in q.fetch_all(&mut *conn).await?
+        {
+            reads.cards.insert(card, (member, status == "active"));
+            reads.members.insert(
+                member,
+                MemberRow {
+                    home_org,
+                    path,
+                    active: member_status == "active",
+                },
+            );
+        }
+    }
+    let event_ids = distinct(batch.iter().map(|r| r.event_id));
+    for chunk in event_ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (id, org_code, path, starts_at, ends_at) in q.fetch_all(&mut *conn).await? {
+            reads.events.insert(
+                id,
+                EventRow {
+                    org_code,
+                    path,
+                    starts_at,
+                    ends_at,
+                },
+            );
+        }
+    }
+    let device_ids = distinct(batch.iter().filter_map(|r| r.device.as_ref().map(|d| d.id)));
+    for chunk in device_ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT id FROM devices WHERE revoked_at IS NULL AND id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        reads.live_devices.extend(q.fetch_all(&mut *conn).await?);
+    }
+    let member_ids = distinct(batch.iter().filter_map(|r| match &r.attendee {
+        Attendee::Card(c) => reads.cards.get(c).map(|(m, _)| *m),
+        Attendee::Member(m) => Some(*m),
+    }));
+    for chunk in member_ids.chunks(IN_CHUNK) {
+        // Members not read with their cards (phone and officer check-ins).
+        let unknown: Vec<i64> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !reads.members.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            let sql = format!(
+                "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id IN ({})",
+                placeholders(1, unknown.len())
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, String, String)>(&sql);
+            for id in &unknown {
+                q = q.bind(*id);
+            }
+            for (id, home_org, path, status) in q.fetch_all(&mut *conn).await? {
+                reads.members.insert(
+                    id,
+                    MemberRow {
+                        home_org,
+                        path,
+                        active: status == "active",
+                    },
+                );
+            }
+        }
+        let sql = format!(
+            "SELECT event_id, member_id FROM checkins WHERE event_id IN ({}) AND member_id IN ({})",
+            placeholders(1, event_ids.len()),
+            placeholders(1 + event_ids.len(), chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in &event_ids {
+            q = q.bind(*id);
+        }
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        reads.attended.extend(q.fetch_all(&mut *conn).await?);
+    }
+
+    let mut plan = plan(batch, now, &mut reads);
+    if plan.accepted.is_empty() {
+        return Ok(plan.out);
+    }
+    let rows = rows(batch, &plan, &reads)?;
+    let mut ids: HashMap<&str, i64> = HashMap::new();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("({})", placeholders(k * 11 + 1, 11)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
+             VALUES {} RETURNING client_id, id",
+            values.join(",")
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.req.client_id.as_str())
+                .bind(r.req.event_id)
+                .bind(r.member_id)
+                .bind(r.home)
+                .bind(r.host)
+                .bind(r.req.at)
+                .bind(r.req.method)
+                .bind(r.req.device.as_ref().map(|d| d.id))
+                .bind(r.req.actor_login.as_deref())
+                .bind(r.req.reason.as_deref())
+                .bind(now);
+        }
+        for (cid, id) in q.fetch_all(&mut *conn).await? {
+            // Back to the batch's own &str, which the ids map borrows.
+            if let Some(r) = chunk.iter().find(|r| r.req.client_id == cid) {
+                ids.insert(r.req.client_id.as_str(), id);
+            }
+        }
+    }
+    settle(batch, &mut plan, &ids)?;
+    // The member-months new to the table are the first attendances of the month.
+    let months = member_months(batch, &plan);
+    let mut firsts: HashSet<(i64, String)> = HashSet::new();
+    for chunk in months.chunks(IN_CHUNK / 2) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("({})", placeholders(k * 2 + 1, 2)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO member_months (member_id, month) VALUES {} ON CONFLICT DO NOTHING RETURNING member_id, month",
+            values.join(",")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for (m, month) in chunk {
+            q = q.bind(*m).bind(month.as_str());
+        }
+        firsts.extend(q.fetch_all(&mut *conn).await?);
+    }
+    apply_deltas_pg(conn, &deltas(batch, &plan, &reads, &firsts)).await?;
+    Ok(plan.out)
+}
+
+/// The embedded SQLite: the whole batch on the calling (blocking) thread, one transaction,
+/// statement by statement with cached prepared statements.
+pub(super) fn apply_sqlite(
+    conn: &mut rusqlite::Connection,
+    batch: &[CheckinRequest],
+    now: i64,
+) -> Result<Vec<CheckinOutcome>> {
+    use rusqlite::{OptionalExtension, params};
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut reads = Reads::default();
+    {
+        let mut prior = tx.prepare_cached("SELECT id FROM checkins WHERE client_id = ?1")?;
+        let mut card = tx.prepare_cached(
+            "SELECT c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
+             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no = ?1",
+        )?;
+        let mut member = tx.prepare_cached(
+            "SELECT m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = ?1",
+        )?;
+        let mut event = tx.prepare_cached(
+            "SELECT e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = ?1",
+        )?;
+        let mut device =
+            tx.prepare_cached("SELECT 1 FROM devices WHERE id = ?1 AND revoked_at IS NULL")?;
+        let mut attended =
+            tx.prepare_cached("SELECT 1 FROM checkins WHERE event_id = ?1 AND member_id = ?2")?;
+        let mut seen_cards: HashSet<&str> = HashSet::new();
+        let mut seen_devices: HashSet<i64> = HashSet::new();
+        let mut seen_pairs: HashSet<(i64, i64)> = HashSet::new();
+        for req in batch {
+            if !reads.prior.contains_key(&req.client_id)
+                && let Some(id) = prior
+                    .query_row([&req.client_id], |r| r.get::<_, i64>(0))
+                    .optional()?
+            {
+                reads.prior.insert(req.client_id.clone(), id);
+            }
+            let member_id = match &req.attendee {
+                Attendee::Card(c) => {
+                    if seen_cards.insert(c.as_str())
+                        && let Some((m, status, home_org, path, member_status)) = card
+                            .query_row([c], |r| {
+                                Ok((
+                                    r.get::<_, i64>(0)?,
+                                    r.get::<_, String>(1)?,
+                                    r.get::<_, String>(2)?,
+                                    r.get::<_, String>(3)?,
+                                    r.get::<_, String>(4)?,
+                                ))
+                            })
+                            .optional()?
+                    {
+                        reads.cards.insert(c.clone(), (m, status == "active"));
+                        reads.members.insert(
+                            m,
+                            MemberRow {
+                                home_org,
+                                path,
+                                active: member_status == "active",
+                            },
+                        );
+                    }
+                    reads.cards.get(c).map(|(m, _)| *m)
+                }
+                Attendee::Member(m) => {
+                    if !reads.members.contains_key(m)
+                        && let Some((home_org, path, status)) = member
+                            .query_row([m], |r| {
+                                Ok((
+                                    r.get::<_, String>(0)?,
+                                    r.get::<_, String>(1)?,
+                                    r.get::<_, String>(2)?,
+                                ))
+                            })
+                            .optional()?
+                    {
+                        reads.members.insert(
+                            *m,
+                            MemberRow {
+                                home_org,
+                                path,
+                                active: status == "active",
+                            },
+                        );
+                    }
+                    Some(*m)
+                }
+            };
+            if !reads.events.contains_key(&req.event_id)
+                && let Some(row) = event
+                    .query_row([req.event_id], |r| {
+                        Ok(EventRow {
+                            org_code: r.get(0)?,
+                            path: r.get(1)?,
+                            starts_at: r.get(2)?,
+                            ends_at: r.get(3)?,
+                        })
+                    })
+                    .optional()?
+            {
+                reads.events.insert(req.event_id, row);
+            }
+            if let Some(d) = &req.device
+                && seen_devices.insert(d.id)
+                && device.exists([d.id])?
+            {
+                reads.live_devices.insert(d.id);
+            }
+            if let Some(m) = member_id
+                && seen_pairs.insert((req.event_id, m))
+                && attended.exists([req.event_id, m])?
+            {
+                reads.attended.insert((req.event_id, m));
+            }
+        }
+    }
+
+    let mut plan = plan(batch, now, &mut reads);
+    if plan.accepted.is_empty() {
+        tx.commit()?;
+        return Ok(plan.out);
+    }
+    let rows = rows(batch, &plan, &reads)?;
+    let mut ids: HashMap<&str, i64> = HashMap::new();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for r in &rows {
+            insert.execute(params![
+                r.req.client_id,
+                r.req.event_id,
+                r.member_id,
+                r.home,
+                r.host,
+                r.req.at,
+                r.req.method,
+                r.req.device.as_ref().map(|d| d.id),
+                r.req.actor_login,
+                r.req.reason,
+                now
+            ])?;
+            ids.insert(r.req.client_id.as_str(), tx.last_insert_rowid());
+        }
+    }
+    settle(batch, &mut plan, &ids)?;
+    let mut firsts: HashSet<(i64, String)> = HashSet::new();
+    {
+        let mut month = tx.prepare_cached(
+            "INSERT INTO member_months (member_id, month) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for (m, mo) in member_months(batch, &plan) {
+            if month.execute(params![m, mo])? == 1 {
+                firsts.insert((m, mo));
+            }
+        }
+        let mut rollup = tx.prepare_cached(
+            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
+             guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",
+        )?;
+        for ((code, mo), (a, g, w)) in deltas(batch, &plan, &reads, &firsts) {
+            if (a, g, w) != (0, 0, 0) {
+                rollup.execute(params![code, mo, a, g, w])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(plan.out)
+}
