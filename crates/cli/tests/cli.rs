@@ -296,9 +296,15 @@ fn user_add_reads_the_password_and_applies_the_rule() {
 fn help_documents_every_subcommand() {
     let (ok, out, _) = run(&["--help"], None);
     assert!(ok);
-    for cmd in ["demo", "serve", "migrate", "user", "token", "backup"] {
+    for cmd in [
+        "demo", "serve", "migrate", "user", "token", "device", "backup",
+    ] {
         assert!(out.contains(cmd), "{cmd} missing from --help");
     }
     let (ok, out, _) = run(&["demo", "--help"], None);
     assert!(ok && out.contains("--no-serve") && out.contains("sqlite://baiqian-demo.db"));
+    let (ok, out, _) = run(&["device", "--help"], None);
+    for cmd in ["add", "list", "revoke"] {
+        assert!(ok && out.contains(cmd), "device {cmd} missing from --help");
+    }
 }

@@ -637,13 +637,10 @@ const IN_CHUNK: usize = 250;
 /// Rows per multi-row insert, for the same reason.
 const ROWS_PER_INSERT: usize = 32;
 
-/// The rollup upsert, compiled for sqlx's `Any` (bulk loads on SQLite) and the typed PostgreSQL
-/// connection (check-in batches and `COPY` loads).
-macro_rules! deltas_fn {
-    ($deltas:ident, $conn:ty) => {
-/// Adds the batch's changes to the rollups: one multi-row upsert per 50 nodes.
-async fn $deltas(
-    conn: &mut $conn,
+/// Adds rollup changes for the SQLite bulk loads: one multi-row upsert per 50 nodes. (Check-in
+/// batches and PostgreSQL loads have their own, `batch::apply_sqlite` and `batch::rollups_pg`.)
+async fn apply_deltas(
+    conn: &mut AnyConnection,
     deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
 ) -> Result<()> {
     let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
@@ -682,11 +679,6 @@ async fn $deltas(
     }
     Ok(())
 }
-    };
-}
-
-deltas_fn!(apply_deltas, AnyConnection);
-deltas_fn!(apply_deltas_pg, sqlx::PgConnection);
 
 /// A check-in for bulk loading (the demo's year of activity days): trusted, not re-checked.
 #[derive(Debug, Clone)]
@@ -753,7 +745,7 @@ async fn copy_checkins_pg(
         copy.send(buf.as_bytes()).await?;
     }
     copy.finish().await?;
-    apply_deltas_pg(&mut tx, deltas).await?;
+    batch::rollups_pg(&mut tx, deltas).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,8 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use baiqian_domain::Msg;
 
 use super::{
-    Attendee, CheckinOutcome, CheckinRequest, IN_CHUNK, MAX_CLOCK_SKEW_MS, ROWS_PER_INSERT,
-    apply_deltas_pg, count_attendance, month_of, placeholders,
+    Attendee, CheckinOutcome, CheckinRequest, MAX_CLOCK_SKEW_MS, count_attendance, month_of,
 };
 use crate::{Result, StoreError};
 
@@ -211,7 +210,9 @@ fn distinct<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> 
     items.collect::<HashSet<_>>().into_iter().collect()
 }
 
-/// PostgreSQL: a fixed number of statements whatever the batch's size.
+/// PostgreSQL: a fixed number of statements whatever the batch's size, each with array
+/// parameters (`= ANY($1)`, `UNNEST`), so each has one text and stays prepared across batches —
+/// an IN list of each batch's length was a new statement to parse and plan every time.
 pub(super) async fn apply_pg(
     conn: &mut sqlx::PgConnection,
     batch: &[CheckinRequest],
@@ -219,34 +220,28 @@ pub(super) async fn apply_pg(
 ) -> Result<Vec<CheckinOutcome>> {
     let mut reads = Reads::default();
     let cids = distinct(batch.iter().map(|r| r.client_id.as_str()));
-    for chunk in cids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT client_id, id FROM checkins WHERE client_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        reads.prior.extend(q.fetch_all(&mut *conn).await?);
-    }
+    reads.prior.extend(
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT client_id, id FROM checkins WHERE client_id = ANY($1)",
+        )
+        .bind(&cids)
+        .fetch_all(&mut *conn)
+        .await?,
+    );
     // Cards with their members: one query for the usual swipe.
     let card_nos = distinct(batch.iter().filter_map(|r| match &r.attendee {
         Attendee::Card(c) => Some(c.as_str()),
         Attendee::Member(_) => None,
     }));
-    for chunk in card_nos.chunks(IN_CHUNK) {
-        let sql = format!(
+    if !card_nos.is_empty() {
+        let found = sqlx::query_as::<_, (String, i64, String, String, String, String)>(
             "SELECT c.card_no, c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
-             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, i64, String, String, String, String)>(&sql);
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        for (card, member, status, home_org, path, member_status) in q.fetch_all(&mut *conn).await?
-        {
+             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no = ANY($1)",
+        )
+        .bind(&card_nos)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (card, member, status, home_org, path, member_status) in found {
             reads.cards.insert(card, (member, status == "active"));
             reads.members.insert(
                 member,
@@ -259,83 +254,72 @@ pub(super) async fn apply_pg(
         }
     }
     let event_ids = distinct(batch.iter().map(|r| r.event_id));
-    for chunk in event_ids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id IN ({})",
-            placeholders(1, chunk.len())
+    let found = sqlx::query_as::<_, (i64, String, String, i64, i64)>(
+        "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e \
+         JOIN orgs o ON o.code = e.org_code WHERE e.id = ANY($1)",
+    )
+    .bind(&event_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, org_code, path, starts_at, ends_at) in found {
+        reads.events.insert(
+            id,
+            EventRow {
+                org_code,
+                path,
+                starts_at,
+                ends_at,
+            },
         );
-        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for (id, org_code, path, starts_at, ends_at) in q.fetch_all(&mut *conn).await? {
-            reads.events.insert(
+    }
+    let device_ids = distinct(batch.iter().filter_map(|r| r.device.as_ref().map(|d| d.id)));
+    if !device_ids.is_empty() {
+        reads.live_devices.extend(
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM devices WHERE revoked_at IS NULL AND id = ANY($1)",
+            )
+            .bind(&device_ids)
+            .fetch_all(&mut *conn)
+            .await?,
+        );
+    }
+    // Members not read with their cards (phone and officer check-ins).
+    let unknown = distinct(batch.iter().filter_map(|r| match &r.attendee {
+        Attendee::Member(m) if !reads.members.contains_key(m) => Some(*m),
+        _ => None,
+    }));
+    if !unknown.is_empty() {
+        let found = sqlx::query_as::<_, (i64, String, String, String)>(
+            "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = ANY($1)",
+        )
+        .bind(&unknown)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, home_org, path, status) in found {
+            reads.members.insert(
                 id,
-                EventRow {
-                    org_code,
+                MemberRow {
+                    home_org,
                     path,
-                    starts_at,
-                    ends_at,
+                    active: status == "active",
                 },
             );
         }
-    }
-    let device_ids = distinct(batch.iter().filter_map(|r| r.device.as_ref().map(|d| d.id)));
-    for chunk in device_ids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT id FROM devices WHERE revoked_at IS NULL AND id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        reads.live_devices.extend(q.fetch_all(&mut *conn).await?);
     }
     let member_ids = distinct(batch.iter().filter_map(|r| match &r.attendee {
         Attendee::Card(c) => reads.cards.get(c).map(|(m, _)| *m),
         Attendee::Member(m) => Some(*m),
     }));
-    for chunk in member_ids.chunks(IN_CHUNK) {
-        // Members not read with their cards (phone and officer check-ins).
-        let unknown: Vec<i64> = chunk
-            .iter()
-            .copied()
-            .filter(|id| !reads.members.contains_key(id))
-            .collect();
-        if !unknown.is_empty() {
-            let sql = format!(
-                "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id IN ({})",
-                placeholders(1, unknown.len())
-            );
-            let mut q = sqlx::query_as::<_, (i64, String, String, String)>(&sql);
-            for id in &unknown {
-                q = q.bind(*id);
-            }
-            for (id, home_org, path, status) in q.fetch_all(&mut *conn).await? {
-                reads.members.insert(
-                    id,
-                    MemberRow {
-                        home_org,
-                        path,
-                        active: status == "active",
-                    },
-                );
-            }
-        }
-        let sql = format!(
-            "SELECT event_id, member_id FROM checkins WHERE event_id IN ({}) AND member_id IN ({})",
-            placeholders(1, event_ids.len()),
-            placeholders(1 + event_ids.len(), chunk.len())
+    if !member_ids.is_empty() {
+        reads.attended.extend(
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT event_id, member_id FROM checkins WHERE event_id = ANY($1) AND member_id = ANY($2)",
+            )
+            .bind(&event_ids)
+            .bind(&member_ids)
+            .fetch_all(&mut *conn)
+            .await?,
         );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for id in &event_ids {
-            q = q.bind(*id);
-        }
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        reads.attended.extend(q.fetch_all(&mut *conn).await?);
     }
 
     let mut plan = plan(batch, now, &mut reads);
@@ -343,58 +327,84 @@ pub(super) async fn apply_pg(
         return Ok(plan.out);
     }
     let rows = rows(batch, &plan, &reads)?;
+    let inserted = sqlx::query_as::<_, (String, i64)>(
+        "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
+         SELECT c, e, m, h, o, a, w, d, l, r, $11 FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
+         $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::text[]) AS u(c, e, m, h, o, a, w, d, l, r) \
+         RETURNING client_id, id",
+    )
+    .bind(rows.iter().map(|r| r.req.client_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.req.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.member_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.home).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.host).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.req.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.req.method).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.req.device.as_ref().map(|d| d.id))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.req.actor_login.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.req.reason.as_deref()).collect::<Vec<_>>())
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let by_cid: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.req.client_id.as_str(), r.req.client_id.as_str()))
+        .collect();
     let mut ids: HashMap<&str, i64> = HashMap::new();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|k| format!("({})", placeholders(k * 11 + 1, 11)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
-             VALUES {} RETURNING client_id, id",
-            values.join(",")
-        );
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.req.client_id.as_str())
-                .bind(r.req.event_id)
-                .bind(r.member_id)
-                .bind(r.home)
-                .bind(r.host)
-                .bind(r.req.at)
-                .bind(r.req.method)
-                .bind(r.req.device.as_ref().map(|d| d.id))
-                .bind(r.req.actor_login.as_deref())
-                .bind(r.req.reason.as_deref())
-                .bind(now);
-        }
-        for (cid, id) in q.fetch_all(&mut *conn).await? {
-            // Back to the batch's own &str, which the ids map borrows.
-            if let Some(r) = chunk.iter().find(|r| r.req.client_id == cid) {
-                ids.insert(r.req.client_id.as_str(), id);
-            }
+    for (cid, id) in inserted {
+        // Keyed by the batch's own &str, which outlives this statement's rows.
+        if let Some(own) = by_cid.get(cid.as_str()) {
+            ids.insert(own, id);
         }
     }
     settle(batch, &mut plan, &ids)?;
     // The member-months new to the table are the first attendances of the month.
     let months = member_months(batch, &plan);
-    let mut firsts: HashSet<(i64, String)> = HashSet::new();
-    for chunk in months.chunks(IN_CHUNK / 2) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|k| format!("({})", placeholders(k * 2 + 1, 2)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO member_months (member_id, month) VALUES {} ON CONFLICT DO NOTHING RETURNING member_id, month",
-            values.join(",")
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for (m, month) in chunk {
-            q = q.bind(*m).bind(month.as_str());
-        }
-        firsts.extend(q.fetch_all(&mut *conn).await?);
-    }
-    apply_deltas_pg(conn, &deltas(batch, &plan, &reads, &firsts)).await?;
+    let firsts: HashSet<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
+        "INSERT INTO member_months (member_id, month) SELECT * FROM UNNEST($1::bigint[], $2::text[]) \
+         ON CONFLICT DO NOTHING RETURNING member_id, month",
+    )
+    .bind(months.iter().map(|(m, _)| *m).collect::<Vec<_>>())
+    .bind(months.iter().map(|(_, mo)| mo.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    rollups_pg(conn, &deltas(batch, &plan, &reads, &firsts)).await?;
     Ok(plan.out)
+}
+
+/// Adds rollup changes in one statement (PostgreSQL: arrays, one prepared text).
+pub(super) async fn rollups_pg(
+    conn: &mut sqlx::PgConnection,
+    deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
+) -> Result<()> {
+    let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+         ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
+         guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",
+    )
+    .bind(rows.iter().map(|((c, _), _)| c.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|((_, m), _)| m.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, d)| d.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, d)| d.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, d)| d.2).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// The embedded SQLite: the whole batch on the calling (blocking) thread, one transaction,
