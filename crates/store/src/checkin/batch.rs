@@ -157,15 +157,17 @@ fn settle(batch: &[CheckinRequest], plan: &mut Plan, ids: &HashMap<&str, i64>) -
             *slot = id;
         }
     }
-    for o in plan.out.iter_mut() {
-        if let CheckinOutcome::Repeat { id } = o
-            && *id < 0
+    // A repeat inside the batch answers as its first did (the first comes earlier, so it is
+    // settled by now).
+    for k in 0..plan.out.len() {
+        if let CheckinOutcome::Repeat { id } = plan.out[k]
+            && id < 0
         {
-            let first = (-*id - 1) as usize;
-            *id = ids
-                .get(batch[first].client_id.as_str())
-                .copied()
-                .unwrap_or_default();
+            let first = (-id - 1) as usize;
+            plan.out[k] = match &plan.out[first] {
+                CheckinOutcome::Created { id, .. } => CheckinOutcome::Repeat { id: *id },
+                other => other.clone(),
+            };
         }
     }
     Ok(())
@@ -210,116 +212,116 @@ fn distinct<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> 
     items.collect::<HashSet<_>>().into_iter().collect()
 }
 
-/// PostgreSQL: a fixed number of statements whatever the batch's size, each with array
-/// parameters (`= ANY($1)`, `UNNEST`), so each has one text and stays prepared across batches —
-/// an IN list of each batch's length was a new statement to parse and plan every time.
+/// Everything a batch refers to, in one round trip: rows tagged by kind (`p` prior client id,
+/// `c` card with its member, `m` member, `e` activity day, `d` live device, `a` attendance).
+const PG_READS: &str = "\
+SELECT 'p', client_id, NULL::text, NULL::text, id, NULL::bigint, NULL::bigint FROM checkins WHERE client_id = ANY($1) \
+UNION ALL SELECT 'c', c.card_no, m.home_org, o.path, c.member_id, CASE WHEN c.status = 'active' THEN 1::bigint ELSE 0 END, CASE WHEN m.status = 'active' THEN 1::bigint ELSE 0 END \
+  FROM member_cards c JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no = ANY($2) \
+UNION ALL SELECT 'm', NULL, m.home_org, o.path, m.id, NULL, CASE WHEN m.status = 'active' THEN 1::bigint ELSE 0 END \
+  FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = ANY($3) \
+UNION ALL SELECT 'e', e.org_code, o.path, NULL, e.id, e.starts_at, e.ends_at \
+  FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = ANY($4) \
+UNION ALL SELECT 'd', NULL, NULL, NULL, id, NULL, NULL FROM devices WHERE revoked_at IS NULL AND id = ANY($5) \
+UNION ALL SELECT 'a', NULL, NULL, NULL, k.event_id, k.member_id, NULL FROM checkins k \
+  WHERE k.event_id = ANY($4) AND k.member_id IN \
+  (SELECT member_id FROM member_cards WHERE card_no = ANY($2) UNION ALL SELECT unnest($3::bigint[]))";
+
+/// The accepted check-ins and their first attendances of the month, in one round trip. A row
+/// another writer stored meanwhile (a second server, a retry racing its original) is skipped,
+/// not an error: the batch finds out which afterwards. Returns (`c`, client id, id) and
+/// (`m`, month, member).
+const PG_WRITES: &str = "\
+WITH u AS (SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], \
+  $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[]) AS u(c, e, m, h, o, a, w, d, l, r, mo)), \
+ins AS (INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
+  SELECT c, e, m, h, o, a, w, d, l, r, $12 FROM u ON CONFLICT DO NOTHING RETURNING client_id, id), \
+mm AS (INSERT INTO member_months (member_id, month) SELECT DISTINCT u.m, u.mo FROM u JOIN ins ON ins.client_id = u.c \
+  ON CONFLICT DO NOTHING RETURNING member_id, month) \
+SELECT 'c', client_id, id FROM ins UNION ALL SELECT 'm', month, member_id FROM mm";
+
+type PgRead = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// PostgreSQL: every statement is a round trip, so a batch takes five whatever its size —
+/// `BEGIN`, the reads, the writes, the rollups, `COMMIT` — each with array parameters
+/// (`= ANY($1)`, `UNNEST`) so its text stays prepared across batches.
 pub(super) async fn apply_pg(
     conn: &mut sqlx::PgConnection,
     batch: &[CheckinRequest],
     now: i64,
 ) -> Result<Vec<CheckinOutcome>> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("check-in read: {what}"));
     let mut reads = Reads::default();
     let cids = distinct(batch.iter().map(|r| r.client_id.as_str()));
-    reads.prior.extend(
-        sqlx::query_as::<_, (String, i64)>(
-            "SELECT client_id, id FROM checkins WHERE client_id = ANY($1)",
-        )
-        .bind(&cids)
-        .fetch_all(&mut *conn)
-        .await?,
-    );
-    // Cards with their members: one query for the usual swipe.
     let card_nos = distinct(batch.iter().filter_map(|r| match &r.attendee {
         Attendee::Card(c) => Some(c.as_str()),
         Attendee::Member(_) => None,
     }));
-    if !card_nos.is_empty() {
-        let found = sqlx::query_as::<_, (String, i64, String, String, String, String)>(
-            "SELECT c.card_no, c.member_id, c.status, m.home_org, o.path, m.status FROM member_cards c \
-             JOIN members m ON m.id = c.member_id JOIN orgs o ON o.code = m.home_org WHERE c.card_no = ANY($1)",
-        )
-        .bind(&card_nos)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (card, member, status, home_org, path, member_status) in found {
-            reads.cards.insert(card, (member, status == "active"));
-            reads.members.insert(
-                member,
-                MemberRow {
-                    home_org,
-                    path,
-                    active: member_status == "active",
-                },
-            );
-        }
-    }
-    let event_ids = distinct(batch.iter().map(|r| r.event_id));
-    let found = sqlx::query_as::<_, (i64, String, String, i64, i64)>(
-        "SELECT e.id, e.org_code, o.path, e.starts_at, e.ends_at FROM activity_days e \
-         JOIN orgs o ON o.code = e.org_code WHERE e.id = ANY($1)",
-    )
-    .bind(&event_ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, org_code, path, starts_at, ends_at) in found {
-        reads.events.insert(
-            id,
-            EventRow {
-                org_code,
-                path,
-                starts_at,
-                ends_at,
-            },
-        );
-    }
-    let device_ids = distinct(batch.iter().filter_map(|r| r.device.as_ref().map(|d| d.id)));
-    if !device_ids.is_empty() {
-        reads.live_devices.extend(
-            sqlx::query_scalar::<_, i64>(
-                "SELECT id FROM devices WHERE revoked_at IS NULL AND id = ANY($1)",
-            )
-            .bind(&device_ids)
-            .fetch_all(&mut *conn)
-            .await?,
-        );
-    }
-    // Members not read with their cards (phone and officer check-ins).
-    let unknown = distinct(batch.iter().filter_map(|r| match &r.attendee {
-        Attendee::Member(m) if !reads.members.contains_key(m) => Some(*m),
-        _ => None,
-    }));
-    if !unknown.is_empty() {
-        let found = sqlx::query_as::<_, (i64, String, String, String)>(
-            "SELECT m.id, m.home_org, o.path, m.status FROM members m JOIN orgs o ON o.code = m.home_org WHERE m.id = ANY($1)",
-        )
-        .bind(&unknown)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (id, home_org, path, status) in found {
-            reads.members.insert(
-                id,
-                MemberRow {
-                    home_org,
-                    path,
-                    active: status == "active",
-                },
-            );
-        }
-    }
     let member_ids = distinct(batch.iter().filter_map(|r| match &r.attendee {
-        Attendee::Card(c) => reads.cards.get(c).map(|(m, _)| *m),
         Attendee::Member(m) => Some(*m),
+        Attendee::Card(_) => None,
     }));
-    if !member_ids.is_empty() {
-        reads.attended.extend(
-            sqlx::query_as::<_, (i64, i64)>(
-                "SELECT event_id, member_id FROM checkins WHERE event_id = ANY($1) AND member_id = ANY($2)",
-            )
-            .bind(&event_ids)
-            .bind(&member_ids)
-            .fetch_all(&mut *conn)
-            .await?,
-        );
+    let event_ids = distinct(batch.iter().map(|r| r.event_id));
+    let device_ids = distinct(batch.iter().filter_map(|r| r.device.as_ref().map(|d| d.id)));
+    let found = sqlx::query_as::<_, PgRead>(PG_READS)
+        .bind(&cids)
+        .bind(&card_nos)
+        .bind(&member_ids)
+        .bind(&event_ids)
+        .bind(&device_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (kind, s1, s2, s3, n1, n2, n3) in found {
+        let n1 = n1.ok_or_else(|| corrupt("no key"))?;
+        match kind.as_str() {
+            "p" => {
+                reads
+                    .prior
+                    .insert(s1.ok_or_else(|| corrupt("client id"))?, n1);
+            }
+            "c" | "m" => {
+                if kind == "c" {
+                    let card = s1.ok_or_else(|| corrupt("card"))?;
+                    reads.cards.insert(card, (n1, n2 == Some(1)));
+                }
+                reads.members.insert(
+                    n1,
+                    MemberRow {
+                        home_org: s2.ok_or_else(|| corrupt("home"))?,
+                        path: s3.ok_or_else(|| corrupt("path"))?,
+                        active: n3 == Some(1),
+                    },
+                );
+            }
+            "e" => {
+                reads.events.insert(
+                    n1,
+                    EventRow {
+                        org_code: s1.ok_or_else(|| corrupt("host"))?,
+                        path: s2.ok_or_else(|| corrupt("path"))?,
+                        starts_at: n2.ok_or_else(|| corrupt("start"))?,
+                        ends_at: n3.ok_or_else(|| corrupt("end"))?,
+                    },
+                );
+            }
+            "d" => {
+                reads.live_devices.insert(n1);
+            }
+            "a" => {
+                reads
+                    .attended
+                    .insert((n1, n2.ok_or_else(|| corrupt("member"))?));
+            }
+            other => return Err(corrupt(other)),
+        }
     }
 
     let mut plan = plan(batch, now, &mut reads);
@@ -327,57 +329,77 @@ pub(super) async fn apply_pg(
         return Ok(plan.out);
     }
     let rows = rows(batch, &plan, &reads)?;
-    let inserted = sqlx::query_as::<_, (String, i64)>(
-        "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
-         SELECT c, e, m, h, o, a, w, d, l, r, $11 FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
-         $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::text[]) AS u(c, e, m, h, o, a, w, d, l, r) \
-         RETURNING client_id, id",
-    )
-    .bind(rows.iter().map(|r| r.req.client_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.req.event_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.member_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.home).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.host).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.req.at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.req.method).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|r| r.req.device.as_ref().map(|d| d.id))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|r| r.req.actor_login.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(rows.iter().map(|r| r.req.reason.as_deref()).collect::<Vec<_>>())
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    let by_cid: HashMap<&str, &str> = rows
-        .iter()
-        .map(|r| (r.req.client_id.as_str(), r.req.client_id.as_str()))
-        .collect();
-    let mut ids: HashMap<&str, i64> = HashMap::new();
-    for (cid, id) in inserted {
-        // Keyed by the batch's own &str, which outlives this statement's rows.
-        if let Some(own) = by_cid.get(cid.as_str()) {
-            ids.insert(own, id);
+    let written = sqlx::query_as::<_, (String, String, i64)>(PG_WRITES)
+        .bind(
+            rows.iter()
+                .map(|r| r.req.client_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.req.event_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.member_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.home).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.host).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.req.at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.req.method).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.req.device.as_ref().map(|d| d.id))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.req.actor_login.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.req.reason.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| month_of(r.req.at)).collect::<Vec<_>>())
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut inserted: HashMap<String, i64> = HashMap::new();
+    let mut firsts: HashSet<(i64, String)> = HashSet::new();
+    for (kind, text, n) in written {
+        if kind == "c" {
+            inserted.insert(text, n);
+        } else {
+            firsts.insert((n, text));
         }
     }
+    // Accepted but not inserted: another writer stored the client id (a repeat) or the member's
+    // attendance (already) after this batch read.
+    let lost: Vec<&str> = plan
+        .accepted
+        .iter()
+        .map(|(i, _)| batch[*i].client_id.as_str())
+        .filter(|c| !inserted.contains_key(*c))
+        .collect();
+    if !lost.is_empty() {
+        let stored: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT client_id, id FROM checkins WHERE client_id = ANY($1)",
+        )
+        .bind(&lost)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+        plan.accepted.retain(|(i, _)| {
+            let req = &batch[*i];
+            if inserted.contains_key(&req.client_id) {
+                return true;
+            }
+            plan.out[*i] = match stored.get(&req.client_id) {
+                Some(id) => CheckinOutcome::Repeat { id: *id },
+                None => CheckinOutcome::Already,
+            };
+            false
+        });
+    }
+    let ids: HashMap<&str, i64> = inserted.iter().map(|(c, id)| (c.as_str(), *id)).collect();
     settle(batch, &mut plan, &ids)?;
-    // The member-months new to the table are the first attendances of the month.
-    let months = member_months(batch, &plan);
-    let firsts: HashSet<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
-        "INSERT INTO member_months (member_id, month) SELECT * FROM UNNEST($1::bigint[], $2::text[]) \
-         ON CONFLICT DO NOTHING RETURNING member_id, month",
-    )
-    .bind(months.iter().map(|(m, _)| *m).collect::<Vec<_>>())
-    .bind(months.iter().map(|(_, mo)| mo.as_str()).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
     rollups_pg(conn, &deltas(batch, &plan, &reads, &firsts)).await?;
     Ok(plan.out)
 }

@@ -721,3 +721,109 @@ async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
     assert_eq!(app.audit_count().await, audit0 + 1);
 }
 both!(events_page_lists_and_schedules_in_scope);
+
+/// Two servers on one database (a province runs several): the same swipes reach both, as retries
+/// racing their originals and as a member swiping at two readers. Every pair is stored once, each
+/// request gets a true answer, nothing fails, and the rollups match a recount.
+async fn two_writers_racing_on_the_same_swipes_store_each_once(app: TestApp) {
+    use baiqian_store::checkin::{Attendee, CheckinOutcome, CheckinRequest, NewEvent};
+    let town = app.token("meishan.admin").await;
+    let mut members = Vec::new();
+    for seq in 1..=24 {
+        members.push(member(&app, &town, seq, XINMIN).await.0);
+    }
+    let other = baiqian_store::Db::connect(app.db.url()).await.unwrap();
+    let t = |h: i64| crate::support::T0 + h * 3_600_000;
+    let request = |client: String, member_id: i64, event_id: i64| CheckinRequest {
+        client_id: client,
+        attendee: Attendee::Member(member_id),
+        event_id,
+        at: t(0),
+        method: "manual",
+        device: None,
+        actor_login: Some("meishan.admin".into()),
+        reason: Some("读卡器离线，补录".into()),
+    };
+    for round in 0..8 {
+        let ev = app
+            .db
+            .create_event(
+                &baiqian_store::Actor::cli(),
+                NewEvent {
+                    org: OrgCode::parse(XINMIN).unwrap(),
+                    day: "2016-03-01".into(),
+                    starts_at: t(-1),
+                    ends_at: t(2),
+                    topic: format!("学习{round}"),
+                    place: "村部".into(),
+                },
+                "race-secret",
+                t(-2),
+            )
+            .await
+            .unwrap()
+            .id;
+        let cid = |k: usize, side: u8| format!("a{round:07}-000{side}-4000-8000-{k:012}");
+        // Server A: every member once. Server B: the same client ids (retries), then the same
+        // members under new client ids (a second reader), in the opposite order.
+        let a: Vec<_> = members
+            .iter()
+            .enumerate()
+            .map(|(k, m)| request(cid(k, 0), *m, ev))
+            .collect();
+        let mut b: Vec<_> = a.clone();
+        b.extend(
+            members
+                .iter()
+                .enumerate()
+                .map(|(k, m)| request(cid(k, 1), *m, ev)),
+        );
+        b.reverse();
+        let (ra, rb) = tokio::join!(
+            app.db.apply_checkins(a.clone(), t(1)),
+            other.apply_checkins(b.clone(), t(1))
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let stored = app.db.event_attendance_count(ev).await.unwrap();
+        assert_eq!(stored, members.len() as i64, "round {round}");
+        for (k, m) in members.iter().enumerate() {
+            let outcomes: Vec<&CheckinOutcome> = a
+                .iter()
+                .zip(&ra)
+                .chain(b.iter().zip(&rb))
+                .filter(|(r, _)| r.attendee == Attendee::Member(*m))
+                .map(|(_, o)| o)
+                .collect();
+            let created: Vec<i64> = outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    CheckinOutcome::Created { id, .. } => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(created.len(), 1, "round {round}, member {k}: {outcomes:?}");
+            for o in &outcomes {
+                match o {
+                    CheckinOutcome::Created { .. } | CheckinOutcome::Already => {}
+                    // A repeat names the stored check-in.
+                    CheckinOutcome::Repeat { id } => {
+                        assert_eq!(*id, created[0], "round {round}, member {k}: {outcomes:?}")
+                    }
+                    CheckinOutcome::Refused(m) => panic!("refused: {}", m.key),
+                }
+            }
+        }
+    }
+    other.close().await;
+    for code in [XINMIN, "330522109", "330522", "330500"] {
+        let c = OrgCode::parse(code).unwrap();
+        let kept = app
+            .db
+            .attendance(&baiqian_domain::scope::Scope::everything(), &c, "2016-03")
+            .await
+            .unwrap();
+        let recount = app.db.attendance_from_scratch(&c, "2016-03").await.unwrap();
+        assert_eq!(kept, recount, "{code}");
+    }
+}
+both!(two_writers_racing_on_the_same_swipes_store_each_once);
