@@ -258,6 +258,18 @@ impl Db {
         Ok(device)
     }
 
+    /// Active accounts and devices at a node: what retiring it would end.
+    pub async fn access_at(&self, code: &OrgCode) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM users WHERE org_code = $1 AND disabled = 0), \
+             (SELECT COUNT(*) FROM devices WHERE org_code = $1 AND revoked_at IS NULL)",
+        )
+        .bind(code.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
         let row = sqlx::query(
             "SELECT id, org_code, name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -619,6 +631,39 @@ async fn event_row(conn: &mut AnyConnection, id: i64) -> Result<Option<Event>> {
         })
     })
     .transpose()
+}
+
+/// Revokes every device of a node being retired, each audited with the retirement's reason.
+pub(crate) async fn revoke_devices_at(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    org_code: &str,
+    org_path: &str,
+    reason: &str,
+    now: i64,
+) -> Result<usize> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM devices WHERE org_code = $1 AND revoked_at IS NULL")
+            .bind(org_code)
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in &ids {
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        let mut change = Change::update(
+            "device",
+            &id.to_string(),
+            org_path,
+            json!({ "revoked_at": null }),
+            json!({ "revoked_at": now }),
+        );
+        change.reason = Some(reason.to_string());
+        audit::record(conn, actor, now, change).await?;
+    }
+    Ok(ids.len())
 }
 
 /// `$a, $a+1, …` for `n` parameters.

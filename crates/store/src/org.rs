@@ -466,8 +466,19 @@ impl Db {
             after.audit_json(),
         );
         change.action = "retire";
-        change.reason = Some(reason);
+        change.reason = Some(reason.clone());
         audit::record(tx.conn(), actor, now, change).await?;
+        // Access through the node ends with it: its accounts and its card readers.
+        crate::user::disable_accounts_at(tx.conn(), actor, code.as_str(), &reason, now).await?;
+        crate::checkin::revoke_devices_at(
+            tx.conn(),
+            actor,
+            code.as_str(),
+            &after.path,
+            &reason,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }

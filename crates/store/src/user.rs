@@ -7,8 +7,8 @@ use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
 use crate::org::org_in_scope;
@@ -37,6 +37,76 @@ const USER_COLUMNS: &str = "u.id, u.login, u.name, u.role, u.org_code, o.name AS
 const USER_FROM: &str = "FROM users u JOIN orgs o ON o.code = u.org_code";
 
 /// `SELECT <user columns> FROM users … <rest>`.
+/// Disables or enables an account inside the caller's transaction, audited; disabling ends its
+/// sessions and tokens at once.
+async fn set_disabled(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    before: &User,
+    disabled: bool,
+    reason: Option<String>,
+    now: i64,
+) -> Result<User> {
+    sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(disabled))
+        .bind(now)
+        .bind(before.id)
+        .execute(&mut *conn)
+        .await?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(before.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(before.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let row = sqlx::query(&user_select("WHERE u.id = $1"))
+        .bind(before.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let after = User::from_row(&row)?;
+    let mut change = Change::update(
+        "user",
+        &after.login,
+        &after.org_path,
+        before.audit_json(),
+        after.audit_json(),
+    );
+    change.action = if disabled { "disable" } else { "enable" };
+    change.reason = reason;
+    audit::record(conn, actor, now, change).await?;
+    Ok(after)
+}
+
+/// Disables every active account attached to a node being retired (an account must not outlive
+/// its part of the tree), each audited with the retirement's reason. Returns how many.
+pub(crate) async fn disable_accounts_at(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    org_code: &str,
+    reason: &str,
+    now: i64,
+) -> Result<usize> {
+    let rows = sqlx::query(&user_select("WHERE u.org_code = $1 AND u.disabled = 0"))
+        .bind(org_code)
+        .fetch_all(&mut *conn)
+        .await?;
+    let accounts = rows
+        .iter()
+        .map(User::from_row)
+        .collect::<Result<Vec<_>>>()?;
+    for before in &accounts {
+        set_disabled(conn, actor, before, true, Some(reason.to_string()), now).await?;
+    }
+    Ok(accounts.len())
+}
+
 fn user_select(rest: &str) -> String {
     format!("SELECT {USER_COLUMNS} {USER_FROM} {rest}")
 }
@@ -217,39 +287,7 @@ impl Db {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(disabled))
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        }
-        let row = sqlx::query(&user_select("WHERE u.id = $1"))
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
-        let after = User::from_row(&row)?;
-        let mut change = Change::update(
-            "user",
-            &after.login,
-            &after.org_path,
-            before.audit_json(),
-            after.audit_json(),
-        );
-        change.action = if disabled { "disable" } else { "enable" };
-        audit::record(tx.conn(), actor, now, change).await?;
+        let after = set_disabled(tx.conn(), actor, &before, disabled, None, now).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -458,6 +458,22 @@ struct ActionPage {
     parent: String,
     reason: String,
     errors: Vec<FieldError>,
+    /// For a retirement: what it ends (active accounts, devices at the node); empty otherwise.
+    ends: String,
+}
+
+/// What retiring `node` would end, in words; empty when nothing.
+async fn retirement_ends(state: &AppState, tr: Tr, node: &Org) -> Result<String, AppError> {
+    let (accounts, devices) = state.db.access_at(&node.code).await?;
+    Ok(if accounts + devices == 0 {
+        String::new()
+    } else {
+        tr.msg(
+            &Msg::new("org.retire_ends")
+                .arg("accounts", accounts)
+                .arg("devices", devices),
+        )
+    })
 }
 
 impl ActionPage {
@@ -494,6 +510,11 @@ async fn action_form(
     if me.scope().is_root_path(&node.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
+    let ends = if action == "retire" {
+        retirement_ends(state, tr, &node).await?
+    } else {
+        String::new()
+    };
     let page = ActionPage {
         tr,
         f: Frame::new(state, me, tr, &here(uri), "tree").await?,
@@ -502,6 +523,7 @@ async fn action_form(
         action,
         reason: String::new(),
         errors: Vec::new(),
+        ends,
     };
     html(&page)
 }
@@ -546,9 +568,15 @@ impl Refused {
             "" | "code" | "level" => "parent",
             f => f,
         };
+        let ends = if self.action == "retire" {
+            retirement_ends(state, tr, &self.node).await?
+        } else {
+            String::new()
+        };
         let page = ActionPage {
             tr,
             f: Frame::new(state, me, tr, &here(uri), "tree").await?,
+            ends,
             org: self.node,
             action: self.action,
             parent: self.form.parent,

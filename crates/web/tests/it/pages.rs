@@ -378,3 +378,97 @@ async fn search_by_name_and_pinyin_initials_within_scope(app: TestApp) {
     assert!(!res.contains("龙山村"), "outside scope");
 }
 both!(search_by_name_and_pinyin_initials_within_scope);
+
+/// A village merged away: retiring it ends access through it — its secretary's account (session
+/// and API token) and its card reader — at once, each audited with the retirement's reason; the
+/// form says beforehand what will end.
+async fn retiring_a_node_ends_its_accounts_and_readers(app: TestApp) {
+    let county = app.login("changxing.admin").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{MEISHAN}/new"),
+            &[
+                ("level", "village"),
+                ("code", "330522109298"),
+                ("name", "待并村"),
+                ("party_org_kind", "branch"),
+                ("member_count", "12"),
+                ("secretary_name", ""),
+            ],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let village = baiqian_domain::org::OrgCode::parse("330522109298").unwrap();
+    app.db
+        .create_user(
+            &baiqian_store::Actor::cli(),
+            baiqian_store::user::NewUser {
+                login: "daibing.secretary".into(),
+                name: "待并村书记".into(),
+                role: baiqian_domain::role::Role::VillageSecretary,
+                org_code: village.clone(),
+                password_hash: baiqian_web::auth::hash_password(baiqian_demo::DEMO_PASSWORD)
+                    .unwrap(),
+            },
+            crate::support::T0,
+        )
+        .await
+        .unwrap();
+    app.db
+        .create_device(
+            &baiqian_store::Actor::cli(),
+            &village,
+            "村部读卡器",
+            "retire-test-token-hash",
+            crate::support::T0,
+        )
+        .await
+        .unwrap();
+    let session = app.login("daibing.secretary").await;
+    let api = app.token("daibing.secretary").await;
+    assert_eq!(
+        app.get("/api/v1/orgs/330522109298", &api).await.status,
+        StatusCode::OK
+    );
+
+    let form = app.get("/orgs/330522109298/retire", &county).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.text().contains("1 个在用账号") && form.text().contains("1 台读卡器"),
+        "{}",
+        form.text()
+    );
+    let audit0 = app.audit_count().await;
+    let res = app
+        .post_form(
+            "/orgs/330522109298/retire",
+            &[("reason", "并入新民村")],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // The retirement, the account, the reader.
+    assert_eq!(app.audit_count().await, audit0 + 3);
+    assert_eq!(
+        app.get("/api/v1/orgs/330522109298", &api).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = app.get("/orgs/330522109298", &session).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "the session ended");
+    assert!(
+        app.try_login("daibing.secretary", baiqian_demo::DEMO_PASSWORD)
+            .await
+            .is_err(),
+        "the account is disabled"
+    );
+    let devices = app.db.devices(&baiqian_store::Actor::cli()).await.unwrap();
+    let reader = devices
+        .iter()
+        .find(|(d, _)| d.org_code == "330522109298")
+        .unwrap();
+    assert!(reader.1.is_some(), "the reader is revoked");
+    let audit = app.get("/audit?q=daibing.secretary", &county).await.text();
+    assert!(audit.contains("并入新民村"), "{audit}");
+}
+both!(retiring_a_node_ends_its_accounts_and_readers);
