@@ -403,6 +403,38 @@ impl Db {
             .bind(code.as_str())
             .execute(tx.conn())
             .await?;
+        // The records of the subtree's nodes carry their node's path for scope filters: they move
+        // with it (a moved village's assessment is the new township's to review). The audit log
+        // keeps the path at the time of each change.
+        for (table, column) in [
+            ("assessments", "org_path"),
+            ("rating_rounds", "org_path"),
+            ("standard_sets", "owner_path"),
+            ("featured_practices", "org_path"),
+            ("beautiful_villages", "org_path"),
+            ("collective_incomes", "org_path"),
+            ("volunteer_teams", "org_path"),
+        ] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET {column} = $1 || substr({column}, CAST($2 AS INTEGER)) \
+                 WHERE {column} >= $3 AND {column} < $4"
+            ))
+            .bind(&new_path)
+            .bind(before.path.chars().count() as i64 + 1)
+            .bind(&before.path)
+            .bind(org::path_upper_bound(&before.path))
+            .execute(tx.conn())
+            .await?;
+        }
+        // Member counts are subtree counts: the subtree's members leave the old ancestors and
+        // join the new ones.
+        if before.member_count != 0 {
+            if let Some(old_parent) = before.path.strip_suffix(&format!("{}/", code.as_str())) {
+                crate::member::bump_member_counts(tx.conn(), old_parent, -before.member_count)
+                    .await?;
+            }
+            crate::member::bump_member_counts(tx.conn(), &parent.path, before.member_count).await?;
+        }
         let after = reload(tx.conn(), code).await?;
         let mut change = Change::update(
             "org",

@@ -472,3 +472,70 @@ async fn retiring_a_node_ends_its_accounts_and_readers(app: TestApp) {
     assert!(audit.contains("并入新民村"), "{audit}");
 }
 both!(retiring_a_node_ends_its_accounts_and_readers);
+
+/// A village moved to another township takes its members and its records along: the old
+/// township's member count loses them and the new one's gains them, its open assessment is the
+/// new township's to see and no longer the old one's.
+async fn a_moved_village_takes_its_members_and_assessment_along(app: TestApp) {
+    use baiqian_domain::org::OrgCode;
+    use baiqian_domain::scope::Scope;
+    let count = |code: &'static str| {
+        let db = app.db.clone();
+        async move {
+            db.org(&Scope::everything(), &OrgCode::parse(code).unwrap())
+                .await
+                .unwrap()
+                .member_count
+        }
+    };
+    let (xinmin, meishan, hongqiao, county0) = (
+        count(XINMIN).await,
+        count(MEISHAN).await,
+        count(HONGQIAO).await,
+        count(CHANGXING).await,
+    );
+    assert!(xinmin > 0, "the roster is loaded");
+    let county = app.login("changxing.admin").await;
+    let town = app.login("meishan.admin").await;
+    let listed = |code: &'static str, who: &Who| {
+        let path = format!("/orgs/{code}/ratings/2016/villages");
+        let app = &app;
+        let who = who.clone();
+        async move {
+            let res = app.get(&path, &who).await;
+            assert_eq!(res.status, StatusCode::OK, "{path}");
+            res.text().contains("新民村")
+        }
+    };
+    assert!(listed(MEISHAN, &town).await);
+    assert!(!listed(HONGQIAO, &county).await);
+
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/move"),
+            &[("parent", HONGQIAO), ("reason", "区划调整")],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(count(XINMIN).await, xinmin);
+    assert_eq!(count(MEISHAN).await, meishan - xinmin);
+    assert_eq!(count(HONGQIAO).await, hongqiao + xinmin);
+    assert_eq!(count(CHANGXING).await, county0, "still in 长兴县");
+    assert!(
+        listed(HONGQIAO, &county).await,
+        "the new township's to review"
+    );
+    assert!(!listed(MEISHAN, &town).await);
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/ratings/2016"), &town)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "out of the old township's reach"
+    );
+}
+both!(
+    a_moved_village_takes_its_members_and_assessment_along,
+    roster
+);
