@@ -390,10 +390,26 @@ impl Db {
         let pool = self
             .pg_bulk()
             .ok_or_else(|| StoreError::Corrupt("no check-in connection".into()))?;
-        let mut tx = pool.begin().await?;
-        let out = batch::apply_pg(&mut tx, &batch, now).await?;
-        tx.commit().await?;
-        Ok(out)
+        // Another server's batch may deadlock with this one (PostgreSQL then aborts one of
+        // them): the aborted batch wrote nothing and runs again, reading what the other stored.
+        let mut attempt = 1;
+        loop {
+            let mut tx = pool.begin().await?;
+            match batch::apply_pg(&mut tx, &batch, now).await {
+                Ok(out) => {
+                    tx.commit().await?;
+                    return Ok(out);
+                }
+                Err(StoreError::Db(sqlx::Error::Database(e)))
+                    if attempt < 4 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                {
+                    tracing::warn!(attempt, error = %e, "check-in batch aborted by PostgreSQL; running it again");
+                    tx.rollback().await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// How many members checked in at an event.

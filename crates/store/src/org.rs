@@ -500,6 +500,9 @@ impl Db {
         change.action = "retire";
         change.reason = Some(reason.clone());
         audit::record(tx.conn(), actor, now, change).await?;
+        if after.level == Level::Village {
+            crate::rating::leave_open_rounds(tx.conn(), actor, &after, now).await?;
+        }
         // Access through the node ends with it: its accounts and its card readers.
         crate::user::disable_accounts_at(tx.conn(), actor, code.as_str(), &reason, now).await?;
         crate::checkin::revoke_devices_at(
@@ -665,6 +668,9 @@ pub(crate) async fn insert_checked(
         Change::create("org", new.code.as_str(), &path, created.audit_json()),
     )
     .await?;
+    if created.level == Level::Village {
+        crate::rating::join_open_rounds(conn, actor, &created, now).await?;
+    }
     Ok(created)
 }
 

@@ -2170,3 +2170,126 @@ pub async fn rerate_set_based(db: &Db, round_id: i64) -> Result<u64> {
     tx.commit().await?;
     Ok(n)
 }
+
+/// A village created while a round above it is open joins that round as a draft, rated by the
+/// set most of its county's villages use in the round (a county may have its own), else by the
+/// round's. Audited like every assessment's creation.
+pub(crate) async fn join_open_rounds(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    village: &crate::org::Org,
+    now: i64,
+) -> Result<()> {
+    let rounds: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT id, year, set_id, org_path FROM rating_rounds WHERE published_at IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let codes: Vec<&str> = village
+        .path
+        .trim_matches('/')
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let county_path = match codes.as_slice() {
+        [city, county, ..] => format!("/{city}/{county}/"),
+        _ => village.path.clone(),
+    };
+    for (round_id, year, round_set, round_path) in rounds {
+        if !village.path.starts_with(&round_path) {
+            continue;
+        }
+        let county_set: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT set_id, full_total FROM assessments WHERE round_id = $1 AND org_path >= $2 AND org_path < $3 \
+             GROUP BY set_id, full_total ORDER BY COUNT(*) DESC, set_id LIMIT 1",
+        )
+        .bind(round_id)
+        .bind(&county_path)
+        .bind(baiqian_domain::org::path_upper_bound(&county_path))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (set_id, full_total) = match county_set {
+            Some(found) => found,
+            None => {
+                let full: i64 = items_of(&mut *conn, round_set)
+                    .await?
+                    .iter()
+                    .map(|i| i.full_score)
+                    .sum();
+                (round_set, full)
+            }
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO assessments (round_id, org_code, org_path, set_id, stage, full_total, updated_at) \
+             VALUES ($1, $2, $3, $4, 'draft', $5, $6) RETURNING id",
+        )
+        .bind(round_id)
+        .bind(village.code.as_str())
+        .bind(&village.path)
+        .bind(set_id)
+        .bind(full_total)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Change::create(
+                "assessment",
+                &id.to_string(),
+                &village.path,
+                serde_json::json!({ "year": year, "set_id": set_id, "stage": "draft" }),
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A village being retired leaves the rounds still open: an untouched draft (no score, no
+/// evidence, no step) is withdrawn, audited; an assessment with work in it refuses the retirement
+/// (`rating.error.retire_under_way`), so nothing a village entered is lost.
+pub(crate) async fn leave_open_rounds(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    village: &crate::org::Org,
+    now: i64,
+) -> Result<()> {
+    let open: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+        "SELECT a.id, r.year, a.stage, \
+         (SELECT COUNT(*) FROM assessment_items i WHERE i.assessment_id = a.id) \
+         + (SELECT COUNT(*) FROM evidence e WHERE e.assessment_id = a.id) \
+         + (SELECT COUNT(*) FROM assessment_steps s WHERE s.assessment_id = a.id) \
+         FROM assessments a JOIN rating_rounds r ON r.id = a.round_id \
+         WHERE a.org_code = $1 AND r.published_at IS NULL",
+    )
+    .bind(village.code.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    if let Some((_, year, _, _)) = open
+        .iter()
+        .find(|(_, _, stage, work)| stage != "draft" || *work > 0)
+    {
+        return Err(StoreError::Conflict(
+            Msg::new("rating.error.retire_under_way").arg("year", year),
+        ));
+    }
+    for (id, year, _, _) in open {
+        sqlx::query("DELETE FROM assessments WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        let mut change = Change::update(
+            "assessment",
+            &id.to_string(),
+            &village.path,
+            serde_json::json!({ "year": year, "stage": "draft" }),
+            serde_json::json!(null),
+        );
+        change.action = "withdraw";
+        audit::record(conn, actor, now, change).await?;
+    }
+    Ok(())
+}

@@ -673,7 +673,7 @@ async fn retire(
             o.parent_code.unwrap_or(o.code.to_string())
         ))
         .into_response()),
-        Err(StoreError::Invalid(m)) => {
+        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
             Refused {
                 node,
                 action: "retire",

@@ -237,7 +237,7 @@ WITH u AS (SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text
 ins AS (INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
   SELECT c, e, m, h, o, a, w, d, l, r, $12 FROM u ON CONFLICT DO NOTHING RETURNING client_id, id), \
 mm AS (INSERT INTO member_months (member_id, month) SELECT DISTINCT u.m, u.mo FROM u JOIN ins ON ins.client_id = u.c \
-  ON CONFLICT DO NOTHING RETURNING member_id, month) \
+  ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING member_id, month) \
 SELECT 'c', client_id, id FROM ins UNION ALL SELECT 'm', month, member_id FROM mm";
 
 type PgRead = (
@@ -328,7 +328,11 @@ pub(super) async fn apply_pg(
     if plan.accepted.is_empty() {
         return Ok(plan.out);
     }
-    let rows = rows(batch, &plan, &reads)?;
+    // Every writer inserts in the same order (by member, then activity day), so two batches that
+    // share rows wait for each other instead of deadlocking; `apply_checkins` retries the rare
+    // deadlock that remains (a retry whose client id now names another pair).
+    let mut rows = rows(batch, &plan, &reads)?;
+    rows.sort_by_key(|r| (r.member_id, r.req.event_id));
     let written = sqlx::query_as::<_, (String, String, i64)>(PG_WRITES)
         .bind(
             rows.iter()

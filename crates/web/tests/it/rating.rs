@@ -983,3 +983,95 @@ async fn every_rating_route_refuses_outside_scope(app: TestApp) {
     assert_eq!(app.audit_count().await, audits + 1);
 }
 both!(every_rating_route_refuses_outside_scope);
+
+/// A village founded mid-round joins the open round as a draft (the published year is left as
+/// it was); retired untouched, its draft is withdrawn; a village whose assessment holds work
+/// refuses retirement, and nothing is written.
+async fn a_village_founded_mid_round_joins_it_and_leaves_it_untouched(app: TestApp) {
+    let county = app.login("changxing.admin").await;
+    let total = |year: i64| {
+        let app = &app;
+        let county = county.clone();
+        async move {
+            let res = app
+                .get(&format!("/orgs/{CHANGXING}/ratings/{year}"), &county)
+                .await;
+            assert_eq!(res.status, StatusCode::OK);
+            res.between("id=\"board-total\"", "</tr>").unwrap()
+        }
+    };
+    assert!(total(2016).await.contains(">248<"));
+    let res = app
+        .post_form(
+            &format!("/orgs/{MEISHAN}/new"),
+            &[
+                ("level", "village"),
+                ("code", "330522109297"),
+                ("name", "新建村"),
+                ("party_org_kind", "branch"),
+                ("member_count", "0"),
+                ("secretary_name", ""),
+            ],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(total(2016).await.contains(">249<"), "joined the open round");
+    assert!(
+        total(2015).await.contains(">248<"),
+        "the published year as it was"
+    );
+    let page = app.get("/orgs/330522109297/ratings/2016", &county).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+
+    let res = app
+        .post_form(
+            "/orgs/330522109297/retire",
+            &[("reason", "建制撤销")],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(total(2016).await.contains(">248<"), "its draft withdrawn");
+
+    // A village whose 2016 assessment is submitted: retiring it is refused, nothing written.
+    let round = app
+        .db
+        .round_for("/330500/330522/", 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    let submitted = app
+        .db
+        .assessments_under(
+            &round,
+            "/330500/330522/",
+            &baiqian_store::rating::AssessmentFilter {
+                stage: Some(baiqian_domain::rating::Stage::Submitted),
+                ..Default::default()
+            },
+            "2016-12-31",
+            1,
+        )
+        .await
+        .unwrap();
+    let village = &submitted[0].org_code;
+    let audit0 = app.audit_count().await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{village}/retire"),
+            &[("reason", "合并")],
+            &county,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    assert!(res.text().contains("2016"), "{}", res.text());
+    assert_eq!(app.audit_count().await, audit0);
+    assert!(total(2016).await.contains(">248<"));
+}
+both!(a_village_founded_mid_round_joins_it_and_leaves_it_untouched);
