@@ -159,8 +159,17 @@ impl Db {
         token_hash: &str,
         now: i64,
     ) -> Result<Device> {
+        if !actor.role.may_manage_members() {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
+        let name = baiqian_domain::org::parse_name(name)
+            .map_err(|_| StoreError::Invalid(Msg::new("device.error.name")))?;
+        let name = name.as_str();
         let mut tx = self.write().await?;
         let o = org_in_scope(tx.conn(), &actor.scope, org).await?;
+        if o.is_retired() {
+            return Err(StoreError::Invalid(Msg::new("org.error.retired")));
+        }
         let id: i64 = sqlx::query("INSERT INTO devices (org_code, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(o.code.as_str())
             .bind(name)
@@ -191,12 +200,35 @@ impl Db {
 
     /// The devices registered in the actor's scope, revoked ones too (with when).
     pub async fn devices(&self, actor: &Actor) -> Result<Vec<(Device, Option<i64>)>> {
+        self.devices_between(actor.scope.lower(), actor.scope.upper())
+            .await
+    }
+
+    /// The devices of a node's subtree (the node in `scope`), revoked ones too.
+    pub async fn devices_under(
+        &self,
+        scope: &Scope,
+        code: &OrgCode,
+    ) -> Result<Vec<(Device, Option<i64>)>> {
+        let node = org_in_scope(&mut *self.pool().acquire().await?, scope, code).await?;
+        self.devices_between(
+            &node.path,
+            &baiqian_domain::org::path_upper_bound(&node.path),
+        )
+        .await
+    }
+
+    async fn devices_between(
+        &self,
+        lower: &str,
+        upper: &str,
+    ) -> Result<Vec<(Device, Option<i64>)>> {
         let rows = sqlx::query(
             "SELECT d.id, d.org_code, d.name, d.revoked_at FROM devices d JOIN orgs o ON o.code = d.org_code \
-             WHERE o.path >= $1 AND o.path < $2 ORDER BY d.id",
+             WHERE o.path >= $1 AND o.path < $2 ORDER BY d.revoked_at IS NOT NULL, o.path, d.id",
         )
-        .bind(actor.scope.lower())
-        .bind(actor.scope.upper())
+        .bind(lower)
+        .bind(upper)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -232,6 +264,10 @@ impl Db {
             org_code: row.try_get("org_code")?,
             name: row.try_get("name")?,
         };
+        // Out of scope read as absent above; in scope without the role is refused.
+        if !actor.role.may_manage_members() {
+            return Err(StoreError::Denied(Msg::new("error.denied")));
+        }
         if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
             return Err(StoreError::Conflict(Msg::new("device.error.revoked")));
         }

@@ -103,6 +103,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::org::router())
         .merge(crate::member::router())
         .merge(crate::checkin::router())
+        .merge(crate::device::router())
         .merge(crate::rating::router())
         .merge(crate::standard::router())
         .merge(crate::team::router())

@@ -165,6 +165,13 @@ impl DeviceCache {
         }
         Ok(found)
     }
+
+    /// Forgets every token (a device was revoked here): each is read again on its next use.
+    pub fn forget_all(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
 }
 
 /// Device tokens carry this prefix, so the middleware knows where to look them up.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod checkin;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod excel;
 pub mod frame;

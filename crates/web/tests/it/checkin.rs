@@ -827,3 +827,118 @@ async fn two_writers_racing_on_the_same_swipes_store_each_once(app: TestApp) {
     }
 }
 both!(two_writers_racing_on_the_same_swipes_store_each_once);
+
+/// Card readers from the browser: a village secretary registers one (its token shown once, and
+/// it works), a bad name is refused with nothing written, the secretary revokes it and its token
+/// is refused at once; callers outside the village see nothing, readers without the role change
+/// nothing.
+async fn card_readers_are_registered_and_revoked_in_scope(app: TestApp) {
+    let sec = app.login("xinmin.secretary").await;
+    let page = app.get(&format!("/orgs/{XINMIN}/devices"), &sec).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("id=\"new-device\""));
+
+    let audit0 = app.audit_count().await;
+    let res = app
+        .post_form(&format!("/orgs/{XINMIN}/devices"), &[("name", "  ")], &sec)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("error-summary"));
+    assert_eq!(app.audit_count().await, audit0);
+
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/devices"),
+            &[("name", "村部一楼读卡器")],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(app.audit_count().await, audit0 + 1);
+    let token = res
+        .between("id=\"token\" class=\"token\" value=\"", "\"")
+        .unwrap();
+    assert!(token.starts_with("dev_"), "{token}");
+    let reader = Who::Bearer(token.clone());
+    let swipe = swipe(
+        "d0000000-0000-4000-8000-000000000001",
+        "NO-SUCH-CARD",
+        1,
+        "2016-03-01T10:00:00+08:00",
+    );
+    let res = app.post_json("/api/v1/checkins", &swipe, &reader).await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the token opens the door: {}",
+        res.text()
+    );
+
+    let listed = app.get(&format!("/orgs/{XINMIN}/devices"), &sec).await;
+    let id: i64 = listed
+        .between("action=\"/devices/", "/revoke\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Outside the village: nothing to see, nothing to change; in scope without the role: read only.
+    let other = app.login("longshan.secretary").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/devices"), &other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post_form(
+            &format!("/orgs/{XINMIN}/devices"),
+            &[("name", "外来读卡器")],
+            &other
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post_form(&format!("/devices/{id}/revoke"), &[], &other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let auditor = app.login("meishan.auditor").await;
+    let seen = app.get(&format!("/orgs/{XINMIN}/devices"), &auditor).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.text().contains("村部一楼读卡器"));
+    assert!(!seen.text().contains("id=\"new-device\""));
+    assert_eq!(
+        app.post_form(
+            &format!("/orgs/{XINMIN}/devices"),
+            &[("name", "审计读卡器")],
+            &auditor
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_form(&format!("/devices/{id}/revoke"), &[], &auditor)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.audit_count().await, audit0 + 1);
+
+    let res = app
+        .post_form(&format!("/devices/{id}/revoke"), &[], &sec)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(app.audit_count().await, audit0 + 2);
+    let res = app.post_json("/api/v1/checkins", &swipe, &reader).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    let res = app
+        .post_form(&format!("/devices/{id}/revoke"), &[], &sec)
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "revoked already");
+    assert_eq!(app.audit_count().await, audit0 + 2);
+}
+both!(card_readers_are_registered_and_revoked_in_scope);
