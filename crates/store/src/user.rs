@@ -66,6 +66,20 @@ async fn set_disabled(
         .execute(&mut *conn)
         .await?;
     }
+    let action = if disabled { "disable" } else { "enable" };
+    audited_change(conn, actor, before, action, reason, now).await
+}
+
+/// Reads an account back after a change and records the change (before and after) in the audit
+/// log; returns the account as it is now.
+async fn audited_change(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    before: &User,
+    action: &'static str,
+    reason: Option<String>,
+    now: i64,
+) -> Result<User> {
     let row = sqlx::query(&user_select("WHERE u.id = $1"))
         .bind(before.id)
         .fetch_one(&mut *conn)
@@ -78,7 +92,7 @@ async fn set_disabled(
         before.audit_json(),
         after.audit_json(),
     );
-    change.action = if disabled { "disable" } else { "enable" };
+    change.action = action;
     change.reason = reason;
     audit::record(conn, actor, now, change).await?;
     Ok(after)
@@ -304,20 +318,7 @@ impl Db {
             .bind(id)
             .execute(tx.conn())
             .await?;
-        let row = sqlx::query(&user_select("WHERE u.id = $1"))
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
-        let after = User::from_row(&row)?;
-        let mut change = Change::update(
-            "user",
-            &after.login,
-            &after.org_path,
-            before.audit_json(),
-            after.audit_json(),
-        );
-        change.action = "unlock";
-        audit::record(tx.conn(), actor, now, change).await?;
+        let after = audited_change(tx.conn(), actor, &before, "unlock", None, now).await?;
         tx.commit().await?;
         Ok(after)
     }
