@@ -243,6 +243,7 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
     assert!(run(&["device", "list", "--db", db], key).contains("\trevoked "));
     let (status, body) = swipe(&cards[598], "e0000000-0000-4000-8000-000000000002");
     assert_eq!(status, 422, "{body}");
+    assert!(body.contains("\"code\":\"device_revoked\""), "{body}");
     assert!(
         body.contains("已停用"),
         "the refusal names the revocation: {body}"

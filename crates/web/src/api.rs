@@ -104,7 +104,12 @@ pub struct Items {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
+    /// `not_found`, `unauthenticated`, `forbidden`, `invalid`, `conflict`, `csrf`, `internal`,
+    /// `bad_request`; a refused check-in carries its rule's own code (`outside_window`,
+    /// `unknown_card`, `card_inactive`, `unknown_event`, `unknown_member`, `future`,
+    /// `device_revoked`, `device_elsewhere`, `qr`, `qr_stale`).
     pub code: String,
+    /// In the reader's language.
     pub message: String,
 }
 

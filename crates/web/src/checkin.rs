@@ -287,7 +287,7 @@ pub(crate) async fn device_checkin(
     let req = card_request(&device, &body)?;
     let cid = req.client_id.clone();
     match state.checkins.submit(req).await? {
-        CheckinOutcome::Refused(m) => Err(AppError::Invalid(m)),
+        CheckinOutcome::Refused(m) => Err(AppError::Refused(m)),
         o => {
             let (status, r) = result_of(tr, cid, o);
             Ok((status, Json(r)).into_response())
@@ -451,7 +451,7 @@ pub fn qr_code(e: &Event, now: i64) -> String {
 
 /// The event a scanned code names, if the code is genuine and current.
 async fn check_qr(db: &Db, code: &str, now: i64) -> Result<Event, AppError> {
-    let bad = || AppError::Invalid(Msg::new("checkin.error.qr"));
+    let bad = || AppError::Refused(Msg::new("checkin.error.qr"));
     let mut parts = code.trim().splitn(3, '-');
     let (Some(id), Some(window), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
@@ -467,7 +467,7 @@ async fn check_qr(db: &Db, code: &str, now: i64) -> Result<Event, AppError> {
     let fresh =
         window == current || (window == current - 1 && now - current * QR_WINDOW_MS < QR_GRACE_MS);
     if !fresh {
-        return Err(AppError::Invalid(Msg::new("checkin.error.qr_stale")));
+        return Err(AppError::Refused(Msg::new("checkin.error.qr_stale")));
     }
     Ok(event)
 }
@@ -574,7 +574,7 @@ async fn checkin_page(
     let now = state.clock.now_ms();
     let (event, error) = match check_qr(&state.db, &q.code, now).await {
         Ok(e) => (Some(e), None),
-        Err(AppError::Invalid(m)) => (None, Some(tr.msg(&m))),
+        Err(AppError::Invalid(m) | AppError::Refused(m)) => (None, Some(tr.msg(&m))),
         Err(e) => return Err(e),
     };
     let here = uri
@@ -651,7 +651,7 @@ async fn checkin_submit(
                 };
                 (Some(e), Some(tr.t(key).to_string()), None, StatusCode::OK)
             }
-            Err(AppError::Invalid(m)) => (
+            Err(AppError::Invalid(m) | AppError::Refused(m)) => (
                 None,
                 None,
                 Some(tr.msg(&m)),
@@ -689,7 +689,7 @@ pub(crate) async fn api_qr_checkin(
 ) -> Result<Response, AppError> {
     let (_, outcome) = qr_checkin(&state, &me, &b.code, &b.client_id).await?;
     match outcome {
-        CheckinOutcome::Refused(m) => Err(AppError::Invalid(m)),
+        CheckinOutcome::Refused(m) => Err(AppError::Refused(m)),
         o => {
             let (status, r) = result_of(tr, b.client_id.trim().to_ascii_lowercase(), o);
             Ok((status, Json(r)).into_response())
@@ -741,7 +741,7 @@ async fn manual(
         reason: Some(reason),
     };
     match state.checkins.submit(req).await? {
-        CheckinOutcome::Refused(m) => Err(AppError::Invalid(m)),
+        CheckinOutcome::Refused(m) => Err(AppError::Refused(m)),
         o => {
             let (status, r) = result_of(tr, format!("manual-{}-{member_id}", event.id), o);
             Ok((status, Json(r)).into_response())

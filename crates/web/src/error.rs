@@ -26,6 +26,10 @@ pub enum AppError {
     Denied(Msg),
     #[error("invalid: {}", .0.key)]
     Invalid(Msg),
+    /// A check-in its rules refused (422): the JSON code is the rule's own (`outside_window`,
+    /// `card_inactive`, `device_revoked`, …), so a reader can act on it without parsing text.
+    #[error("refused: {}", .0.key)]
+    Refused(Msg),
     /// Out of turn, or the record's state does not allow it.
     #[error("conflict: {}", .0.key)]
     Conflict(Msg),
@@ -60,7 +64,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Denied(_) | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,6 +76,7 @@ impl AppError {
             AppError::Unauthenticated => ("unauthenticated", Msg::new("error.unauthenticated")),
             AppError::Denied(m) => ("forbidden", m.clone()),
             AppError::Invalid(m) => ("invalid", m.clone()),
+            AppError::Refused(m) => (m.key.rsplit('.').next().unwrap_or("invalid"), m.clone()),
             AppError::Conflict(m) => ("conflict", m.clone()),
             AppError::Csrf => ("csrf", Msg::new("error.csrf")),
             AppError::Internal(_) => ("internal", Msg::new("error.internal")),

@@ -111,7 +111,7 @@ async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
                 "2016-03-01T08:59:00+08:00",
             ),
             &reader,
-            "invalid",
+            "outside_window",
         ),
         (
             swipe(
@@ -121,7 +121,7 @@ async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
                 "2016-03-01T11:01:00+08:00",
             ),
             &reader,
-            "invalid",
+            "outside_window",
         ),
         (
             swipe(
@@ -131,7 +131,7 @@ async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
                 ok_at,
             ),
             &reader,
-            "invalid",
+            "unknown_card",
         ),
         (
             swipe(
@@ -141,12 +141,12 @@ async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
                 ok_at,
             ),
             &reader,
-            "invalid",
+            "unknown_event",
         ),
         (
             swipe("c0ffee00-0000-4000-8000-000000000007", &card2, ev, ok_at),
             &other_reader,
-            "invalid",
+            "device_elsewhere",
         ),
         (
             swipe(
@@ -403,6 +403,7 @@ async fn rotating_qr_codes_expire(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_code(), "qr", "{}", r.text());
     // A code photographed and used 36 seconds later is stale.
     app.clock.advance_ms(36_000);
     let r = app
@@ -413,6 +414,7 @@ async fn rotating_qr_codes_expire(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.error_code(), "qr_stale");
     assert!(
         r.json()["error"]["message"]
             .as_str()
