@@ -75,8 +75,18 @@ impl CheckinWriter {
     /// Starts the writer task (call inside a Tokio runtime).
     pub fn spawn(db: Db, clock: Arc<dyn Clock>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(16 * MAX_BATCH);
+        // PostgreSQL: a second batch reads and writes while the first commits (its rollup rows
+        // wait for the first's); SQLite has one writer, so one batch at a time.
+        let in_flight = match db.backend() {
+            baiqian_store::Backend::Postgres => 2,
+            baiqian_store::Backend::Sqlite => 1,
+        };
+        let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    break;
+                };
                 let mut jobs = vec![first];
                 // Under load the queue filled while the last batch committed: take it all at once.
                 while jobs.len() < MAX_BATCH {
@@ -87,20 +97,24 @@ impl CheckinWriter {
                 }
                 let (reqs, replies): (Vec<CheckinRequest>, Vec<_>) =
                     jobs.into_iter().map(|j| (j.req, j.reply)).unzip();
-                let size = reqs.len();
-                match db.apply_checkins(reqs, clock.now_ms()).await {
-                    Ok(outcomes) => {
-                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
+                let (db, now) = (db.clone(), clock.now_ms());
+                tokio::spawn(async move {
+                    let size = reqs.len();
+                    match db.apply_checkins(reqs, now).await {
+                        Ok(outcomes) => {
+                            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                                let _ = reply.send(Ok(outcome));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, batch = size, "check-in batch failed; nothing of it was written");
+                            for reply in replies {
+                                let _ = reply.send(Err(e.to_string()));
+                            }
                         }
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, batch = size, "check-in batch failed; nothing of it was written");
-                        for reply in replies {
-                            let _ = reply.send(Err(e.to_string()));
-                        }
-                    }
-                }
+                    drop(slot);
+                });
             }
         });
         Self { tx }
