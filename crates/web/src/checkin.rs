@@ -62,7 +62,8 @@ struct Job {
 }
 
 /// The group-commit writer: one task commits in one transaction every check-in that queued while
-/// the previous commit ran, and only then answers each. An answer means the check-in is durable.
+/// the previous commit ran (on PostgreSQL, two batches may be in flight), and only then answers
+/// each. An answer means the check-in is durable.
 /// The gathering time is the previous commit's: under a burst the batches grow by themselves, and
 /// a lone swipe is not kept waiting. (A fixed 2 ms wait for company, tried first, put a 2 ms floor
 /// under every cycle and capped the closed loop at 64 connections ÷ ~6 ms: docs/benchmarks.md.)
