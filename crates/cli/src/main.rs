@@ -434,8 +434,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Device(DeviceCommand::List { db }) => {
             let store = open(&db).await?;
-            for (d, revoked_at) in store.devices(&Actor::cli()).await? {
-                let state = match revoked_at {
+            for row in store.devices(&Actor::cli()).await? {
+                let d = row.device;
+                let state = match row.revoked_at {
                     Some(ms) => match chrono::DateTime::from_timestamp_millis(ms) {
                         Some(t) => format!("revoked {}", t.to_rfc3339()),
                         None => format!("revoked at {ms} ms"),

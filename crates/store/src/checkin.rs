@@ -26,6 +26,14 @@ pub struct Device {
     pub name: String,
 }
 
+/// A device as lists show it: where it stands and whether it was revoked (when).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceRow {
+    pub device: Device,
+    pub org_name: String,
+    pub revoked_at: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Event {
     pub id: i64,
@@ -199,17 +207,13 @@ impl Db {
     }
 
     /// The devices registered in the actor's scope, revoked ones too (with when).
-    pub async fn devices(&self, actor: &Actor) -> Result<Vec<(Device, Option<i64>)>> {
+    pub async fn devices(&self, actor: &Actor) -> Result<Vec<DeviceRow>> {
         self.devices_between(actor.scope.lower(), actor.scope.upper())
             .await
     }
 
     /// The devices of a node's subtree (the node in `scope`), revoked ones too.
-    pub async fn devices_under(
-        &self,
-        scope: &Scope,
-        code: &OrgCode,
-    ) -> Result<Vec<(Device, Option<i64>)>> {
+    pub async fn devices_under(&self, scope: &Scope, code: &OrgCode) -> Result<Vec<DeviceRow>> {
         let node = org_in_scope(&mut *self.pool().acquire().await?, scope, code).await?;
         self.devices_between(
             &node.path,
@@ -218,13 +222,9 @@ impl Db {
         .await
     }
 
-    async fn devices_between(
-        &self,
-        lower: &str,
-        upper: &str,
-    ) -> Result<Vec<(Device, Option<i64>)>> {
+    async fn devices_between(&self, lower: &str, upper: &str) -> Result<Vec<DeviceRow>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.org_code, d.name, d.revoked_at FROM devices d JOIN orgs o ON o.code = d.org_code \
+            "SELECT d.id, d.org_code, d.name, d.revoked_at, o.name AS org_name FROM devices d JOIN orgs o ON o.code = d.org_code \
              WHERE o.path >= $1 AND o.path < $2 ORDER BY d.revoked_at IS NOT NULL, o.path, d.id",
         )
         .bind(lower)
@@ -233,14 +233,15 @@ impl Db {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    Device {
+                Ok(DeviceRow {
+                    device: Device {
                         id: r.try_get("id")?,
                         org_code: r.try_get("org_code")?,
                         name: r.try_get("name")?,
                     },
-                    r.try_get("revoked_at")?,
-                ))
+                    org_name: r.try_get("org_name")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
             })
             .collect()
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use baiqian_domain::Msg;
 use baiqian_store::StoreError;
-use baiqian_store::checkin::Device;
+use baiqian_store::checkin::{Device, DeviceRow};
 use baiqian_store::org::Org;
 use serde::Deserialize;
 
@@ -35,8 +35,7 @@ struct ListPage {
     tr: Tr,
     f: Frame,
     org: Org,
-    /// Each reader with when it was revoked, if it was.
-    devices: Vec<(Device, Option<i64>)>,
+    devices: Vec<DeviceRow>,
     can_manage: bool,
     name: String,
     error: Option<String>,

@@ -386,3 +386,78 @@ async fn village_secretary_fills_a_self_assessment_with_evidence() {
     .await;
     let _ = std::fs::remove_file(&photo);
 }
+
+/// 新民村's secretary registers the village office's card reader from the village's page, copies
+/// its token (shown once), and later revokes it when the reader goes missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn village_secretary_registers_and_revokes_a_card_reader() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let db = app.db.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        log_in(&c, &base, "xinmin.secretary").await?;
+        c.goto(&format!("{base}/orgs/{}", baiqian_demo::XINMIN))
+            .await?;
+        c.find(Locator::Css(&format!(
+            "a[href='/orgs/{}/devices']",
+            baiqian_demo::XINMIN
+        )))
+        .await?
+        .click()
+        .await?;
+        c.wait()
+            .for_element(Locator::Id("name"))
+            .await?
+            .send_keys("村部一楼读卡器")
+            .await?;
+        c.find(Locator::Css("#new-device button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let token = c
+            .wait()
+            .for_element(Locator::Id("token"))
+            .await?
+            .prop("value")
+            .await?
+            .expect("the token is shown");
+        assert!(token.starts_with("dev_"), "{token}");
+        let hash = baiqian_web::auth::sha256_hex(token.trim_start_matches("dev_"));
+        assert!(
+            db.device_by_token(&hash).await.unwrap().is_some(),
+            "the shown token is the reader's"
+        );
+        c.find(Locator::Css(&format!(
+            "a[href='/orgs/{}/devices']",
+            baiqian_demo::XINMIN
+        )))
+        .await?
+        .click()
+        .await?;
+        c.wait()
+            .for_element(Locator::Css("form[action$='/revoke'] button"))
+            .await?
+            .click()
+            .await?;
+        let row = c
+            .wait()
+            .for_element(Locator::XPath("//tr[td[contains(., '已停用')]]"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            row.contains("新民村") && row.contains("村部一楼读卡器"),
+            "{row}"
+        );
+        assert!(
+            db.device_by_token(&hash).await.unwrap().is_none(),
+            "a revoked reader's token opens nothing"
+        );
+        Ok(())
+    })
+    .await;
+}

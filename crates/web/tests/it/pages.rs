@@ -469,9 +469,9 @@ async fn retiring_a_node_ends_its_accounts_and_readers(app: TestApp) {
     let devices = app.db.devices(&baiqian_store::Actor::cli()).await.unwrap();
     let reader = devices
         .iter()
-        .find(|(d, _)| d.org_code == "330522109298")
+        .find(|r| r.device.org_code == "330522109298")
         .unwrap();
-    assert!(reader.1.is_some(), "the reader is revoked");
+    assert!(reader.revoked_at.is_some(), "the reader is revoked");
     let audit = app.get("/audit?q=daibing.secretary", &county).await.text();
     assert!(audit.contains("并入新民村"), "{audit}");
 }
