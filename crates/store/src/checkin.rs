@@ -425,7 +425,7 @@ impl Db {
             .map_err(|e| StoreError::Corrupt(format!("check-in batch thread: {e}")))?;
         }
         let pool = self
-            .pg_bulk()
+            .pg_typed()
             .ok_or_else(|| StoreError::Corrupt("no check-in connection".into()))?;
         // Another server's batch may deadlock with this one (PostgreSQL then aborts one of
         // them): the aborted batch wrote nothing and runs again, reading what the other stored.
@@ -958,7 +958,7 @@ impl Db {
             count_attendance(&mut deltas, home_path, host_path, &month, first);
             accepted.push((r, home.clone(), host.clone()));
         }
-        if let Some(pg) = self.pg_bulk() {
+        if let Some(pg) = self.pg_typed() {
             return copy_checkins_pg(pg, &accepted, months, &deltas, now).await;
         }
         let mut tx = self.write().await?;

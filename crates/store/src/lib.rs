@@ -102,8 +102,9 @@ pub struct Db {
     write_lock: Option<Arc<Mutex<()>>>,
     /// The check-in batch path's own connection to the same SQLite file.
     sqlite_checkins: Option<Arc<SqliteCheckins>>,
-    /// Typed PostgreSQL connections for what `Any` cannot do: `COPY` in bulk loads.
-    pg_bulk: Option<sqlx::PgPool>,
+    /// Typed PostgreSQL connections for what `Any` cannot do or does slowly: `COPY` in bulk
+    /// loads, and the check-in batches (array parameters; two batches may be in flight).
+    pg_typed: Option<sqlx::PgPool>,
 }
 
 /// The embedded database's check-in connection: rusqlite, opened on first use, driven from a
@@ -232,7 +233,7 @@ impl Db {
             })),
             _ => None,
         };
-        let pg_bulk = match backend {
+        let pg_typed = match backend {
             Backend::Postgres => Some(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(2)
@@ -258,7 +259,7 @@ impl Db {
             url: url.to_string(),
             write_lock,
             sqlite_checkins,
-            pg_bulk,
+            pg_typed,
         })
     }
 
@@ -280,8 +281,8 @@ impl Db {
     }
 
     /// The typed PostgreSQL pool of bulk loads and check-in batches (PostgreSQL only).
-    pub(crate) fn pg_bulk(&self) -> Option<&sqlx::PgPool> {
-        self.pg_bulk.as_ref()
+    pub(crate) fn pg_typed(&self) -> Option<&sqlx::PgPool> {
+        self.pg_typed.as_ref()
     }
 
     /// Takes the SQLite writer lock (nothing on PostgreSQL).
@@ -305,7 +306,7 @@ impl Db {
         if let Some(w) = &self.sqlite_checkins {
             w.close();
         }
-        if let Some(p) = &self.pg_bulk {
+        if let Some(p) = &self.pg_typed {
             p.close().await;
         }
         self.pool.close().await;
