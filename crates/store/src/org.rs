@@ -481,6 +481,12 @@ impl Db {
                 Msg::new("org.error.has_children").arg("n", active_children),
             ));
         }
+        // A member's home organization (组织关系所在地) must exist: transfer them first.
+        if before.member_count > 0 {
+            return Err(StoreError::Invalid(
+                Msg::new("org.error.has_members").arg("n", before.member_count),
+            ));
+        }
         sqlx::query(
             "UPDATE orgs SET retired_at = $1, retired_reason = $2, updated_at = $1 WHERE code = $3",
         )

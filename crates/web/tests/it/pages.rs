@@ -538,6 +538,18 @@ async fn a_moved_village_takes_its_members_and_assessment_along(app: TestApp) {
         StatusCode::NOT_FOUND,
         "out of the old township's reach"
     );
+    // Its members' home is the village: it cannot be retired until they are transferred.
+    let audit0 = app.audit_count().await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/retire"),
+            &[("reason", "并村")],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("转接组织关系"), "{}", res.text());
+    assert_eq!(app.audit_count().await, audit0);
 }
 both!(
     a_moved_village_takes_its_members_and_assessment_along,
