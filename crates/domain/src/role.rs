@@ -63,34 +63,34 @@ impl Role {
 
     /// Changes the tree below the scope root: create, rename, move, retire, import.
     pub fn may_change_tree(self) -> bool {
-        self.is_admin()
+        self.may(crate::capability::Capability::ChangeTree)
     }
 
     /// Edits the Party organization details (secretary, member count) of nodes in scope.
     pub fn may_edit_party_org(self) -> bool {
-        self.is_admin() || self == Role::VillageSecretary
+        self.may(crate::capability::Capability::EditPartyOrg)
     }
 
     /// Keeps the member roster: add members, transfer them, import.
     pub fn may_manage_members(self) -> bool {
-        self.is_admin() || self == Role::VillageSecretary
+        self.may(crate::capability::Capability::ManageMembers)
     }
 
     /// Sees ID numbers and phones unmasked (each look is audited).
     pub fn may_see_personal_data(self) -> bool {
-        self.is_admin() || self == Role::VillageSecretary
+        self.may(crate::capability::Capability::RevealPersonalData)
     }
 
     pub fn may_manage_accounts(self) -> bool {
-        self.is_admin()
+        self.may(crate::capability::Capability::ManageAccounts)
     }
 
     pub fn may_read_audit(self) -> bool {
-        self.is_admin() || self == Role::Auditor
+        self.may(crate::capability::Capability::ReadAudit)
     }
 
     pub fn may_read_metrics(self) -> bool {
-        self == Role::CityAdmin
+        self.may(crate::capability::Capability::ReadMetrics)
     }
 
     /// The levels of node an account of this role may be attached to.

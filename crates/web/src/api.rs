@@ -2,11 +2,10 @@
 //! the session; the same scopes as the pages (outside scope is 404). Described by OpenAPI.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_store::org::{NewOrg, Org};
 use serde::{Deserialize, Serialize};
@@ -17,24 +16,32 @@ use crate::audit::AuditQuery;
 use crate::auth::Auth;
 use crate::error::AppError;
 use crate::org::code_param;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/orgs/{code}", get(get_org))
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/openapi.json", Capability::Public, openapi)
+        .get("/api/v1/me", Capability::SignedIn, me)
+        .get("/api/v1/orgs/{code}", Capability::ReadTree, get_org)
+        .get(
             "/api/v1/orgs/{code}/children",
-            get(children).post(create_child),
+            Capability::ReadTree,
+            children,
         )
-        .route("/api/v1/orgs/{code}/search", get(search))
-        .route("/api/v1/audit", get(audit))
+        .post(
+            "/api/v1/orgs/{code}/children",
+            Capability::ChangeTree,
+            create_child,
+        )
+        .get("/api/v1/orgs/{code}/search", Capability::ReadTree, search)
+        .get("/api/v1/audit", Capability::ReadAudit, audit)
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "baiqian API", description = "百村示范、千村晋位: the organization tree, scoped to the caller"),
-    paths(get_org, children, create_child, search, audit, crate::member::api_create, crate::member::api_get, crate::member::api_roster, crate::checkin::device_checkin, crate::checkin::device_batch, crate::checkin::api_qr_checkin, crate::checkin::api_create_event, crate::checkin::api_attendance, crate::checkin::api_qr, crate::rating::api_ratings),
-    components(schemas(crate::checkin::CardCheckin, crate::checkin::CheckinResult, crate::checkin::CardBatch, crate::checkin::BatchResult, crate::checkin::NewEventBody, crate::checkin::EventCreated, crate::checkin::AttendanceView, crate::checkin::QrView, crate::checkin::QrCheckin, crate::rating::RatingsSummary, crate::member::MemberView, crate::member::MemberItems, crate::member::Created, crate::member::MemberInputDoc, OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
+    paths(me, get_org, children, create_child, search, audit, crate::member::api_create, crate::member::api_get, crate::member::api_roster, crate::checkin::device_checkin, crate::checkin::device_batch, crate::checkin::api_qr_checkin, crate::checkin::api_create_event, crate::checkin::api_attendance, crate::checkin::api_qr, crate::rating::api_ratings),
+    components(schemas(MeView, MeMember, MeOrg, crate::checkin::CardCheckin, crate::checkin::CheckinResult, crate::checkin::CardBatch, crate::checkin::BatchResult, crate::checkin::NewEventBody, crate::checkin::EventCreated, crate::checkin::AttendanceView, crate::checkin::QrView, crate::checkin::QrCheckin, crate::rating::RatingsSummary, crate::member::MemberView, crate::member::MemberItems, crate::member::Created, crate::member::MemberInputDoc, OrgView, Counts, PartyOrgView, OrgItem, Items, NewChild, AuditItem, AuditItems, ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -54,6 +61,58 @@ impl utoipa::Modify for BearerAuth {
             Vec::<String>::new(),
         )]);
     }
+}
+
+/// The caller's own member record, as `/api/v1/me` shows it.
+#[derive(Serialize, ToSchema)]
+pub struct MeMember {
+    pub id: i64,
+    pub name: String,
+    /// The active card's number; null between cards.
+    pub card_no: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeOrg {
+    pub code: String,
+    pub name: String,
+}
+
+/// Who the caller is: login, role, node, and their own member record when the account is a
+/// member's.
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    pub login: String,
+    /// `city-admin`, `county-admin`, `township-admin`, `village-secretary`, `member`, `leader`
+    /// or `auditor`.
+    pub role: String,
+    pub org: MeOrg,
+    pub member: Option<MeMember>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me",
+    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, Auth(me): Auth) -> Result<Json<MeView>, AppError> {
+    let member = match me.user.member_id {
+        Some(id) => {
+            let m = state.db.member(me.scope(), id).await?;
+            Some(MeMember {
+                id: m.id,
+                name: m.name,
+                card_no: m.card_no,
+            })
+        }
+        None => None,
+    };
+    Ok(Json(MeView {
+        login: me.user.login.clone(),
+        role: me.role().as_str().to_string(),
+        org: MeOrg {
+            code: me.user.org_code.clone(),
+            name: me.user.org_name.clone(),
+        },
+        member,
+    }))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -7,7 +7,6 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use baiqian_domain::password::PasswordPolicy;
 use baiqian_store::Db;
 use baiqian_store::vault::Vault;
@@ -19,6 +18,8 @@ use crate::clock::Clock;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::metrics::Metrics;
+use crate::routes::Routes;
+use baiqian_domain::capability::Capability;
 
 /// Settings of a running server (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -92,24 +93,30 @@ impl AppState {
 /// Largest request body: an imported spreadsheet.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
+/// Every route of the application with the capability it needs.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", Capability::SignedIn, home)
+        .get("/healthz", Capability::Public, healthz)
+        .get("/metrics", Capability::ReadMetrics, metrics)
+        .get("/lang/{lang}", Capability::Public, switch_lang)
+        .get("/static/{file}", Capability::Public, static_file)
+        .merge(crate::session::routes())
+        .merge(crate::org::routes())
+        .merge(crate::member::routes())
+        .merge(crate::checkin::routes())
+        .merge(crate::device::routes())
+        .merge(crate::rating::routes())
+        .merge(crate::standard::routes())
+        .merge(crate::team::routes())
+        .merge(crate::user::routes())
+        .merge(crate::audit::routes())
+        .merge(crate::api::routes())
+}
+
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(home))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/lang/{lang}", get(switch_lang))
-        .route("/static/{file}", get(static_file))
-        .merge(crate::session::router())
-        .merge(crate::org::router())
-        .merge(crate::member::router())
-        .merge(crate::checkin::router())
-        .merge(crate::device::router())
-        .merge(crate::rating::router())
-        .merge(crate::standard::router())
-        .merge(crate::team::router())
-        .merge(crate::user::router())
-        .merge(crate::audit::router())
-        .merge(crate::api::router())
+    routes()
+        .into_router(&state)
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
@@ -118,8 +125,14 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A member's home is their own record; everyone else's is their node.
 async fn home(Auth(me): Auth) -> Redirect {
-    Redirect::to(&format!("/orgs/{}", me.user.org_code))
+    match me.user.member_id {
+        Some(id) if !me.role().may(Capability::ReadRoster) => {
+            Redirect::to(&format!("/members/{id}"))
+        }
+        _ => Redirect::to(&format!("/orgs/{}", me.user.org_code)),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -132,12 +145,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics, for the city administrators only (others get 404: the route does not
-/// exist for them).
-async fn metrics(State(state): State<AppState>, Auth(me): Auth) -> Result<Response, AppError> {
-    if !me.role().may_read_metrics() {
-        return Err(AppError::NotFound);
-    }
+/// Prometheus metrics, for the city administrators only (the route's capability: others get
+/// 404, the route does not exist for them).
+async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
     let body = state.metrics.encode()?;
     Ok((
         [(

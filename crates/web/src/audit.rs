@@ -1,10 +1,8 @@
 //! Browsing the audit log within scope (auditors and admins). There is no route that changes it.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{OriginalUri, Query, State};
 use axum::response::Response;
-use axum::routing::get;
 use baiqian_store::audit::{AuditEntry, AuditFilter};
 use serde::Deserialize;
 
@@ -13,9 +11,11 @@ use crate::auth::Auth;
 use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
+use crate::routes::Routes;
+use baiqian_domain::capability::Capability;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn routes() -> Routes {
+    Routes::new().get("/audit", Capability::ReadAudit, list)
 }
 
 pub const PAGE: i64 = 50;

@@ -3,7 +3,7 @@
 //! A browser session is a random id in an HttpOnly, SameSite=Lax cookie; the database keeps only
 //! its SHA-256. A new id is made at every login, and sessions end after the configured idle time
 //! or when the account is disabled. Every unsafe request on a session must carry the session's
-//! CSRF token (form field, `csrf` query parameter, or `X-CSRF-Token` header). API clients send
+//! CSRF token (a form field, urlencoded or multipart, or the `X-CSRF-Token` header; never the URL). API clients send
 //! `Authorization: Bearer <token>` and need no CSRF token, as no cookie speaks for them.
 
 use std::sync::Arc;
@@ -203,47 +203,79 @@ pub async fn authenticate(
     Ok(next.run(req).await)
 }
 
-/// Largest form body read for its CSRF field; larger forms are multipart uploads, whose token
-/// travels in the query string.
+/// Largest urlencoded form body read for its CSRF field.
 const FORM_LIMIT: usize = 256 * 1024;
 
+/// The token travels in the `X-CSRF-Token` header (htmx, API-like clients) or in the form's
+/// `csrf` field — urlencoded or multipart — never in the URL, where it would reach logs,
+/// history and Referer headers.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
     let header_token = req
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let query_token = req.uri().query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.to_string())
-    });
-    if let Some(t) = header_token.or(query_token) {
+    if let Some(t) = header_token {
         return if constant_eq(&t, expected) {
             Ok(req)
         } else {
             Err(AppError::Csrf)
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Err(AppError::Csrf);
-    }
+        .unwrap_or_default()
+        .to_string();
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
-        .await
-        .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
-    let token = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.to_string());
+    let token = if content_type.starts_with("application/x-www-form-urlencoded") {
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
+        let token = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.to_string());
+        (token, bytes)
+    } else if content_type.starts_with("multipart/form-data") {
+        let bytes = axum::body::to_bytes(body, crate::app::MAX_UPLOAD_BYTES)
+            .await
+            .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
+        let token = multipart_field(&content_type, bytes.clone(), "csrf").await;
+        (token, bytes)
+    } else {
+        return Err(AppError::Csrf);
+    };
     match token {
-        Some(t) if constant_eq(&t, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        (Some(t), bytes) if constant_eq(&t, expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
         _ => Err(AppError::Csrf),
     }
+}
+
+/// The text of field `name` in a buffered multipart body; the handler reads the same bytes
+/// again. The pages put `csrf` first, so the scan stops before any file.
+async fn multipart_field(
+    content_type: &str,
+    bytes: axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    use axum::extract::FromRequest;
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut form = axum::extract::Multipart::from_request(req, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {

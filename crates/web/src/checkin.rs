@@ -7,13 +7,12 @@ use std::time::Duration;
 use askama::Template;
 use axum::Form;
 use axum::Json;
-use axum::Router;
 use axum::extract::{FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::org;
 use baiqian_store::Db;
 use baiqian_store::checkin::{
@@ -31,26 +30,48 @@ use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::org::code_param;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/checkins", post(device_checkin))
-        .route("/api/v1/checkins/batch", post(device_batch))
-        .route("/api/v1/checkins/qr", post(api_qr_checkin))
-        .route("/api/v1/orgs/{code}/events", post(api_create_event))
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        // Readers carry their own token; the handlers check it.
+        .post("/api/v1/checkins", Capability::Public, device_checkin)
+        .post("/api/v1/checkins/batch", Capability::Public, device_batch)
+        .post("/api/v1/checkins/qr", Capability::CheckIn, api_qr_checkin)
+        .post(
+            "/api/v1/orgs/{code}/events",
+            Capability::RunActivityDays,
+            api_create_event,
+        )
+        .get(
             "/api/v1/orgs/{code}/attendance/{month}",
-            get(api_attendance),
+            Capability::ReadAttendance,
+            api_attendance,
         )
-        .route("/api/v1/events/{id}/qr", get(api_qr))
-        .route("/events/{id}/qr", get(qr_page))
-        .route("/orgs/{code}/attendance", get(attendance_page))
-        .route(
+        .get(
+            "/api/v1/events/{id}/qr",
+            Capability::ShowCheckinCode,
+            api_qr,
+        )
+        .get("/events/{id}/qr", Capability::ShowCheckinCode, qr_page)
+        .get(
+            "/orgs/{code}/attendance",
+            Capability::ReadAttendance,
+            attendance_page,
+        )
+        .get(
             "/orgs/{code}/events",
-            get(events_page).post(create_event_form),
+            Capability::ReadActivityDays,
+            events_page,
         )
-        .route("/events/{id}/manual", post(manual))
-        .route("/checkin", get(checkin_page).post(checkin_submit))
+        .post(
+            "/orgs/{code}/events",
+            Capability::RunActivityDays,
+            create_event_form,
+        )
+        .post("/events/{id}/manual", Capability::RunActivityDays, manual)
+        .get("/checkin", Capability::CheckIn, checkin_page)
+        .post("/checkin", Capability::CheckIn, checkin_submit)
 }
 
 /// Largest batch one commit takes.

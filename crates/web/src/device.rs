@@ -4,12 +4,11 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_store::StoreError;
 use baiqian_store::checkin::{Device, DeviceRow};
 use baiqian_store::org::Org;
@@ -22,11 +21,13 @@ use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::org::code_param;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{code}/devices", get(list).post(register))
-        .route("/devices/{id}/revoke", post(revoke))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/orgs/{code}/devices", Capability::ReadReaders, list)
+        .post("/orgs/{code}/devices", Capability::ManageReaders, register)
+        .post("/devices/{id}/revoke", Capability::ManageReaders, revoke)
 }
 
 #[derive(Template)]

@@ -1,6 +1,8 @@
 //! What every page's frame shows: the reader's scope as a breadcrumb, the navigation their role
 //! allows, the language switch, the CSRF token for forms.
 
+use baiqian_domain::capability::Capability;
+use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
 
 use crate::app::AppState;
@@ -14,6 +16,8 @@ pub struct Frame {
     pub user_name: String,
     pub login: String,
     pub role: String,
+    /// The reader's role, for what the page offers (`may`).
+    pub role_id: Role,
     /// Names from the city down to the user's own node.
     pub scope_crumbs: Vec<String>,
     pub home_code: String,
@@ -55,6 +59,7 @@ impl Frame {
             user_name: me.user.name.clone(),
             login: me.user.login.clone(),
             role: tr.role(me.role().as_str()),
+            role_id: me.role(),
             scope_crumbs,
             home_code: me.user.org_code.clone(),
             csrf: me.csrf.clone().unwrap_or_default(),
@@ -63,6 +68,11 @@ impl Frame {
             nav_audit: me.role().may_read_audit(),
             section,
         })
+    }
+
+    /// Whether the reader's role holds `cap`: pages offer only what the routes allow.
+    pub fn may(&self, cap: Capability) -> bool {
+        self.role_id.may(cap)
     }
 
     pub fn other_lang(&self) -> &'static str {

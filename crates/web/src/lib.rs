@@ -15,6 +15,7 @@ pub mod member;
 pub mod metrics;
 pub mod org;
 pub mod rating;
+pub mod routes;
 pub mod session;
 pub mod standard;
 pub mod team;

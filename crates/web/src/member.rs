@@ -4,12 +4,11 @@
 use askama::Template;
 use axum::Form;
 use axum::Json;
-use axum::Router;
 use axum::extract::{Multipart, OriginalUri, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::member::{self, Gender, IdNumber, Phone};
 use baiqian_domain::org::{self, OrgCode};
 use baiqian_store::StoreError;
@@ -23,21 +22,65 @@ use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
 use crate::org::{FieldError, ReportRow, code_param};
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{code}/members", get(roster))
-        .route("/orgs/{code}/members/new", get(new_form).post(create))
-        .route("/orgs/{code}/members/import", get(import_form).post(import))
-        .route("/orgs/{code}/members.xlsx", get(export))
-        .route("/members/{id}", get(show))
-        .route("/members/{id}/reveal", post(reveal))
-        .route("/members/{id}/transfer", get(transfer_form).post(transfer))
-        .route("/members/{id}/card", get(card_page))
-        .route("/members/{id}/card/{action}", post(card_action))
-        .route("/api/v1/members", post(api_create))
-        .route("/api/v1/members/{id}", get(api_get))
-        .route("/api/v1/orgs/{code}/members", get(api_roster))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/orgs/{code}/members", Capability::ReadRoster, roster)
+        .get(
+            "/orgs/{code}/members/new",
+            Capability::ManageMembers,
+            new_form,
+        )
+        .post(
+            "/orgs/{code}/members/new",
+            Capability::ManageMembers,
+            create,
+        )
+        .get(
+            "/orgs/{code}/members/import",
+            Capability::ManageMembers,
+            import_form,
+        )
+        .post(
+            "/orgs/{code}/members/import",
+            Capability::ManageMembers,
+            import,
+        )
+        .get(
+            "/orgs/{code}/members.xlsx",
+            Capability::ExportPersonalData,
+            export,
+        )
+        .get("/members/{id}", Capability::ReadOwnRecord, show)
+        .post(
+            "/members/{id}/reveal",
+            Capability::RevealPersonalData,
+            reveal,
+        )
+        .get(
+            "/members/{id}/transfer",
+            Capability::ManageMembers,
+            transfer_form,
+        )
+        .post(
+            "/members/{id}/transfer",
+            Capability::ManageMembers,
+            transfer,
+        )
+        .get("/members/{id}/card", Capability::ReadOwnRecord, card_page)
+        .post(
+            "/members/{id}/card/{action}",
+            Capability::ManageMembers,
+            card_action,
+        )
+        .post("/api/v1/members", Capability::ManageMembers, api_create)
+        .get("/api/v1/members/{id}", Capability::ReadOwnRecord, api_get)
+        .get(
+            "/api/v1/orgs/{code}/members",
+            Capability::ReadRoster,
+            api_roster,
+        )
 }
 
 const PAGE: i64 = 50;
@@ -320,6 +363,15 @@ async fn create(
     Ok(res)
 }
 
+/// A member the caller may read: any in scope for a role that reads the roster, only their
+/// own record for a member (another member's answers 404, as out of scope does).
+async fn member_in_reach(state: &AppState, me: &CurrentUser, id: i64) -> Result<Member, AppError> {
+    if !me.role().may(Capability::ReadRoster) && me.user.member_id != Some(id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(state.db.member(me.scope(), id).await?)
+}
+
 #[derive(Template)]
 #[template(path = "member/show.html")]
 struct ShowPage {
@@ -340,7 +392,7 @@ async fn show_page(
     id: i64,
     revealed: Option<Revealed>,
 ) -> Result<Response, AppError> {
-    let m = state.db.member(me.scope(), id).await?;
+    let m = member_in_reach(state, me, id).await?;
     let transfers = state.db.member_transfers(me.scope(), id).await?;
     html(&ShowPage {
         tr,
@@ -399,7 +451,7 @@ async fn card_page(
     uri: OriginalUri,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let m = state.db.member(me.scope(), id).await?;
+    let m = member_in_reach(&state, &me, id).await?;
     let card_no = m.card_no.clone().ok_or(AppError::NotFound)?;
     let svg = qrcode::QrCode::new(card_no.as_bytes())
         .map(|q| {
@@ -846,7 +898,7 @@ pub(crate) async fn api_get(
     Auth(me): Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<MemberView>, AppError> {
-    Ok(Json(state.db.member(me.scope(), id).await?.into()))
+    Ok(Json(member_in_reach(&state, &me, id).await?.into()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -31,6 +31,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     errors: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    /// Requests a route's capability guard refused (answered 404).
+    denied: Counter,
 }
 
 impl Default for Metrics {
@@ -58,12 +60,28 @@ impl Metrics {
             "Time to answer a request",
             latency.clone(),
         );
+        let denied = Counter::default();
+        registry.register(
+            "requests_denied",
+            "Requests refused because the caller's role lacks the route's capability",
+            denied.clone(),
+        );
         Self {
+            denied,
             registry,
             requests,
             errors,
             latency,
         }
+    }
+
+    pub fn count_denied(&self) {
+        self.denied.inc();
+    }
+
+    /// How many requests the capability guards refused so far.
+    pub fn denied(&self) -> u64 {
+        self.denied.get()
     }
 
     pub fn encode(&self) -> Result<String, AppError> {

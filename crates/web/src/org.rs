@@ -2,11 +2,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{Multipart, OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_store::StoreError;
 use baiqian_store::org::{ImportError, ImportMode, LevelCounts, NewOrg, Org, OrgEdit};
@@ -18,17 +17,23 @@ use crate::error::{AppError, html};
 use crate::excel;
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{code}", get(show))
-        .route("/orgs/{code}/new", get(new_form).post(create))
-        .route("/orgs/{code}/edit", get(edit_form).post(edit))
-        .route("/orgs/{code}/move", get(move_form).post(move_org))
-        .route("/orgs/{code}/retire", get(retire_form).post(retire))
-        .route("/orgs/{code}/export.xlsx", get(export))
-        .route("/orgs/{code}/import", get(import_form).post(import))
-        .route("/search", get(search))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/orgs/{code}", Capability::ReadTree, show)
+        .get("/orgs/{code}/new", Capability::ChangeTree, new_form)
+        .post("/orgs/{code}/new", Capability::ChangeTree, create)
+        .get("/orgs/{code}/edit", Capability::EditPartyOrg, edit_form)
+        .post("/orgs/{code}/edit", Capability::EditPartyOrg, edit)
+        .get("/orgs/{code}/move", Capability::ChangeTree, move_form)
+        .post("/orgs/{code}/move", Capability::ChangeTree, move_org)
+        .get("/orgs/{code}/retire", Capability::ChangeTree, retire_form)
+        .post("/orgs/{code}/retire", Capability::ChangeTree, retire)
+        .get("/orgs/{code}/export.xlsx", Capability::ExportLists, export)
+        .get("/orgs/{code}/import", Capability::ChangeTree, import_form)
+        .post("/orgs/{code}/import", Capability::ChangeTree, import)
+        .get("/search", Capability::ReadTree, search)
 }
 
 /// A code from the URL; a malformed one is simply not found.

@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use askama::Template;
 use axum::Form;
 use axum::Json;
-use axum::Router;
 use axum::extract::{Multipart, OriginalUri, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{Level, OrgCode};
 use baiqian_domain::rating::{
     LaggingRule, PioneerCriterion, PioneerFacts, PromotionLevel, Stage, Thresholds, VillageClass,
@@ -36,27 +35,70 @@ use crate::excel::{self, Cell};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
 use crate::org::{ReportRow, code_param, report_rows_with};
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ratings", get(ratings_home))
-        .route("/orgs/{code}/ratings", get(ratings_latest))
-        .route("/orgs/{code}/ratings/{year}", get(ratings_page))
-        .route("/orgs/{code}/ratings/{year}/villages", get(villages_page))
-        .route("/orgs/{code}/ratings/{year}/open", post(open_round))
-        .route("/orgs/{code}/ratings/{year}/rules", post(set_rules))
-        .route("/orgs/{code}/ratings/{year}/publish", post(publish))
-        .route("/orgs/{code}/ratings/{year}/standard", post(assign_set))
-        .route("/assessments/{id}/scores", post(save_scores))
-        .route("/assessments/{id}/step", post(step))
-        .route("/assessments/{id}/class", post(decide_class))
-        .route("/assessments/{id}/evidence", post(upload_evidence))
-        .route("/evidence/{id}", get(evidence_file))
-        .route(
-            "/orgs/{code}/village-facts/{year}",
-            get(facts_page).post(facts_import),
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/ratings", Capability::ReadRatings, ratings_home)
+        .get(
+            "/orgs/{code}/ratings",
+            Capability::ReadRatings,
+            ratings_latest,
         )
-        .route("/api/v1/orgs/{code}/ratings/{year}", get(api_ratings))
+        .get(
+            "/orgs/{code}/ratings/{year}",
+            Capability::ReadRatings,
+            ratings_page,
+        )
+        .get(
+            "/orgs/{code}/ratings/{year}/villages",
+            Capability::ReadRatings,
+            villages_page,
+        )
+        .post(
+            "/orgs/{code}/ratings/{year}/open",
+            Capability::Publish,
+            open_round,
+        )
+        .post(
+            "/orgs/{code}/ratings/{year}/rules",
+            Capability::Publish,
+            set_rules,
+        )
+        .post(
+            "/orgs/{code}/ratings/{year}/publish",
+            Capability::Publish,
+            publish,
+        )
+        .post(
+            "/orgs/{code}/ratings/{year}/standard",
+            Capability::Approve,
+            assign_set,
+        )
+        .post("/assessments/{id}/scores", Capability::Assess, save_scores)
+        .post("/assessments/{id}/step", Capability::Assess, step)
+        .post("/assessments/{id}/class", Capability::Approve, decide_class)
+        .post(
+            "/assessments/{id}/evidence",
+            Capability::Assess,
+            upload_evidence,
+        )
+        .get("/evidence/{id}", Capability::ReadRatings, evidence_file)
+        .get(
+            "/orgs/{code}/village-facts/{year}",
+            Capability::ReadRatings,
+            facts_page,
+        )
+        .post(
+            "/orgs/{code}/village-facts/{year}",
+            Capability::ImportVillageFacts,
+            facts_import,
+        )
+        .get(
+            "/api/v1/orgs/{code}/ratings/{year}",
+            Capability::ReadRatings,
+            api_ratings,
+        )
 }
 
 /// Largest evidence file: 8 MiB (a phone photo or a scanned page).

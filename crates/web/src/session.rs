@@ -2,11 +2,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_store::user::FailedLogin;
 use serde::Deserialize;
 
@@ -17,11 +15,14 @@ use crate::auth::{
 };
 use crate::error::{AppError, html};
 use crate::i18n::Tr;
+use crate::routes::Routes;
+use baiqian_domain::capability::Capability;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/login", Capability::Public, login_form)
+        .post("/login", Capability::Public, login)
+        .post("/logout", Capability::SignedIn, logout)
 }
 
 /// A demo login as the login page shows it.

@@ -3,12 +3,11 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{Multipart, OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_store::StoreError;
 use baiqian_store::org::ImportError;
 use baiqian_store::standard::{
@@ -23,13 +22,19 @@ use crate::excel::{self, Cell};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
 use crate::org::{ReportRow, report_rows_with};
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/standards", get(list).post(create))
-        .route("/standards/{id}", get(show))
-        .route("/standards/{id}/items", post(add_item))
-        .route("/standards/{id}/export", get(export))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/standards", Capability::ReadStandards, list)
+        .post("/standards", Capability::ManageStandards, create)
+        .get("/standards/{id}", Capability::ReadStandards, show)
+        .post(
+            "/standards/{id}/items",
+            Capability::ManageStandards,
+            add_item,
+        )
+        .get("/standards/{id}/export", Capability::ExportLists, export)
 }
 
 /// The item sheet's columns: field (as errors name it) and Chinese header.

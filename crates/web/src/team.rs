@@ -3,10 +3,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_store::member::Member;
 use baiqian_store::org::Org;
 use baiqian_store::team::Team;
@@ -18,11 +16,14 @@ use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::org::code_param;
+use crate::routes::Routes;
+use baiqian_domain::capability::Capability;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{code}/teams", get(list).post(create))
-        .route("/teams/{id}/members", post(add_member))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/orgs/{code}/teams", Capability::ReadRoster, list)
+        .post("/orgs/{code}/teams", Capability::ManageMembers, create)
+        .post("/teams/{id}/members", Capability::ManageMembers, add_member)
 }
 
 #[derive(Template)]

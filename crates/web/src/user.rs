@@ -2,11 +2,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::Router;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use baiqian_domain::Msg;
+use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, OrgCode};
 use baiqian_domain::password::parse_login;
 use baiqian_domain::role::Role;
@@ -20,14 +19,16 @@ use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::org::FieldError;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list))
-        .route("/users/new", get(new_form).post(create))
-        .route("/users/{id}/disable", post(disable))
-        .route("/users/{id}/enable", post(enable))
-        .route("/users/{id}/unlock", post(unlock))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/users", Capability::ManageAccounts, list)
+        .get("/users/new", Capability::ManageAccounts, new_form)
+        .post("/users/new", Capability::ManageAccounts, create)
+        .post("/users/{id}/disable", Capability::ManageAccounts, disable)
+        .post("/users/{id}/enable", Capability::ManageAccounts, enable)
+        .post("/users/{id}/unlock", Capability::ManageAccounts, unlock)
 }
 
 const PAGE: i64 = 50;

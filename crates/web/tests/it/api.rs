@@ -215,11 +215,10 @@ async fn api_create_child_validates_and_audits(app: TestApp) {
             &member,
         )
         .await;
-    assert_eq!(
-        res.status,
-        StatusCode::NOT_FOUND,
-        "a member's scope is the village, not the township"
-    );
+    // Refused before scope is looked at: a member's role never changes the tree (and the
+    // answer is the same for any code, so it tells nothing about which exist).
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.org_count().await, before.0 + 1);
 }
 both!(api_create_child_validates_and_audits);
 

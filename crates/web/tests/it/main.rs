@@ -14,4 +14,5 @@ mod excel;
 mod member;
 mod pages;
 mod rating;
+mod roles;
 mod site;

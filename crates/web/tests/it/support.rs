@@ -258,14 +258,14 @@ impl TestApp {
         self.request(req).await
     }
 
-    /// Uploads a file as the import form does (CSRF token in the query string).
+    /// Uploads a file as the import form does.
     pub async fn post_file(&self, path: &str, file: &[u8], mode: &str, who: &Who) -> TestResponse {
         self.post_multipart(path, &[("mode", mode)], &[("file", "t.xlsx", file)], who)
             .await
     }
 
-    /// Posts a multipart form: text fields and files `(field, file name, bytes)`; the CSRF token
-    /// goes in the query string as the pages' upload forms send it.
+    /// Posts a multipart form: text fields and files `(field, file name, bytes)`; with a session,
+    /// the CSRF token goes first in a `csrf` field, as the pages' upload forms send it.
     pub async fn post_multipart(
         &self,
         path: &str,
@@ -275,7 +275,13 @@ impl TestApp {
     ) -> TestResponse {
         let boundary = "XbaiqianBoundaryX";
         let mut body = Vec::new();
-        for (k, v) in fields {
+        let csrf = match who {
+            Who::Session(s) if !fields.iter().any(|(k, _)| *k == "csrf") => {
+                Some(("csrf", s.csrf.as_str()))
+            }
+            _ => None,
+        };
+        for (k, v) in csrf.iter().chain(fields.iter()) {
             body.extend_from_slice(
                 format!(
                     "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
@@ -292,12 +298,8 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let uri = match who {
-            Who::Session(s) => format!("{path}?csrf={}", s.csrf),
-            _ => path.to_string(),
-        };
         let req = who
-            .apply(Request::builder().method(Method::POST).uri(uri))
+            .apply(Request::builder().method(Method::POST).uri(path))
             .header(
                 header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),

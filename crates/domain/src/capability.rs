@@ -1,0 +1,210 @@
+//! What each role may do (权限): one table, role × capability. Every route of the web layer
+//! names the capability it needs, and a test walks the router for every role against this
+//! table. Scope (which part of the tree) is checked apart from this: a capability says *what*
+//! a role may do, the scope *where*.
+
+use serde::Serialize;
+
+use crate::role::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Anyone, signed in or not: the login page, health, static files, the language switch,
+    /// and the readers' check-in endpoints (a reader authenticates with its own token).
+    Public,
+    /// Any account: its home, `/api/v1/me`, signing out.
+    SignedIn,
+    /// The tree's public facts: an organization's page, its children, search.
+    ReadTree,
+    /// One's own member record, card and attendance. A role that may also read the roster
+    /// reads any member in scope; a member reads only their own.
+    ReadOwnRecord,
+    /// The check-in flow of an activity day (扫码签到).
+    CheckIn,
+    /// The activity days (主题党日) of an organization.
+    ReadActivityDays,
+    /// The member roster (花名册), other members, teams.
+    ReadRoster,
+    /// Lists downloaded as Excel (organizations, standards).
+    ExportLists,
+    /// The roster's export: personal data (birth dates, workplaces).
+    ExportPersonalData,
+    /// Unmask one member's ID number and phone (each look audited).
+    RevealPersonalData,
+    /// Add, import and transfer members; cards; teams.
+    ManageMembers,
+    /// The card readers (读卡器) of an organization.
+    ReadReaders,
+    /// Register and revoke card readers.
+    ManageReaders,
+    /// Create activity days, record a check-in by hand.
+    RunActivityDays,
+    /// See an activity day's rotating check-in QR code (only officers: a member could
+    /// otherwise check in from home).
+    ShowCheckinCode,
+    /// Attendance figures of an organization.
+    ReadAttendance,
+    /// Rating boards (星级评定), assessments and their evidence.
+    ReadRatings,
+    /// Score an assessment and move it on when its stage is the role's (self-assessment,
+    /// township review, county review).
+    Assess,
+    /// Decide a village's class and assign the standard set of a county (县级审定).
+    Approve,
+    /// Open a rating round, set its rules, publish its results (市级发布).
+    Publish,
+    /// Read the published standards (评定标准).
+    ReadStandards,
+    /// Write standards: create a set, add items.
+    ManageStandards,
+    /// Import the village facts (collective income etc.) a rating reads.
+    ImportVillageFacts,
+    /// Create, move, retire and import nodes of the tree.
+    ChangeTree,
+    /// Edit a node's Party organization (secretary, member count).
+    EditPartyOrg,
+    /// Accounts below one's node.
+    ManageAccounts,
+    /// The audit log (审计日志).
+    ReadAudit,
+    /// The server's Prometheus metrics.
+    ReadMetrics,
+}
+
+use Role::{
+    Auditor as A, CityAdmin as C, CountyAdmin as Co, Leader as L, Member as M, TownshipAdmin as T,
+    VillageSecretary as S,
+};
+
+/// The table itself: each capability and the roles that hold it.
+pub const GRANTS: &[(Capability, &[Role])] = &[
+    (Capability::Public, &[C, Co, T, S, M, L, A]),
+    (Capability::SignedIn, &[C, Co, T, S, M, L, A]),
+    (Capability::ReadTree, &[C, Co, T, S, M, L, A]),
+    (Capability::ReadOwnRecord, &[C, Co, T, S, M, L, A]),
+    (Capability::CheckIn, &[C, Co, T, S, M, L, A]),
+    (Capability::ReadActivityDays, &[C, Co, T, S, M, L, A]),
+    (Capability::ReadRoster, &[C, Co, T, S, L, A]),
+    (Capability::ExportLists, &[C, Co, T, S, L, A]),
+    (Capability::ExportPersonalData, &[C, Co, T, S]),
+    (Capability::RevealPersonalData, &[C, Co, T, S]),
+    (Capability::ManageMembers, &[C, Co, T, S]),
+    (Capability::ReadReaders, &[C, Co, T, S, L, A]),
+    (Capability::ManageReaders, &[C, Co, T, S]),
+    (Capability::RunActivityDays, &[C, Co, T, S]),
+    (Capability::ShowCheckinCode, &[C, Co, T, S]),
+    (Capability::ReadAttendance, &[C, Co, T, S, L, A]),
+    (Capability::ReadRatings, &[C, Co, T, S, L, A]),
+    (Capability::Assess, &[C, Co, T, S]),
+    (Capability::Approve, &[C, Co]),
+    (Capability::Publish, &[C]),
+    (Capability::ReadStandards, &[C, Co, T, S, L, A]),
+    (Capability::ManageStandards, &[C, Co, T]),
+    (Capability::ImportVillageFacts, &[C, Co, T]),
+    (Capability::ChangeTree, &[C, Co, T]),
+    (Capability::EditPartyOrg, &[C, Co, T, S]),
+    (Capability::ManageAccounts, &[C, Co, T]),
+    (Capability::ReadAudit, &[C, Co, T, A]),
+    (Capability::ReadMetrics, &[C]),
+];
+
+impl Capability {
+    /// Every capability, in the table's order.
+    pub fn all() -> impl Iterator<Item = Capability> {
+        GRANTS.iter().map(|(c, _)| *c)
+    }
+
+    /// Whether a role without it is told the thing is not there (404, as for anything out of
+    /// scope): what one may not read, one may not know exists. Acting without the capability
+    /// on something one can see is refused openly (403).
+    pub fn denied_as_absent(self) -> bool {
+        !matches!(
+            self,
+            Capability::RevealPersonalData
+                | Capability::ManageMembers
+                | Capability::ManageReaders
+                | Capability::RunActivityDays
+                | Capability::Assess
+                | Capability::Approve
+                | Capability::Publish
+                | Capability::ManageStandards
+                | Capability::ImportVillageFacts
+                | Capability::ChangeTree
+                | Capability::EditPartyOrg
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Public => "public",
+            Capability::SignedIn => "signed_in",
+            Capability::ReadTree => "read_tree",
+            Capability::ReadOwnRecord => "read_own_record",
+            Capability::CheckIn => "check_in",
+            Capability::ReadActivityDays => "read_activity_days",
+            Capability::ReadRoster => "read_roster",
+            Capability::ExportLists => "export_lists",
+            Capability::ExportPersonalData => "export_personal_data",
+            Capability::RevealPersonalData => "reveal_personal_data",
+            Capability::ManageMembers => "manage_members",
+            Capability::ReadReaders => "read_readers",
+            Capability::ManageReaders => "manage_readers",
+            Capability::RunActivityDays => "run_activity_days",
+            Capability::ShowCheckinCode => "show_checkin_code",
+            Capability::ReadAttendance => "read_attendance",
+            Capability::ReadRatings => "read_ratings",
+            Capability::Assess => "assess",
+            Capability::Approve => "approve",
+            Capability::Publish => "publish",
+            Capability::ReadStandards => "read_standards",
+            Capability::ManageStandards => "manage_standards",
+            Capability::ImportVillageFacts => "import_village_facts",
+            Capability::ChangeTree => "change_tree",
+            Capability::EditPartyOrg => "edit_party_org",
+            Capability::ManageAccounts => "manage_accounts",
+            Capability::ReadAudit => "read_audit",
+            Capability::ReadMetrics => "read_metrics",
+        }
+    }
+}
+
+impl Role {
+    /// Whether this role holds `cap` (the table above).
+    pub fn may(self, cap: Capability) -> bool {
+        GRANTS
+            .iter()
+            .find(|(c, _)| *c == cap)
+            .is_some_and(|(_, roles)| roles.contains(&self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_capability_is_in_the_table_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (cap, _) in GRANTS {
+            assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
+        }
+        // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
+        assert_eq!(seen.len(), 28);
+    }
+
+    #[test]
+    fn a_member_reads_only_what_is_theirs() {
+        assert!(Role::Member.may(Capability::ReadOwnRecord));
+        assert!(Role::Member.may(Capability::CheckIn));
+        for cap in [
+            Capability::ReadRoster,
+            Capability::ExportPersonalData,
+            Capability::ExportLists,
+            Capability::ReadReaders,
+            Capability::ReadAttendance,
+        ] {
+            assert!(!Role::Member.may(cap), "member may {cap:?}");
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Roles as capabilities: every route of the router, asked by every role, answers as the
+//! role × capability table (`baiqian_domain::capability::GRANTS`) says; and a member reaches
+//! their own record and nothing of other people.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use baiqian_domain::capability::Capability;
+use baiqian_domain::role::Role;
+
+use crate::both;
+use crate::support::codes::XINMIN;
+use crate::support::{TestApp, Who};
+
+/// One account per role, all with 新民村 in scope.
+const ACCOUNTS: [(Role, &str); 7] = [
+    (Role::CityAdmin, "city.admin"),
+    (Role::CountyAdmin, "changxing.admin"),
+    (Role::TownshipAdmin, "meishan.admin"),
+    (Role::VillageSecretary, "xinmin.secretary"),
+    (Role::Member, "xinmin.member"),
+    (Role::Leader, "meishan.leader"),
+    (Role::Auditor, "meishan.auditor"),
+];
+
+/// A concrete URL for a route pattern. Ids point at nothing: the guard decides before any
+/// handler reads them, and nothing a handler could do to a real record happens.
+fn concrete(path: &str) -> String {
+    path.replace("{code}", XINMIN)
+        .replace("{id}", "987654321")
+        .replace("{year}", "2016")
+        .replace("{month}", "2016-05")
+        .replace("{file}", "app.css")
+        .replace("{lang}", "en")
+        .replace("{action}", "end")
+}
+
+async fn ask(app: &TestApp, method: &Method, url: &str, who: &Who) -> StatusCode {
+    let mut b = Request::builder().method(method.clone()).uri(url);
+    if let Who::Bearer(t) = who {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = if *method == Method::POST {
+        b = b.header(header::CONTENT_TYPE, "application/json");
+        Body::from("{}")
+    } else {
+        Body::empty()
+    };
+    app.request(b.body(body).expect("request")).await.status
+}
+
+async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
+    let routes = baiqian_web::app::routes().specs();
+    assert!(routes.len() > 70, "the table lists {} routes", routes.len());
+    let mut tokens = Vec::new();
+    for (role, login) in ACCOUNTS {
+        tokens.push((role, login, app.token(login).await));
+    }
+    let mut checked = 0;
+    for spec in &routes {
+        let url = concrete(spec.path);
+        for (role, login, who) in &tokens {
+            let before = app.state.metrics.denied();
+            let status = ask(&app, &spec.method, &url, who).await;
+            let denied = app.state.metrics.denied() - before;
+            let expected = u64::from(!role.may(spec.capability));
+            assert_eq!(
+                denied, expected,
+                "{login} ({role:?}) {} {} needs {:?}: the guard's answer differs from the table",
+                spec.method, spec.path, spec.capability
+            );
+            if expected == 1 {
+                let answer = if spec.capability.denied_as_absent() {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                assert_eq!(status, answer, "{login} {} {url}", spec.method);
+            } else if spec.capability != Capability::Public {
+                assert_ne!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{login} {} {url}: the token should speak for them",
+                    spec.method
+                );
+            }
+            checked += 1;
+        }
+        // Without an account only the public routes are reached; the rest ask for a login.
+        let status = ask(&app, &spec.method, &url, &Who::Anonymous).await;
+        if spec.capability != Capability::Public {
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status.is_redirection(),
+                "anonymous {} {url}: {status}",
+                spec.method
+            );
+        }
+    }
+    assert_eq!(checked, routes.len() * ACCOUNTS.len());
+}
+both!(every_route_answers_each_role_as_the_table_says);
+
+/// Each (method, path) once: a second registration would make the table ambiguous.
+#[test]
+fn the_route_table_has_each_route_once() {
+    let routes = baiqian_web::app::routes().specs();
+    let mut seen = std::collections::HashSet::new();
+    for r in &routes {
+        assert!(
+            seen.insert((r.method.clone(), r.path)),
+            "{} {} twice",
+            r.method,
+            r.path
+        );
+    }
+}
+
+async fn a_member_reaches_their_own_record_and_no_one_elses(app: TestApp) {
+    let member = app.token("xinmin.member").await;
+    let me = app.get("/api/v1/me", &member).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    let me = me.json();
+    assert_eq!(me["login"], "xinmin.member");
+    assert_eq!(me["role"], "member");
+    assert_eq!(me["org"]["code"], XINMIN);
+    assert_eq!(me["member"]["name"], "许月刚");
+    let own = me["member"]["id"].as_i64().expect("a linked member");
+    assert!(
+        me["member"]["card_no"]
+            .as_str()
+            .is_some_and(|c| c.len() == 16)
+    );
+
+    // Their own record, card and member page.
+    for url in [
+        format!("/api/v1/members/{own}"),
+        format!("/members/{own}"),
+        format!("/members/{own}/card"),
+    ] {
+        assert_eq!(app.get(&url, &member).await.status, StatusCode::OK, "{url}");
+    }
+    // Their home is their record, not the village's admin page.
+    let home = app.get("/", &member).await;
+    assert_eq!(
+        home.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/members/{own}").as_str())
+    );
+
+    // Another member of the same village, the roster, its export, the readers: not there.
+    let other: (i64,) =
+        sqlx::query_as("SELECT id FROM members WHERE home_org = $1 AND id <> $2 LIMIT 1")
+            .bind(XINMIN)
+            .bind(own)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("a second member");
+    for url in [
+        format!("/api/v1/members/{}", other.0),
+        format!("/members/{}", other.0),
+        format!("/members/{}/card", other.0),
+        format!("/orgs/{XINMIN}/members"),
+        format!("/api/v1/orgs/{XINMIN}/members"),
+        format!("/orgs/{XINMIN}/members.xlsx"),
+        format!("/orgs/{XINMIN}/devices"),
+        format!("/orgs/{XINMIN}/teams"),
+        format!("/orgs/{XINMIN}/attendance"),
+    ] {
+        assert_eq!(
+            app.get(&url, &member).await.status,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    // The village's public facts and its activity days stay open to them.
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}"), &member).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/events"), &member)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The village page offers a member none of the links that would answer 404.
+    let page = app.login("xinmin.member").await;
+    let html = app.get(&format!("/orgs/{XINMIN}"), &page).await.text();
+    for link in [
+        "/members\"",
+        "/members.xlsx",
+        "/devices",
+        "/teams",
+        "/export.xlsx",
+    ] {
+        assert!(!html.contains(link), "a member's village page links {link}");
+    }
+    // The secretary still reads both members.
+    let secretary = app.token("xinmin.secretary").await;
+    for id in [own, other.0] {
+        assert_eq!(
+            app.get(&format!("/api/v1/members/{id}"), &secretary)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+}
+both!(a_member_reaches_their_own_record_and_no_one_elses, roster);
+
+/// No rendered page puts the CSRF token in a URL (forms carry it in a field).
+async fn no_page_puts_the_csrf_token_in_a_url(app: TestApp) {
+    let city = app.login("city.admin").await;
+    let secretary = app.login("xinmin.secretary").await;
+    let pages = [
+        (&city, format!("/orgs/{XINMIN}/import")),
+        (&city, format!("/orgs/{XINMIN}/members/import")),
+        (&city, "/standards".to_string()),
+        (&city, format!("/orgs/{XINMIN}/village-facts/2016")),
+        (&secretary, format!("/orgs/{XINMIN}/ratings/2016")),
+    ];
+    let mut seen_forms = 0;
+    for (who, url) in pages {
+        let res = app.get(&url, who).await;
+        let html = res.text();
+        assert!(
+            !html.contains("csrf="),
+            "{url} puts the CSRF token in a URL"
+        );
+        seen_forms += html.matches("multipart/form-data").count();
+    }
+    assert!(
+        seen_forms >= 3,
+        "the upload forms were not on these pages ({seen_forms})"
+    );
+}
+both!(no_page_puts_the_csrf_token_in_a_url);
