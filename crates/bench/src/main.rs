@@ -2,10 +2,15 @@
 //! with cards and activity days), starts the release server as its own process, and drives it over
 //! HTTP from this process on the same machine:
 //!
-//! 1. `GET /healthz`, closed loop: what the server answers when it does nothing;
+//! 1. `GET /static/app.css` and `GET /healthz`, closed loop: what the server answers when it does
+//!    (almost) nothing;
 //! 2. `POST /api/v1/checkins`, closed loop: sustained durable check-ins per second;
 //! 3. `POST /api/v1/checkins` open loop at a fixed rate (default 10,000/s): latency measured from
 //!    each request's scheduled time, so a stall is counted, not hidden.
+//!
+//! Phases 1–3 run against the server as shipped (default logging, its log to a file), then 1–2
+//! again against the quiet configuration (`RUST_LOG=warn`), and the ratios are printed: the
+//! request log's cost, measured side by side.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -48,7 +53,7 @@ struct Args {
     members: usize,
     /// Activity days at the host (members × activity days distinct check-ins: enough that no
     /// request of a run is a repeat).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 40)]
     events: usize,
 }
 
@@ -73,35 +78,6 @@ async fn main() -> Result<(), BoxError> {
         cards.len(),
         events.len()
     );
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = tokio::process::Command::new(&args.server)
-        .args([
-            "serve",
-            "--db",
-            &db_url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("RUST_LOG", "warn")
-        .env("BAIQIAN_DATA_KEY_FILE", &key)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
-    wait_up(port).await?;
-
-    let secs = Duration::from_secs(args.seconds);
-    let health = closed_loop(
-        port,
-        args.connections,
-        secs,
-        Arc::new(|_| Req::Get("/healthz".into())),
-    )
-    .await?;
-    report("GET /healthz (closed loop)", &health);
 
     // Every request is a distinct (member, event) pair: a real check-in, never a repeat.
     let pairs: Arc<Vec<String>> = Arc::new(
@@ -130,13 +106,73 @@ async fn main() -> Result<(), BoxError> {
             )
         })
     };
-    let closed = closed_loop(port, args.connections, secs, make.clone()).await?;
-    report("POST /api/v1/checkins (closed loop)", &closed);
-    let open = open_loop(port, args.rate, secs, make).await?;
-    report(
-        &format!("POST /api/v1/checkins (open loop at {}/s)", args.rate),
-        &open,
-    );
+    let secs = Duration::from_secs(args.seconds);
+
+    // The configuration a user gets (no RUST_LOG: one INFO line per request), then the quiet
+    // one, side by side on the same database: the request log's cost is what separates them.
+    let mut measured = Vec::new();
+    let mut checkins = (Stats::default(), Stats::default());
+    for logging in [Logging::Default, Logging::Quiet] {
+        let log_path = dir.join(format!("server-{}.log", logging.name()));
+        let (port, mut server) = start_server(&args, &db_url, &key, logging, &log_path).await?;
+        println!(
+            "== server with {} logging (stderr to {})",
+            logging.name(),
+            log_path.display()
+        );
+        let stat = closed_loop(
+            port,
+            args.connections,
+            secs,
+            Arc::new(|_| Req::Get("/static/app.css".into())),
+        )
+        .await?;
+        report("GET /static/app.css (closed loop)", &stat);
+        let health = closed_loop(
+            port,
+            args.connections,
+            secs,
+            Arc::new(|_| Req::Get("/healthz".into())),
+        )
+        .await?;
+        report("GET /healthz (closed loop)", &health);
+        let closed = closed_loop(port, args.connections, secs, make.clone()).await?;
+        report("POST /api/v1/checkins (closed loop)", &closed);
+        if logging == Logging::Default {
+            let open = open_loop(port, args.rate, secs, make.clone()).await?;
+            report(
+                &format!("POST /api/v1/checkins (open loop at {}/s)", args.rate),
+                &open,
+            );
+            checkins = (health.clone(), closed.clone());
+            checkins.1.created += open.created;
+        } else {
+            checkins.1.created += closed.created;
+        }
+        server.kill().await?;
+        server.wait().await?;
+        let lines = std::fs::read_to_string(&log_path)?
+            .lines()
+            .filter(|l| l.contains("request"))
+            .count();
+        println!("request lines in the server's log: {lines}");
+        if logging == Logging::Default && lines == 0 {
+            return Err("the default configuration logged no request: not the shipped one".into());
+        }
+        measured.push((logging, [rate(&stat), rate(&health), rate(&closed)]));
+    }
+    println!("== default logging ÷ quiet (RUST_LOG=warn), same run");
+    for (i, what) in ["static file", "/healthz", "check-ins"]
+        .into_iter()
+        .enumerate()
+    {
+        let (d, q) = (measured[0].1[i], measured[1].1[i]);
+        println!(
+            "{what}: {d:.0}/s default, {q:.0}/s quiet, ratio {:.2}",
+            d / q.max(1.0)
+        );
+    }
+    let (health, closed) = checkins;
     let ratio = (closed.ok as f64 / closed.elapsed.as_secs_f64())
         / (health.ok.max(1) as f64 / health.elapsed.as_secs_f64());
     println!("check-ins/s ÷ healthz/s = {ratio:.2}");
@@ -147,7 +183,6 @@ async fn main() -> Result<(), BoxError> {
             pairs.len()
         );
     }
-    server.kill().await?;
     // Every check-in answered 201 is in the database (a benchmark that counts answers must also
     // find what they promised).
     let db = Db::connect(&db_url).await?;
@@ -156,7 +191,7 @@ async fn main() -> Result<(), BoxError> {
         stored += db.event_attendance_count(*ev).await?;
     }
     db.close().await;
-    let created = closed.created + open.created;
+    let created = closed.created;
     println!("answered 201: {created}; check-ins stored: {stored}");
     if stored < created as i64 {
         return Err(format!(
@@ -265,6 +300,59 @@ async fn wait_up(port: u16) -> Result<(), BoxError> {
     Err("server did not start".into())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Logging {
+    /// As shipped: no `RUST_LOG`, the request log on.
+    Default,
+    /// `RUST_LOG=warn`: no request log.
+    Quiet,
+}
+
+impl Logging {
+    fn name(self) -> &'static str {
+        match self {
+            Logging::Default => "default",
+            Logging::Quiet => "quiet",
+        }
+    }
+}
+
+/// Starts the release server on a free port, its stderr (the log) to `log_path`.
+async fn start_server(
+    args: &Args,
+    db_url: &str,
+    key: &std::path::Path,
+    logging: Logging,
+    log_path: &std::path::Path,
+) -> Result<(u16, tokio::process::Child), BoxError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut cmd = tokio::process::Command::new(&args.server);
+    cmd.args([
+        "serve",
+        "--db",
+        db_url,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .env_remove("RUST_LOG")
+    .env("BAIQIAN_DATA_KEY_FILE", key)
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(log_path)?)
+    .kill_on_drop(true);
+    if logging == Logging::Quiet {
+        cmd.env("RUST_LOG", "warn");
+    }
+    let server = cmd.spawn()?;
+    wait_up(port).await?;
+    Ok((port, server))
+}
+
+fn rate(s: &Stats) -> f64 {
+    s.ok as f64 / s.elapsed.as_secs_f64()
+}
+
 #[derive(Clone)]
 enum Req {
     Get(String),
@@ -318,7 +406,7 @@ impl Conn {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Stats {
     /// From the phase's start to its last answer.
     elapsed: Duration,

@@ -15,6 +15,7 @@ pub mod member;
 pub mod metrics;
 pub mod org;
 pub mod rating;
+pub mod request_log;
 pub mod routes;
 pub mod session;
 pub mod standard;
@@ -25,9 +26,11 @@ pub use app::{AppState, Config, DemoLoginEntry, DemoLogins, app};
 
 /// Serves the app on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    request_log::flush();
+    served
 }
 
 async fn shutdown_signal() {

@@ -93,7 +93,7 @@ impl Metrics {
 }
 
 /// Counts and times every request by its route pattern (never the raw path, so codes in URLs
-/// don't multiply the series), and logs it.
+/// don't multiply the series), and logs it (`request_log`).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
@@ -121,6 +121,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
             route: route.clone(),
         })
         .observe(elapsed.as_secs_f64());
-    tracing::info!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    if crate::request_log::enabled() {
+        crate::request_log::record(&method, &route, status, elapsed.as_micros() as u64);
+    }
     res
 }
