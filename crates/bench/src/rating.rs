@@ -60,8 +60,14 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     let city = baiqian_demo::ratings::province_round(&db, &world, YEAR, 7, NOW).await?;
     db.analyze().await?;
     let built = t.elapsed();
+    let top = db
+        .org(
+            &baiqian_domain::scope::Scope::everything(),
+            &world[0].org.code,
+        )
+        .await?;
     let round = db
-        .round_for(&world[0].path, YEAR)
+        .round_for(&top, YEAR)
         .await?
         .ok_or("the round is missing")?;
 

@@ -490,7 +490,7 @@ async fn demo_logins(store: &Db) -> Result<DemoLogins, CliError> {
             continue;
         };
         let place = match store.org(&Scope::everything(), &code).await {
-            Ok(o) => o.name,
+            Ok(o) => o.into_org().name,
             Err(StoreError::NotFound) => continue,
             Err(e) => return Err(e.into()),
         };

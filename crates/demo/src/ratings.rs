@@ -7,9 +7,10 @@ use baiqian_domain::org::OrgCode;
 use baiqian_domain::rating::Stage;
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
-use baiqian_store::org::{BulkOrg, ImportMode};
+use baiqian_store::import::ImportMode;
+use baiqian_store::org::BulkOrg;
+use baiqian_store::rating::standard::NewItem;
 use baiqian_store::rating::{BulkScore, FactsRow, NewRound};
-use baiqian_store::standard::NewItem;
 use baiqian_store::{Actor, Db, StoreError};
 
 use crate::{LONGSHAN, Rng, XINMIN};
@@ -468,7 +469,7 @@ fn short_name(code: &str, year: i64) -> String {
 /// veto item.
 fn score_items(
     rng: &mut Rng,
-    items: &[baiqian_store::standard::StandardItem],
+    items: &[baiqian_store::rating::standard::StandardItem],
     pct: f64,
     veto_percent: usize,
 ) -> Vec<(i64, i64, bool)> {

@@ -224,6 +224,14 @@ pub fn with_check_digit(first17: &str) -> Option<String> {
     Some(format!("{first17}{}", CHECK[(sum % 11) as usize]))
 }
 
+/// The card number of a member: county code, member id, issue number.
+pub fn card_no(home_org: &str, member_id: i64, issue: u32) -> String {
+    format!(
+        "{}{member_id:08}{issue:02}",
+        &home_org[..6.min(home_org.len())]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

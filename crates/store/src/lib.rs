@@ -5,16 +5,29 @@
 //! keeps its own migration history. Every query that touches area data takes the caller's scope
 //! and filters by it in SQL.
 
+// Shared by every area.
 pub mod audit;
+pub mod import;
+pub mod kernel;
+pub mod migrate;
+pub mod vault;
+
+// The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod checkin;
 pub mod member;
-pub mod migrate;
 pub mod org;
 pub mod rating;
-pub mod standard;
 pub mod team;
 pub mod user;
-pub mod vault;
+
+/// The areas that keep records per node, told of every change of the tree in this order
+/// (`kernel::tree_changed`): the one path from the tree down to them.
+pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
+    rating::follow_tree,
+    user::follow_tree,
+    checkin::follow_tree,
+    team::follow_tree,
+];
 
 use std::sync::Arc;
 use std::time::Duration;

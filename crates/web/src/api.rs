@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
-use baiqian_store::org::{NewOrg, Org};
+use baiqian_store::kernel::Node;
+use baiqian_store::org::NewOrg;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -177,7 +178,7 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-fn item(o: &Org) -> OrgItem {
+fn item(o: &Node) -> OrgItem {
     OrgItem {
         code: o.code.to_string(),
         name: o.name.clone(),
@@ -185,8 +186,9 @@ fn item(o: &Org) -> OrgItem {
     }
 }
 
-async fn org_view(state: &AppState, o: Org) -> Result<OrgView, AppError> {
-    let c = state.db.org_counts(&o.path).await?;
+async fn org_view(state: &AppState, o: Node) -> Result<OrgView, AppError> {
+    let c = state.db.org_counts(&o).await?;
+    let o = o.into_org();
     Ok(OrgView {
         code: o.code.to_string(),
         name: o.name,
@@ -310,7 +312,7 @@ async fn search(
 ) -> Result<Json<Items>, AppError> {
     let code = code_param(&code)?;
     let root = state.db.org(me.scope(), &code).await?;
-    let within = baiqian_domain::scope::Scope::new(root.code, &root.path);
+    let within = baiqian_domain::scope::Scope::new(root.code.clone(), &root.path);
     let text: String = q.q.trim().chars().take(40).collect();
     let found = state.db.org_search(&within, &text, 100).await?;
     Ok(Json(Items {

@@ -790,10 +790,10 @@ async fn manual(
 struct AttendancePage {
     tr: Tr,
     f: Frame,
-    org: baiqian_store::org::Org,
+    org: baiqian_store::kernel::Node,
     month: String,
     own: Attendance,
-    children: Vec<(baiqian_store::org::Org, Attendance)>,
+    children: Vec<(baiqian_store::kernel::Node, Attendance)>,
 }
 
 impl AttendancePage {
@@ -857,7 +857,7 @@ async fn attendance_page(
 struct EventsPage {
     tr: Tr,
     f: Frame,
-    org: baiqian_store::org::Org,
+    org: baiqian_store::kernel::Node,
     events: Vec<Event>,
     can_manage: bool,
     form: EventForm,

@@ -11,7 +11,7 @@ use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_store::StoreError;
 use baiqian_store::checkin::{Device, DeviceRow};
-use baiqian_store::org::Org;
+use baiqian_store::kernel::Node;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -35,7 +35,7 @@ pub fn routes() -> Routes {
 struct ListPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     devices: Vec<DeviceRow>,
     can_manage: bool,
     name: String,
@@ -53,7 +53,7 @@ impl ListPage {
 struct CreatedPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     device: Device,
     token: String,
 }

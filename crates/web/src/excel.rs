@@ -3,7 +3,9 @@
 use std::io::Cursor;
 
 use baiqian_domain::Msg;
-use baiqian_store::org::{ImportError, ImportRow, Org};
+use baiqian_store::import::ImportError;
+use baiqian_store::kernel::Node;
+use baiqian_store::org::ImportRow;
 use calamine::{Data, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook};
 
@@ -24,7 +26,7 @@ pub const ORG_COLUMNS: [(&str, &str); 8] = [
 /// Largest number of rows read from one sheet.
 pub const MAX_ROWS: usize = 50_000;
 
-pub fn write_orgs(orgs: &[Org]) -> Result<Vec<u8>, AppError> {
+pub fn write_orgs(orgs: &[Node]) -> Result<Vec<u8>, AppError> {
     let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
@@ -152,8 +154,8 @@ pub fn header_of(field: &str) -> &'static str {
 /// exactly the good rows; anything else rejects the whole file on any bad row).
 pub async fn read_upload(
     multipart: &mut axum::extract::Multipart,
-) -> Result<(Vec<u8>, baiqian_store::org::ImportMode), AppError> {
-    use baiqian_store::org::ImportMode;
+) -> Result<(Vec<u8>, baiqian_store::import::ImportMode), AppError> {
+    use baiqian_store::import::ImportMode;
     let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
     let mut file = Vec::new();
     let mut mode = ImportMode::AllOrNothing;

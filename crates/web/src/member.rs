@@ -12,8 +12,9 @@ use baiqian_domain::capability::Capability;
 use baiqian_domain::member::{self, Gender, IdNumber, Phone};
 use baiqian_domain::org::{self, OrgCode};
 use baiqian_store::StoreError;
+use baiqian_store::import::ImportError;
+use baiqian_store::kernel::Node;
 use baiqian_store::member::{Member, NewMember, Revealed, Transfer};
-use baiqian_store::org::{ImportError, Org};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
@@ -223,7 +224,7 @@ fn require_manager(me: &CurrentUser) -> Result<(), AppError> {
 struct RosterPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     members: Vec<Member>,
     total: i64,
     q: String,
@@ -260,7 +261,7 @@ async fn roster(
     let page = RosterPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
-        total: state.db.member_count_under(&node.path).await?,
+        total: state.db.member_count_under(&node).await?,
         org: node,
         members,
         q: text,
@@ -276,7 +277,7 @@ async fn roster(
 struct NewPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     data: MemberInput,
     errors: Vec<FieldError>,
 }
@@ -640,7 +641,7 @@ async fn export(
 struct ImportPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     done: bool,
     committed: bool,
     created: usize,

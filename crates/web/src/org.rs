@@ -8,7 +8,9 @@ use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_store::StoreError;
-use baiqian_store::org::{ImportError, ImportMode, LevelCounts, NewOrg, Org, OrgEdit};
+use baiqian_store::import::{ImportError, ImportMode};
+use baiqian_store::kernel::{LevelCounts, Node};
+use baiqian_store::org::{NewOrg, OrgEdit};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -49,7 +51,7 @@ fn here(uri: &OriginalUri) -> String {
 }
 
 pub struct ChildRow {
-    pub org: Org,
+    pub org: Node,
     pub counts: LevelCounts,
 }
 
@@ -58,7 +60,7 @@ pub struct ChildRow {
 struct ShowPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     crumbs: Vec<(String, String)>,
     counts: LevelCounts,
     children: Vec<ChildRow>,
@@ -102,7 +104,7 @@ async fn show(
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
         crumbs: state.db.org_ancestors(scope, &node).await?,
-        counts: state.db.org_counts(&node.path).await?,
+        counts: state.db.org_counts(&node).await?,
         children,
         show_retired,
         can_change_tree: me.role().may_change_tree() && !node.is_retired(),
@@ -203,7 +205,7 @@ fn parse_party_fields(
 struct FormPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     /// `new` or `edit`.
     mode: &'static str,
     data: OrgFormData,
@@ -252,7 +254,7 @@ async fn tree_node_for_change(
     state: &AppState,
     me: &CurrentUser,
     code: &str,
-) -> Result<Org, AppError> {
+) -> Result<Node, AppError> {
     let code = code_param(code)?;
     let node = state.db.org(me.scope(), &code).await?;
     if !me.role().may_change_tree() {
@@ -358,7 +360,7 @@ async fn create(
     Ok(res)
 }
 
-async fn edit_target(state: &AppState, me: &CurrentUser, code: &str) -> Result<Org, AppError> {
+async fn edit_target(state: &AppState, me: &CurrentUser, code: &str) -> Result<Node, AppError> {
     let code = code_param(code)?;
     let node = state.db.org(me.scope(), &code).await?;
     if !me.role().may_edit_party_org() {
@@ -457,7 +459,7 @@ struct ReasonForm {
 struct ActionPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     /// `move` or `retire`.
     action: &'static str,
     parent: String,
@@ -468,7 +470,7 @@ struct ActionPage {
 }
 
 /// What retiring `node` would end, in words; empty when nothing.
-async fn retirement_ends(state: &AppState, tr: Tr, node: &Org) -> Result<String, AppError> {
+async fn retirement_ends(state: &AppState, tr: Tr, node: &Node) -> Result<String, AppError> {
     let (accounts, devices) = state.db.access_at(&node.code).await?;
     Ok(if accounts + devices == 0 {
         String::new()
@@ -555,7 +557,7 @@ async fn retire_form(
 
 /// A move or retirement the store refused: the form again, with the reason beside its field.
 struct Refused {
-    node: Org,
+    node: Node,
     action: &'static str,
     form: ReasonForm,
 }
@@ -675,7 +677,7 @@ async fn retire(
     {
         Ok(o) => Ok(Redirect::to(&format!(
             "/orgs/{}",
-            o.parent_code.unwrap_or(o.code.to_string())
+            o.parent_code.clone().unwrap_or(o.code.to_string())
         ))
         .into_response()),
         Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
@@ -715,7 +717,7 @@ pub struct ReportRow {
 struct ImportPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     done: bool,
     committed: bool,
     created: usize,
@@ -821,7 +823,7 @@ async fn import(
 
 pub enum ImportResult {
     FileError(Msg),
-    Done(baiqian_store::org::ImportOutcome),
+    Done(baiqian_store::import::ImportOutcome),
 }
 
 /// Reads a workbook and imports its rows into the caller's scope (shared by the page and the API).
@@ -841,7 +843,7 @@ pub async fn import_bytes(
     let rows = match excel::org_rows(&table) {
         Ok(r) => r,
         Err(errors) => {
-            return Ok(ImportResult::Done(baiqian_store::org::ImportOutcome {
+            return Ok(ImportResult::Done(baiqian_store::import::ImportOutcome {
                 errors,
                 ..Default::default()
             }));
@@ -863,7 +865,7 @@ struct SearchPage {
     tr: Tr,
     f: Frame,
     q: String,
-    results: Vec<Org>,
+    results: Vec<Node>,
 }
 
 #[derive(Deserialize)]

@@ -19,12 +19,12 @@ use baiqian_domain::rating::{
 };
 use baiqian_domain::role::Role;
 use baiqian_store::StoreError;
-use baiqian_store::org::Org;
+use baiqian_store::kernel::Node;
+use baiqian_store::rating::standard::StandardSet;
 use baiqian_store::rating::{
     Assessment, AssessmentFilter, FactsRow, ItemInput, Moves, NewRound, Round, ScoredItem,
     StarYear, Step, StepAction, Tally, VillageFacts, china_date,
 };
-use baiqian_store::standard::StandardSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -145,7 +145,7 @@ async fn ratings_home(State(state): State<AppState>, Auth(me): Auth) -> Result<R
         .await?;
     let year = state
         .db
-        .round_years(&own.path)
+        .round_years(&own)
         .await?
         .first()
         .copied()
@@ -163,7 +163,7 @@ async fn ratings_latest(
     let org = state.db.org(me.scope(), &code).await?;
     let year = state
         .db
-        .round_years(&org.path)
+        .round_years(&org)
         .await?
         .first()
         .copied()
@@ -176,12 +176,12 @@ async fn ratings_latest(
 struct BoardPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     year: i64,
     years: Vec<i64>,
     round: Option<Round>,
     own: Tally,
-    children: Vec<(Org, Tally)>,
+    children: Vec<(Node, Tally)>,
     /// City admin at the round's (or a new round's) node.
     is_round_owner: bool,
     can_assign: bool,
@@ -224,7 +224,7 @@ impl BoardPage {
 struct VillagePage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     year: i64,
     years: Vec<i64>,
     round: Round,
@@ -349,15 +349,15 @@ async fn board_page(
     me: &CurrentUser,
     tr: Tr,
     here: &str,
-    org: Org,
+    org: Node,
     year: i64,
     (moves, error): (Option<Moves>, Option<String>),
 ) -> Result<BoardPage, AppError> {
-    let round = state.db.round_for(&org.path, year).await?;
+    let round = state.db.round_for(&org, year).await?;
     let today = today(state);
     let (own, children) = match &round {
         Some(r) => {
-            let areas: Vec<Org> = state
+            let areas: Vec<Node> = state
                 .db
                 .org_children(me.scope(), &org.code, false)
                 .await?
@@ -366,13 +366,13 @@ async fn board_page(
                 .collect();
             let figures = state
                 .db
-                .rating_child_tallies(r, &org.path, &areas, &today)
+                .rating_child_tallies(r, &org, &areas, &today)
                 .await?;
-            let children: Vec<(Org, Tally)> = areas.into_iter().zip(figures).collect();
+            let children: Vec<(Node, Tally)> = areas.into_iter().zip(figures).collect();
             // Every village lies under an area child, so the node's own figures are their sum
             // (one pass over the subtree, not two).
             let own = if children.is_empty() {
-                state.db.rating_tally(r, &org.path, &today).await?
+                state.db.rating_tally(r, &org, &today).await?
             } else {
                 Tally::sum(children.iter().map(|(_, t)| t))
             };
@@ -392,7 +392,7 @@ async fn board_page(
     Ok(BoardPage {
         tr,
         f: Frame::new(state, me, tr, here, "ratings").await?,
-        years: state.db.round_years(&org.path).await?,
+        years: state.db.round_years(&org).await?,
         org,
         year,
         round,
@@ -411,18 +411,14 @@ async fn village_page(
     me: &CurrentUser,
     tr: Tr,
     here: &str,
-    org: Org,
+    org: Node,
     year: i64,
     (error, typed): (Option<String>, HashMap<i64, Typed>),
 ) -> Result<Option<VillagePage>, AppError> {
-    let Some(round) = state.db.round_for(&org.path, year).await? else {
+    let Some(round) = state.db.round_for(&org, year).await? else {
         return Ok(None);
     };
-    let Some((a, items, steps)) = state
-        .db
-        .assessment_of(me.scope(), org.code.as_str(), year)
-        .await?
-    else {
+    let Some((a, items, steps)) = state.db.assessment_of(me.scope(), &org, year).await? else {
         return Ok(None);
     };
     let mut groups: Vec<(String, Vec<ScoredItem>)> = Vec::new();
@@ -432,7 +428,7 @@ async fn village_page(
             _ => groups.push((it.item.group_name.clone(), vec![it])),
         }
     }
-    let mut facts = state.db.pioneer_facts(org.code.as_str(), year).await?;
+    let mut facts = state.db.pioneer_facts(&org, year).await?;
     facts.stars = a.stars.unwrap_or(0);
     let pioneer = facts.check();
     let open = round.published_at.is_none();
@@ -441,8 +437,8 @@ async fn village_page(
     Ok(Some(VillagePage {
         tr,
         f: Frame::new(state, me, tr, here, "ratings").await?,
-        years: state.db.round_years(&org.path).await?,
-        history: state.db.star_history(me.scope(), org.code.as_str()).await?,
+        years: state.db.round_years(&org).await?,
+        history: state.db.star_history(me.scope(), &org).await?,
         can_self: my_turn && a.stage == Stage::Draft,
         can_review: my_turn && a.stage == Stage::Submitted,
         can_forward: my_turn && a.stage < Stage::Approved,
@@ -533,7 +529,7 @@ async fn ratings_page(
 struct VillagesPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     year: i64,
     rows: Vec<Assessment>,
     filter_text: String,
@@ -570,7 +566,7 @@ async fn villages_page(
     let (org, year) = node_year(&state, &me, &code, &year).await?;
     let round = state
         .db
-        .round_for(&org.path, year)
+        .round_for(&org, year)
         .await?
         .ok_or(AppError::NotFound)?;
     let filter = AssessmentFilter {
@@ -594,7 +590,7 @@ async fn villages_page(
     }
     let rows = state
         .db
-        .assessments_under(&round, &org.path, &filter, &today(&state), 5000)
+        .assessments_under(&round, &org, &filter, &today(&state), 5000)
         .await?;
     html(&VillagesPage {
         tr,
@@ -612,7 +608,7 @@ async fn refused_on_board(
     me: &CurrentUser,
     tr: Tr,
     here: &str,
-    org: Org,
+    org: Node,
     year: i64,
     why: &Msg,
 ) -> Result<Response, AppError> {
@@ -628,7 +624,7 @@ async fn node_year(
     me: &CurrentUser,
     code: &str,
     year: &str,
-) -> Result<(Org, i64), AppError> {
+) -> Result<(Node, i64), AppError> {
     let code = code_param(code)?;
     let year = year_param(year)?;
     Ok((state.db.org(me.scope(), &code).await?, year))
@@ -640,7 +636,7 @@ async fn round_owner(
     me: &CurrentUser,
     code: &str,
     year: &str,
-) -> Result<(Org, i64), AppError> {
+) -> Result<(Node, i64), AppError> {
     let (org, year) = node_year(state, me, code, year).await?;
     if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
@@ -892,9 +888,10 @@ async fn assessment_by_id(
     id: i64,
 ) -> Result<(Assessment, Vec<ScoredItem>, Vec<Step>), AppError> {
     let a = state.db.assessment_by_id(me.scope(), id).await?;
+    let village = state.db.org(me.scope(), &code_param(&a.org_code)?).await?;
     state
         .db
-        .assessment_of(me.scope(), &a.org_code, a.year)
+        .assessment_of(me.scope(), &village, a.year)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -1110,7 +1107,7 @@ fn facts_header(field: &str) -> &'static str {
 struct FactsPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     year: i64,
     rows: Vec<VillageFacts>,
     can_import: bool,
@@ -1185,7 +1182,7 @@ async fn facts_page(
     Query(q): Query<FormatQuery>,
 ) -> Result<Response, AppError> {
     let (org, year) = node_year(&state, &me, &code, &year).await?;
-    let rows = state.db.village_facts(me.scope(), &org.path, year).await?;
+    let rows = state.db.village_facts(&org, year).await?;
     if q.format == "xlsx" {
         return excel::xlsx_response(
             facts_sheet(&rows)?,
@@ -1285,10 +1282,7 @@ async fn facts_import(
             }
         },
     }
-    page.rows = state
-        .db
-        .village_facts(me.scope(), &page.org.path, year)
-        .await?;
+    page.rows = state.db.village_facts(&page.org, year).await?;
     let mut res = html(&page)?;
     if !ok {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

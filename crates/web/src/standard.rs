@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_store::StoreError;
-use baiqian_store::org::ImportError;
-use baiqian_store::standard::{
+use baiqian_store::import::ImportError;
+use baiqian_store::rating::standard::{
     ItemRow, NewItem, StandardItem, StandardSet, parse_item, parse_items,
 };
 use serde::Deserialize;

@@ -5,8 +5,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use baiqian_store::kernel::Node;
 use baiqian_store::member::Member;
-use baiqian_store::org::Org;
 use baiqian_store::team::Team;
 use serde::Deserialize;
 
@@ -31,7 +31,7 @@ pub fn routes() -> Routes {
 struct ListPage {
     tr: Tr,
     f: Frame,
-    org: Org,
+    org: Node,
     teams: Vec<Team>,
     roster: Vec<Member>,
     can_manage: bool,

@@ -51,14 +51,12 @@ async fn counts_match_the_article(app: TestApp) {
         "330522109-001",
     ] {
         let org = app.get(&format!("/api/v1/orgs/{code}"), &city).await.json();
-        let path: (String,) = sqlx::query_as("SELECT path FROM orgs WHERE code = $1")
-            .bind(code)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
         assert_eq!(
             org["party_org"]["member_count"],
-            app.db.member_count_under(&path.0).await.unwrap(),
+            app.db
+                .member_count_under(&app.node(code).await)
+                .await
+                .unwrap(),
             "{code}"
         );
     }

@@ -66,7 +66,11 @@ async fn rollups_match_recount(
             .attendance(&baiqian_domain::scope::Scope::everything(), &c, "2016-03")
             .await
             .unwrap();
-        let recount = app.db.attendance_from_scratch(&c, "2016-03").await.unwrap();
+        let recount = app
+            .db
+            .attendance_from_scratch(&app.node(code).await, "2016-03")
+            .await
+            .unwrap();
         assert_eq!(kept, recount, "{code}");
         kept_all.push(kept);
     }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use baiqian_domain::rating::Stage;
 use baiqian_domain::scope::Scope;
 use baiqian_store::rating::BulkScore;
-use baiqian_store::standard::StandardSet;
+use baiqian_store::rating::standard::StandardSet;
 
 use crate::both;
 use crate::support::codes::*;
@@ -181,7 +181,12 @@ async fn open_2017(app: &TestApp) -> i64 {
         .post_form(&format!("/orgs/{CITY}/ratings/2017/open"), &fields, &city)
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let round = app.db.round_for("/330500/", 2017).await.unwrap().unwrap();
+    let round = app
+        .db
+        .round_for(&app.node(CITY).await, 2017)
+        .await
+        .unwrap()
+        .unwrap();
     let (_, items) = app
         .db
         .standard_set(&Scope::everything(), set.id)
@@ -189,7 +194,13 @@ async fn open_2017(app: &TestApp) -> i64 {
         .unwrap();
     let villages: Vec<String> = app
         .db
-        .assessments_under(&round, "/330500/", &Default::default(), "2017-01-01", 5000)
+        .assessments_under(
+            &round,
+            &app.node(CITY).await,
+            &Default::default(),
+            "2017-01-01",
+            5000,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -219,7 +230,7 @@ async fn open_2017(app: &TestApp) -> i64 {
 async fn xinmin_2017(app: &TestApp) -> (i64, Vec<(i64, i64, bool)>) {
     let (a, items, _) = app
         .db
-        .assessment_of(&Scope::everything(), XINMIN, 2017)
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2017)
         .await
         .unwrap()
         .unwrap();
@@ -235,7 +246,7 @@ async fn xinmin_2017(app: &TestApp) -> (i64, Vec<(i64, i64, bool)>) {
 /// 新民村's 2016 assessment as it stands.
 async fn xinmin_2016(app: &TestApp) -> baiqian_store::rating::Assessment {
     app.db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
         .await
         .unwrap()
         .unwrap()
@@ -453,7 +464,7 @@ async fn full_round_from_self_assessment_to_publication(app: TestApp) {
         )
         .await
         .unwrap();
-    let villages = app.db.org_counts(&meishan.path).await.unwrap();
+    let villages = app.db.org_counts(&meishan).await.unwrap();
     assert_eq!(rated, villages.village);
     assert_eq!(j["stars"]["unrated"], 0);
     assert_eq!(classes, rated);
@@ -469,7 +480,7 @@ both!(full_round_from_self_assessment_to_publication);
 async fn approve_xinmin_2016(app: &TestApp) -> i64 {
     let (a, items, _) = app
         .db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
         .await
         .unwrap()
         .unwrap();
@@ -722,7 +733,12 @@ async fn threshold_change_rerates_and_says_what_moved(app: TestApp) {
     assert_eq!(app.audit_count().await, audits + 1);
     // The benchmark's set-based statement computes the same: after the application's
     // re-rating it finds nothing left to change.
-    let round = app.db.round_for("/330500/", 2016).await.unwrap().unwrap();
+    let round = app
+        .db
+        .round_for(&app.node(CITY).await, 2016)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         baiqian_store::rating::rerate_set_based(&app.db, round.id)
             .await
@@ -739,7 +755,7 @@ pub const PNG: &[u8] =
 async fn evidence_is_checked_stored_by_hash_and_scoped(app: TestApp) {
     let (a, items, _) = app
         .db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
         .await
         .unwrap()
         .unwrap();
@@ -802,7 +818,7 @@ async fn evidence_is_checked_stored_by_hash_and_scoped(app: TestApp) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let (_, items, _) = app
         .db
-        .assessment_of(&Scope::everything(), XINMIN, 2016)
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
         .await
         .unwrap()
         .unwrap();
@@ -1037,7 +1053,7 @@ async fn a_village_founded_mid_round_joins_it_and_leaves_it_untouched(app: TestA
     // A village whose 2016 assessment is submitted: retiring it is refused, nothing written.
     let round = app
         .db
-        .round_for("/330500/330522/", 2016)
+        .round_for(&app.node(CHANGXING).await, 2016)
         .await
         .unwrap()
         .unwrap();
@@ -1045,7 +1061,7 @@ async fn a_village_founded_mid_round_joins_it_and_leaves_it_untouched(app: TestA
         .db
         .assessments_under(
             &round,
-            "/330500/330522/",
+            &app.node(CHANGXING).await,
             &baiqian_store::rating::AssessmentFilter {
                 stage: Some(baiqian_domain::rating::Stage::Submitted),
                 ..Default::default()

@@ -309,6 +309,15 @@ impl TestApp {
         self.request(req).await
     }
 
+    /// The node with `code`, looked up with the whole tree in scope (tests read as the system).
+    pub async fn node(&self, code: &str) -> baiqian_store::kernel::Node {
+        let code = baiqian_domain::org::OrgCode::parse(code).expect("a valid code");
+        self.db
+            .org(&baiqian_domain::scope::Scope::everything(), &code)
+            .await
+            .expect("the node exists")
+    }
+
     /// A bearer token for a demo login.
     pub async fn token(&self, login: &str) -> Who {
         let user = self

@@ -8,6 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::audit::{self, Change};
+use crate::kernel::TreeEvent;
 use crate::{Actor, Db, Result, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,4 +217,22 @@ impl Db {
         .ok_or(StoreError::NotFound)?
         .try_get(0)?)
     }
+}
+
+/// Follows the tree (`kernel::TreeEvent`) in the tree writer's transaction.
+pub(crate) fn follow_tree<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    _actor: &'c Actor,
+    event: &'c TreeEvent<'c>,
+    _now: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'c>> {
+    Box::pin(async move {
+        match *event {
+            TreeEvent::Moved { old_path, new_path } => {
+                crate::kernel::move_paths(conn, "volunteer_teams", "org_path", old_path, new_path)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    })
 }

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
-use crate::org::ImportError;
+use crate::import::ImportError;
 use crate::{Actor, Db, Result, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -354,7 +354,7 @@ impl Db {
         let code = parse_set_code(code).map_err(StoreError::Invalid)?;
         let name = parse_set_name(name).map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        let owner_path = crate::member::org_path(tx.conn(), owner.as_str()).await?;
+        let owner_path = crate::kernel::org_path(tx.conn(), owner.as_str()).await?;
         let prev = sqlx::query(
             "SELECT owner_code, COALESCE(MAX(version), 0) FROM standard_sets WHERE code = $1 GROUP BY owner_code",
         )

@@ -11,7 +11,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
-use crate::org::org_in_scope;
+use crate::kernel::TreeEvent;
+use crate::kernel::org_in_scope;
 use crate::{Actor, Db, Result, StoreError, on_unique};
 
 #[derive(Debug, Clone, Serialize)]
@@ -504,4 +505,24 @@ impl Db {
         .await?;
         row.as_ref().map(User::from_row).transpose()
     }
+}
+
+/// Follows the tree (`kernel::TreeEvent`) in the tree writer's transaction.
+pub(crate) fn follow_tree<'c>(
+    conn: &'c mut AnyConnection,
+    actor: &'c Actor,
+    event: &'c TreeEvent<'c>,
+    now: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'c>> {
+    Box::pin(async move {
+        match *event {
+            // Access through a node ends with it.
+            TreeEvent::Retired { node, reason } => {
+                disable_accounts_at(conn, actor, node.code.as_str(), reason, now)
+                    .await
+                    .map(drop)
+            }
+            _ => Ok(()),
+        }
+    })
 }

@@ -11,9 +11,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
-use crate::org::{ImportError, ImportMode, ImportOutcome, org_in_scope};
+use crate::import::{ImportError, ImportMode, ImportOutcome};
+use crate::kernel::{bump_member_counts, org_in_scope, org_path};
 use crate::vault::Vault;
 use crate::{Actor, Db, Result, StoreError, like_escape, on_unique};
+use baiqian_domain::member::card_no;
 
 /// A member as lists and pages show them: personal data masked.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -146,16 +148,6 @@ impl Db {
         .fetch_all(&mut *conn)
         .await?;
         rows.iter().map(Member::from_row).collect()
-    }
-
-    /// How many members have their home organization under the node at `path`.
-    pub async fn member_count_under(&self, path: &str) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM members m JOIN orgs o ON o.code = m.home_org WHERE o.path >= $1 AND o.path < $2")
-            .bind(path)
-            .bind(baiqian_domain::org::path_upper_bound(path))
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?)
     }
 
     pub async fn member(&self, scope: &Scope, id: i64) -> Result<Member> {
@@ -483,42 +475,6 @@ impl Db {
     }
 }
 
-/// Adds `delta` to the member count of the node at `path` and of every node above it: a node's
-/// count is the number of members in its subtree. Kept in the same transaction as the roster.
-pub(crate) async fn bump_member_counts(
-    conn: &mut AnyConnection,
-    path: &str,
-    delta: i64,
-) -> Result<()> {
-    let codes: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|c| !c.is_empty())
-        .collect();
-    let sql = format!(
-        "UPDATE orgs SET member_count = member_count + $1 WHERE code IN ({})",
-        (2..codes.len() + 2)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(delta);
-    for c in codes {
-        q = q.bind(c);
-    }
-    q.execute(conn).await?;
-    Ok(())
-}
-
-/// The materialized path of the node with `code`.
-pub(crate) async fn org_path(conn: &mut AnyConnection, code: &str) -> Result<String> {
-    Ok(sqlx::query("SELECT path FROM orgs WHERE code = $1")
-        .bind(code)
-        .fetch_one(conn)
-        .await?
-        .try_get(0)?)
-}
-
 async fn member_in_scope(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Result<Member> {
     let row = sqlx::query(&format!(
         "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1 AND o.path >= $2 AND o.path < $3"
@@ -532,14 +488,6 @@ async fn member_in_scope(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Re
         .map(Member::from_row)
         .transpose()?
         .ok_or(StoreError::NotFound)
-}
-
-/// The card number of a member: county code, member id, issue number.
-pub fn card_no(home_org: &str, member_id: i64, issue: u32) -> String {
-    format!(
-        "{}{member_id:08}{issue:02}",
-        &home_org[..6.min(home_org.len())]
-    )
 }
 
 async fn insert_member(
