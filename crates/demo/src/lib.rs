@@ -661,20 +661,16 @@ async fn year_of_activity_days(
     now: i64,
 ) -> Result<usize, DemoError> {
     use baiqian_store::checkin::{BulkCheckin, NewEvent};
-    use chrono::{FixedOffset, TimeZone};
-    let Some(tz) = FixedOffset::east_opt(8 * 3600) else {
-        return Ok(0);
-    };
     let mut hosts: Vec<OrgCode> = people.iter().map(|m| m.home_org.clone()).collect();
     hosts.sort();
     hosts.dedup();
     let mut events = Vec::new();
     let mut starts = Vec::new();
     for &(y, m) in &ACTIVITY_MONTHS {
-        let Some(start) = tz.with_ymd_and_hms(y, m, 15, 9, 0, 0).single() else {
+        let Some(start) = baiqian_domain::time::china_ms(&format!("{y:04}-{m:02}-15"), "09:00")
+        else {
             continue;
         };
-        let start = start.timestamp_millis();
         starts.push(start);
         for h in &hosts {
             events.push(NewEvent {

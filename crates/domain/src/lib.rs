@@ -9,5 +9,6 @@ pub mod password;
 pub mod rating;
 pub mod role;
 pub mod scope;
+pub mod time;
 
 pub use msg::Msg;

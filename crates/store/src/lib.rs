@@ -7,6 +7,8 @@
 
 // Shared by every area.
 pub mod audit;
+pub(crate) mod backend;
+pub(crate) mod bulk;
 pub mod import;
 pub mod kernel;
 pub mod migrate;
@@ -114,50 +116,10 @@ pub struct Db {
     /// failing one of two deferred transactions with SQLITE_BUSY.
     write_lock: Option<Arc<Mutex<()>>>,
     /// The check-in batch path's own connection to the same SQLite file.
-    sqlite_checkins: Option<Arc<SqliteCheckins>>,
+    sqlite_checkins: Option<Arc<backend::sqlite::SqliteCheckins>>,
     /// Typed PostgreSQL connections for what `Any` cannot do or does slowly: `COPY` in bulk
     /// loads, and the check-in batches (array parameters; two batches may be in flight).
     pg_typed: Option<sqlx::PgPool>,
-}
-
-/// The embedded database's check-in connection: rusqlite, opened on first use, driven from a
-/// blocking thread one batch at a time (the caller holds the writer lock). A batch crosses
-/// threads once; through sqlx each statement and each row crossed to its worker thread and back.
-pub(crate) struct SqliteCheckins {
-    path: String,
-    conn: std::sync::Mutex<Option<rusqlite::Connection>>,
-}
-
-impl SqliteCheckins {
-    /// Runs `f` on the connection, opening it first if needed. Blocks: call from a blocking thread.
-    pub(crate) fn with<T>(
-        &self,
-        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T>,
-    ) -> Result<T> {
-        let mut slot = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Corrupt("check-in connection lock poisoned".into()))?;
-        if slot.is_none() {
-            let c = rusqlite::Connection::open(&self.path)?;
-            // The same settings as the pool's connections (see `Db::connect`).
-            c.busy_timeout(Duration::from_secs(10))?;
-            c.pragma_update(None, "journal_mode", "WAL")?;
-            c.pragma_update(None, "synchronous", "FULL")?;
-            c.pragma_update(None, "foreign_keys", "ON")?;
-            *slot = Some(c);
-        }
-        match slot.as_mut() {
-            Some(c) => f(c),
-            None => Err(StoreError::Corrupt("check-in connection missing".into())),
-        }
-    }
-
-    fn close(&self) {
-        if let Ok(mut slot) = self.conn.lock() {
-            *slot = None;
-        }
-    }
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -240,7 +202,7 @@ impl Db {
             url.strip_prefix("sqlite://")
                 .or_else(|| url.strip_prefix("sqlite:")),
         ) {
-            (Backend::Sqlite, Some(rest)) => Some(Arc::new(SqliteCheckins {
+            (Backend::Sqlite, Some(rest)) => Some(Arc::new(backend::sqlite::SqliteCheckins {
                 path: rest.split('?').next().unwrap_or(rest).to_string(),
                 conn: std::sync::Mutex::new(None),
             })),
@@ -289,7 +251,7 @@ impl Db {
     }
 
     /// The check-in path's own connection (SQLite only).
-    pub(crate) fn sqlite_checkins(&self) -> Option<&Arc<SqliteCheckins>> {
+    pub(crate) fn sqlite_checkins(&self) -> Option<&Arc<backend::sqlite::SqliteCheckins>> {
         self.sqlite_checkins.as_ref()
     }
 

@@ -51,11 +51,7 @@ impl AuditQuery {
     }
 }
 
-/// Midnight at the start of a `YYYY-MM-DD` day in UTC+8, as Unix ms.
-fn day_start_ms(s: &str) -> Option<i64> {
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - 8 * 3_600_000)
-}
+use baiqian_domain::time::day_start_ms;
 
 #[derive(Template)]
 #[template(path = "audit/list.html")]

@@ -912,19 +912,7 @@ async fn events_page(
     })
 }
 
-/// `YYYY-MM-DD` and `HH:MM`, China time, as Unix ms.
-fn local_ms(date: &str, time: &str) -> Option<i64> {
-    use chrono::{FixedOffset, NaiveDateTime, TimeZone};
-    let t = NaiveDateTime::parse_from_str(
-        &format!("{} {}", date.trim(), time.trim()),
-        "%Y-%m-%d %H:%M",
-    )
-    .ok()?;
-    FixedOffset::east_opt(8 * 3600)?
-        .from_local_datetime(&t)
-        .single()
-        .map(|t| t.timestamp_millis())
-}
+use baiqian_domain::time::china_ms as local_ms;
 
 async fn create_event_form(
     State(state): State<AppState>,

@@ -121,18 +121,12 @@ impl Tr {
 
     /// A Unix-ms time as the reader expects it: `2016年3月1日 09:30` or `1 Mar 2016 09:30` (UTC+8).
     pub fn datetime<N: std::borrow::Borrow<i64>>(&self, ms: N) -> String {
-        use chrono::{FixedOffset, TimeZone};
         let ms = *ms.borrow();
-        let Some(tz) = FixedOffset::east_opt(8 * 3600) else {
-            return ms.to_string();
+        let pattern = match self.lang {
+            Lang::Zh => "%Y年%-m月%-d日 %H:%M",
+            Lang::En => "%-d %b %Y %H:%M",
         };
-        match tz.timestamp_millis_opt(ms).single() {
-            Some(t) => match self.lang {
-                Lang::Zh => t.format("%Y年%-m月%-d日 %H:%M").to_string(),
-                Lang::En => t.format("%-d %b %Y %H:%M").to_string(),
-            },
-            None => ms.to_string(),
-        }
+        baiqian_domain::time::format(ms, pattern).unwrap_or_else(|| ms.to_string())
     }
 
     /// A count with thousands separators, as figures are shown on boards.

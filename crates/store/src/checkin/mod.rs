@@ -4,15 +4,15 @@
 //! layer's group-commit writer gathers it), checks each request, appends the accepted ones, and
 //! keeps the attendance rollups in step in the same transaction.
 
-mod bulk;
 mod card;
 mod device;
+mod load;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 #[allow(unused_imports)]
-use self::{bulk::*, card::*, device::*};
-pub use bulk::{BulkCheckin, CheckinLoader};
+use self::{card::*, device::*, load::*};
 pub(crate) use device::follow_tree;
+pub use load::{BulkCheckin, CheckinLoader};
 
 use std::collections::BTreeMap;
 
@@ -119,14 +119,7 @@ pub struct Attendance {
     pub away: i64,
 }
 
-/// The month (`YYYY-MM`) of a Unix-ms time in China (UTC+8).
-pub fn month_of(ms: i64) -> String {
-    use chrono::{FixedOffset, TimeZone};
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%Y-%m").to_string())
-        .unwrap_or_default()
-}
+pub use baiqian_domain::time::month_of;
 
 fn codes(path: &str) -> Vec<&str> {
     path.trim_matches('/')
@@ -344,12 +337,11 @@ impl Db {
     pub async fn attendance_of(&self, nodes: &[Node], month: &str) -> Result<Vec<Attendance>> {
         let mut found: std::collections::HashMap<String, (i64, i64, i64)> =
             std::collections::HashMap::new();
-        for chunk in nodes.chunks(IN_CHUNK) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        for chunk in nodes.chunks(crate::bulk::IN_LIST) {
             let sql = format!(
                 "SELECT org_code, attended, guests, away FROM attendance_rollup \
                  WHERE month = $1 AND org_code IN ({})",
-                marks.join(",")
+                crate::bulk::list(2, chunk.len())
             );
             let mut q = sqlx::query_as::<_, (String, i64, i64, i64)>(&sql).bind(month);
             for n in chunk {
@@ -453,22 +445,6 @@ async fn event_row(conn: &mut AnyConnection, id: i64) -> Result<Option<Event>> {
     .transpose()
 }
 
-/// `$a, $a+1, …` for `n` parameters.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Largest IN list per statement. sqlx binds each value by asking SQLite for the parameter's
-/// name, which SQLite finds by a linear scan: a statement's binding cost grows with the square of
-/// its parameter count, so statements stay at a few hundred parameters (measured with perf:
-/// 8,000-parameter statements spent 80 % of the time in `sqlite3_bind_parameter_name`).
-const IN_CHUNK: usize = 250;
-/// Rows per multi-row insert, for the same reason.
-const ROWS_PER_INSERT: usize = 32;
-
 /// Adds rollup changes for the SQLite bulk loads: one multi-row upsert per 50 nodes. (Check-in
 /// batches and PostgreSQL loads have their own, `batch::apply_sqlite` and `batch::rollups_pg`.)
 async fn apply_deltas(
@@ -476,24 +452,11 @@ async fn apply_deltas(
     deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
 ) -> Result<()> {
     let rows: Vec<_> = deltas.iter().filter(|(_, d)| **d != (0, 0, 0)).collect();
-    for chunk in rows.chunks(IN_CHUNK / 5) {
-        let mut sql = String::from(
-            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES ",
+    for chunk in rows.chunks(crate::bulk::rows_per_statement(5)) {
+        let mut sql = format!(
+            "INSERT INTO attendance_rollup (org_code, month, attended, guests, away) VALUES {}",
+            crate::bulk::values(&crate::bulk::plain_row(5), 5, chunk.len(), 1)
         );
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
         sql.push_str(
             " ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
              guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away",

@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
+use crate::bulk;
 use crate::import::{ImportError, ImportMode, ImportOutcome};
 use crate::kernel::{bump_member_counts, org_in_scope, org_path};
 use crate::vault::Vault;
@@ -363,43 +364,29 @@ impl Db {
         rows: &[NewMember],
         now: i64,
     ) -> Result<Vec<(i64, String)>> {
-        // A few hundred parameters a statement: see `checkin::IN_CHUNK` for why.
-        const PER_STATEMENT: usize = 40;
+        let per_statement = bulk::rows_per_statement(16);
         let mut tx = self.write().await?;
         let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM members")
             .fetch_one(tx.conn())
             .await?
             .try_get(0)?;
         let mut out = Vec::with_capacity(rows.len());
-        for (chunk_no, chunk) in rows.chunks(PER_STATEMENT).enumerate() {
-            let base_id = first + (chunk_no * PER_STATEMENT) as i64;
-            let mut sql = String::from(
+        for (chunk_no, chunk) in rows.chunks(per_statement).enumerate() {
+            let base_id = first + (chunk_no * per_statement) as i64;
+            let sql = format!(
                 "INSERT INTO members (id, name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
-                 workplace, joined, mobile, mobile_where, status, created_at, updated_at) VALUES ",
+                 workplace, joined, mobile, mobile_where, status, created_at, updated_at) VALUES {}",
+                bulk::values(
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?16)",
+                    16,
+                    chunk.len(),
+                    1
+                )
             );
-            let mut cards = String::from(
-                "INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES ",
+            let cards = format!(
+                "INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES {}",
+                bulk::values("(?1, ?2, 'active', ?3)", 3, chunk.len(), 1)
             );
-            for i in 0..chunk.len() {
-                let b = i * 16;
-                if i > 0 {
-                    sql.push(',');
-                    cards.push(',');
-                }
-                sql.push('(');
-                for k in 1..=16 {
-                    if k > 1 {
-                        sql.push(',');
-                    }
-                    if k == 15 {
-                        sql.push_str("'active',");
-                    }
-                    sql.push_str(&format!("${}", b + k));
-                }
-                sql.push(')');
-                let c = i * 3;
-                cards.push_str(&format!("(${}, ${}, 'active', ${})", c + 1, c + 2, c + 3));
-            }
             // 16 placeholders a row, 'active' written inline: created_at and updated_at share `now`.
             let mut q = sqlx::query(&sql);
             let mut cq = sqlx::query(&cards);
@@ -456,10 +443,7 @@ impl Db {
                 .execute(tx.conn())
                 .await?;
         }
-        if self.backend() == crate::Backend::Postgres {
-            // Ids were given explicitly; the identity sequence must continue after them.
-            sqlx::query("SELECT setval(pg_get_serial_sequence('members', 'id'), (SELECT MAX(id) FROM members))").execute(tx.conn()).await?;
-        }
+        self.after_explicit_ids(tx.conn(), "members").await?;
         let change = Change {
             action: "bulk_load",
             entity: "member",

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
+use crate::bulk;
 use crate::kernel::{Node, Org, TreeEvent, bump_member_counts, org_in_scope, reload, tree_changed};
 use crate::{Actor, Db, Result, StoreError, on_unique};
 
@@ -274,29 +275,13 @@ impl Db {
     /// Loads many nodes at once with multi-row statements (demo and benchmark worlds).
     /// Not audited row by row: one audit row records the load.
     pub async fn bulk_insert_orgs(&self, actor: &Actor, rows: &[BulkOrg], now: i64) -> Result<()> {
-        // A few hundred parameters a statement: see `checkin::IN_CHUNK` for why.
-        const PER_STATEMENT: usize = 50;
         let mut tx = self.write().await?;
-        for chunk in rows.chunks(PER_STATEMENT) {
-            let mut sql = String::from(
+        for chunk in rows.chunks(bulk::rows_per_statement(13)) {
+            let sql = format!(
                 "INSERT INTO orgs (code, name, level, parent_code, path, pinyin, party_org_kind, party_org_name, \
-                 secretary_name, member_count, code_invented, created_at, updated_at) VALUES ",
+                 secretary_name, member_count, code_invented, created_at, updated_at) VALUES {}",
+                bulk::values(&bulk::plain_row(13), 13, chunk.len(), 1)
             );
-            for i in 0..chunk.len() {
-                let b = i * 13;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for k in 1..=13 {
-                    if k > 1 {
-                        sql.push(',');
-                    }
-                    sql.push('$');
-                    sql.push_str(&(b + k).to_string());
-                }
-                sql.push(')');
-            }
             let mut q = sqlx::query(&sql);
             for r in chunk {
                 let o = &r.org;

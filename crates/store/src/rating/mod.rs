@@ -344,14 +344,7 @@ pub struct FactsRow {
     pub practice_level: String,
 }
 
-/// The China date (`YYYY-MM-DD`) of a Unix-ms time.
-pub fn china_date(ms: i64) -> String {
-    use chrono::{FixedOffset, TimeZone};
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
+pub use baiqian_domain::time::china_date;
 
 fn denied() -> StoreError {
     StoreError::Denied(Msg::new("error.denied"))

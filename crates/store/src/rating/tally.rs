@@ -127,11 +127,10 @@ pub(super) async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) ->
         }
     }
     for ((stars, class), ids) in groups {
-        for chunk in ids.chunks(250) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+        for chunk in ids.chunks(crate::bulk::IN_LIST) {
             let sql = format!(
                 "UPDATE assessments SET stars = $1, class = $2, updated_at = $3 WHERE id IN ({})",
-                marks.join(",")
+                crate::bulk::list(4, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(stars).bind(class).bind(now);
             for id in chunk {
@@ -336,48 +335,24 @@ impl Db {
                 at = to;
             }
         }
-        for chunk in items.chunks(60) {
-            let mut sql = String::from(
-                "INSERT INTO assessment_items (assessment_id, item_id, self_score, self_vetoed, note, score, vetoed) VALUES ",
+        for chunk in items.chunks(crate::bulk::rows_per_statement(4)) {
+            // Self-scores stand as the reviewed scores: each row's 3rd and 4th parameters twice.
+            let sql = format!(
+                "INSERT INTO assessment_items (assessment_id, item_id, self_score, self_vetoed, note, score, vetoed) VALUES {}",
+                crate::bulk::values("(?1, ?2, ?3, ?4, '', ?3, ?4)", 4, chunk.len(), 1)
             );
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, '', ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 3,
-                    b + 4
-                ));
-            }
             let mut q = sqlx::query(&sql);
             for (a, i, s, v) in chunk {
                 q = q.bind(*a).bind(*i).bind(*s).bind(*v);
             }
             q.execute(tx.conn()).await?;
         }
-        for chunk in steps.chunks(50) {
-            let mut sql = String::from(
-                "INSERT INTO assessment_steps (assessment_id, at, actor_login, actor_role, action, from_stage, to_stage) VALUES ",
+        for chunk in steps.chunks(crate::bulk::rows_per_statement(4)) {
+            // $1–$3 (time, actor, role) are shared by every row.
+            let sql = format!(
+                "INSERT INTO assessment_steps (assessment_id, at, actor_login, actor_role, action, from_stage, to_stage) VALUES {}",
+                crate::bulk::values("(?1, $1, $2, $3, ?2, ?3, ?4)", 4, chunk.len(), 4)
             );
-            for i in 0..chunk.len() {
-                let b = i * 4 + 3;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, $1, $2, $3, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4
-                ));
-            }
             let mut q = sqlx::query(&sql)
                 .bind(now)
                 .bind(&actor.login)
@@ -388,11 +363,10 @@ impl Db {
             q.execute(tx.conn()).await?;
         }
         for (stage, ids) in &by_stage {
-            for chunk in ids.chunks(250) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            for chunk in ids.chunks(crate::bulk::IN_LIST) {
                 let sql = format!(
                     "UPDATE assessments SET stage = $1 WHERE id IN ({})",
-                    marks.join(",")
+                    crate::bulk::list(2, chunk.len())
                 );
                 let mut q = sqlx::query(&sql).bind(*stage);
                 for id in chunk {

@@ -17,9 +17,6 @@ pub struct CheckinLoader {
     events: std::collections::HashMap<i64, (String, String)>,
 }
 
-/// Text-format `COPY` data is sent in pieces of about this many bytes.
-pub(super) const COPY_CHUNK: usize = 1 << 20;
-
 /// The PostgreSQL bulk path: check-ins and member-months by `COPY`, rollups by upsert, one
 /// transaction.
 pub(super) async fn copy_checkins_pg(
@@ -29,45 +26,32 @@ pub(super) async fn copy_checkins_pg(
     deltas: &BTreeMap<(String, String), (i64, i64, i64)>,
     now: i64,
 ) -> Result<()> {
+    use crate::backend::postgres::copy_rows;
     use std::fmt::Write;
     let mut tx = pool.begin().await?;
     // Codes and client ids hold no tab, newline or backslash: nothing to escape.
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY checkins (client_id, event_id, member_id, home_org, host_org, at, method, created_at) FROM STDIN",
-        )
-        .await?;
-    let mut buf = String::with_capacity(COPY_CHUNK + 256);
-    for (r, home, host) in accepted {
-        let _ = writeln!(
-            buf,
-            "demo-{}-{}\t{}\t{}\t{home}\t{host}\t{}\tcard\t{now}",
-            r.event_id, r.member_id, r.event_id, r.member_id, r.at
-        );
-        if buf.len() >= COPY_CHUNK {
-            copy.send(buf.as_bytes()).await?;
-            buf.clear();
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf.as_bytes()).await?;
-        buf.clear();
-    }
-    copy.finish().await?;
-    let mut copy = tx
-        .copy_in_raw("COPY member_months (member_id, month) FROM STDIN")
-        .await?;
-    for (m, month) in &months {
-        let _ = writeln!(buf, "{m}\t{month}");
-        if buf.len() >= COPY_CHUNK {
-            copy.send(buf.as_bytes()).await?;
-            buf.clear();
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf.as_bytes()).await?;
-    }
-    copy.finish().await?;
+    copy_rows(
+        &mut tx,
+        "COPY checkins (client_id, event_id, member_id, home_org, host_org, at, method, created_at) FROM STDIN",
+        accepted,
+        |buf, (r, home, host)| {
+            let _ = write!(
+                buf,
+                "demo-{}-{}\t{}\t{}\t{home}\t{host}\t{}\tcard\t{now}",
+                r.event_id, r.member_id, r.event_id, r.member_id, r.at
+            );
+        },
+    )
+    .await?;
+    copy_rows(
+        &mut tx,
+        "COPY member_months (member_id, month) FROM STDIN",
+        &months,
+        |buf, (m, month)| {
+            let _ = write!(buf, "{m}\t{month}");
+        },
+    )
+    .await?;
     batch::rollups_pg(&mut tx, deltas).await?;
     tx.commit().await?;
     Ok(())
@@ -88,17 +72,15 @@ impl Db {
             .await?
             .try_get(0)?;
         let mut ids = Vec::with_capacity(events.len());
-        for (n, chunk) in events.chunks(ROWS_PER_INSERT).enumerate() {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|k| format!("({})", placeholders(k * 9 + 1, 9)))
-                .collect();
+        let per_statement = crate::bulk::rows_per_statement(9);
+        for (n, chunk) in events.chunks(per_statement).enumerate() {
             let sql = format!(
                 "INSERT INTO activity_days (id, org_code, day, starts_at, ends_at, topic, place, qr_secret, created_at) VALUES {}",
-                values.join(",")
+                crate::bulk::values(&crate::bulk::plain_row(9), 9, chunk.len(), 1)
             );
             let mut q = sqlx::query(&sql);
             for (k, e) in chunk.iter().enumerate() {
-                let id = first + (n * ROWS_PER_INSERT + k) as i64;
+                let id = first + (n * per_statement + k) as i64;
                 ids.push(id);
                 q = q
                     .bind(id)
@@ -113,9 +95,7 @@ impl Db {
             }
             q.execute(tx.conn()).await?;
         }
-        if self.backend() == crate::Backend::Postgres {
-            sqlx::query("SELECT setval(pg_get_serial_sequence('activity_days', 'id'), (SELECT MAX(id) FROM activity_days))").execute(tx.conn()).await?;
-        }
+        self.after_explicit_ids(tx.conn(), "activity_days").await?;
         let change = Change {
             action: "bulk_load",
             entity: "activity_day",
@@ -187,15 +167,12 @@ impl Db {
             return copy_checkins_pg(pg, &accepted, months, &deltas, now).await;
         }
         let mut tx = self.write().await?;
-        for chunk in accepted.chunks(ROWS_PER_INSERT) {
+        for chunk in accepted.chunks(crate::bulk::rows_per_statement(6)) {
             // The last parameter, `now`, is shared by every row.
-            let now_param = chunk.len() * 6 + 1;
-            let values: Vec<String> = (0..chunk.len())
-                .map(|k| format!("({}, 'card', ${now_param})", placeholders(k * 6 + 1, 6)))
-                .collect();
+            let row = format!("(?1, ?2, ?3, ?4, ?5, ?6, 'card', ${})", chunk.len() * 6 + 1);
             let sql = format!(
                 "INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, created_at) VALUES {}",
-                values.join(",")
+                crate::bulk::values(&row, 6, chunk.len(), 1)
             );
             let mut q = sqlx::query(&sql);
             for (r, home, host) in chunk {
@@ -210,13 +187,10 @@ impl Db {
             q.bind(now).execute(tx.conn()).await?;
         }
         let months: Vec<(i64, String)> = months.into_iter().collect();
-        for chunk in months.chunks(IN_CHUNK / 2) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|k| format!("({})", placeholders(k * 2 + 1, 2)))
-                .collect();
+        for chunk in months.chunks(crate::bulk::rows_per_statement(2)) {
             let sql = format!(
                 "INSERT INTO member_months (member_id, month) VALUES {}",
-                values.join(",")
+                crate::bulk::values("(?1, ?2)", 2, chunk.len(), 1)
             );
             let mut q = sqlx::query(&sql);
             for (m, month) in chunk {

@@ -1,0 +1,68 @@
+//! China time (北京时间, UTC+8): the one place Unix-ms instants become the dates, months and
+//! clock times officials read and type, and back. The platform keeps instants in UTC.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+
+const CHINA_OFFSET_SECS: i32 = 8 * 3600;
+
+fn china() -> Option<FixedOffset> {
+    FixedOffset::east_opt(CHINA_OFFSET_SECS)
+}
+
+fn at(ms: i64) -> Option<DateTime<FixedOffset>> {
+    china()?.timestamp_millis_opt(ms).single()
+}
+
+/// An instant in China time, formatted with a chrono pattern; `None` out of range.
+pub fn format(ms: i64, pattern: &str) -> Option<String> {
+    at(ms).map(|t| t.format(pattern).to_string())
+}
+
+/// The China date (`YYYY-MM-DD`) of an instant; empty out of range.
+pub fn china_date(ms: i64) -> String {
+    format(ms, "%Y-%m-%d").unwrap_or_default()
+}
+
+/// The month (`YYYY-MM`) of an instant in China; empty out of range.
+pub fn month_of(ms: i64) -> String {
+    format(ms, "%Y-%m").unwrap_or_default()
+}
+
+/// `YYYY-MM-DD` and `HH:MM` read as China time, as an instant.
+pub fn china_ms(date: &str, time: &str) -> Option<i64> {
+    let t = NaiveDateTime::parse_from_str(
+        &format!("{} {}", date.trim(), time.trim()),
+        "%Y-%m-%d %H:%M",
+    )
+    .ok()?;
+    china()?
+        .from_local_datetime(&t)
+        .single()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Midnight at the start of a China `YYYY-MM-DD` day, as an instant.
+pub fn day_start_ms(date: &str) -> Option<i64> {
+    let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
+    china()?
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+        .single()
+        .map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn china_is_eight_hours_ahead() {
+        // 2016-02-29T16:30Z is 1 March, 00:30 in China.
+        let ms = 1_456_763_400_000;
+        assert_eq!(china_date(ms), "2016-03-01");
+        assert_eq!(month_of(ms), "2016-03");
+        assert_eq!(china_ms("2016-03-01", "00:30"), Some(ms));
+        assert_eq!(day_start_ms("2016-03-01"), Some(ms - 30 * 60_000));
+        assert_eq!(format(ms, "%H:%M").as_deref(), Some("00:30"));
+        assert_eq!(china_ms("2016-02-30", "00:30"), None);
+    }
+}
