@@ -50,9 +50,67 @@ pub fn day_start_ms(date: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// A calendar month (`YYYY-MM`), as attendance and activity days are counted by. Parsed once,
+/// where it arrives (a URL, a form); valid from 1900-01 to 2999-12.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Month(String);
+
+impl Month {
+    pub fn parse(s: &str) -> Option<Month> {
+        let s = s.trim();
+        let (y, m) = s.split_once('-')?;
+        let ok = y.len() == 4
+            && m.len() == 2
+            && y.parse::<u32>().is_ok_and(|y| (1900..=2999).contains(&y))
+            && m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+        ok.then(|| Month(s.to_string()))
+    }
+
+    /// The China month of an instant.
+    pub fn of_ms(ms: i64) -> Option<Month> {
+        Month::parse(&month_of(ms))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_is_a_real_one() {
+        assert_eq!(
+            Month::parse("2016-05").map(|m| m.to_string()).as_deref(),
+            Some("2016-05")
+        );
+        for bad in [
+            "2016-13",
+            "2016-00",
+            "2016-5",
+            "16-05",
+            "2016/05",
+            "",
+            "2016-05-01",
+        ] {
+            assert_eq!(Month::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Month::of_ms(1_456_763_400_000)
+                .map(|m| m.to_string())
+                .as_deref(),
+            Some("2016-03")
+        );
+    }
 
     #[test]
     fn china_is_eight_hours_ahead() {

@@ -2,7 +2,7 @@
 //! the session; the same scopes as the pages (outside scope is 404). Described by OpenAPI.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baiqian_domain::capability::Capability;
@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::audit::AuditQuery;
 use crate::auth::Auth;
 use crate::error::AppError;
-use crate::org::code_param;
+use crate::extract::CodeParam;
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -215,9 +215,8 @@ async fn org_view(state: &AppState, o: Node) -> Result<OrgView, AppError> {
 async fn get_org(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Json<OrgView>, AppError> {
-    let code = code_param(&code)?;
     let o = state.db.org(me.scope(), &code).await?;
     Ok(Json(org_view(&state, o).await?))
 }
@@ -228,9 +227,8 @@ async fn get_org(
 async fn children(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Json<Items>, AppError> {
-    let code = code_param(&code)?;
     let kids = state.db.org_children(me.scope(), &code, false).await?;
     Ok(Json(Items {
         items: kids.iter().map(item).collect(),
@@ -255,10 +253,9 @@ pub struct NewChild {
 async fn create_child(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(parent): CodeParam,
     Json(body): Json<NewChild>,
 ) -> Result<Response, AppError> {
-    let parent = code_param(&code)?;
     state.db.org(me.scope(), &parent).await?;
     let invalid = |e: org::OrgError| AppError::Invalid(e.msg());
     let code = OrgCode::parse(&body.code).map_err(invalid)?;
@@ -307,10 +304,9 @@ struct SearchQuery {
 async fn search(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Items>, AppError> {
-    let code = code_param(&code)?;
     let root = state.db.org(me.scope(), &code).await?;
     let within = baiqian_domain::scope::Scope::new(root.code.clone(), &root.path);
     let text: String = q.q.trim().chars().take(40).collect();

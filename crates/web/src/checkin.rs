@@ -27,9 +27,9 @@ use crate::app::AppState;
 use crate::auth::{Auth, random_token};
 use crate::clock::Clock;
 use crate::error::{AppError, html};
+use crate::extract::{CodeParam, MonthParam};
 use crate::frame::Frame;
 use crate::i18n::Tr;
-use crate::org::code_param;
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -406,10 +406,9 @@ pub struct EventCreated {
 pub(crate) async fn api_create_event(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Json(b): Json<NewEventBody>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     state.db.org(me.scope(), &code).await?;
     let invalid = |e: org::OrgError| AppError::Invalid(e.msg());
     let day =
@@ -435,15 +434,15 @@ pub(crate) async fn api_create_event(
 pub(crate) async fn api_attendance(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path((code, month)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    MonthParam(month): MonthParam,
 ) -> Result<Json<AttendanceView>, AppError> {
-    let code = code_param(&code)?;
-    let ok = month.len() == 7 && baiqian_domain::member::parse_date(&format!("{month}-01")).is_ok();
-    if !ok {
-        return Err(AppError::NotFound);
-    }
     Ok(Json(
-        state.db.attendance(me.scope(), &code, &month).await?.into(),
+        state
+            .db
+            .attendance(me.scope(), &code, month.as_str())
+            .await?
+            .into(),
     ))
 }
 
@@ -819,10 +818,9 @@ async fn attendance_page(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let org = state.db.org(me.scope(), &code).await?;
     let month = match q.month {
         Some(m)
@@ -890,9 +888,8 @@ async fn events_page(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let org = state.db.org(me.scope(), &code).await?;
     let events = state.db.events_of(me.scope(), &code, 24).await?;
     let here = uri.0.path().to_string();
@@ -919,10 +916,9 @@ async fn create_event_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(form): Form<EventForm>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let org = state.db.org(me.scope(), &code).await?;
     if !me.role().may_manage_members() {
         return Err(AppError::Denied(Msg::new("error.denied")));

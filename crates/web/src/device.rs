@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
+use baiqian_domain::org::OrgCode;
 use baiqian_store::StoreError;
 use baiqian_store::checkin::{Device, DeviceRow};
 use baiqian_store::kernel::Node;
@@ -18,9 +19,9 @@ use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser, random_token, sha256_hex};
 use crate::checkin::DEVICE_TOKEN_PREFIX;
 use crate::error::{AppError, html};
+use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::Tr;
-use crate::org::code_param;
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -63,17 +64,16 @@ async fn list_page(
     me: &CurrentUser,
     tr: Tr,
     uri: &OriginalUri,
-    code: &str,
+    code: &OrgCode,
     name: String,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let code = code_param(code)?;
-    let org = state.db.org(me.scope(), &code).await?;
+    let org = state.db.org(me.scope(), code).await?;
     let failed = error.is_some();
     let mut res = html(&ListPage {
         tr,
         f: Frame::new(state, me, tr, uri.0.path(), "tree").await?,
-        devices: state.db.devices_under(me.scope(), &code).await?,
+        devices: state.db.devices_under(me.scope(), code).await?,
         can_manage: me.role().may_manage_members() && !org.is_retired(),
         org,
         name,
@@ -90,7 +90,7 @@ async fn list(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     list_page(&state, &me, tr, &uri, &code, String::new(), None).await
 }
@@ -107,10 +107,9 @@ async fn register(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(org_code): CodeParam,
     Form(form): Form<NewDevice>,
 ) -> Result<Response, AppError> {
-    let org_code = code_param(&code)?;
     let secret = random_token()?;
     let device = match state
         .db
@@ -125,7 +124,16 @@ async fn register(
     {
         Ok(d) => d,
         Err(StoreError::Invalid(m)) => {
-            return list_page(&state, &me, tr, &uri, &code, form.name, Some(tr.msg(&m))).await;
+            return list_page(
+                &state,
+                &me,
+                tr,
+                &uri,
+                &org_code,
+                form.name,
+                Some(tr.msg(&m)),
+            )
+            .await;
         }
         Err(e) => return Err(e.into()),
     };

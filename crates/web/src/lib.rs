@@ -9,6 +9,7 @@ pub mod clock;
 pub mod device;
 pub mod error;
 pub mod excel;
+pub mod extract;
 pub mod frame;
 pub mod i18n;
 pub mod member;

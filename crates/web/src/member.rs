@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
+use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
-use crate::org::{FieldError, ReportRow, code_param};
+use crate::org::{FieldError, ReportRow};
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -245,10 +246,9 @@ async fn roster(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Query(q): Query<RosterQuery>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let node = state.db.org(me.scope(), &code).await?;
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let text: String = q.q.trim().chars().take(30).collect();
@@ -293,9 +293,8 @@ async fn new_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
     let data = MemberInput {
@@ -316,10 +315,9 @@ async fn create(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(data): Form<MemberInput>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
     let errs = match parse_member(&data) {
@@ -596,9 +594,8 @@ pub const MEMBER_COLUMNS: [(&str, &str); 10] = [
 async fn export(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let members = state
         .db
         .members_under(me.scope(), &code, "", 1_000_000, 0)
@@ -654,9 +651,8 @@ async fn import_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
     html(&ImportPage {
@@ -747,10 +743,9 @@ async fn import(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
     let (file, mode) = crate::excel::read_upload(&mut multipart).await?;
@@ -911,10 +906,9 @@ pub struct MemberItems {
 pub(crate) async fn api_roster(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Query(q): Query<RosterQuery>,
 ) -> Result<Json<MemberItems>, AppError> {
-    let code = code_param(&code)?;
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let members = state
         .db

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{Multipart, OriginalUri, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::excel;
+use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
@@ -39,10 +40,6 @@ pub fn routes() -> Routes {
 }
 
 /// A code from the URL; a malformed one is simply not found.
-pub fn code_param(s: &str) -> Result<OrgCode, AppError> {
-    OrgCode::parse(s).map_err(|_| AppError::NotFound)
-}
-
 fn here(uri: &OriginalUri) -> String {
     uri.0
         .path_and_query()
@@ -80,10 +77,9 @@ async fn show(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let scope = me.scope();
     let node = state.db.org(scope, &code).await?;
     let show_retired = q.retired.is_some();
@@ -253,10 +249,9 @@ fn to_field_errors(tr: Tr, errors: Vec<(&'static str, Msg)>) -> Vec<FieldError> 
 async fn tree_node_for_change(
     state: &AppState,
     me: &CurrentUser,
-    code: &str,
+    code: &OrgCode,
 ) -> Result<Node, AppError> {
-    let code = code_param(code)?;
-    let node = state.db.org(me.scope(), &code).await?;
+    let node = state.db.org(me.scope(), code).await?;
     if !me.role().may_change_tree() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -271,7 +266,7 @@ async fn new_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let parent = tree_node_for_change(&state, &me, &code).await?;
     let data = OrgFormData {
@@ -302,7 +297,7 @@ async fn create(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(data): Form<OrgFormData>,
 ) -> Result<Response, AppError> {
     let parent = tree_node_for_change(&state, &me, &code).await?;
@@ -360,9 +355,8 @@ async fn create(
     Ok(res)
 }
 
-async fn edit_target(state: &AppState, me: &CurrentUser, code: &str) -> Result<Node, AppError> {
-    let code = code_param(code)?;
-    let node = state.db.org(me.scope(), &code).await?;
+async fn edit_target(state: &AppState, me: &CurrentUser, code: &OrgCode) -> Result<Node, AppError> {
+    let node = state.db.org(me.scope(), code).await?;
     if !me.role().may_edit_party_org() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -377,7 +371,7 @@ async fn edit_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let node = edit_target(&state, &me, &code).await?;
     let data = OrgFormData {
@@ -406,7 +400,7 @@ async fn edit(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(data): Form<OrgFormData>,
 ) -> Result<Response, AppError> {
     let node = edit_target(&state, &me, &code).await?;
@@ -510,7 +504,7 @@ async fn action_form(
     me: &CurrentUser,
     tr: Tr,
     uri: &OriginalUri,
-    code: &str,
+    code: &OrgCode,
     action: &'static str,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(state, me, code).await?;
@@ -540,7 +534,7 @@ async fn move_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     action_form(&state, &me, tr, &uri, &code, "move").await
 }
@@ -550,7 +544,7 @@ async fn retire_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     action_form(&state, &me, tr, &uri, &code, "retire").await
 }
@@ -604,7 +598,7 @@ async fn move_org(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
@@ -666,7 +660,7 @@ async fn retire(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
@@ -696,9 +690,8 @@ async fn retire(
 async fn export(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let orgs = state.db.org_subtree(me.scope(), &code, false).await?;
     let bytes = excel::write_orgs(&orgs)?;
     excel::xlsx_response(bytes, &format!("orgs-{code}.xlsx"))
@@ -732,7 +725,7 @@ async fn import_form(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
     let page = ImportPage {
@@ -777,7 +770,7 @@ async fn import(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;

@@ -32,9 +32,10 @@ use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::excel::{self, Cell};
+use crate::extract::{CodeParam, YearParam};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
-use crate::org::{ReportRow, code_param, report_rows_with};
+use crate::org::{ReportRow, report_rows_with};
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -109,13 +110,6 @@ fn dash(v: &Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
 }
 
-fn year_param(s: &str) -> Result<i64, AppError> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|y| (2000..=2100).contains(y))
-        .ok_or(AppError::NotFound)
-}
-
 fn here(uri: &OriginalUri) -> String {
     uri.0
         .path_and_query()
@@ -157,9 +151,8 @@ async fn ratings_home(State(state): State<AppState>, Auth(me): Auth) -> Result<R
 async fn ratings_latest(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Redirect, AppError> {
-    let code = code_param(&code)?;
     let org = state.db.org(me.scope(), &code).await?;
     let year = state
         .db
@@ -504,9 +497,10 @@ async fn ratings_page(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
 ) -> Result<Response, AppError> {
-    let (org, year) = node_year(&state, &me, &code, &year).await?;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
     if org.level == Level::Village
         && let Some(page) = village_page(
             &state,
@@ -560,10 +554,11 @@ async fn villages_page(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, AppError> {
-    let (org, year) = node_year(&state, &me, &code, &year).await?;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
     let round = state
         .db
         .round_for(&org, year)
@@ -622,20 +617,18 @@ async fn refused_on_board(
 async fn node_year(
     state: &AppState,
     me: &CurrentUser,
-    code: &str,
-    year: &str,
+    code: &OrgCode,
+    year: i64,
 ) -> Result<(Node, i64), AppError> {
-    let code = code_param(code)?;
-    let year = year_param(year)?;
-    Ok((state.db.org(me.scope(), &code).await?, year))
+    Ok((state.db.org(me.scope(), code).await?, year))
 }
 
 /// The node and year of a round-level action: the city admin at their own node only.
 async fn round_owner(
     state: &AppState,
     me: &CurrentUser,
-    code: &str,
-    year: &str,
+    code: &OrgCode,
+    year: i64,
 ) -> Result<(Node, i64), AppError> {
     let (org, year) = node_year(state, me, code, year).await?;
     if me.role() != Role::CityAdmin || !me.scope().is_root_path(&org.path) {
@@ -657,10 +650,11 @@ async fn open_round(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
-    let (org, year) = round_owner(&state, &me, &code, &year).await?;
+    let (org, year) = round_owner(&state, &me, &code, year).await?;
     let new = NewRound {
         year,
         set_id: form.set_id.trim().parse().unwrap_or(0),
@@ -704,10 +698,11 @@ async fn set_rules(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     Form(form): Form<RulesForm>,
 ) -> Result<Response, AppError> {
-    let (org, year) = round_owner(&state, &me, &code, &year).await?;
+    let (org, year) = round_owner(&state, &me, &code, year).await?;
     let parsed = (|| {
         let t = Thresholds::new(
             [
@@ -748,9 +743,10 @@ async fn set_rules(
 async fn publish(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
 ) -> Result<Response, AppError> {
-    let (org, year) = round_owner(&state, &me, &code, &year).await?;
+    let (org, year) = round_owner(&state, &me, &code, year).await?;
     state
         .db
         .publish_round(&me.actor, year, state.clock.now_ms())
@@ -766,10 +762,11 @@ struct AssignForm {
 async fn assign_set(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, AppError> {
-    let (org, year) = node_year(&state, &me, &code, &year).await?;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
     if me.role() != Role::CountyAdmin || !me.scope().is_root_path(&org.path) {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -864,7 +861,10 @@ async fn save_scores(
     };
     let org = state
         .db
-        .org(me.scope(), &code_param(&current.org_code)?)
+        .org(
+            me.scope(),
+            &OrgCode::parse(&current.org_code).map_err(|_| AppError::NotFound)?,
+        )
         .await?;
     let page = village_page(
         &state,
@@ -888,7 +888,13 @@ async fn assessment_by_id(
     id: i64,
 ) -> Result<(Assessment, Vec<ScoredItem>, Vec<Step>), AppError> {
     let a = state.db.assessment_by_id(me.scope(), id).await?;
-    let village = state.db.org(me.scope(), &code_param(&a.org_code)?).await?;
+    let village = state
+        .db
+        .org(
+            me.scope(),
+            &OrgCode::parse(&a.org_code).map_err(|_| AppError::NotFound)?,
+        )
+        .await?;
     state
         .db
         .assessment_of(me.scope(), &village, a.year)
@@ -1178,10 +1184,11 @@ async fn facts_page(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     Query(q): Query<FormatQuery>,
 ) -> Result<Response, AppError> {
-    let (org, year) = node_year(&state, &me, &code, &year).await?;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
     let rows = state.db.village_facts(&org, year).await?;
     if q.format == "xlsx" {
         return excel::xlsx_response(
@@ -1209,10 +1216,11 @@ async fn facts_import(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let (org, year) = node_year(&state, &me, &code, &year).await?;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
     if !me.role().is_admin() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
@@ -1310,10 +1318,9 @@ pub struct RatingsSummary {
 pub(crate) async fn api_ratings(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path((code, year)): Path<(String, String)>,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
 ) -> Result<Response, AppError> {
-    let code: OrgCode = code_param(&code)?;
-    let year = year_param(&year)?;
     let (round, t) = state
         .db
         .rating_summary(me.scope(), &code, year, &today(&state))

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, html};
+use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::Tr;
-use crate::org::code_param;
 use crate::routes::Routes;
 use baiqian_domain::capability::Capability;
 
@@ -43,9 +43,8 @@ async fn list(
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     let org = state.db.org(me.scope(), &code).await?;
     let can_manage = me.role().may_manage_members();
     let roster = if can_manage {
@@ -78,10 +77,9 @@ struct NewTeam {
 async fn create(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Path(code): Path<String>,
+    CodeParam(code): CodeParam,
     Form(form): Form<NewTeam>,
 ) -> Result<Response, AppError> {
-    let code = code_param(&code)?;
     state
         .db
         .create_team(
