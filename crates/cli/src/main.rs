@@ -432,7 +432,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "Registered device {} ({}) at {}.",
                 device.id, device.name, device.org_code
             );
-            println!("{}{secret}", baiqian_web::checkin::DEVICE_TOKEN_PREFIX);
+            println!("{}{secret}", baiqian_web::auth::DEVICE_TOKEN_PREFIX);
             Ok(())
         }
         Command::Device(DeviceCommand::List { db }) => {

@@ -1,97 +1,19 @@
-//! The application: state shared by handlers, and the router that merges each area's routes.
-
-use std::sync::Arc;
+//! The application: the router that merges each area's routes, and the few routes of the
+//! site itself (home, health, metrics, language, static files).
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
-use baiqian_domain::password::PasswordPolicy;
-use baiqian_store::Db;
-use baiqian_store::vault::Vault;
 use serde::Deserialize;
 
-use crate::auth::{Auth, LANG_COOKIE, set_cookie};
-use crate::checkin::{CheckinWriter, DeviceCache};
-use crate::clock::Clock;
+use crate::auth::{Auth, LANG_COOKIE, is_local_path, set_cookie};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::metrics::Metrics;
 use crate::routes::Routes;
+use crate::state::{AppState, MAX_UPLOAD_BYTES};
 use baiqian_domain::capability::Capability;
-
-/// Settings of a running server (from the command line).
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub policy: PasswordPolicy,
-    /// Demo mode: the login page lists these logins and their password.
-    pub demo: Option<DemoLogins>,
-    /// Marks cookies `Secure`; on when served behind HTTPS.
-    pub secure_cookies: bool,
-    /// Where evidence files are kept, content-addressed; uploads are refused without it.
-    pub evidence_dir: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DemoLogins {
-    pub password: String,
-    pub accounts: Vec<DemoLoginEntry>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DemoLoginEntry {
-    pub login: String,
-    pub role: baiqian_domain::role::Role,
-    /// The name of the account's node.
-    pub place: String,
-}
-
-/// What every handler shares. One `Arc` inside, so the per-request clones axum makes (one per
-/// `State` extractor and stateful middleware) cost one atomic increment each, not a clone of every
-/// pool handle (measured with perf: cloning and dropping the state was 12 % of the check-in
-/// path's CPU when it was a struct of handles).
-#[derive(Clone)]
-pub struct AppState(Arc<AppParts>);
-
-impl std::ops::Deref for AppState {
-    type Target = AppParts;
-
-    fn deref(&self) -> &AppParts {
-        &self.0
-    }
-}
-
-pub struct AppParts {
-    pub db: Db,
-    /// Seals and opens personal data (ID numbers, phones).
-    pub vault: Arc<Vault>,
-    pub clock: Arc<dyn Clock>,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    /// The group-commit writer every check-in goes through.
-    pub checkins: CheckinWriter,
-    pub devices: Arc<DeviceCache>,
-}
-
-impl AppState {
-    /// Builds the state and starts the check-in writer: call inside a Tokio runtime.
-    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
-        let checkins = CheckinWriter::spawn(db.clone(), clock.clone());
-        Self(Arc::new(AppParts {
-            db,
-            vault: Arc::new(vault),
-            clock,
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
-            checkins,
-            devices: Arc::new(DeviceCache::default()),
-        }))
-    }
-}
-
-/// Largest request body: an imported spreadsheet.
-pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
 /// Every route of the application with the capability it needs.
 pub fn routes() -> Routes {
@@ -101,17 +23,17 @@ pub fn routes() -> Routes {
         .get("/metrics", Capability::ReadMetrics, metrics)
         .get("/lang/{lang}", Capability::Public, switch_lang)
         .get("/static/{file}", Capability::Public, static_file)
-        .merge(crate::session::routes())
+        .get(
+            "/api/v1/openapi.json",
+            Capability::Public,
+            crate::openapi::openapi,
+        )
         .merge(crate::org::routes())
         .merge(crate::member::routes())
         .merge(crate::checkin::routes())
-        .merge(crate::device::routes())
         .merge(crate::rating::routes())
-        .merge(crate::standard::routes())
-        .merge(crate::team::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
-        .merge(crate::api::routes())
 }
 
 pub fn app(state: AppState) -> Router {
@@ -187,14 +109,6 @@ async fn switch_lang(
         HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
     );
     Ok(res)
-}
-
-/// A redirect target on this site only: `/x`, never `//host` or `/\host`.
-pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p.starts_with("//")
-        && !p.starts_with("/\\")
-        && !p.chars().any(char::is_control)
 }
 
 /// Vendored assets, embedded so the binary needs nothing beside it.

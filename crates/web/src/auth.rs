@@ -22,13 +22,16 @@ use baiqian_store::Actor;
 use baiqian_store::user::User;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "bq_session";
 pub const LOGIN_CSRF_COOKIE: &str = "bq_login_csrf";
 pub const LANG_COOKIE: &str = "bq_lang";
+
+/// Card readers' tokens carry this prefix, so the middleware knows where to look them up.
+pub const DEVICE_TOKEN_PREFIX: &str = "dev_";
 
 /// The caller of a request, with the scope every query of theirs is bounded by.
 #[derive(Debug, Clone)]
@@ -147,7 +150,7 @@ pub async fn authenticate(
         .map(|t| t.trim().to_string());
     if let Some(token) = bearer
         .as_deref()
-        .and_then(|t| t.strip_prefix(crate::checkin::DEVICE_TOKEN_PREFIX))
+        .and_then(|t| t.strip_prefix(DEVICE_TOKEN_PREFIX))
     {
         // From the cache: a burst of swipes does not read the devices table per swipe. The
         // check-in writer re-checks in its transaction that the device is not revoked.
@@ -238,7 +241,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
             .map(|(_, v)| v.to_string());
         (token, bytes)
     } else if content_type.starts_with("multipart/form-data") {
-        let bytes = axum::body::to_bytes(body, crate::app::MAX_UPLOAD_BYTES)
+        let bytes = axum::body::to_bytes(body, crate::state::MAX_UPLOAD_BYTES)
             .await
             .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
         let token = multipart_field(&content_type, bytes.clone(), "csrf").await;
@@ -284,4 +287,12 @@ fn constant_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// A redirect target on this site only: `/x`, never `//host` or `/\host`.
+pub fn is_local_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/\\")
+        && !p.chars().any(char::is_control)
 }

@@ -14,6 +14,22 @@ use baiqian_store::StoreError;
 
 use crate::i18n::Tr;
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `not_found`, `unauthenticated`, `forbidden`, `invalid`, `conflict`, `csrf`, `internal`,
+    /// `bad_request`; a refused check-in carries its rule's own code (`outside_window`,
+    /// `unknown_card`, `card_inactive`, `unknown_event`, `unknown_member`, `future`,
+    /// `device_revoked`, `device_elsewhere`, `qr`, `qr_stale`).
+    pub code: String,
+    /// In the reader's language.
+    pub message: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// Absent or outside the caller's scope: always the same answer.

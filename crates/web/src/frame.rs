@@ -5,10 +5,10 @@ use baiqian_domain::capability::Capability;
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Frame {

@@ -15,9 +15,9 @@ use axum::routing::{MethodRouter, get, post};
 use baiqian_domain::capability::Capability;
 use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// One route: method, path pattern, the capability it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,8 @@
 //! self-assessment with evidence, review, approval, publication, send-back, thresholds and
 //! re-rating, class decisions, star history, and the pioneer criteria's data.
 
+pub mod standard;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -28,15 +30,15 @@ use baiqian_store::rating::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::excel::{self, Cell};
 use crate::extract::{CodeParam, YearParam};
+use crate::form::{ReportRow, report_rows_with};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
-use crate::org::{ReportRow, report_rows_with};
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -100,6 +102,7 @@ pub fn routes() -> Routes {
             Capability::ReadRatings,
             api_ratings,
         )
+        .merge(standard::routes())
 }
 
 /// Largest evidence file: 8 MiB (a phone photo or a scanned page).

@@ -15,14 +15,14 @@ use baiqian_store::checkin::{Device, DeviceRow};
 use baiqian_store::kernel::Node;
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::auth::DEVICE_TOKEN_PREFIX;
 use crate::auth::{Auth, CurrentUser, random_token, sha256_hex};
-use crate::checkin::DEVICE_TOKEN_PREFIX;
 use crate::error::{AppError, html};
 use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()

@@ -1,21 +1,25 @@
 //! Browsing the audit log within scope (auditors and admins). There is no route that changes it.
 
+pub mod api;
+
 use askama::Template;
 use axum::extract::{OriginalUri, Query, State};
 use axum::response::Response;
 use baiqian_store::audit::{AuditEntry, AuditFilter};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, html};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::routes::Routes;
+use crate::state::AppState;
 use baiqian_domain::capability::Capability;
 
 pub fn routes() -> Routes {
-    Routes::new().get("/audit", Capability::ReadAudit, list)
+    Routes::new()
+        .get("/audit", Capability::ReadAudit, list)
+        .get("/api/v1/audit", Capability::ReadAudit, api::audit)
 }
 
 pub const PAGE: i64 = 50;

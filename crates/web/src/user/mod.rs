@@ -1,5 +1,8 @@
 //! Accounts in the admin's subtree: list, create, disable, enable, unlock.
 
+pub mod me;
+pub mod session;
+
 use askama::Template;
 use axum::Form;
 use axum::extract::{OriginalUri, Path, Query, State};
@@ -13,13 +16,13 @@ use baiqian_store::StoreError;
 use baiqian_store::user::{NewUser, User};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser, hash_password};
 use crate::error::{AppError, html};
+use crate::form::FieldError;
 use crate::frame::Frame;
 use crate::i18n::Tr;
-use crate::org::FieldError;
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -29,6 +32,8 @@ pub fn routes() -> Routes {
         .post("/users/{id}/disable", Capability::ManageAccounts, disable)
         .post("/users/{id}/enable", Capability::ManageAccounts, enable)
         .post("/users/{id}/unlock", Capability::ManageAccounts, unlock)
+        .merge(session::routes())
+        .get("/api/v1/me", Capability::SignedIn, me::me)
 }
 
 const PAGE: i64 = 50;
@@ -127,7 +132,7 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        crate::org::errors_of(&self.errors, field)
+        crate::form::errors_of(&self.errors, field)
     }
 }
 

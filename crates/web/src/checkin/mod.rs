@@ -1,6 +1,8 @@
 //! Activity days and check-in: the device API, the rotating QR code a member's phone scans, the
 //! officer's manual check-in, attendance. Every check-in goes through one group-commit writer.
 
+pub mod device;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::app::AppState;
 use crate::auth::{Auth, random_token};
 use crate::clock::Clock;
 use crate::error::{AppError, html};
@@ -31,6 +32,7 @@ use crate::extract::{CodeParam, MonthParam};
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -72,6 +74,7 @@ pub fn routes() -> Routes {
         .post("/events/{id}/manual", Capability::RunActivityDays, manual)
         .get("/checkin", Capability::CheckIn, checkin_page)
         .post("/checkin", Capability::CheckIn, checkin_submit)
+        .merge(device::routes())
 }
 
 /// Largest batch one commit takes.
@@ -210,9 +213,6 @@ impl DeviceCache {
     }
 }
 
-/// Device tokens carry this prefix, so the middleware knows where to look them up.
-pub const DEVICE_TOKEN_PREFIX: &str = "dev_";
-
 fn parse_time(s: &str) -> Result<i64, AppError> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.timestamp_millis())
@@ -251,7 +251,7 @@ pub struct CheckinResult {
     /// attended this event) or `refused`.
     pub status: String,
     pub id: Option<i64>,
-    pub error: Option<crate::api::ErrorDetail>,
+    pub error: Option<crate::error::ErrorDetail>,
 }
 
 fn result_of(tr: Tr, client_id: String, o: CheckinOutcome) -> (StatusCode, CheckinResult) {
@@ -289,7 +289,7 @@ fn result_of(tr: Tr, client_id: String, o: CheckinOutcome) -> (StatusCode, Check
                 client_id,
                 status: "refused".into(),
                 id: None,
-                error: Some(crate::api::ErrorDetail {
+                error: Some(crate::error::ErrorDetail {
                     code: m.key.trim_start_matches("checkin.error.").to_string(),
                     message: tr.msg(&m),
                 }),
@@ -313,7 +313,7 @@ fn card_request(device: &Device, c: &CardCheckin) -> Result<CheckinRequest, AppE
 
 /// A swiped card, from a registered reader: 201 new, 200 repeat, 422 refused (nothing written).
 #[utoipa::path(post, path = "/api/v1/checkins", request_body = CardCheckin,
-    responses((status = 201, body = CheckinResult), (status = 200, body = CheckinResult), (status = 422, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = CheckinResult), (status = 200, body = CheckinResult), (status = 422, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn device_checkin(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -402,7 +402,7 @@ pub struct EventCreated {
 
 /// Schedules an activity day at an organization in scope (admins and village secretaries).
 #[utoipa::path(post, path = "/api/v1/orgs/{code}/events", request_body = NewEventBody, params(("code" = String, Path)),
-    responses((status = 201, body = EventCreated), (status = 404, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = EventCreated), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_create_event(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -430,7 +430,7 @@ pub(crate) async fn api_create_event(
 
 /// Attendance of the subtree under `code` in a month.
 #[utoipa::path(get, path = "/api/v1/orgs/{code}/attendance/{month}", params(("code" = String, Path), ("month" = String, Path, description = "YYYY-MM")),
-    responses((status = 200, body = AttendanceView), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = AttendanceView), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_attendance(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -526,7 +526,7 @@ fn qr_view(e: &Event, now: i64) -> QrView {
 }
 
 /// The current check-in code of an event, for a kiosk at the host (officers in scope).
-#[utoipa::path(get, path = "/api/v1/events/{id}/qr", params(("id" = i64, Path)), responses((status = 200, body = QrView), (status = 404, body = crate::api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/events/{id}/qr", params(("id" = i64, Path)), responses((status = 200, body = QrView), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_qr(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -715,7 +715,7 @@ pub struct QrCheckin {
 }
 
 /// A member's check-in by phone (the member's own account).
-#[utoipa::path(post, path = "/api/v1/checkins/qr", request_body = QrCheckin, responses((status = 201, body = CheckinResult), (status = 200, body = CheckinResult), (status = 422, body = crate::api::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/checkins/qr", request_body = QrCheckin, responses((status = 201, body = CheckinResult), (status = 200, body = CheckinResult), (status = 422, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_qr_checkin(
     State(state): State<AppState>,
     Auth(me): Auth,

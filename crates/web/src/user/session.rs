@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_store::user::FailedLogin;
 use serde::Deserialize;
 
-use crate::app::{AppState, is_local_path};
+use crate::auth::is_local_path;
 use crate::auth::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, set_cookie, sha256_hex,
     verify_password,
@@ -16,6 +16,7 @@ use crate::auth::{
 use crate::error::{AppError, html};
 use crate::i18n::Tr;
 use crate::routes::Routes;
+use crate::state::AppState;
 use baiqian_domain::capability::Capability;
 
 pub fn routes() -> Routes {

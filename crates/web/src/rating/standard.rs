@@ -15,14 +15,14 @@ use baiqian_store::rating::standard::{
 };
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::excel::{self, Cell};
+use crate::form::{ReportRow, report_rows_with};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
-use crate::org::{ReportRow, report_rows_with};
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()

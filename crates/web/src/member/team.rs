@@ -10,13 +10,13 @@ use baiqian_store::member::Member;
 use baiqian_store::team::Team;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, html};
 use crate::extract::CodeParam;
 use crate::frame::Frame;
 use crate::i18n::Tr;
 use crate::routes::Routes;
+use crate::state::AppState;
 use baiqian_domain::capability::Capability;
 
 pub fn routes() -> Routes {

@@ -1,6 +1,8 @@
 //! The member roster pages and API: list, add, import, export, transfer, and the audited reveal
 //! of personal data.
 
+pub mod team;
+
 use askama::Template;
 use axum::Form;
 use axum::Json;
@@ -17,14 +19,14 @@ use baiqian_store::kernel::Node;
 use baiqian_store::member::{Member, NewMember, Revealed, Transfer};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::extract::CodeParam;
+use crate::form::{FieldError, ReportRow};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
-use crate::org::{FieldError, ReportRow};
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -83,6 +85,7 @@ pub fn routes() -> Routes {
             Capability::ReadRoster,
             api_roster,
         )
+        .merge(team::routes())
 }
 
 const PAGE: i64 = 50;
@@ -284,7 +287,7 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        crate::org::errors_of(&self.errors, field)
+        crate::form::errors_of(&self.errors, field)
     }
 }
 
@@ -501,7 +504,7 @@ struct TransferPage {
 
 impl TransferPage {
     fn error_for(&self, field: &str) -> String {
-        crate::org::errors_of(&self.errors, field)
+        crate::form::errors_of(&self.errors, field)
     }
 }
 
@@ -788,7 +791,7 @@ async fn import(
                 .await?;
             page.committed = out.committed;
             page.created = out.created;
-            page.report = crate::org::report_rows_with(&out.errors, header_of);
+            page.report = crate::form::report_rows_with(&out.errors, header_of);
             if out.errors.is_empty() {
                 StatusCode::OK
             } else {
@@ -844,7 +847,7 @@ pub struct Created {
 
 /// Adds a member (admins and village secretaries, home organization in scope); issues a card.
 #[utoipa::path(post, path = "/api/v1/members", request_body = MemberInputDoc,
-    responses((status = 201, body = Created), (status = 422, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 422, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_create(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -888,7 +891,7 @@ pub struct MemberInputDoc {
     workplace: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/members/{id}", params(("id" = i64, Path)), responses((status = 200, body = MemberView), (status = 404, body = crate::api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/members/{id}", params(("id" = i64, Path)), responses((status = 200, body = MemberView), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_get(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -902,7 +905,7 @@ pub struct MemberItems {
     pub items: Vec<MemberView>,
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{code}/members", params(("code" = String, Path), ("page" = Option<i64>, Query)), responses((status = 200, body = MemberItems), (status = 404, body = crate::api::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/members", params(("code" = String, Path), ("page" = Option<i64>, Query)), responses((status = 200, body = MemberItems), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_roster(
     State(state): State<AppState>,
     Auth(me): Auth,

@@ -1,5 +1,7 @@
 //! Pages of the organization tree: browse, search, create, edit, move, retire, export, import.
 
+pub mod api;
+
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, OriginalUri, Query, State};
@@ -8,19 +10,20 @@ use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_store::StoreError;
-use baiqian_store::import::{ImportError, ImportMode};
+use baiqian_store::import::ImportMode;
 use baiqian_store::kernel::{LevelCounts, Node};
 use baiqian_store::org::{NewOrg, OrgEdit};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::excel;
 use crate::extract::CodeParam;
+use crate::form::{FieldError, ReportRow, report_rows};
 use crate::frame::Frame;
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
+use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -37,6 +40,22 @@ pub fn routes() -> Routes {
         .get("/orgs/{code}/import", Capability::ChangeTree, import_form)
         .post("/orgs/{code}/import", Capability::ChangeTree, import)
         .get("/search", Capability::ReadTree, search)
+        .get("/api/v1/orgs/{code}", Capability::ReadTree, api::get_org)
+        .get(
+            "/api/v1/orgs/{code}/children",
+            Capability::ReadTree,
+            api::children,
+        )
+        .post(
+            "/api/v1/orgs/{code}/children",
+            Capability::ChangeTree,
+            api::create_child,
+        )
+        .get(
+            "/api/v1/orgs/{code}/search",
+            Capability::ReadTree,
+            api::search,
+        )
 }
 
 /// A code from the URL; a malformed one is simply not found.
@@ -109,22 +128,6 @@ async fn show(
         org: node,
     };
     html(&page)
-}
-
-/// A field error shown beside its input and in the summary at the top.
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-/// The messages of one field, joined, for the space beside its input.
-pub fn errors_of(errors: &[FieldError], field: &str) -> String {
-    errors
-        .iter()
-        .filter(|e| e.field == field)
-        .map(|e| e.message.as_str())
-        .collect::<Vec<_>>()
-        .join("；")
 }
 
 /// Where a store message belongs in a form.
@@ -212,7 +215,7 @@ struct FormPage {
 
 impl FormPage {
     fn error_for(&self, field: &str) -> String {
-        crate::org::errors_of(&self.errors, field)
+        crate::form::errors_of(&self.errors, field)
     }
 }
 
@@ -495,7 +498,7 @@ impl ActionPage {
     }
 
     fn error_for(&self, field: &str) -> String {
-        crate::org::errors_of(&self.errors, field)
+        crate::form::errors_of(&self.errors, field)
     }
 }
 
@@ -697,14 +700,6 @@ async fn export(
     excel::xlsx_response(bytes, &format!("orgs-{code}.xlsx"))
 }
 
-/// One reported import problem, in both languages (the report goes to people who may forward it).
-pub struct ReportRow {
-    pub row: usize,
-    pub column: String,
-    pub zh: String,
-    pub en: String,
-}
-
 #[derive(Template)]
 #[template(path = "org/import.html")]
 struct ImportPage {
@@ -741,28 +736,6 @@ async fn import_form(
         report: Vec::new(),
     };
     html(&page)
-}
-
-pub fn report_rows(errors: &[ImportError]) -> Vec<ReportRow> {
-    report_rows_with(errors, excel::header_of)
-}
-
-/// The report rows of an import, naming columns by `header` (the sheet's Chinese header).
-pub fn report_rows_with(
-    errors: &[ImportError],
-    header: fn(&str) -> &'static str,
-) -> Vec<ReportRow> {
-    let zh = Tr::new(Lang::Zh);
-    let en = Tr::new(Lang::En);
-    errors
-        .iter()
-        .map(|e| ReportRow {
-            row: e.row,
-            column: format!("{} ({})", header(e.column), e.column),
-            zh: zh.msg(&e.msg),
-            en: en.msg(&e.msg),
-        })
-        .collect()
 }
 
 async fn import(
