@@ -305,7 +305,7 @@ async fn village_secretary_fills_a_self_assessment_with_evidence() {
         .await
         .expect("sqlite app");
     let photo = std::env::temp_dir().join(format!("baiqian-minutes-{}.png", std::process::id()));
-    std::fs::write(&photo, crate::rating::PNG).unwrap();
+    std::fs::write(&photo, crate::rating_scope::PNG).unwrap();
     let photo_path = photo.display().to_string();
     let db = app.db.clone();
     let evidence_dir = app.evidence_dir.clone();

@@ -1,0 +1,241 @@
+//! The activity days and attendance of a node, and a check-in recorded by hand.
+
+use super::*;
+
+#[derive(Deserialize)]
+pub(super) struct ManualForm {
+    #[serde(default)]
+    member_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// An officer of the host checks a member in by hand, with a reason (a forgotten card, a phone
+/// without signal). The member must be one the officer can see.
+pub(super) async fn manual(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    Path(id): Path<i64>,
+    Form(form): Form<ManualForm>,
+) -> Result<Response, AppError> {
+    let event = state.db.event(me.scope(), id).await?;
+    if !me.role().may_manage_members() {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    let reason = org::parse_reason(&form.reason).map_err(|e| AppError::Invalid(e.msg()))?;
+    let member_id: i64 = form
+        .member_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid(Msg::new("checkin.error.unknown_member")))?;
+    state
+        .db
+        .member(me.scope(), member_id)
+        .await
+        .map_err(|_| AppError::Invalid(Msg::new("checkin.error.unknown_member")))?;
+    let now = state.clock.now_ms();
+    let req = CheckinRequest {
+        client_id: format!("manual-{}-{member_id}", event.id),
+        attendee: Attendee::Member(member_id),
+        event_id: event.id,
+        at: now.clamp(event.starts_at, event.ends_at),
+        method: "manual",
+        device: None,
+        actor_login: Some(me.user.login.clone()),
+        reason: Some(reason),
+    };
+    match state.checkins.submit(req).await? {
+        CheckinOutcome::Refused(m) => Err(AppError::Refused(m)),
+        o => {
+            let (status, r) = result_of(tr, format!("manual-{}-{member_id}", event.id), o);
+            Ok((status, Json(r)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "checkin/attendance.html")]
+pub(super) struct AttendancePage {
+    tr: Tr,
+    f: Frame,
+    org: baiqian_store::kernel::Node,
+    month: String,
+    own: Attendance,
+    children: Vec<(baiqian_store::kernel::Node, Attendance)>,
+}
+
+impl AttendancePage {
+    /// Attended as a share of due, `73.4%`, or a dash when nobody is due.
+    fn rate(&self, a: &Attendance) -> String {
+        if a.due == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct MonthQuery {
+    month: Option<String>,
+}
+
+/// Attendance of a node and of each node directly below it, for a month (this month by default):
+/// the cost grows with the children shown, not with the check-ins (each figure is a rollup row).
+pub(super) async fn attendance_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let month = match q.month {
+        Some(m)
+            if m.len() == 7 && baiqian_domain::member::parse_date(&format!("{m}-01")).is_ok() =>
+        {
+            m
+        }
+        Some(_) => return Err(AppError::NotFound),
+        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
+    };
+    let own = state.db.attendance(me.scope(), &code, &month).await?;
+    let nodes = state.db.org_children(me.scope(), &code, false).await?;
+    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let children: Vec<_> = nodes.into_iter().zip(figures).collect();
+    let here = uri
+        .0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    html(&AttendancePage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        month,
+        own,
+        children,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "checkin/events.html")]
+pub(super) struct EventsPage {
+    tr: Tr,
+    f: Frame,
+    org: baiqian_store::kernel::Node,
+    events: Vec<Event>,
+    can_manage: bool,
+    form: EventForm,
+    error: Option<String>,
+}
+
+impl EventsPage {
+    fn time(&self, ms: &i64) -> String {
+        self.tr.datetime(*ms)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct EventForm {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    place: String,
+}
+
+/// An organization's activity days, newest first, with a form to schedule one.
+pub(super) async fn events_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let events = state.db.events_of(me.scope(), &code, 24).await?;
+    let here = uri.0.path().to_string();
+    let form = EventForm {
+        start: "09:00".into(),
+        end: "11:00".into(),
+        ..Default::default()
+    };
+    html(&EventsPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        events,
+        can_manage: me.role().may_manage_members(),
+        form,
+        error: None,
+    })
+}
+
+pub(super) async fn create_event_form(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    Form(form): Form<EventForm>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    if !me.role().may_manage_members() {
+        return Err(AppError::Denied(Msg::new("error.denied")));
+    }
+    let parsed = (|| {
+        let day = baiqian_domain::member::parse_date(&form.date).map_err(|e| e.msg())?;
+        let starts_at = local_ms(&day, &form.start)
+            .ok_or_else(|| Msg::new("checkin.error.time").arg("time", &form.start))?;
+        let ends_at = local_ms(&day, &form.end)
+            .ok_or_else(|| Msg::new("checkin.error.time").arg("time", &form.end))?;
+        let topic = org::parse_name(&form.topic).map_err(|e| e.msg())?;
+        let place = org::parse_name(&form.place).map_err(|e| e.msg())?;
+        Ok::<_, Msg>(NewEvent {
+            org: code.clone(),
+            day,
+            starts_at,
+            ends_at,
+            topic,
+            place,
+        })
+    })();
+    let error = match parsed {
+        Ok(new) => match state
+            .db
+            .create_event(&me.actor, new, &random_token()?, state.clock.now_ms())
+            .await
+        {
+            Ok(e) => {
+                return Ok(
+                    axum::response::Redirect::to(&format!("/events/{}/qr", e.id)).into_response(),
+                );
+            }
+            Err(baiqian_store::StoreError::Invalid(m)) => m,
+            Err(e) => return Err(e.into()),
+        },
+        Err(m) => m,
+    };
+    let events = state.db.events_of(me.scope(), &code, 24).await?;
+    let here = uri.0.path().to_string();
+    let page = EventsPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here, "tree").await?,
+        org,
+        events,
+        can_manage: true,
+        form,
+        error: Some(tr.msg(&error)),
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}

@@ -1,0 +1,121 @@
+//! Members in the JSON API.
+
+use super::*;
+
+/// A member as the API shows it: personal data masked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub id: i64,
+    pub name: String,
+    /// `F` or `M`.
+    pub gender: String,
+    pub birth_date: String,
+    pub id_number: String,
+    pub phone: Option<String>,
+    pub home_org: String,
+    pub joined: String,
+    pub workplace: Option<String>,
+    pub mobile: bool,
+    pub card_no: Option<String>,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            gender: m.gender,
+            birth_date: m.birth_date,
+            id_number: m.id_masked,
+            phone: m.phone_masked,
+            home_org: m.home_org,
+            joined: m.joined,
+            workplace: m.workplace,
+            mobile: m.mobile,
+            card_no: m.card_no,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: i64,
+    pub card_no: String,
+}
+
+/// Adds a member (admins and village secretaries, home organization in scope); issues a card.
+#[utoipa::path(post, path = "/api/v1/members", request_body = MemberInputDoc,
+    responses((status = 201, body = Created), (status = 422, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    Json(input): Json<MemberInput>,
+) -> Result<Response, AppError> {
+    require_manager(&me)?;
+    let new = parse_member(&input).map_err(|errs| {
+        // All problems in one message, field by field.
+        let text = errs
+            .iter()
+            .map(|(f, m)| format!("{f}: {}", tr.msg(m)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        AppError::Invalid(Msg::new("member.error.fields").arg("details", text))
+    })?;
+    let m = state
+        .db
+        .create_member(&me.actor, &state.vault, new, state.clock.now_ms())
+        .await?;
+    let card_no = m.card_no.clone().unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(Created { id: m.id, card_no })).into_response())
+}
+
+/// The documented shape of a new member (`MemberInput`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MemberInputDoc {
+    name: String,
+    /// `F` or `M`
+    gender: String,
+    /// `YYYY-MM-DD`
+    birth_date: String,
+    /// 18 characters, GB 11643 check digit
+    id_number: String,
+    phone: Option<String>,
+    /// code of the home organization
+    home_org: String,
+    /// `YYYY-MM-DD`
+    joined: String,
+    workplace: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/members/{id}", params(("id" = i64, Path)), responses((status = 200, body = MemberView), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_get(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<MemberView>, AppError> {
+    Ok(Json(member_in_reach(&state, &me, id).await?.into()))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberItems {
+    pub items: Vec<MemberView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/members", params(("code" = String, Path), ("page" = Option<i64>, Query)), responses((status = 200, body = MemberItems), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_roster(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    Query(q): Query<RosterQuery>,
+) -> Result<Json<MemberItems>, AppError> {
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let members = state
+        .db
+        .members_under(me.scope(), &code, &q.q, PAGE, (page - 1) * PAGE)
+        .await?;
+    Ok(Json(MemberItems {
+        items: members.into_iter().map(Into::into).collect(),
+    }))
+}

@@ -1,0 +1,50 @@
+//! A node's ratings in the JSON API.
+
+use super::*;
+
+/// `GET /api/v1/orgs/{code}/ratings/{year}`: the ratings of the villages under a node.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RatingsSummary {
+    pub year: i64,
+    pub published: bool,
+    /// Rated villages by stars `"1"`…`"5"`, and `"unrated"`.
+    pub stars: std::collections::BTreeMap<String, i64>,
+    /// Rated villages by class: `pioneer`, `advancing`, `lagging`.
+    pub classes: std::collections::BTreeMap<String, i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/orgs/{code}/ratings/{year}",
+    params(("code" = String, Path), ("year" = i64, Path)),
+    responses((status = 200, body = RatingsSummary), (status = 404))
+)]
+pub(crate) async fn api_ratings(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+) -> Result<Response, AppError> {
+    let (round, t) = state
+        .db
+        .rating_summary(me.scope(), &code, year, &today(&state))
+        .await?;
+    let Some(round) = round else {
+        return Err(AppError::NotFound);
+    };
+    let mut stars: std::collections::BTreeMap<String, i64> =
+        (1..=5).map(|s| (s.to_string(), t.stars[s - 1])).collect();
+    stars.insert("unrated".into(), t.unrated());
+    let classes = VillageClass::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str().to_string(), t.classes[i]))
+        .collect();
+    Ok(Json(RatingsSummary {
+        year,
+        published: round.published_at.is_some(),
+        stars,
+        classes,
+    })
+    .into_response())
+}

@@ -1,0 +1,458 @@
+//! The rating boards: a node's round at a glance, its children's figures, a village's page, and
+//! the drill-down lists behind every figure.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "rating/board.html")]
+pub(super) struct BoardPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    year: i64,
+    years: Vec<i64>,
+    round: Option<Round>,
+    own: Tally,
+    children: Vec<(Node, Tally)>,
+    /// City admin at the round's (or a new round's) node.
+    is_round_owner: bool,
+    can_assign: bool,
+    sets: Vec<StandardSet>,
+    moves: Option<Moves>,
+    error: Option<String>,
+}
+
+impl BoardPage {
+    fn stage_name(&self, i: &usize) -> String {
+        Stage::ALL
+            .get(*i)
+            .map(|s| {
+                self.tr
+                    .t(&format!("rating.stage.{}", s.as_str()))
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+    fn stage_key(&self, i: &usize) -> &'static str {
+        Stage::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
+    }
+    fn class_key(&self, i: &usize) -> &'static str {
+        VillageClass::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
+    }
+    fn class_name(&self, key: &str) -> String {
+        self.tr.t(&format!("rating.class.{key}")).to_string()
+    }
+    fn class_opt(&self, c: &Option<VillageClass>) -> String {
+        c.map(|c| self.class_name(c.as_str()))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn opt(&self, v: &Option<i64>) -> String {
+        dash(v)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "rating/village.html")]
+pub(super) struct VillagePage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    year: i64,
+    years: Vec<i64>,
+    round: Round,
+    a: Assessment,
+    groups: Vec<(String, Vec<ScoredItem>)>,
+    steps: Vec<Step>,
+    history: Vec<StarYear>,
+    pioneer: Vec<(PioneerCriterion, bool)>,
+    facts: PioneerFacts,
+    gaps: Vec<String>,
+    /// The village fills its scores (draft, village secretary).
+    can_self: bool,
+    /// The township changes scores (submitted, township admin).
+    can_review: bool,
+    can_forward: bool,
+    can_back: bool,
+    can_decide: bool,
+    next_actor: String,
+    next_due: String,
+    error: Option<String>,
+    typed: HashMap<i64, Typed>,
+}
+
+/// What a reader typed for an item, kept when a save fails.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Typed {
+    pub(super) score: String,
+    pub(super) vetoed: bool,
+    pub(super) text: String,
+}
+
+impl VillagePage {
+    fn stage_name(&self, s: &Stage) -> String {
+        self.tr
+            .t(&format!("rating.stage.{}", s.as_str()))
+            .to_string()
+    }
+    fn stage_text(&self, s: &str) -> String {
+        self.tr.t(&format!("rating.stage.{s}")).to_string()
+    }
+    fn action_name(&self, s: &str) -> String {
+        self.tr.t(&format!("rating.action.{s}")).to_string()
+    }
+    fn class_name(&self, c: &VillageClass) -> String {
+        self.tr
+            .t(&format!("rating.class.{}", c.as_str()))
+            .to_string()
+    }
+    fn goal(&self, c: &VillageClass) -> String {
+        self.tr
+            .t(&format!("rating.goal.{}", c.as_str()))
+            .to_string()
+    }
+    fn forward_label(&self) -> String {
+        self.tr
+            .t(&format!("rating.forward.{}", self.a.stage.as_str()))
+            .to_string()
+    }
+    fn criterion(&self, c: &PioneerCriterion) -> String {
+        self.tr
+            .t(&format!("rating.pioneer.{}", c.as_str()))
+            .to_string()
+    }
+    fn is_done(&self, s: &Stage) -> bool {
+        *s < self.a.stage
+    }
+    fn is_current(&self, s: &Stage) -> bool {
+        *s == self.a.stage
+    }
+    fn opt(&self, v: &Option<i64>) -> String {
+        dash(v)
+    }
+    fn time(&self, ms: &i64) -> String {
+        self.tr.datetime(*ms)
+    }
+    fn role_name(&self, r: &str) -> String {
+        self.tr.role(r)
+    }
+    fn typed_score(&self, it: &ScoredItem) -> String {
+        match self.typed.get(&it.item.id) {
+            Some(t) => t.score.clone(),
+            None if self.can_review => it.score.map(|s| s.to_string()).unwrap_or_default(),
+            None => it.self_score.map(|s| s.to_string()).unwrap_or_default(),
+        }
+    }
+    fn typed_veto(&self, it: &ScoredItem) -> bool {
+        match self.typed.get(&it.item.id) {
+            Some(t) => t.vetoed,
+            None if self.can_review => it.vetoed,
+            None => it.self_vetoed,
+        }
+    }
+    fn typed_text(&self, it: &ScoredItem) -> String {
+        match self.typed.get(&it.item.id) {
+            Some(t) => t.text.clone(),
+            None if self.can_review => it.review_reason.clone().unwrap_or_default(),
+            None => it.note.clone(),
+        }
+    }
+    fn yuan(&self, fen: &i64) -> String {
+        format!("¥{}", baiqian_domain::rating::yuan_text(*fen))
+    }
+    fn kib(&self, n: &i64) -> String {
+        format!("{:.1} KiB", *n as f64 / 1024.0)
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct BoardQuery {
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    stars: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    late: String,
+}
+
+pub(super) async fn board_page(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    here: &str,
+    org: Node,
+    year: i64,
+    (moves, error): (Option<Moves>, Option<String>),
+) -> Result<BoardPage, AppError> {
+    let round = state.db.round_for(&org, year).await?;
+    let today = today(state);
+    let (own, children) = match &round {
+        Some(r) => {
+            let areas: Vec<Node> = state
+                .db
+                .org_children(me.scope(), &org.code, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.level.is_area())
+                .collect();
+            let figures = state
+                .db
+                .rating_child_tallies(r, &org, &areas, &today)
+                .await?;
+            let children: Vec<(Node, Tally)> = areas.into_iter().zip(figures).collect();
+            // Every village lies under an area child, so the node's own figures are their sum
+            // (one pass over the subtree, not two).
+            let own = if children.is_empty() {
+                state.db.rating_tally(r, &org, &today).await?
+            } else {
+                Tally::sum(children.iter().map(|(_, t)| t))
+            };
+            (own, children)
+        }
+        None => (Tally::default(), Vec::new()),
+    };
+    let is_round_owner = me.role() == Role::CityAdmin && me.scope().is_root_path(&org.path);
+    let can_assign = me.role() == Role::CountyAdmin
+        && me.scope().is_root_path(&org.path)
+        && round.as_ref().is_some_and(|r| r.published_at.is_none());
+    let sets = if is_round_owner || can_assign {
+        state.db.standard_sets(me.scope()).await?
+    } else {
+        Vec::new()
+    };
+    Ok(BoardPage {
+        tr,
+        f: Frame::new(state, me, tr, here, "ratings").await?,
+        years: state.db.round_years(&org).await?,
+        org,
+        year,
+        round,
+        own,
+        children,
+        is_round_owner,
+        can_assign,
+        sets,
+        moves,
+        error,
+    })
+}
+
+pub(super) async fn village_page(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    here: &str,
+    org: Node,
+    year: i64,
+    (error, typed): (Option<String>, HashMap<i64, Typed>),
+) -> Result<Option<VillagePage>, AppError> {
+    let Some(round) = state.db.round_for(&org, year).await? else {
+        return Ok(None);
+    };
+    let Some((a, items, steps)) = state.db.assessment_of(me.scope(), &org, year).await? else {
+        return Ok(None);
+    };
+    let mut groups: Vec<(String, Vec<ScoredItem>)> = Vec::new();
+    for it in items {
+        match groups.last_mut() {
+            Some((g, v)) if *g == it.item.group_name => v.push(it),
+            _ => groups.push((it.item.group_name.clone(), vec![it])),
+        }
+    }
+    let mut facts = state.db.pioneer_facts(&org, year).await?;
+    facts.stars = a.stars.unwrap_or(0);
+    let pioneer = facts.check();
+    let open = round.published_at.is_none();
+    let my_turn = open && a.stage.actor() == Some(me.role());
+    let gaps = gaps_of(tr, &a, &facts, round.lagging);
+    Ok(Some(VillagePage {
+        tr,
+        f: Frame::new(state, me, tr, here, "ratings").await?,
+        years: state.db.round_years(&org).await?,
+        history: state.db.star_history(me.scope(), &org).await?,
+        can_self: my_turn && a.stage == Stage::Draft,
+        can_review: my_turn && a.stage == Stage::Submitted,
+        can_forward: my_turn && a.stage < Stage::Approved,
+        can_back: my_turn && a.stage.back().is_some(),
+        can_decide: open && matches!(me.role(), Role::CountyAdmin | Role::CityAdmin),
+        next_actor: a
+            .stage
+            .actor()
+            .map(|r| tr.role(r.as_str()))
+            .unwrap_or_default(),
+        next_due: round.due_of(a.stage).unwrap_or_default().to_string(),
+        org,
+        year,
+        round,
+        a,
+        groups,
+        steps,
+        pioneer,
+        facts,
+        gaps,
+        error,
+        typed,
+    }))
+}
+
+/// What keeps a village from the next class: for lagging, the rule it meets; for advancing,
+/// each failing pioneer criterion.
+pub(super) fn gaps_of(
+    tr: Tr,
+    a: &Assessment,
+    facts: &PioneerFacts,
+    rule: LaggingRule,
+) -> Vec<String> {
+    let Some(stars) = a.stars else {
+        return Vec::new();
+    };
+    match a.effective_class() {
+        Some(VillageClass::Lagging) => {
+            let mut g = Vec::new();
+            if stars <= rule.max_stars {
+                g.push(tr.f(
+                    "rating.gap.stars",
+                    &[("n", &(rule.max_stars + 1).to_string())],
+                ));
+            }
+            if rule.on_veto && a.veto_failed {
+                g.push(tr.t("rating.gap.veto").to_string());
+            }
+            g
+        }
+        Some(VillageClass::Advancing) => facts
+            .failing()
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "{}{}",
+                    tr.t("rating.gap.pioneer"),
+                    tr.t(&format!("rating.pioneer.{}", c.as_str()))
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) async fn ratings_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+) -> Result<Response, AppError> {
+    let (org, year) = node_year(&state, &me, &code, year).await?;
+    if org.level == Level::Village
+        && let Some(page) = village_page(
+            &state,
+            &me,
+            tr,
+            &here(&uri),
+            org.clone(),
+            year,
+            (None, HashMap::new()),
+        )
+        .await?
+    {
+        return html(&page);
+    }
+    html(&board_page(&state, &me, tr, &here(&uri), org, year, (None, None)).await?)
+}
+
+#[derive(Template)]
+#[template(path = "rating/villages.html")]
+pub(super) struct VillagesPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    year: i64,
+    rows: Vec<Assessment>,
+    filter_text: String,
+}
+
+impl VillagesPage {
+    fn stage_name(&self, s: &Stage) -> String {
+        self.tr
+            .t(&format!("rating.stage.{}", s.as_str()))
+            .to_string()
+    }
+    fn class_opt(&self, c: Option<VillageClass>) -> String {
+        c.map(|c| {
+            self.tr
+                .t(&format!("rating.class.{}", c.as_str()))
+                .to_string()
+        })
+        .unwrap_or_else(|| "—".into())
+    }
+    fn opt(&self, v: &Option<i64>) -> String {
+        dash(v)
+    }
+}
+
+/// The villages behind a board figure.
+pub(super) async fn villages_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, AppError> {
+    let (org, year) = node_year(&state, &me, &code, year).await?;
+    let round = state
+        .db
+        .round_for(&org, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let filter = AssessmentFilter {
+        stage: Stage::parse(&q.stage),
+        stars: q.stars.parse().ok().filter(|s| (1..=5).contains(s)),
+        class: VillageClass::parse(&q.class),
+        late: q.late == "1",
+    };
+    let mut parts = Vec::new();
+    if let Some(s) = filter.stage {
+        parts.push(tr.t(&format!("rating.stage.{}", s.as_str())).to_string());
+    }
+    if let Some(s) = filter.stars {
+        parts.push(tr.f("rating.n_stars", &[("n", &s.to_string())]));
+    }
+    if let Some(c) = filter.class {
+        parts.push(tr.t(&format!("rating.class.{}", c.as_str())).to_string());
+    }
+    if filter.late {
+        parts.push(tr.t("rating.late").to_string());
+    }
+    let rows = state
+        .db
+        .assessments_under(&round, &org, &filter, &today(&state), 5000)
+        .await?;
+    html(&VillagesPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "ratings").await?,
+        org,
+        year,
+        rows,
+        filter_text: parts.join(" · "),
+    })
+}
+
+/// The board again with the reason a round-level form was refused (422), what was typed kept.
+pub(super) async fn refused_on_board(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    here: &str,
+    org: Node,
+    year: i64,
+    why: &Msg,
+) -> Result<Response, AppError> {
+    let page = board_page(state, me, tr, here, org, year, (None, Some(tr.msg(why)))).await?;
+    let mut res = html(&page)?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
