@@ -3,6 +3,7 @@
 
 pub mod capability;
 pub mod member;
+pub mod money;
 pub mod msg;
 pub mod org;
 pub mod password;

@@ -2,6 +2,7 @@
 //! veto caps (一票否决), the pioneer criteria checked one by one, the lagging rule as data, and
 //! the steps of a rating round (自评 → 审核 → 审批 → 公布).
 
+use crate::money::Fen;
 use serde::Serialize;
 
 use crate::Msg;
@@ -189,8 +190,8 @@ impl Default for LaggingRule {
     }
 }
 
-/// The least yearly recurring collective income of a pioneer village: 500,000 yuan, in fen.
-pub const PIONEER_INCOME_FEN: i64 = 500_000 * 100;
+/// The least yearly recurring collective income of a pioneer village: 500,000 yuan.
+pub const PIONEER_INCOME_FEN: Fen = Fen::from_yuan(500_000);
 
 /// The facts the pioneer criteria are checked against, for one village and year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -200,8 +201,8 @@ pub struct PioneerFacts {
     pub promoted_practice: bool,
     /// Created as a municipal (or higher) beautiful village (美丽乡村).
     pub beautiful_village: bool,
-    /// Recurring collective income of the year in fen, if reported.
-    pub income_fen: Option<i64>,
+    /// Recurring collective income of the year, if reported.
+    pub income_fen: Option<Fen>,
 }
 
 /// One pioneer criterion (先锋示范村 标准).
@@ -349,38 +350,6 @@ pub fn parse_score(s: &str, full: i64) -> Result<i64, Msg> {
     Ok(v)
 }
 
-/// Money as officials type it, in yuan with up to two decimals (`500000`, `512,345.60`) → fen.
-pub fn parse_yuan(s: &str) -> Result<i64, Msg> {
-    let t: String = s.trim().chars().filter(|c| *c != ',').collect();
-    let bad =
-        || Msg::new("rating.error.money").arg("value", s.chars().take(20).collect::<String>());
-    let (int, frac) = match t.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (t.as_str(), ""),
-    };
-    if int.is_empty() || frac.len() > 2 || !int.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    if !frac.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let yuan: i64 = int.parse().map_err(|_| bad())?;
-    let fen: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    yuan.checked_mul(100)
-        .and_then(|y| y.checked_add(fen))
-        .filter(|v| *v < 1_000_000_000_000)
-        .ok_or_else(bad)
-}
-
-/// Fen as yuan for display and export: `512345.60`, `500000`.
-pub fn yuan_text(fen: i64) -> String {
-    if fen % 100 == 0 {
-        format!("{}", fen / 100)
-    } else {
-        format!("{}.{:02}", fen / 100, fen % 100)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,7 +393,7 @@ mod tests {
         };
         let rule = LaggingRule::default();
         assert_eq!(classify(&f, false, rule), VillageClass::Pioneer);
-        f.income_fen = Some(PIONEER_INCOME_FEN - 1);
+        f.income_fen = Some(Fen(PIONEER_INCOME_FEN.0 - 1));
         assert_eq!(classify(&f, false, rule), VillageClass::Advancing);
         assert_eq!(f.failing(), vec![PioneerCriterion::CollectiveIncome]);
         f.stars = 2;
@@ -450,12 +419,12 @@ mod tests {
 
     #[test]
     fn money_and_scores_parse() {
-        assert_eq!(parse_yuan("500000"), Ok(50_000_000));
-        assert_eq!(parse_yuan("512,345.6"), Ok(51_234_560));
-        assert!(parse_yuan("-1").is_err());
-        assert!(parse_yuan("1.234").is_err());
-        assert!(parse_yuan("五十万").is_err());
-        assert_eq!(yuan_text(51_234_560), "512345.60");
+        assert_eq!(Fen::parse_yuan("500000"), Ok(Fen(50_000_000)));
+        assert_eq!(Fen::parse_yuan("512,345.6"), Ok(Fen(51_234_560)));
+        assert!(Fen::parse_yuan("-1").is_err());
+        assert!(Fen::parse_yuan("1.234").is_err());
+        assert!(Fen::parse_yuan("五十万").is_err());
+        assert_eq!(Fen(51_234_560).yuan_text(), "512345.60");
         assert_eq!(parse_score(" 4 ", 5), Ok(4));
         assert!(parse_score("6", 5).is_err());
         assert!(parse_score("x", 5).is_err());

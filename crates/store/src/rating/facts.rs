@@ -2,6 +2,7 @@
 //! practices) and their import, and the pioneer check's inputs.
 
 use super::*;
+use baiqian_domain::money::Fen;
 
 pub(super) fn practice_from_row(r: &AnyRow) -> Result<FeaturedPractice> {
     let level: String = r.try_get("promoted_level")?;
@@ -38,7 +39,7 @@ pub(super) async fn facts_of(
         stars: 0,
         promoted_practice: r.try_get::<i64, _>("practices")? > 0,
         beautiful_village: r.try_get::<i64, _>("beautiful")? > 0,
-        income_fen: r.try_get("income")?,
+        income_fen: r.try_get::<Option<i64>, _>("income")?.map(Fen),
     })
 }
 
@@ -96,7 +97,7 @@ impl Db {
                     .cloned()
                     .collect(),
                 org_name: r.try_get("name")?,
-                income_fen: r.try_get("income")?,
+                income_fen: r.try_get::<Option<i64>, _>("income")?.map(Fen),
                 beautiful,
                 org_code: code,
             });
@@ -151,7 +152,7 @@ impl Db {
             }
             let income = match r.income.trim() {
                 "" => None,
-                s => match baiqian_domain::rating::parse_yuan(s) {
+                s => match Fen::parse_yuan(s) {
                     Ok(v) => Some(v),
                     Err(m) => {
                         errs.push(err("income", m));
@@ -225,7 +226,7 @@ impl Db {
                 .bind(code)
                 .bind(path)
                 .bind(year)
-                .bind(*fen)
+                .bind(fen.0)
                 .bind(now)
                 .execute(tx.conn())
                 .await?

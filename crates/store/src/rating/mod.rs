@@ -327,7 +327,7 @@ pub struct FeaturedPractice {
 pub struct VillageFacts {
     pub org_code: String,
     pub org_name: String,
-    pub income_fen: Option<i64>,
+    pub income_fen: Option<baiqian_domain::money::Fen>,
     pub beautiful: Option<(PromotionLevel, i64)>,
     pub practices: Vec<FeaturedPractice>,
 }

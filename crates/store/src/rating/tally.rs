@@ -74,7 +74,7 @@ pub(super) async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) ->
             stars,
             promoted_practice: practices.contains(code),
             beautiful_village: beautiful.contains(code),
-            income_fen: income_of.get(code).copied(),
+            income_fen: income_of.get(code).copied().map(baiqian_domain::money::Fen),
         };
         let class = classify(&facts, veto_failed, round.lagging);
         let before_stars = Some(num(stars_before)?).filter(|s| *s > 0);

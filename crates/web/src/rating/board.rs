@@ -156,8 +156,8 @@ impl VillagePage {
             None => it.note.clone(),
         }
     }
-    fn yuan(&self, fen: &i64) -> String {
-        format!("¥{}", baiqian_domain::rating::yuan_text(*fen))
+    fn yuan(&self, fen: &baiqian_domain::money::Fen) -> String {
+        format!("¥{}", fen.yuan_text())
     }
     fn kib(&self, n: &i64) -> String {
         format!("{:.1} KiB", *n as f64 / 1024.0)

@@ -38,8 +38,8 @@ pub(super) struct FactsPage {
 }
 
 impl FactsPage {
-    fn yuan(&self, fen: &Option<i64>) -> String {
-        fen.map(|f| format!("¥{}", baiqian_domain::rating::yuan_text(f)))
+    fn yuan(&self, fen: &Option<baiqian_domain::money::Fen>) -> String {
+        fen.map(|f| format!("¥{}", f.yuan_text()))
             .unwrap_or_else(|| "—".into())
     }
     fn level(&self, l: &PromotionLevel) -> String {
@@ -64,7 +64,7 @@ pub(super) fn facts_sheet(rows: &[VillageFacts]) -> Result<Vec<u8>, AppError> {
                 Cell::Text(v.org_name.clone()),
                 Cell::Text(
                     v.income_fen
-                        .map(baiqian_domain::rating::yuan_text)
+                        .map(baiqian_domain::money::Fen::yuan_text)
                         .unwrap_or_default(),
                 ),
                 Cell::Text(
