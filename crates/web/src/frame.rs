@@ -79,3 +79,11 @@ impl Frame {
         self.tr.lang.other().code()
     }
 }
+
+/// The path and query of the page being answered, for the language switch to come back to.
+pub fn here(uri: &axum::extract::OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}

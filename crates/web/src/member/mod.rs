@@ -30,7 +30,7 @@ use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::extract::CodeParam;
 use crate::form::{FieldError, ReportRow};
-use crate::frame::Frame;
+use crate::frame::{Frame, here};
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -96,13 +96,6 @@ pub fn routes() -> Routes {
 }
 
 const PAGE: i64 = 50;
-
-fn here(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
 
 /// The fields of a new member as typed (form, JSON, spreadsheet row).
 #[derive(Deserialize, Default, Clone)]

@@ -26,7 +26,7 @@ use crate::error::{AppError, html};
 use crate::excel;
 use crate::extract::CodeParam;
 use crate::form::{FieldError, ReportRow, report_rows};
-use crate::frame::Frame;
+use crate::frame::{Frame, here};
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -65,13 +65,6 @@ pub fn routes() -> Routes {
 }
 
 /// A code from the URL; a malformed one is simply not found.
-fn here(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
-}
-
 pub struct ChildRow {
     pub org: Node,
     pub counts: LevelCounts,

@@ -46,7 +46,7 @@ use crate::error::{AppError, html};
 use crate::excel::{self, Cell};
 use crate::extract::{CodeParam, YearParam};
 use crate::form::{ReportRow, report_rows_with};
-use crate::frame::Frame;
+use crate::frame::{Frame, here};
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -122,13 +122,6 @@ pub const MAX_EVIDENCE_BYTES: usize = 8 * 1024 * 1024;
 /// A figure, or a dash where there is none.
 fn dash(v: &Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
-}
-
-fn here(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default()
 }
 
 fn today(state: &AppState) -> String {

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::auth::{Auth, CurrentUser, hash_password};
 use crate::error::{AppError, html};
 use crate::form::FieldError;
-use crate::frame::Frame;
+use crate::frame::{Frame, here};
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -44,13 +44,6 @@ fn require_admin(me: &CurrentUser) -> Result<(), AppError> {
     } else {
         Err(AppError::NotFound)
     }
-}
-
-fn here(uri: &OriginalUri) -> String {
-    uri.0
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into())
 }
 
 #[derive(Template)]

@@ -461,3 +461,82 @@ async fn village_secretary_registers_and_revokes_a_card_reader() {
     })
     .await;
 }
+
+/// A Party member's own pages — their record, card, village and its activity days — at a phone's
+/// 360 px and a desk's 1440 px, in Chinese and English: nothing wider than the screen, nothing of
+/// other members offered. Screenshots go to `target/browser-member-*.png` for a person to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_sees_their_own_pages_on_a_phone_and_a_desk() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let Some(app) = TestApp::with(
+        baiqian_store::Backend::Sqlite,
+        baiqian_demo::Roster::Members,
+    )
+    .await
+    else {
+        return;
+    };
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        c.goto(&format!("{base}/login")).await?;
+        c.find(Locator::Id("login"))
+            .await?
+            .send_keys("xinmin.member")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(baiqian_demo::DEMO_PASSWORD)
+            .await?;
+        c.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        // Their home is their own record.
+        c.wait().for_element(Locator::Css("main h1")).await?;
+        let home = c.current_url().await?;
+        assert!(home.path().starts_with("/members/"), "{home}");
+        let own = home.path().to_string();
+        let village = baiqian_demo::XINMIN;
+        let pages = [
+            ("record", own.clone()),
+            ("card", format!("{own}/card")),
+            ("village", format!("/orgs/{village}")),
+            ("events", format!("/orgs/{village}/events")),
+        ];
+        for lang in ["zh-CN", "en"] {
+            c.goto(&format!("{base}/lang/{lang}?back=/")).await?;
+            for width in [360u32, 1440] {
+                c.set_window_size(width, 900).await?;
+                for (name, path) in &pages {
+                    c.goto(&format!("{base}{path}")).await?;
+                    c.wait().for_element(Locator::Css("main")).await?;
+                    let sizes = c
+                        .execute(
+                            "return [document.documentElement.scrollWidth, window.innerWidth]",
+                            vec![],
+                        )
+                        .await?;
+                    let (doc, screen) = (sizes[0].as_i64().unwrap(), sizes[1].as_i64().unwrap());
+                    assert!(
+                        doc <= screen,
+                        "{name} in {lang} at {width} px is {doc} px wide on a {screen} px screen"
+                    );
+                    let html = c.source().await?;
+                    for link in ["/members\"", "members.xlsx", "/devices\"", "/teams\""] {
+                        assert!(!html.contains(link), "{name} offers a member {link}");
+                    }
+                    let png = c.screenshot().await?;
+                    let _ = std::fs::write(
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+                            "../../target/browser-member-{name}-{lang}-{width}.png"
+                        )),
+                        png,
+                    );
+                }
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
