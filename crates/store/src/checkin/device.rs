@@ -195,12 +195,12 @@ impl Db {
     }
 
     /// Active accounts and devices at a node: what retiring it would end.
-    pub async fn access_at(&self, code: &OrgCode) -> Result<(i64, i64)> {
+    pub async fn access_at(&self, node: &Node) -> Result<(i64, i64)> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM users WHERE org_code = $1 AND disabled = 0), \
              (SELECT COUNT(*) FROM devices WHERE org_code = $1 AND revoked_at IS NULL)",
         )
-        .bind(code.as_str())
+        .bind(node.code.as_str())
         .fetch_one(self.pool())
         .await?;
         Ok((row.try_get(0)?, row.try_get(1)?))

@@ -31,7 +31,7 @@ pub(super) async fn retirement_ends(
     tr: Tr,
     node: &Node,
 ) -> Result<String, AppError> {
-    let (accounts, devices) = state.db.access_at(&node.code).await?;
+    let (accounts, devices) = state.db.access_at(node).await?;
     Ok(if accounts + devices == 0 {
         String::new()
     } else {
