@@ -96,6 +96,11 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
         }
     }
     assert_eq!(checked, routes.len() * ACCOUNTS.len());
+    eprintln!(
+        "{} routes × {} roles checked against the table",
+        routes.len(),
+        ACCOUNTS.len()
+    );
 }
 both!(every_route_answers_each_role_as_the_table_says);
 
