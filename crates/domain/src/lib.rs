@@ -10,6 +10,7 @@ pub mod password;
 pub mod rating;
 pub mod role;
 pub mod scope;
+pub mod sheet;
 pub mod time;
 
 pub use msg::Msg;

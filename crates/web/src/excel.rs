@@ -3,10 +3,11 @@
 use std::io::Cursor;
 
 use baiqian_domain::Msg;
+use baiqian_domain::sheet::{fold, header_key, is_total_row, parse_loose_date};
 use baiqian_store::import::ImportError;
 use baiqian_store::kernel::Node;
 use baiqian_store::org::ImportRow;
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, Reader};
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::AppError;
@@ -57,9 +58,11 @@ pub fn write_orgs(orgs: &[Node]) -> Result<Vec<u8>, AppError> {
     wb.save_to_buffer().map_err(xerr)
 }
 
-/// The first sheet of an `.xlsx` file as text cells; `Err` when the file is not a workbook.
+/// The first sheet of a workbook (`.xlsx`, `.xls`, `.ods`) as text cells, folded as typed
+/// (`sheet::fold`), dates as `YYYY-MM-DD`; `Err` when the file is not a workbook it can open
+/// (a password-protected one included).
 pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let range = match wb.worksheet_range_at(0) {
         Some(Ok(r)) => r,
@@ -77,7 +80,15 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
 fn cell_text(d: &Data) -> String {
     match d {
         Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_string(),
+        Data::String(s) => fold(s),
+        // A date cell is a serial day number with a date format.
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let day = dt.as_f64().floor() as i64;
+            parse_loose_date(&day.to_string())
+                .and_then(|d| d.full())
+                .unwrap_or_else(|| dt.as_f64().to_string())
+        }
+        Data::DateTimeIso(s) => s.chars().take(10).collect(),
         Data::Int(i) => i.to_string(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Float(f) => f.to_string(),
@@ -268,6 +279,98 @@ pub fn data_rows(table: &[Vec<String>], idx: &[Option<usize>]) -> Vec<(usize, Ve
         .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
         .map(|(i, row)| {
             let cells = idx
+                .iter()
+                .map(|k| k.and_then(|k| row.get(k)).cloned().unwrap_or_default())
+                .collect();
+            (i + 1, cells)
+        })
+        .collect()
+}
+
+/// A column an import looks for: its field (as errors name it), the header of the platform's
+/// own template, the other words officials' sheets use for it, and whether it must be there.
+pub struct Column {
+    pub field: &'static str,
+    pub header: &'static str,
+    pub synonyms: &'static [&'static str],
+    pub required: bool,
+}
+
+/// Where a sheet's header is and which column each field sits in.
+pub struct Located {
+    /// 0-based index of the header row.
+    pub header_row: usize,
+    pub idx: Vec<Option<usize>>,
+}
+
+/// How far down a header is looked for (title, unit and date lines above it).
+const HEADER_SEARCH_ROWS: usize = 15;
+
+/// Finds the header: among the first rows, the one where most columns are recognised (by their
+/// header, field name or a synonym, spaces and punctuation ignored); title lines above it, merged
+/// cells included, are skipped and columns nobody asked for ignored. Every required column
+/// missing from that row is an error on it.
+pub fn locate(table: &[Vec<String>], columns: &[Column]) -> Result<Located, Vec<ImportError>> {
+    let keys: Vec<Vec<String>> = columns
+        .iter()
+        .map(|c| {
+            let mut k = vec![header_key(c.header), header_key(c.field)];
+            k.extend(c.synonyms.iter().map(|s| header_key(s)));
+            k
+        })
+        .collect();
+    let map_row = |row: &[String]| -> Vec<Option<usize>> {
+        let cells: Vec<String> = row.iter().map(|h| header_key(h)).collect();
+        keys.iter()
+            .map(|k| cells.iter().position(|c| !c.is_empty() && k.contains(c)))
+            .collect()
+    };
+    let best = table
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .enumerate()
+        .map(|(i, row)| (i, map_row(row)))
+        .max_by_key(|(i, idx)| (idx.iter().filter(|x| x.is_some()).count(), usize::MAX - i));
+    let Some((header_row, idx)) = best.filter(|(_, idx)| idx.iter().any(Option::is_some)) else {
+        return Err(vec![ImportError {
+            row: 1,
+            column: columns.first().map(|c| c.field).unwrap_or("file"),
+            msg: Msg::new(if table.is_empty() {
+                "import.error.empty"
+            } else {
+                "import.error.no_header"
+            }),
+        }]);
+    };
+    let missing: Vec<ImportError> = columns
+        .iter()
+        .zip(&idx)
+        .filter(|(c, i)| c.required && i.is_none())
+        .map(|(c, _)| ImportError {
+            row: header_row + 1,
+            column: c.field,
+            msg: Msg::new("import.error.missing_column").arg("column", c.header),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(Located { header_row, idx })
+    } else {
+        Err(missing)
+    }
+}
+
+/// The data rows under a located header, with their sheet row numbers, each cell picked by
+/// column (empty when the column is absent): blank rows skipped, stopping at a totals row.
+pub fn rows_below(table: &[Vec<String>], at: &Located) -> Vec<(usize, Vec<String>)> {
+    table
+        .iter()
+        .enumerate()
+        .skip(at.header_row + 1)
+        .take_while(|(_, row)| !is_total_row(row))
+        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
+        .map(|(i, row)| {
+            let cells = at
+                .idx
                 .iter()
                 .map(|k| k.and_then(|k| row.get(k)).cloned().unwrap_or_default())
                 .collect();

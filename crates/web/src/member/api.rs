@@ -119,3 +119,60 @@ pub(crate) async fn api_roster(
         items: members.into_iter().map(Into::into).collect(),
     }))
 }
+
+/// One bad cell of an import, as the API reports it (the message in the caller's language).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportErrorView {
+    /// The spreadsheet's own row number.
+    pub row: usize,
+    /// The column's header in the platform's template (`身份证号`, …).
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportResultView {
+    pub created: usize,
+    pub errors: Vec<ImportErrorView>,
+}
+
+/// Imports a roster (multipart: `file`, optional `mode` = `all` | `good_rows`) into the node and
+/// below, read as officials' sheets are (title lines, their own header words, names for
+/// organizations). With `all`, any error rejects the file: 422, `created` 0, nothing written.
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/members/import", params(("code" = String, Path)),
+    responses((status = 200, body = ImportResultView), (status = 422, body = ImportResultView), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_import(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    let (file, mode) = crate::excel::read_upload(&mut multipart).await?;
+    let out = match import_file(&state, &me, &node, &file, mode).await? {
+        Ok(out) => out,
+        Err(m) => return Err(AppError::Invalid(m)),
+    };
+    // Good rows only: what was importable is in, the rest reported; all or nothing: a file with
+    // any error is refused whole.
+    let status =
+        if mode == baiqian_store::import::ImportMode::AllOrNothing && !out.errors.is_empty() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+    let body = ImportResultView {
+        created: out.created,
+        errors: out
+            .errors
+            .iter()
+            .map(|e| ImportErrorView {
+                row: e.row,
+                column: header_of(e.column).to_string(),
+                message: tr.msg(&e.msg),
+            })
+            .collect(),
+    };
+    Ok((status, Json(body)).into_response())
+}

@@ -1,6 +1,9 @@
 //! The roster's export and import as Excel.
 
 use super::*;
+use crate::excel::Column;
+use baiqian_domain::member::IdNumber;
+use baiqian_domain::org::{Level, OrgCode};
 
 /// The roster sheet's columns: field and Chinese header.
 pub const MEMBER_COLUMNS: [(&str, &str); 10] = [
@@ -92,75 +95,324 @@ pub(super) async fn import_form(
     })
 }
 
-/// Rows of the roster sheet, parsed; bad cells reported by row (the sheet's) and column.
-pub(super) fn member_rows(table: &[Vec<String>]) -> (Vec<(usize, NewMember)>, Vec<ImportError>) {
-    let mut errors = Vec::new();
-    let Some(header) = table.first() else {
-        return (
-            Vec::new(),
-            vec![ImportError {
-                row: 1,
-                column: "name",
-                msg: Msg::new("import.error.empty"),
-            }],
-        );
-    };
-    let mut idx = [usize::MAX; 10];
-    for (k, (field, zh)) in MEMBER_COLUMNS.iter().enumerate() {
-        match header.iter().position(|h| h == zh || h == field) {
-            Some(i) => idx[k] = i,
-            None if matches!(*field, "phone" | "workplace" | "mobile" | "mobile_where") => {}
-            None => errors.push(ImportError {
-                row: 1,
-                column: field,
-                msg: Msg::new("import.error.missing_column").arg("column", zh),
-            }),
-        }
+/// The roster's columns as officials' sheets name them (党员花名册): the template's header first,
+/// then the other words in use. Spaces, full-width spaces and punctuation are ignored.
+pub const IMPORT_COLUMNS: [Column; 10] = [
+    Column {
+        field: "name",
+        header: "姓名",
+        synonyms: &["党员姓名", "名字"],
+        required: true,
+    },
+    Column {
+        field: "gender",
+        header: "性别",
+        synonyms: &[],
+        required: false,
+    },
+    Column {
+        field: "birth_date",
+        header: "出生日期",
+        synonyms: &["出生年月", "出生年月日", "出生时间"],
+        required: false,
+    },
+    Column {
+        field: "id_number",
+        header: "身份证号",
+        synonyms: &["身份证号码", "公民身份号码", "身份证", "公民身份证号码"],
+        required: true,
+    },
+    Column {
+        field: "phone",
+        header: "手机号",
+        synonyms: &["联系电话", "手机号码", "手机", "电话", "联系方式"],
+        required: false,
+    },
+    Column {
+        field: "home_org",
+        header: "组织关系所在地代码",
+        synonyms: &[
+            "所在党组织",
+            "组织关系所在地",
+            "所在支部",
+            "党组织",
+            "所属党组织",
+            "党组织代码",
+        ],
+        required: false,
+    },
+    Column {
+        field: "joined",
+        header: "入党日期",
+        synonyms: &["入党时间", "入党年月", "入党年月日"],
+        required: true,
+    },
+    Column {
+        field: "workplace",
+        header: "工作单位",
+        synonyms: &["工作单位及职务", "单位", "工作单位及职位"],
+        required: false,
+    },
+    Column {
+        field: "mobile",
+        header: "流动党员",
+        synonyms: &["是否流动党员"],
+        required: false,
+    },
+    Column {
+        field: "mobile_where",
+        header: "流动去向",
+        synonyms: &["外出流向", "流入地"],
+        required: false,
+    },
+];
+
+/// Finds a member's organization by what the sheet says: a code, or a name ("新民村",
+/// "新民村党支部", "新民村党总支") among the nodes under the importing page's node.
+pub(super) struct OrgNames<'a> {
+    page: &'a Node,
+    nodes: &'a [Node],
+}
+
+impl<'a> OrgNames<'a> {
+    pub(super) fn new(page: &'a Node, nodes: &'a [Node]) -> Self {
+        Self { page, nodes }
     }
-    if !errors.is_empty() {
-        return (Vec::new(), errors);
-    }
-    let cell = |row: &Vec<String>, k: usize| {
-        idx.get(k)
-            .and_then(|&i| row.get(i))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let mut good = Vec::new();
-    for (i, row) in table.iter().enumerate().skip(1) {
-        if row.iter().all(String::is_empty) {
-            continue;
+
+    fn resolve(&self, cell: &str) -> Result<String, Msg> {
+        let v = baiqian_domain::sheet::header_key(cell);
+        if v.is_empty() {
+            return if matches!(
+                self.page.level,
+                Level::Village | Level::Enterprise | Level::Institution
+            ) {
+                Ok(self.page.code.to_string())
+            } else {
+                Err(Msg::new("import.error.org_missing"))
+            };
         }
-        let input = MemberInput {
-            name: cell(row, 0),
-            gender: cell(row, 1),
-            birth_date: cell(row, 2),
-            id_number: cell(row, 3),
-            phone: cell(row, 4),
-            home_org: cell(row, 5),
-            joined: cell(row, 6),
-            workplace: cell(row, 7),
-            mobile: cell(row, 8),
-            mobile_where: cell(row, 9),
+        if let Ok(code) = OrgCode::parse(cell) {
+            return Ok(code.to_string());
+        }
+        let strip = |s: &str| -> String {
+            let mut t = s.to_string();
+            for suffix in ["党总支部", "党总支", "党支部", "党委", "总支", "支部"] {
+                if let Some(rest) = t.strip_suffix(suffix)
+                    && !rest.is_empty()
+                {
+                    t = rest.to_string();
+                    break;
+                }
+            }
+            t
         };
-        match parse_member(&input) {
-            Ok(m) => good.push((i + 1, m)),
-            Err(errs) => errors.extend(errs.into_iter().map(|(column, msg)| ImportError {
-                row: i + 1,
-                column,
-                msg,
-            })),
+        let bare = strip(&v);
+        let found: Vec<&Node> = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                let name = baiqian_domain::sheet::header_key(&n.name);
+                let party = baiqian_domain::sheet::header_key(&n.party_org_name);
+                name == v || party == v || name == bare
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.code.to_string()),
+            [] => Err(Msg::new("import.error.org_unknown").arg("name", cell)),
+            many => Err(Msg::new("import.error.org_ambiguous")
+                .arg("name", cell)
+                .arg(
+                    "candidates",
+                    many.iter()
+                        .map(|n| format!("{} {}", n.name, n.code))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                )),
         }
+    }
+}
+
+/// One sheet row as the form would have it: dates completed from the ID number where the sheet
+/// gives only the month (and checked against it), gender and birth date taken from the ID number
+/// where the sheet has none, the organization resolved by name. Every problem is reported with
+/// its column; nothing is chosen silently.
+fn normalize(cells: &[String], orgs: &OrgNames<'_>) -> (MemberInput, Vec<(&'static str, Msg)>) {
+    use baiqian_domain::sheet::{fold, parse_loose_date};
+    let mut errs = Vec::new();
+    let cell = |k: usize| cells.get(k).map(|c| fold(c)).unwrap_or_default();
+    let id_text: String = cell(3)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let id = IdNumber::parse(&id_text).ok();
+    let gender = match cell(1).to_ascii_lowercase().as_str() {
+        "" => id
+            .as_ref()
+            .map(|i| i.gender().as_str().to_string())
+            .unwrap_or_default(),
+        "男" | "m" | "male" => "M".into(),
+        "女" | "f" | "female" => "F".into(),
+        other => other.to_string(),
+    };
+    let birth_raw = cell(2);
+    let birth = if birth_raw.is_empty() {
+        id.as_ref().and_then(|i| i.birth_date()).unwrap_or_default()
+    } else {
+        match parse_loose_date(&birth_raw) {
+            Some(d) => match (d.full(), id.as_ref().and_then(|i| i.birth_date())) {
+                (Some(full), _) => full,
+                // Month precision: the ID number supplies the day, when it agrees.
+                (None, Some(from_id)) if from_id.starts_with(&d.month_text()) => from_id,
+                (None, Some(_)) => {
+                    errs.push((
+                        "birth_date",
+                        Msg::new("import.error.birth_month_differs").arg("date", &birth_raw),
+                    ));
+                    String::new()
+                }
+                (None, None) => {
+                    errs.push((
+                        "birth_date",
+                        Msg::new("import.error.date_month_only").arg("date", &birth_raw),
+                    ));
+                    String::new()
+                }
+            },
+            None => birth_raw.clone(),
+        }
+    };
+    let joined_raw = cell(6);
+    let joined = match parse_loose_date(&joined_raw) {
+        Some(d) => d.full().unwrap_or_else(|| {
+            errs.push((
+                "joined",
+                Msg::new("import.error.date_month_only").arg("date", &joined_raw),
+            ));
+            String::new()
+        }),
+        None => joined_raw.clone(),
+    };
+    let home_org = match orgs.resolve(&cell(5)) {
+        Ok(code) => code,
+        Err(m) => {
+            errs.push(("home_org", m));
+            String::new()
+        }
+    };
+    let mobile = match cell(8).as_str() {
+        "是" | "1" | "yes" | "Y" | "y" | "√" => "是".to_string(),
+        _ => String::new(),
+    };
+    // "佘　胜": a Chinese name spaced out to line up in the column is one name.
+    let name = cell(0);
+    let name = if name
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .all(|c| c as u32 >= 0x3400)
+    {
+        name.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        name
+    };
+    let input = MemberInput {
+        name,
+        gender,
+        birth_date: birth,
+        id_number: id_text,
+        phone: cell(4)
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect(),
+        home_org,
+        joined,
+        workplace: cell(7),
+        mobile,
+        mobile_where: cell(9),
+    };
+    (input, errs)
+}
+
+/// Rows of a roster sheet as officials keep it, parsed; bad cells reported by the sheet's own
+/// row number and column. The same person twice in the file is reported on the later row.
+pub(super) fn member_rows(
+    table: &[Vec<String>],
+    orgs: &OrgNames<'_>,
+) -> (Vec<(usize, NewMember)>, Vec<ImportError>) {
+    let at = match crate::excel::locate(table, &IMPORT_COLUMNS) {
+        Ok(at) => at,
+        Err(errors) => return (Vec::new(), errors),
+    };
+    let mut errors = Vec::new();
+    let mut good = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (row, cells) in crate::excel::rows_below(table, &at) {
+        let (input, mut errs) = normalize(&cells, orgs);
+        match parse_member(&input) {
+            Ok(m) if errs.is_empty() => {
+                if let Some(first) = seen.get(m.id_number.as_str()) {
+                    errors.push(ImportError {
+                        row,
+                        column: "id_number",
+                        msg: Msg::new("import.error.duplicate_id").arg("row", *first),
+                    });
+                } else {
+                    seen.insert(m.id_number.as_str().to_string(), row);
+                    good.push((row, m));
+                }
+            }
+            Ok(_) => {}
+            Err(more) => errs.extend(more),
+        }
+        // One error a cell: what reading the sheet found first (a wrong month, an unknown
+        // organization), not the empty value it left behind.
+        let mut reported = std::collections::HashSet::new();
+        errors.extend(
+            errs.into_iter()
+                .filter(|(column, _)| reported.insert(*column))
+                .map(|(column, msg)| ImportError { row, column, msg }),
+        );
     }
     (good, errors)
 }
 
 pub(super) fn header_of(field: &str) -> &'static str {
-    MEMBER_COLUMNS
+    IMPORT_COLUMNS
         .iter()
-        .find(|(f, _)| *f == field)
-        .map(|(_, h)| *h)
+        .find(|c| c.field == field)
+        .map(|c| c.header)
         .unwrap_or("")
+}
+
+/// Imports a roster file on `node`'s page: the outcome, or why the file itself was refused.
+pub(super) async fn import_file(
+    state: &AppState,
+    me: &CurrentUser,
+    node: &Node,
+    file: &[u8],
+    mode: baiqian_store::import::ImportMode,
+) -> Result<Result<baiqian_store::import::ImportOutcome, Msg>, AppError> {
+    let table = if file.is_empty() {
+        return Ok(Err(Msg::new("import.error.no_file")));
+    } else {
+        match crate::excel::read_first_sheet(file) {
+            Ok(t) => t,
+            Err(m) => return Ok(Err(m)),
+        }
+    };
+    let nodes = state.db.org_subtree(me.scope(), &node.code, false).await?;
+    let (rows, errors) = member_rows(&table, &OrgNames::new(node, &nodes));
+    Ok(Ok(state
+        .db
+        .import_members(
+            &me.actor,
+            &state.vault,
+            rows,
+            errors,
+            mode,
+            state.clock.now_ms(),
+        )
+        .await?))
 }
 
 pub(super) async fn import(
@@ -184,12 +436,7 @@ pub(super) async fn import(
         file_error: None,
         report: Vec::new(),
     };
-    let table = if file.is_empty() {
-        Err(Msg::new("import.error.no_file"))
-    } else {
-        crate::excel::read_first_sheet(&file)
-    };
-    let status = match table {
+    let status = match import_file(&state, &me, &page.org, &file, mode).await? {
         Err(m) => {
             page.file_error = Some(format!(
                 "{} / {}",
@@ -198,19 +445,7 @@ pub(super) async fn import(
             ));
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Ok(table) => {
-            let (rows, errors) = member_rows(&table);
-            let out = state
-                .db
-                .import_members(
-                    &me.actor,
-                    &state.vault,
-                    rows,
-                    errors,
-                    mode,
-                    state.clock.now_ms(),
-                )
-                .await?;
+        Ok(out) => {
             page.committed = out.committed;
             page.created = out.created;
             page.report = crate::form::report_rows_with(&out.errors, header_of);

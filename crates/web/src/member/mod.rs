@@ -93,6 +93,11 @@ pub fn routes() -> Routes {
             api_roster,
         )
         .merge(team::routes())
+        .post(
+            "/api/v1/orgs/{code}/members/import",
+            Capability::ManageMembers,
+            api::api_import,
+        )
 }
 
 const PAGE: i64 = 50;

@@ -17,4 +17,5 @@ mod pages;
 mod rating;
 mod rating_scope;
 mod roles;
+mod roster_files;
 mod site;

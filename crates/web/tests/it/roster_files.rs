@@ -1,0 +1,292 @@
+//! Rosters as village branches really keep them (党员花名册): a merged title row, a 填报单位 line,
+//! their own header words with spaces in them, dates as they type them, organizations by name, a
+//! totals row — imported through `POST /api/v1/orgs/{code}/members/import`.
+
+use axum::http::StatusCode;
+use baiqian_domain::member::with_check_digit;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+use crate::both;
+use crate::support::TestApp;
+use crate::support::codes::*;
+
+/// An ID number born on `birth` (`YYYYMMDD`) whose check character is (or is not) `X`.
+fn id_born(birth: &str, male: bool, want_x: bool) -> String {
+    (0..500)
+        .map(|seq| seq * 2 + usize::from(male))
+        .filter_map(|seq| with_check_digit(&format!("330522{birth}{seq:03}")))
+        .find(|id| id.ends_with('X') == want_x)
+        .expect("an ID number")
+}
+
+/// The sheet a village branch would send: rows as (cells), a real Excel date in one cell.
+fn officials_roster(rows: &[[&str; 9]], date_cell: Option<(u32, u16)>) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let title = Format::new().set_bold();
+    ws.merge_range(0, 0, 0, 8, "新民村党员花名册", &title)
+        .unwrap();
+    ws.write_string(1, 0, "填报单位：新民村党总支").unwrap();
+    ws.write_string(1, 7, "填报日期：2016年3月").unwrap();
+    let header = [
+        "序号",
+        "姓　名",
+        "性 别",
+        "出生年月",
+        "公民身份号码",
+        "入党时间",
+        "联系电话",
+        "所在党组织",
+        "备注",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            ws.write_string(3 + r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    if let Some((r, c)) = date_cell {
+        let date = ExcelDateTime::from_ymd(1990, 2, 10).unwrap();
+        let fmt = Format::new().set_num_format("yyyy-mm-dd");
+        ws.write_datetime_with_format(r, c, &date, &fmt).unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+async fn import(
+    app: &TestApp,
+    code: &str,
+    file: &[u8],
+    mode: &str,
+    who: &crate::support::Who,
+) -> (StatusCode, serde_json::Value) {
+    let res = app
+        .post_multipart(
+            &format!("/api/v1/orgs/{code}/members/import"),
+            &[("mode", mode)],
+            &[("file", "党员花名册.xlsx", file)],
+            who,
+        )
+        .await;
+    (res.status, res.json())
+}
+
+async fn a_roster_as_villages_keep_it_goes_in(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let a = id_born("19800504", true, true).to_lowercase();
+    let b = id_born("19900210", false, false);
+    let c = id_born("19751103", true, false);
+    let d = id_born("19800504", true, false);
+    let e = id_born("19820101", false, false);
+    let rows = [
+        [
+            "1",
+            "佘　胜",
+            "男",
+            "1980.05",
+            a.as_str(),
+            "2006年7月1日",
+            "138 5720 0001",
+            "新民村党总支",
+            "",
+        ],
+        // Its birth date is a real Excel date cell (written below).
+        [
+            "2",
+            "沈丽",
+            "女",
+            "",
+            b.as_str(),
+            "2012-07-01",
+            "",
+            "新民村",
+            "调入",
+        ],
+        ["", "", "", "", "", "", "", "", ""],
+        // No organization on a township's page: which village?
+        [
+            "3",
+            "王一",
+            "男",
+            "19751103",
+            c.as_str(),
+            "20000701",
+            "",
+            "",
+            "",
+        ],
+        // The first row's person again.
+        [
+            "4",
+            "佘胜",
+            "男",
+            "1980-05-04",
+            a.as_str(),
+            "2006-07-01",
+            "",
+            "新民村",
+            "",
+        ],
+        // The month written differs from the ID number's.
+        [
+            "5",
+            "李二",
+            "男",
+            "1975.03",
+            d.as_str(),
+            "2004.07.01",
+            "",
+            "新民村",
+            "",
+        ],
+        [
+            "6",
+            "赵三",
+            "女",
+            "1982年1月",
+            e.as_str(),
+            "2006.07",
+            "",
+            "不存在村",
+            "",
+        ],
+        ["合计", "6人", "", "", "", "", "", "", ""],
+        ["备注：以上信息经支部核对。", "", "", "", "", "", "", "", ""],
+    ];
+    let file = officials_roster(&rows, Some((4, 3)));
+    let audits = app.audit_count().await;
+
+    // All or nothing: refused whole, every bad row named by the sheet's own number and column.
+    let (status, body) = import(&app, MEISHAN, &file, "all", &town).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["created"], 0);
+    let errors: Vec<(i64, String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = [
+        (7, "组织关系所在地代码", "所在党组织"),
+        (8, "身份证号", "第4行"),
+        (9, "出生日期", "身份证号不一致"),
+        (10, "组织关系所在地代码", "不存在村"),
+        (10, "入党日期", "只到月份"),
+    ];
+    for (row, column, words) in expect {
+        assert!(
+            errors
+                .iter()
+                .any(|(r, c, m)| *r == row && c == column && m.contains(words)),
+            "row {row} {column} ({words}) not reported: {errors:?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{errors:?}");
+    assert_eq!(
+        app.audit_count().await,
+        audits,
+        "a refused file writes nothing"
+    );
+
+    // The good rows only: 佘胜 (month from the ID number, lowercase x) and 沈丽 (an Excel date).
+    let (status, body) = import(&app, MEISHAN, &file, "good_rows", &town).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 2, "{body}");
+    let roster = app
+        .get(&format!("/api/v1/orgs/{XINMIN}/members?q=佘胜"), &town)
+        .await
+        .json();
+    let she = &roster["items"][0];
+    assert_eq!(she["birth_date"], "1980-05-04");
+    assert_eq!(she["gender"], "M");
+    assert_eq!(she["joined"], "2006-07-01");
+    let shen = app
+        .get(&format!("/api/v1/orgs/{XINMIN}/members?q=沈丽"), &town)
+        .await
+        .json();
+    assert_eq!(shen["items"][0]["birth_date"], "1990-02-10");
+
+    // The same file again: everyone is already on the roster, nobody is imported twice.
+    let (_, again) = import(&app, MEISHAN, &file, "good_rows", &town).await;
+    assert_eq!(again["created"], 0, "{again}");
+
+    // The page's report gives each problem in both languages.
+    let session = app.login("meishan.admin").await;
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/members/import"),
+            &file,
+            "all",
+            &session,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text();
+    assert!(
+        page.contains("与身份证号不一致") && page.contains("differs from the ID number"),
+        "{page}"
+    );
+    assert!(page.contains("只到月份") && page.contains("gives only the month"));
+}
+both!(a_roster_as_villages_keep_it_goes_in);
+
+/// On a village's page the organization column may be left out: everyone is that village's.
+async fn on_a_village_page_the_village_is_the_default(app: TestApp) {
+    let secretary = app.token("xinmin.secretary").await;
+    let id = id_born("19850315", false, false);
+    let file = officials_roster(
+        &[[
+            "1",
+            "陈　芳",
+            "",
+            "",
+            id.as_str(),
+            "2008年7月1日",
+            "",
+            "",
+            "",
+        ]],
+        None,
+    );
+    let (status, body) = import(&app, XINMIN, &file, "all", &secretary).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1);
+    let got = app
+        .get(&format!("/api/v1/orgs/{XINMIN}/members?q=陈"), &secretary)
+        .await
+        .json();
+    let m = got["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "陈芳")
+        .unwrap_or_else(|| panic!("{got}"));
+    // Gender and birth date from the ID number.
+    assert_eq!(m["gender"], "F");
+    assert_eq!(m["birth_date"], "1985-03-15");
+    assert_eq!(m["home_org"], XINMIN);
+}
+both!(on_a_village_page_the_village_is_the_default);
+
+/// Not a spreadsheet: a clear error, nothing written.
+async fn not_a_spreadsheet_is_refused(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let audits = app.audit_count().await;
+    let (status, body) = import(&app, MEISHAN, b"PK\x03\x04 not really", "all", &town).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(app.audit_count().await, audits);
+}
+both!(not_a_spreadsheet_is_refused);
