@@ -62,6 +62,11 @@ pub fn write_orgs(orgs: &[Node]) -> Result<Vec<u8>, AppError> {
 /// (`sheet::fold`), dates as `YYYY-MM-DD`; `Err` when the file is not a workbook it can open
 /// (a password-protected one included).
 pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+    // A workbook is a zip (.xlsx, .ods) or an OLE container (.xls); anything else is read as CSV.
+    let workbook = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    if !workbook {
+        return read_csv(bytes);
+    }
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let range = match wb.worksheet_range_at(0) {
@@ -75,6 +80,37 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         .rows()
         .map(|row| row.iter().map(cell_text).collect())
         .collect())
+}
+
+/// A CSV file as Excel saves it: UTF-8 (with or without a byte-order mark) or, when it is not
+/// UTF-8, GBK (GB 18030), the encoding of Excel's "CSV" on Chinese Windows.
+fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
+        Err(_) => {
+            let (t, _, bad) = encoding_rs::GB18030.decode(bytes);
+            if bad {
+                return Err(Msg::new("import.error.not_xlsx"));
+            }
+            t
+        }
+    };
+    if text.contains('\0') {
+        return Err(Msg::new("import.error.not_xlsx"));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut table = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|_| Msg::new("import.error.not_xlsx"))?;
+        if table.len() > MAX_ROWS {
+            return Err(Msg::new("import.error.too_many_rows").arg("max", MAX_ROWS));
+        }
+        table.push(record.iter().map(fold).collect());
+    }
+    Ok(table)
 }
 
 fn cell_text(d: &Data) -> String {
@@ -200,10 +236,89 @@ pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Result<axum::response::R
         .into_response())
 }
 
-/// A cell of a generic sheet: text, or a number Excel can sum.
+/// A cell of a generic sheet: text, a number Excel can sum, or a date (`YYYY-MM-DD`) Excel
+/// reads as a date.
 pub enum Cell {
     Text(String),
     Number(i64),
+    Date(String),
+}
+
+/// Text that starts like a formula (`=`, `+`, `-`, `@`) is written with Excel's quote prefix, so
+/// nobody's spreadsheet runs it.
+fn looks_like_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@'])
+}
+
+/// How wide a column shows its longest cell (a Chinese character counts two).
+fn width_of(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) < 0x2E80 { 1 } else { 2 })
+        .sum()
+}
+
+/// A list as exported: a title line (what, whose, who exported it and when), bold headers with
+/// the header row frozen, widths that fit, numbers as numbers, dates as dates, formula-like text
+/// inert. Reads back through `locate`.
+pub fn write_list(
+    sheet: &str,
+    title: &str,
+    columns: &[(&str, &str)],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, AppError> {
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet).map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    let quoted = Format::new().set_quote_prefix();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    ws.write_string_with_format(0, 0, title, &bold)
+        .map_err(xerr)?;
+    let mut widths: Vec<usize> = columns.iter().map(|(_, h)| width_of(h)).collect();
+    for (c, (_, header)) in columns.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, *header, &bold)
+            .map_err(xerr)?;
+    }
+    ws.set_freeze_panes(2, 0).map_err(xerr)?;
+    for (i, row) in rows.iter().enumerate() {
+        let r = (i + 2) as u32;
+        for (c, cell) in row.iter().enumerate() {
+            let col = c as u16;
+            let shown = match cell {
+                Cell::Text(s) if looks_like_formula(s) => {
+                    ws.write_string_with_format(r, col, s, &quoted)
+                        .map_err(xerr)?;
+                    width_of(s)
+                }
+                Cell::Text(s) => {
+                    ws.write_string(r, col, s).map_err(xerr)?;
+                    width_of(s)
+                }
+                Cell::Number(n) => {
+                    ws.write_number(r, col, *n as f64).map_err(xerr)?;
+                    n.to_string().len()
+                }
+                Cell::Date(d) => {
+                    match rust_xlsxwriter::ExcelDateTime::parse_from_str(d) {
+                        Ok(when) => ws
+                            .write_datetime_with_format(r, col, &when, &date)
+                            .map_err(xerr)?,
+                        Err(_) => ws.write_string(r, col, d).map_err(xerr)?,
+                    };
+                    10
+                }
+            };
+            if let Some(w) = widths.get_mut(c) {
+                *w = (*w).max(shown);
+            }
+        }
+    }
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (*w as f64 + 2.0).min(48.0))
+            .map_err(xerr)?;
+    }
+    wb.save_to_buffer().map_err(xerr)
 }
 
 /// A one-sheet workbook: bold Chinese headers, frozen header row, then the rows.
@@ -227,7 +342,7 @@ pub fn write_sheet(
         let r = (i + 1) as u32;
         for (c, cell) in row.iter().enumerate() {
             match cell {
-                Cell::Text(s) => ws.write_string(r, c as u16, s).map_err(xerr)?,
+                Cell::Text(s) | Cell::Date(s) => ws.write_string(r, c as u16, s).map_err(xerr)?,
                 Cell::Number(n) => ws.write_number(r, c as u16, *n as f64).map_err(xerr)?,
             };
         }
@@ -235,56 +350,29 @@ pub fn write_sheet(
     wb.save_to_buffer().map_err(xerr)
 }
 
-/// Finds each column of `columns` (by Chinese header or field name) in the header row; the ones
-/// not in `optional` must be there. Returns each column's index, or every missing one.
+/// Finds the columns of a sheet laid out like the platform's own export (field and Chinese
+/// header each), where any may be preceded by title lines: `locate` with no synonyms. The ones
+/// not in `optional` must be there.
 pub fn map_columns(
     table: &[Vec<String>],
     columns: &[(&'static str, &'static str)],
     optional: &[&str],
-) -> Result<Vec<Option<usize>>, Vec<ImportError>> {
-    let Some(header) = table.first() else {
-        return Err(vec![ImportError {
-            row: 1,
-            column: columns.first().map(|c| c.0).unwrap_or("file"),
-            msg: Msg::new("import.error.empty"),
-        }]);
-    };
-    let mut idx = Vec::with_capacity(columns.len());
-    let mut missing = Vec::new();
-    for (field, zh) in columns {
-        let found = header.iter().position(|h| h == zh || h == field);
-        if found.is_none() && !optional.contains(field) {
-            missing.push(ImportError {
-                row: 1,
-                column: field,
-                msg: Msg::new("import.error.missing_column").arg("column", zh),
-            });
-        }
-        idx.push(found);
-    }
-    if missing.is_empty() {
-        Ok(idx)
-    } else {
-        Err(missing)
-    }
+) -> Result<Located, Vec<ImportError>> {
+    let columns: Vec<Column> = columns
+        .iter()
+        .map(|(field, header)| Column {
+            field,
+            header,
+            synonyms: &[],
+            required: !optional.contains(field),
+        })
+        .collect();
+    locate(table, &columns)
 }
 
-/// The non-empty data rows of a sheet with their sheet row numbers (the header is row 1), each
-/// cell picked by `idx` (empty when the column is absent).
-pub fn data_rows(table: &[Vec<String>], idx: &[Option<usize>]) -> Vec<(usize, Vec<String>)> {
-    table
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
-        .map(|(i, row)| {
-            let cells = idx
-                .iter()
-                .map(|k| k.and_then(|k| row.get(k)).cloned().unwrap_or_default())
-                .collect();
-            (i + 1, cells)
-        })
-        .collect()
+/// The data rows under a header `map_columns` found (blank rows skipped, up to a totals row).
+pub fn data_rows(table: &[Vec<String>], at: &Located) -> Vec<(usize, Vec<String>)> {
+    rows_below(table, at)
 }
 
 /// A column an import looks for: its field (as errors name it), the header of the platform's

@@ -5,13 +5,14 @@ use crate::excel::Column;
 use baiqian_domain::member::IdNumber;
 use baiqian_domain::org::{Level, OrgCode};
 
-/// The roster sheet's columns: field and Chinese header.
-pub const MEMBER_COLUMNS: [(&str, &str); 10] = [
+/// The roster as exported: field and Chinese header. The organization by name, its code beside.
+pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
     ("name", "姓名"),
     ("gender", "性别"),
     ("birth_date", "出生日期"),
     ("id_number", "身份证号"),
     ("phone", "手机号"),
+    ("home_org_name", "所在党组织"),
     ("home_org", "组织关系所在地代码"),
     ("joined", "入党日期"),
     ("workplace", "工作单位"),
@@ -19,45 +20,152 @@ pub const MEMBER_COLUMNS: [(&str, &str); 10] = [
     ("mobile_where", "流动去向"),
 ];
 
+/// What an export says of itself in its title line: which list, whose, who took it and when.
+pub(super) fn export_title(
+    tr: Tr,
+    what: &str,
+    node: &Node,
+    me: &CurrentUser,
+    now_ms: i64,
+) -> String {
+    tr.f(
+        "export.title",
+        &[
+            ("node", &node.name),
+            ("what", tr.t(what)),
+            ("user", &me.user.name),
+            ("login", &me.user.login),
+            (
+                "when",
+                &baiqian_domain::time::format(now_ms, " %Y-%m-%d %H:%M").unwrap_or_default(),
+            ),
+        ],
+    )
+}
+
+/// The roster's import template: the headers officials fill in under a title line, an example
+/// row, drop-down lists where a column has fixed values, and a sheet saying how each column may
+/// be written (and which other header words are read).
+pub(super) async fn template(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+    let node = state.db.org(me.scope(), &code).await?;
+    require_manager(&me)?;
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name("党员名册").map_err(xerr)?;
+    ws.write_string_with_format(0, 0, tr.f("template.title", &[("node", &node.name)]), &bold)
+        .map_err(xerr)?;
+    let example = [
+        "许月刚",
+        "男",
+        "1965-10-25",
+        "",
+        "13600001725",
+        node.name.as_str(),
+        "1992-07-01",
+        "天能集团",
+        "否",
+        "",
+    ];
+    for (c, col) in IMPORT_COLUMNS.iter().enumerate() {
+        let c16 = c as u16;
+        ws.write_string_with_format(1, c16, col.header, &bold)
+            .map_err(xerr)?;
+        ws.write_string(2, c16, example[c]).map_err(xerr)?;
+        ws.set_column_width(c16, 14).map_err(xerr)?;
+        let list: &[&str] = match col.field {
+            "gender" => &["男", "女"],
+            "mobile" => &["是", "否"],
+            _ => &[],
+        };
+        if !list.is_empty() {
+            let v = DataValidation::new()
+                .allow_list_strings(list)
+                .map_err(xerr)?;
+            ws.add_data_validation(2, c16, 5001, c16, &v)
+                .map_err(xerr)?;
+        }
+    }
+    ws.set_freeze_panes(2, 0).map_err(xerr)?;
+    let help = wb.add_worksheet();
+    help.set_name(tr.t("template.instructions")).map_err(xerr)?;
+    for (c, key) in [
+        "template.col_column",
+        "template.col_required",
+        "template.col_forms",
+        "template.col_also",
+    ]
+    .iter()
+    .enumerate()
+    {
+        help.write_string_with_format(0, c as u16, tr.t(key), &bold)
+            .map_err(xerr)?;
+    }
+    for (r, col) in IMPORT_COLUMNS.iter().enumerate() {
+        let r = (r + 1) as u32;
+        help.write_string(r, 0, col.header).map_err(xerr)?;
+        let required = if col.required {
+            "template.yes"
+        } else {
+            "template.no"
+        };
+        help.write_string(r, 1, tr.t(required)).map_err(xerr)?;
+        help.write_string(r, 2, tr.t(&format!("template.forms.{}", col.field)))
+            .map_err(xerr)?;
+        help.write_string(r, 3, col.synonyms.join("、"))
+            .map_err(xerr)?;
+    }
+    let last = IMPORT_COLUMNS.len() as u32 + 2;
+    help.write_string(last, 0, tr.t("template.note"))
+        .map_err(xerr)?;
+    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 60.0), (3, 40.0)] {
+        help.set_column_width(c, w).map_err(xerr)?;
+    }
+    let bytes = wb.save_to_buffer().map_err(xerr)?;
+    crate::excel::xlsx_response(bytes, &format!("members-template-{code}.xlsx"))
+}
+
 pub(super) async fn export(
     State(state): State<AppState>,
     Auth(me): Auth,
+    tr: Tr,
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let node = state.db.org(me.scope(), &code).await?;
     let members = state
         .db
         .members_under(me.scope(), &code, "", 1_000_000, 0)
         .await?;
-    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("党员名册").map_err(xerr)?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (c, (_, h)) in MEMBER_COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(xerr)?;
-    }
-    for (i, m) in members.iter().enumerate() {
-        let r = (i + 1) as u32;
-        let gender = Gender::parse(&m.gender).map(Gender::zh).unwrap_or("");
-        // Personal data leaves the system masked.
-        let cells = [
-            m.name.as_str(),
-            gender,
-            m.birth_date.as_str(),
-            m.id_masked.as_str(),
-            m.phone_masked.as_deref().unwrap_or(""),
-            m.home_org.as_str(),
-            m.joined.as_str(),
-            m.workplace.as_deref().unwrap_or(""),
-            if m.mobile { "是" } else { "否" },
-            m.mobile_where.as_deref().unwrap_or(""),
-        ];
-        for (c, v) in cells.iter().enumerate() {
-            ws.write_string(r, c as u16, *v).map_err(xerr)?;
-        }
-    }
-    let bytes = wb.save_to_buffer().map_err(xerr)?;
+    let text = |s: &str| Cell::Text(s.to_string());
+    // Personal data leaves the system masked.
+    let rows: Vec<Vec<Cell>> = members
+        .iter()
+        .map(|m| {
+            vec![
+                text(&m.name),
+                text(Gender::parse(&m.gender).map(Gender::zh).unwrap_or("")),
+                Cell::Date(m.birth_date.clone()),
+                text(&m.id_masked),
+                text(m.phone_masked.as_deref().unwrap_or("")),
+                text(&m.home_org_name),
+                text(&m.home_org),
+                Cell::Date(m.joined.clone()),
+                text(m.workplace.as_deref().unwrap_or("")),
+                text(if m.mobile { "是" } else { "否" }),
+                text(m.mobile_where.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    let title = export_title(tr, "export.roster", &node, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("党员名册", &title, &MEMBER_COLUMNS, &rows)?;
     crate::excel::xlsx_response(bytes, &format!("members-{code}.xlsx"))
 }
 

@@ -98,6 +98,11 @@ pub fn routes() -> Routes {
             Capability::ManageMembers,
             api::api_import,
         )
+        .get(
+            "/orgs/{code}/members/template.xlsx",
+            Capability::ManageMembers,
+            template,
+        )
 }
 
 const PAGE: i64 = 50;

@@ -290,3 +290,131 @@ async fn not_a_spreadsheet_is_refused(app: TestApp) {
     assert_eq!(app.audit_count().await, audits);
 }
 both!(not_a_spreadsheet_is_refused);
+
+/// A roster saved by Excel as CSV on a Chinese Windows (GBK), and the same as UTF-8 with a BOM.
+async fn csv_rosters_in_gbk_and_utf8_go_in(app: TestApp) {
+    let secretary = app.token("xinmin.secretary").await;
+    let a = id_born("19700105", true, false);
+    let b = id_born("19720606", false, false);
+    let text = format!(
+        "新民村党员名册,,,\r\n姓名,公民身份号码,入党时间,联系电话\r\n周　明,{a},1995年7月1日,13857200001\r\n合计,1人,,\r\n"
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let (status, body) = import(&app, XINMIN, &gbk, "all", &secretary).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1);
+    let utf8 = format!("\u{feff}姓名,身份证号码,入党日期\n吴芳,{b},1996-07-01\n");
+    let (status, body) = import(&app, XINMIN, utf8.as_bytes(), "all", &secretary).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], 1);
+    for (q, birth) in [("周明", "1970-01-05"), ("吴芳", "1972-06-06")] {
+        let got = app
+            .get(&format!("/api/v1/orgs/{XINMIN}/members?q={q}"), &secretary)
+            .await
+            .json();
+        assert_eq!(got["items"][0]["birth_date"], birth, "{q}: {got}");
+    }
+}
+both!(csv_rosters_in_gbk_and_utf8_go_in);
+
+/// The roster's export says what it is and who took it, names organizations (code beside),
+/// holds real dates, and reads back through the importer's header finder; the template has the
+/// importer's headers, an example and a sheet of instructions.
+async fn the_export_and_the_template_are_what_officials_expect(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let id = id_born("19800504", true, false);
+    let file = officials_roster(
+        &[[
+            "1",
+            "佘胜",
+            "男",
+            "1980-05-04",
+            id.as_str(),
+            "2006-07-01",
+            "",
+            "新民村",
+            "=1+2",
+        ]],
+        None,
+    );
+    let (status, body) = import(&app, MEISHAN, &file, "all", &town).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let res = app
+        .get(&format!("/orgs/{XINMIN}/members.xlsx"), &town)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert!(
+        table[0][0].contains("新民村") && table[0][0].contains("meishan.admin"),
+        "{:?}",
+        table[0]
+    );
+    let header = &table[1];
+    let name_col = header.iter().position(|h| h == "所在党组织").unwrap();
+    let code_col = header
+        .iter()
+        .position(|h| h == "组织关系所在地代码")
+        .unwrap();
+    let birth_col = header.iter().position(|h| h == "出生日期").unwrap();
+    let row = table
+        .iter()
+        .find(|r| r.first().is_some_and(|n| n == "佘胜"))
+        .unwrap();
+    assert_eq!(row[name_col], "新民村");
+    assert_eq!(row[code_col], XINMIN);
+    assert_eq!(
+        row[birth_col], "1980-05-04",
+        "a real date cell reads back as the date"
+    );
+    // As many rows as the page's roster shows.
+    let api = app
+        .get(&format!("/api/v1/orgs/{XINMIN}/members?limit=1000"), &town)
+        .await
+        .json();
+    let listed = api["items"].as_array().unwrap().len();
+    assert_eq!(table.len() - 2, listed);
+
+    // Formula-like text is written as text.
+    let bytes = baiqian_web::excel::write_list(
+        "t",
+        "title",
+        &[("a", "甲")],
+        &[vec![baiqian_web::excel::Cell::Text("=1+2".into())]],
+    )
+    .unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader;
+    let formulas = wb.worksheet_formula("t").unwrap();
+    assert!(
+        formulas.used_cells().next().is_none(),
+        "no formula was written"
+    );
+    let values = wb.worksheet_range("t").unwrap();
+    assert_eq!(
+        values.get_value((2, 0)),
+        Some(&calamine::Data::String("=1+2".into()))
+    );
+
+    let res = app
+        .get(&format!("/orgs/{XINMIN}/members/template.xlsx"), &town)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(res.body.clone())).unwrap();
+    assert_eq!(wb.sheet_names().len(), 2, "the roster and its instructions");
+    let sheet = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert!(sheet[0][0].contains("新民村"));
+    for h in ["姓名", "身份证号", "入党日期", "组织关系所在地代码"] {
+        assert!(sheet[1].iter().any(|c| c == h), "{h}: {:?}", sheet[1]);
+    }
+    // A member cannot have it (managing members is not theirs).
+    let member = app.token("xinmin.member").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{XINMIN}/members/template.xlsx"), &member)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+both!(the_export_and_the_template_are_what_officials_expect);
