@@ -466,3 +466,26 @@ pub fn rows_below(table: &[Vec<String>], at: &Located) -> Vec<(usize, Vec<String
         })
         .collect()
 }
+
+/// What an export says of itself in its title line: which list, whose, who took it and when.
+pub fn export_title(
+    tr: crate::i18n::Tr,
+    what: &str,
+    node_name: &str,
+    me: &crate::auth::CurrentUser,
+    now_ms: i64,
+) -> String {
+    tr.f(
+        "export.title",
+        &[
+            ("node", node_name),
+            ("what", tr.t(what)),
+            ("user", &me.user.name),
+            ("login", &me.user.login),
+            (
+                "when",
+                &baiqian_domain::time::format(now_ms, " %Y-%m-%d %H:%M").unwrap_or_default(),
+            ),
+        ],
+    )
+}

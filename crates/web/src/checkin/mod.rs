@@ -84,6 +84,16 @@ pub fn routes() -> Routes {
         .get("/checkin", Capability::CheckIn, checkin_page)
         .post("/checkin", Capability::CheckIn, checkin_submit)
         .merge(device::routes())
+        .get(
+            "/orgs/{code}/events.xlsx",
+            Capability::ExportLists,
+            events_export,
+        )
+        .get(
+            "/orgs/{code}/attendance.xlsx",
+            Capability::ReadAttendance,
+            attendance_export,
+        )
 }
 
 use baiqian_domain::time::china_ms as local_ms;

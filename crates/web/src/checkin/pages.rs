@@ -239,3 +239,97 @@ pub(super) async fn create_event_form(
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
 }
+
+/// The activity days of a node (the newest 5,000), as `.xlsx`.
+pub(super) async fn events_export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let events = state.db.events_of(me.scope(), &code, 5_000).await?;
+    let time = |ms: i64| baiqian_domain::time::format(ms, "%H:%M").unwrap_or_default();
+    let rows: Vec<Vec<Cell>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::Date(e.day.clone()),
+                Cell::Text(time(e.starts_at)),
+                Cell::Text(time(e.ends_at)),
+                Cell::Text(e.topic.clone()),
+                Cell::Text(e.place.clone()),
+                Cell::Text(e.org_name.clone()),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("day", "日期"),
+        ("starts", "开始"),
+        ("ends", "结束"),
+        ("topic", "主题"),
+        ("place", "地点"),
+        ("org", "组织"),
+    ];
+    let title =
+        crate::excel::export_title(tr, "export.events", &org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("活动日", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("events-{code}.xlsx"))
+}
+
+/// A month's attendance of a node and of each node below it, as the page shows it.
+pub(super) async fn attendance_export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let month = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
+        Some(Some(m)) => m.to_string(),
+        Some(None) => return Err(AppError::NotFound),
+        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
+    };
+    let own = state.db.attendance(me.scope(), &code, &month).await?;
+    let nodes = state.db.org_children(me.scope(), &code, false).await?;
+    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let row = |name: &str, code: &str, a: &baiqian_store::checkin::Attendance| {
+        vec![
+            Cell::Text(name.to_string()),
+            Cell::Text(code.to_string()),
+            Cell::Text(month.clone()),
+            Cell::Number(a.due),
+            Cell::Number(a.attended),
+            Cell::Number(a.guests),
+            Cell::Number(a.away),
+        ]
+    };
+    let mut rows = vec![row(&org.name, org.code.as_str(), &own)];
+    rows.extend(
+        nodes
+            .iter()
+            .zip(&figures)
+            .map(|(n, a)| row(&n.name, n.code.as_str(), a)),
+    );
+    let columns = [
+        ("org", "组织"),
+        ("code", "代码"),
+        ("month", "月份"),
+        ("due", "应参加党员"),
+        ("attended", "已参加"),
+        ("guests", "外来参加"),
+        ("away", "在外参加"),
+    ];
+    let title = crate::excel::export_title(
+        tr,
+        "export.attendance",
+        &org.name,
+        &me,
+        state.clock.now_ms(),
+    );
+    let bytes = crate::excel::write_list("出勤", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("attendance-{code}-{month}.xlsx"))
+}

@@ -20,29 +20,6 @@ pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
     ("mobile_where", "流动去向"),
 ];
 
-/// What an export says of itself in its title line: which list, whose, who took it and when.
-pub(super) fn export_title(
-    tr: Tr,
-    what: &str,
-    node: &Node,
-    me: &CurrentUser,
-    now_ms: i64,
-) -> String {
-    tr.f(
-        "export.title",
-        &[
-            ("node", &node.name),
-            ("what", tr.t(what)),
-            ("user", &me.user.name),
-            ("login", &me.user.login),
-            (
-                "when",
-                &baiqian_domain::time::format(now_ms, " %Y-%m-%d %H:%M").unwrap_or_default(),
-            ),
-        ],
-    )
-}
-
 /// The roster's import template: the headers officials fill in under a title line, an example
 /// row, drop-down lists where a column has fixed values, and a sheet saying how each column may
 /// be written (and which other header words are read).
@@ -164,7 +141,8 @@ pub(super) async fn export(
             ]
         })
         .collect();
-    let title = export_title(tr, "export.roster", &node, &me, state.clock.now_ms());
+    let title =
+        crate::excel::export_title(tr, "export.roster", &node.name, &me, state.clock.now_ms());
     let bytes = crate::excel::write_list("党员名册", &title, &MEMBER_COLUMNS, &rows)?;
     crate::excel::xlsx_response(bytes, &format!("members-{code}.xlsx"))
 }

@@ -34,6 +34,7 @@ pub fn routes() -> Routes {
         .post("/users/{id}/unlock", Capability::ManageAccounts, unlock)
         .merge(session::routes())
         .get("/api/v1/me", Capability::SignedIn, me::me)
+        .get("/users.xlsx", Capability::ManageAccounts, export)
 }
 
 const PAGE: i64 = 50;
@@ -271,4 +272,45 @@ async fn unlock(
         .unlock_user(&me.actor, id, state.clock.now_ms())
         .await?;
     Ok(Redirect::to("/users").into_response())
+}
+
+/// The accounts below the admin's node, as `.xlsx`.
+async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let users = state.db.users_in_scope(me.scope(), 100_000, 0).await?;
+    let text = |s: &str| Cell::Text(s.to_string());
+    let rows: Vec<Vec<Cell>> = users
+        .iter()
+        .map(|u| {
+            vec![
+                text(&u.login),
+                text(&u.name),
+                text(&tr.role(u.role.as_str())),
+                text(&u.org_name),
+                text(&u.org_code),
+                text(if u.disabled { "停用" } else { "启用" }),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("login", "账号"),
+        ("name", "姓名"),
+        ("role", "角色"),
+        ("org_name", "所在组织"),
+        ("org_code", "组织代码"),
+        ("status", "状态"),
+    ];
+    let title = crate::excel::export_title(
+        tr,
+        "export.users",
+        &me.user.org_name,
+        &me,
+        state.clock.now_ms(),
+    );
+    let bytes = crate::excel::write_list("账号", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, "users.xlsx")
 }

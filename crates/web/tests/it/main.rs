@@ -12,6 +12,7 @@ mod browser;
 mod checkin;
 mod checkin_readers;
 mod excel;
+mod exports;
 mod member;
 mod pages;
 mod rating;

@@ -1,0 +1,119 @@
+//! Every list a user can see comes out as `.xlsx`, exactly what they see: reopened with calamine
+//! and compared with the page or the API that shows the same list.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::both;
+use crate::support::codes::*;
+use crate::support::{TestApp, Who};
+
+fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
+    baiqian_web::excel::read_first_sheet(bytes).expect("an xlsx")
+}
+
+/// The data rows of an export: below the title line and the header.
+fn data(table: &[Vec<String>]) -> &[Vec<String>] {
+    &table[2..]
+}
+
+async fn export(app: &TestApp, path: &str, who: &Who) -> Vec<Vec<String>> {
+    let res = app.get(path, who).await;
+    assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.text());
+    let table = sheet(&res.body);
+    assert!(table.len() >= 2, "{path}: a title line and a header");
+    table
+}
+
+async fn the_audit_log_users_activity_days_and_attendance_export_as_shown(app: TestApp) {
+    // The audit log, filtered as the page is.
+    let auditor = app.token("city.auditor").await;
+    let api = app
+        .get("/api/v1/audit?action=create", &auditor)
+        .await
+        .json();
+    let shown = api["items"].as_array().unwrap();
+    let table = export(&app, "/audit.xlsx?action=create", &auditor).await;
+    assert!(table[0][0].contains("city.auditor"), "{:?}", table[0]);
+    let rows = data(&table);
+    assert!(rows.len() >= shown.len() && !rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r[3] == "create"),
+        "only what the filter shows"
+    );
+    assert_eq!(rows[0][5], shown[0]["key"].as_str().unwrap());
+
+    // The accounts below a township admin's node, every login the page lists.
+    let town = app.login("meishan.admin").await;
+    let page = app.get("/users", &town).await.text();
+    let table = export(&app, "/users.xlsx", &town).await;
+    let rows = data(&table);
+    for r in rows {
+        assert!(page.contains(&r[0]), "{} exported but not listed", r[0]);
+    }
+    assert!(rows.iter().any(|r| r[0] == "xinmin.member"));
+    assert!(
+        rows.iter().all(|r| r[0] != "city.admin"),
+        "nothing above the node"
+    );
+
+    // Activity days of a village.
+    let secretary = app.token("xinmin.secretary").await;
+    let body = json!({"date": "2016-03-01", "starts_at": "2016-03-01T09:00:00+08:00",
+        "ends_at": "2016-03-01T11:00:00+08:00", "topic": "学习党章", "place": "村部会议室"});
+    let res = app
+        .post_json(&format!("/api/v1/orgs/{XINMIN}/events"), &body, &secretary)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let table = export(&app, &format!("/orgs/{XINMIN}/events.xlsx"), &secretary).await;
+    let row = data(&table)
+        .iter()
+        .find(|r| r[3] == "学习党章")
+        .unwrap_or_else(|| panic!("{table:?}"));
+    assert_eq!(row[0], "2016-03-01");
+    assert_eq!((row[1].as_str(), row[2].as_str()), ("09:00", "11:00"));
+
+    // A month's attendance: the node's own row and each child's, the API's figures.
+    let county = app.token("changxing.admin").await;
+    let table = export(
+        &app,
+        &format!("/orgs/{MEISHAN}/attendance.xlsx?month=2016-03"),
+        &county,
+    )
+    .await;
+    let own = app
+        .get(
+            &format!("/api/v1/orgs/{MEISHAN}/attendance/2016-03"),
+            &county,
+        )
+        .await
+        .json();
+    let first = &data(&table)[0];
+    assert_eq!(first[1], MEISHAN);
+    assert_eq!(first[3], own["due"].to_string(), "{first:?} vs {own}");
+    assert_eq!(first[4], own["attended"].to_string());
+    let children = app
+        .get(&format!("/api/v1/orgs/{MEISHAN}/children"), &county)
+        .await
+        .json();
+    assert_eq!(
+        data(&table).len(),
+        1 + children["items"].as_array().unwrap().len()
+    );
+
+    // What a role may not read, it may not export either.
+    let member = app.token("xinmin.member").await;
+    for path in [
+        "/audit.xlsx".to_string(),
+        "/users.xlsx".to_string(),
+        format!("/orgs/{XINMIN}/attendance.xlsx"),
+        format!("/orgs/{XINMIN}/events.xlsx"),
+    ] {
+        assert_eq!(
+            app.get(&path, &member).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+both!(the_audit_log_users_activity_days_and_attendance_export_as_shown);
