@@ -371,6 +371,8 @@ pub(super) struct VillagesPage {
     year: i64,
     rows: Vec<Assessment>,
     filter_text: String,
+    /// The page's filters, for its export link.
+    query: String,
 }
 
 impl VillagesPage {
@@ -402,6 +404,33 @@ pub(super) async fn villages_page(
     YearParam(year): YearParam,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, AppError> {
+    villages(state, me, tr, uri, code, year, q, false).await
+}
+
+/// The same list as `.xlsx`, with the page's filters.
+pub(super) async fn villages_export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, AppError> {
+    villages(state, me, tr, uri, code, year, q, true).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn villages(
+    state: AppState,
+    me: std::sync::Arc<CurrentUser>,
+    tr: Tr,
+    uri: OriginalUri,
+    code: OrgCode,
+    year: i64,
+    q: BoardQuery,
+    export: bool,
+) -> Result<Response, AppError> {
     let (org, year) = node_year(&state, &me, &code, year).await?;
     let round = state
         .db
@@ -431,6 +460,9 @@ pub(super) async fn villages_page(
         .db
         .assessments_under(&round, &org, &filter, &today(&state), 5000)
         .await?;
+    if export {
+        return villages_sheet(&state, &me, tr, &org, year, &parts.join(" · "), &rows);
+    }
     html(&VillagesPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "ratings").await?,
@@ -438,6 +470,7 @@ pub(super) async fn villages_page(
         year,
         rows,
         filter_text: parts.join(" · "),
+        query: uri.0.query().unwrap_or_default().to_string(),
     })
 }
 
@@ -455,4 +488,53 @@ pub(super) async fn refused_on_board(
     let mut res = html(&page)?;
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
+}
+
+fn villages_sheet(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    org: &Node,
+    year: i64,
+    filter_text: &str,
+    rows: &[Assessment],
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let opt = |v: Option<i64>| v.map(Cell::Number).unwrap_or(Cell::Text(String::new()));
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|a| {
+            vec![
+                Cell::Text(a.org_name.clone()),
+                Cell::Text(a.org_code.clone()),
+                Cell::Text(
+                    tr.t(&format!("rating.stage.{}", a.stage.as_str()))
+                        .to_string(),
+                ),
+                opt(a.self_total),
+                opt(a.total),
+                Cell::Number(a.full_total),
+                opt(a.stars),
+                Cell::Text(
+                    a.effective_class()
+                        .map(|c| tr.t(&format!("rating.class.{}", c.as_str())).to_string())
+                        .unwrap_or_default(),
+                ),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("village", "村"),
+        ("code", "代码"),
+        ("stage", "阶段"),
+        ("self_total", "自评分"),
+        ("total", "得分"),
+        ("full_total", "满分"),
+        ("stars", "星级"),
+        ("class", "类别"),
+    ];
+    let what = format!("{year} {} {filter_text}", tr.t("export.ratings"));
+    let title = crate::excel::export_title(tr, &what, &org.name, me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("星级评定", &title, &columns, &cells)?;
+    crate::excel::xlsx_response(bytes, &format!("ratings-{}-{year}.xlsx", org.code))
 }

@@ -114,6 +114,11 @@ pub fn routes() -> Routes {
             api_ratings,
         )
         .merge(standard::routes())
+        .get(
+            "/orgs/{code}/ratings/{year}/villages.xlsx",
+            Capability::ExportLists,
+            villages_export,
+        )
 }
 
 /// Largest evidence file: 8 MiB (a phone photo or a scanned page).

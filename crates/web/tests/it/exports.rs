@@ -117,3 +117,32 @@ async fn the_audit_log_users_activity_days_and_attendance_export_as_shown(app: T
     }
 }
 both!(the_audit_log_users_activity_days_and_attendance_export_as_shown);
+
+/// A rating drill-down list (the villages behind a board figure) exports with its filters.
+async fn a_rating_drill_down_exports_with_its_filters(app: TestApp) {
+    let county = app.login("changxing.admin").await;
+    let path = format!("/orgs/{CHANGXING}/ratings/2015/villages?stars=5");
+    let page = app.get(&path, &county).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let shown = html.matches("<tr").count() - 1;
+    let token = app.token("changxing.admin").await;
+    let table = export(
+        &app,
+        &format!("/orgs/{CHANGXING}/ratings/2015/villages.xlsx?stars=5"),
+        &token,
+    )
+    .await;
+    let rows = data(&table);
+    assert_eq!(rows.len(), shown, "as many villages as the page lists");
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert_eq!(r[6], "5", "{r:?}");
+        assert!(html.contains(&r[0]), "{} exported but not shown", r[0]);
+    }
+    assert!(
+        html.contains("villages.xlsx?stars=5"),
+        "the page links its export"
+    );
+}
+both!(a_rating_drill_down_exports_with_its_filters);
