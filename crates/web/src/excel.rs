@@ -67,6 +67,9 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
     if !workbook {
         return read_csv(bytes);
     }
+    if bytes.starts_with(b"PK\x03\x04") {
+        check_unpacked_size(bytes)?;
+    }
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let range = match wb.worksheet_range_at(0) {
@@ -80,6 +83,28 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         .rows()
         .map(|row| row.iter().map(cell_text).collect())
         .collect())
+}
+
+/// Largest unpacked size of a workbook (a roster of 50,000 rows unpacks to about 30 MB).
+const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Refuses a zip whose entries unpack to more than `MAX_UNPACKED_BYTES` (a decompression bomb)
+/// before anything is unpacked; a zip it cannot read is not a workbook.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), Msg> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|_| Msg::new("import.error.not_xlsx"))?;
+        total = total.saturating_add(entry.size());
+        if total > MAX_UNPACKED_BYTES {
+            return Err(Msg::new("import.error.unpacked_too_large")
+                .arg("max", MAX_UNPACKED_BYTES / (1024 * 1024)));
+        }
+    }
+    Ok(())
 }
 
 /// A CSV file as Excel saves it: UTF-8 (with or without a byte-order mark) or, when it is not

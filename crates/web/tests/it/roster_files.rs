@@ -418,3 +418,29 @@ async fn the_export_and_the_template_are_what_officials_expect(app: TestApp) {
     );
 }
 both!(the_export_and_the_template_are_what_officials_expect);
+
+/// A decompression bomb (a small file that unpacks to 300 MB) is refused before it is unpacked.
+async fn a_decompression_bomb_is_refused(app: TestApp) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        zip.write_all(&zeros).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(bytes.len() < 2 << 20, "{} bytes", bytes.len());
+    let town = app.token("meishan.admin").await;
+    let audits = app.audit_count().await;
+    let (status, body) = import(&app, MEISHAN, &bytes, "all", &town).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("256"),
+        "{body}"
+    );
+    assert_eq!(app.audit_count().await, audits);
+}
+both!(a_decompression_bomb_is_refused);
