@@ -224,22 +224,37 @@ pub fn header_of(field: &str) -> &'static str {
 
 /// Reads an import form's upload: the `file` field and the `mode` choice (`good_rows` imports
 /// exactly the good rows; anything else rejects the whole file on any bad row).
-pub async fn read_upload(
-    multipart: &mut axum::extract::Multipart,
-) -> Result<(Vec<u8>, baiqian_store::import::ImportMode), AppError> {
+/// An import form's upload: the file, the mode chosen, and whether the user asked to see a
+/// preview before anything is written.
+pub struct Upload {
+    pub file: Vec<u8>,
+    pub mode: baiqian_store::import::ImportMode,
+    pub preview: bool,
+}
+
+pub async fn read_upload(multipart: &mut axum::extract::Multipart) -> Result<Upload, AppError> {
     use baiqian_store::import::ImportMode;
     let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
-    let mut file = Vec::new();
-    let mut mode = ImportMode::AllOrNothing;
+    let mut up = Upload {
+        file: Vec::new(),
+        mode: ImportMode::AllOrNothing,
+        preview: false,
+    };
     while let Some(field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
-            file = field.bytes().await.map_err(broken)?.to_vec();
-        } else if name == "mode" && field.text().await.map_err(broken)? == "good_rows" {
-            mode = ImportMode::GoodRowsOnly;
+        match name.as_str() {
+            "file" => up.file = field.bytes().await.map_err(broken)?.to_vec(),
+            "mode" => {
+                up.mode = match field.text().await.map_err(broken)?.as_str() {
+                    "good_rows" => ImportMode::GoodRowsOnly,
+                    _ => ImportMode::AllOrNothing,
+                }
+            }
+            "step" => up.preview = field.text().await.map_err(broken)? == "preview",
+            _ => {}
         }
     }
-    Ok((file, mode))
+    Ok(up)
 }
 
 /// A workbook as a download named `filename`.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod clock;
+pub mod drafts;
 pub mod error;
 pub mod excel;
 pub mod extract;

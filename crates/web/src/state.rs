@@ -62,6 +62,8 @@ pub struct AppParts {
     /// The group-commit writer every check-in goes through.
     pub checkins: CheckinWriter,
     pub devices: Arc<DeviceCache>,
+    /// Uploaded files waiting for confirmation after their preview.
+    pub drafts: Arc<crate::drafts::Drafts>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             checkins,
             devices: Arc::new(DeviceCache::default()),
+            drafts: Arc::new(crate::drafts::Drafts::default()),
         }))
     }
 }

@@ -149,7 +149,7 @@ pub(crate) async fn api_import(
     mut multipart: axum::extract::Multipart,
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
-    let (file, mode) = crate::excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload { file, mode, .. } = crate::excel::read_upload(&mut multipart).await?;
     let out = match import_file(&state, &me, &node, &file, mode).await? {
         Ok(out) => out,
         Err(m) => return Err(AppError::Invalid(m)),

@@ -158,7 +158,25 @@ pub(super) struct ImportPage {
     created: usize,
     file_error: Option<String>,
     report: Vec<ReportRow>,
+    preview: Option<Preview>,
 }
+
+/// What an upload would import, shown before anything is written: where the header was found,
+/// which sheet column each field was read from, the first rows as they would be stored, and
+/// every problem (in `report`).
+pub(super) struct Preview {
+    pub draft: String,
+    /// The sheet's row number of the header.
+    pub header_row: usize,
+    /// (the platform's header, the sheet's header it was read from, or empty).
+    pub mapping: Vec<(&'static str, String)>,
+    pub rows: Vec<[String; 6]>,
+    pub good: usize,
+    pub bad_rows: usize,
+}
+
+/// How many rows a preview shows.
+const PREVIEW_ROWS: usize = 10;
 
 pub(super) async fn import_form(
     State(state): State<AppState>,
@@ -178,6 +196,7 @@ pub(super) async fn import_form(
         created: 0,
         file_error: None,
         report: Vec::new(),
+        preview: None,
     })
 }
 
@@ -470,6 +489,169 @@ pub(super) fn header_of(field: &str) -> &'static str {
         .unwrap_or("")
 }
 
+fn both_languages(m: &Msg) -> String {
+    format!(
+        "{} / {}",
+        Tr::new(Lang::Zh).msg(m),
+        Tr::new(Lang::En).msg(m)
+    )
+}
+
+/// The preview of an upload: nothing is written; the file waits (as a draft) for the user to
+/// choose how to import it.
+async fn preview_page(
+    state: &AppState,
+    me: &CurrentUser,
+    mut page: ImportPage,
+    file: Vec<u8>,
+) -> Result<Response, AppError> {
+    page.done = false;
+    let table = if file.is_empty() {
+        Err(Msg::new("import.error.no_file"))
+    } else {
+        crate::excel::read_first_sheet(&file)
+    };
+    let table = match table {
+        Ok(t) => t,
+        Err(m) => {
+            page.file_error = Some(both_languages(&m));
+            let mut res = html(&page)?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
+    };
+    let at = match crate::excel::locate(&table, &IMPORT_COLUMNS) {
+        Ok(at) => at,
+        Err(errors) => {
+            page.report = crate::form::report_rows_with(&errors, header_of);
+            let mut res = html(&page)?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
+    };
+    let nodes = state
+        .db
+        .org_subtree(me.scope(), &page.org.code, false)
+        .await?;
+    let (good, errors) = member_rows(&table, &OrgNames::new(&page.org, &nodes));
+    let org_name = |code: &OrgCode| {
+        nodes
+            .iter()
+            .find(|n| n.code == *code)
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let header = &table[at.header_row];
+    let mut bad: Vec<usize> = errors.iter().map(|e| e.row).collect();
+    bad.dedup();
+    page.preview = Some(Preview {
+        draft: state.drafts.put(
+            me.user.id,
+            page.org.code.as_str(),
+            file,
+            state.clock.now_ms(),
+        )?,
+        header_row: at.header_row + 1,
+        mapping: IMPORT_COLUMNS
+            .iter()
+            .zip(&at.idx)
+            .map(|(c, i)| {
+                (
+                    c.header,
+                    i.and_then(|i| header.get(i)).cloned().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        rows: good
+            .iter()
+            .take(PREVIEW_ROWS)
+            .map(|(_, m)| {
+                [
+                    m.name.clone(),
+                    m.gender.zh().to_string(),
+                    m.birth_date.clone(),
+                    m.id_number.masked(),
+                    org_name(&m.home_org),
+                    m.joined.clone(),
+                ]
+            })
+            .collect(),
+        good: good.len(),
+        bad_rows: bad.len(),
+    });
+    page.report = crate::form::report_rows_with(&errors, header_of);
+    html(&page)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CommitForm {
+    draft: String,
+    #[serde(default)]
+    mode: String,
+}
+
+/// Imports an upload the user has seen the preview of, as they chose: all or nothing, or the
+/// good rows only.
+pub(super) async fn import_commit(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    axum::Form(form): axum::Form<CommitForm>,
+) -> Result<Response, AppError> {
+    use baiqian_store::import::ImportMode;
+    let node = state.db.org(me.scope(), &code).await?;
+    require_manager(&me)?;
+    let mode = if form.mode == "good_rows" {
+        ImportMode::GoodRowsOnly
+    } else {
+        ImportMode::AllOrNothing
+    };
+    let mut page = ImportPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+        org: node,
+        done: true,
+        committed: false,
+        created: 0,
+        file_error: None,
+        report: Vec::new(),
+        preview: None,
+    };
+    let Some(file) = state.drafts.take(
+        &form.draft,
+        me.user.id,
+        page.org.code.as_str(),
+        state.clock.now_ms(),
+    )?
+    else {
+        page.file_error = Some(both_languages(&Msg::new("import.error.draft_gone")));
+        let mut res = html(&page)?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    };
+    let status = match import_file(&state, &me, &page.org, &file, mode).await? {
+        Err(m) => {
+            page.file_error = Some(both_languages(&m));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Ok(out) => {
+            page.committed = out.committed;
+            page.created = out.created;
+            page.report = crate::form::report_rows_with(&out.errors, header_of);
+            if out.committed || out.errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        }
+    };
+    let mut res = html(&page)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
 /// Imports a roster file on `node`'s page: the outcome, or why the file itself was refused.
 pub(super) async fn import_file(
     state: &AppState,
@@ -511,7 +693,11 @@ pub(super) async fn import(
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
-    let (file, mode) = crate::excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload {
+        file,
+        mode,
+        preview,
+    } = crate::excel::read_upload(&mut multipart).await?;
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
@@ -521,7 +707,11 @@ pub(super) async fn import(
         created: 0,
         file_error: None,
         report: Vec::new(),
+        preview: None,
     };
+    if preview {
+        return preview_page(&state, &me, page, file).await;
+    }
     let status = match import_file(&state, &me, &page.org, &file, mode).await? {
         Err(m) => {
             page.file_error = Some(format!(

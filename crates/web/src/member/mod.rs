@@ -103,6 +103,11 @@ pub fn routes() -> Routes {
             Capability::ManageMembers,
             template,
         )
+        .post(
+            "/orgs/{code}/members/import/commit",
+            Capability::ManageMembers,
+            import_commit,
+        )
 }
 
 const PAGE: i64 = 50;

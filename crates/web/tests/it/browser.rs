@@ -540,3 +540,115 @@ async fn a_member_sees_their_own_pages_on_a_phone_and_a_desk() {
     })
     .await;
 }
+
+/// A township admin uploads a roster as a branch keeps it, reads the preview (header found under
+/// the title lines, the sheet's columns, the first rows, the bad row) and imports the good rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_township_admin_previews_a_roster_and_imports_the_good_rows() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let Some(app) = TestApp::new(baiqian_store::Backend::Sqlite).await else {
+        return;
+    };
+    let id = baiqian_domain::member::with_check_digit("33052219800504013").unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.merge_range(
+        0,
+        0,
+        0,
+        5,
+        "新民村党员花名册",
+        &rust_xlsxwriter::Format::new(),
+    )
+    .unwrap();
+    ws.write_string(1, 0, "填报单位：新民村党总支").unwrap();
+    let rows = [
+        [
+            "姓　名",
+            "性别",
+            "出生年月",
+            "公民身份号码",
+            "入党时间",
+            "所在党组织",
+        ],
+        [
+            "佘　胜",
+            "男",
+            "1980.05",
+            id.as_str(),
+            "2006年7月1日",
+            "新民村党总支",
+        ],
+        ["李二", "男", "1975.03", id.as_str(), "2004-07-01", "新民村"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            ws.write_string(2 + r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    let path = std::env::temp_dir().join(format!("baiqian-roster-{}.xlsx", std::process::id()));
+    std::fs::write(&path, wb.save_to_buffer().unwrap()).unwrap();
+    let file = path.display().to_string();
+    let db = app.db.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        log_in(&c, &base, "meishan.admin").await?;
+        c.goto(&format!(
+            "{base}/orgs/{}/members/import",
+            baiqian_demo::MEISHAN
+        ))
+        .await?;
+        c.find(Locator::Id("file")).await?.send_keys(&file).await?;
+        c.find(Locator::Id("import-submit")).await?.click().await?;
+        let preview = c
+            .wait()
+            .for_element(Locator::Id("import-preview"))
+            .await?
+            .text()
+            .await?;
+        assert!(preview.contains("第 3 行找到表头"), "{preview}");
+        assert!(
+            preview.contains("公民身份号码") && preview.contains("佘胜"),
+            "{preview}"
+        );
+        c.set_window_size(360, 900).await?;
+        let sizes = c
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth]",
+                vec![],
+            )
+            .await?;
+        assert!(
+            sizes[0].as_i64() <= sizes[1].as_i64(),
+            "the preview is wider than a phone: {sizes:?}"
+        );
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/browser-import-preview-360.png"),
+            png,
+        );
+        c.set_window_size(1280, 900).await?;
+        c.find(Locator::Id("preview-good-rows"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("preview-import")).await?.click().await?;
+        let done = c
+            .wait()
+            .for_element(Locator::Id("import-result"))
+            .await?
+            .text()
+            .await?;
+        assert!(done.contains('1'), "{done}");
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members WHERE name = '佘胜'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n.0, 1);
+        Ok(())
+    })
+    .await;
+    let _ = std::fs::remove_file(&path);
+}

@@ -444,3 +444,81 @@ async fn a_decompression_bomb_is_refused(app: TestApp) {
     assert_eq!(app.audit_count().await, audits);
 }
 both!(a_decompression_bomb_is_refused);
+
+/// On the page: the upload shows a preview (header found, columns read, first rows, problems)
+/// and writes nothing; the user then imports the good rows; the draft is used once.
+async fn the_page_previews_then_imports_the_good_rows(app: TestApp) {
+    let town = app.login("meishan.admin").await;
+    let good = id_born("19800504", true, false);
+    let rows = [
+        [
+            "1",
+            "佘　胜",
+            "男",
+            "1980.05",
+            good.as_str(),
+            "2006年7月1日",
+            "",
+            "新民村",
+            "",
+        ],
+        [
+            "2",
+            "李二",
+            "男",
+            "1975.03",
+            good.as_str(),
+            "2004-07-01",
+            "",
+            "新民村",
+            "",
+        ],
+    ];
+    let file = officials_roster(&rows, None);
+    let audits = app.audit_count().await;
+    let res = app
+        .post_multipart(
+            &format!("/orgs/{MEISHAN}/members/import"),
+            &[("step", "preview"), ("mode", "all")],
+            &[("file", "花名册.xlsx", &file)],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let html = res.text();
+    assert!(html.contains("id=\"import-preview\""), "{html}");
+    assert!(
+        html.contains("第 3 行找到表头"),
+        "the header under two title lines"
+    );
+    assert!(
+        html.contains("公民身份号码") && html.contains("入党时间"),
+        "the sheet's own headers shown"
+    );
+    assert!(
+        html.contains("佘胜") && html.contains("1980-05-04"),
+        "the row as it will be stored"
+    );
+    assert!(html.contains("import-report"), "the problem row listed");
+    assert_eq!(app.audit_count().await, audits, "a preview writes nothing");
+    let draft = html
+        .split("name=\"draft\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let path = format!("/orgs/{MEISHAN}/members/import/commit");
+    let res = app
+        .post_form(&path, &[("draft", &draft), ("mode", "good_rows")], &town)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert!(res.text().contains("id=\"import-result\""));
+    assert_eq!(app.audit_count().await, audits + 1, "exactly the good row");
+    // Used once; another account cannot use someone's draft either.
+    let res = app
+        .post_form(&path, &[("draft", &draft), ("mode", "good_rows")], &town)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count().await, audits + 1);
+}
+both!(the_page_previews_then_imports_the_good_rows);
