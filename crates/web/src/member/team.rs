@@ -24,6 +24,7 @@ pub fn routes() -> Routes {
         .get("/orgs/{code}/teams", Capability::ReadRoster, list)
         .post("/orgs/{code}/teams", Capability::ManageMembers, create)
         .post("/teams/{id}/members", Capability::ManageMembers, add_member)
+        .get("/orgs/{code}/teams.xlsx", Capability::ReadRoster, export)
 }
 
 #[derive(Template)]
@@ -117,4 +118,38 @@ async fn add_member(
         .await?;
     let team = state.db.team_org(me.scope(), id).await?;
     Ok(Redirect::to(&format!("/orgs/{team}/teams")).into_response())
+}
+
+/// The volunteer teams of a node and their members, as `.xlsx` (a row per member).
+async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let teams = state.db.teams_of(me.scope(), &code).await?;
+    let mut rows = Vec::new();
+    for t in &teams {
+        if t.members.is_empty() {
+            rows.push(vec![
+                Cell::Text(t.name.clone()),
+                Cell::Text(t.purpose.clone()),
+                Cell::Text(String::new()),
+            ]);
+        }
+        for m in &t.members {
+            rows.push(vec![
+                Cell::Text(t.name.clone()),
+                Cell::Text(t.purpose.clone()),
+                Cell::Text(m.name.clone()),
+            ]);
+        }
+    }
+    let columns = [("team", "队伍"), ("purpose", "用途"), ("member", "队员")];
+    let title =
+        crate::excel::export_title(tr, "export.teams", &org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("志愿队伍", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("teams-{code}.xlsx"))
 }

@@ -538,3 +538,60 @@ fn villages_sheet(
     let bytes = crate::excel::write_list("星级评定", &title, &columns, &cells)?;
     crate::excel::xlsx_response(bytes, &format!("ratings-{}-{year}.xlsx", org.code))
 }
+
+/// A node's rating board as `.xlsx`: each child's figures and the node's own, as the board shows.
+pub(super) async fn board_export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
+    let board = board_page(&state, &me, tr, &here(&uri), org, year, (None, None)).await?;
+    let row = |name: &str, code: &str, t: &Tally| {
+        let mut r = vec![
+            Cell::Text(name.to_string()),
+            Cell::Text(code.to_string()),
+            Cell::Number(t.villages),
+        ];
+        r.extend(t.stages.iter().map(|n| Cell::Number(*n)));
+        r.push(Cell::Number(t.late));
+        r.extend(t.stars.iter().map(|n| Cell::Number(*n)));
+        r.extend(t.classes.iter().map(|n| Cell::Number(*n)));
+        r
+    };
+    let mut rows: Vec<Vec<Cell>> = board
+        .children
+        .iter()
+        .map(|(n, t)| row(&n.name, n.code.as_str(), t))
+        .collect();
+    rows.push(row(&board.org.name, board.org.code.as_str(), &board.own));
+    let stage_headers: Vec<String> = Stage::ALL
+        .iter()
+        .map(|s| tr.t(&format!("rating.stage.{}", s.as_str())).to_string())
+        .collect();
+    let class_headers: Vec<String> = VillageClass::ALL
+        .iter()
+        .map(|c| tr.t(&format!("rating.class.{}", c.as_str())).to_string())
+        .collect();
+    let star_headers: Vec<String> = (1..=5)
+        .map(|n| tr.f("rating.n_stars", &[("n", &n.to_string())]))
+        .collect();
+    let mut headers: Vec<String> = vec![
+        tr.t("org.name").into(),
+        tr.t("org.code").into(),
+        tr.t("export.villages").into(),
+    ];
+    headers.extend(stage_headers);
+    headers.push(tr.t("rating.late").into());
+    headers.extend(star_headers);
+    headers.extend(class_headers);
+    let columns: Vec<(&str, &str)> = headers.iter().map(|h| ("", h.as_str())).collect();
+    let what = format!("{year} {}", tr.t("export.ratings"));
+    let title = crate::excel::export_title(tr, &what, &board.org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("星级评定", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("ratings-board-{code}-{year}.xlsx"))
+}

@@ -119,6 +119,11 @@ pub fn routes() -> Routes {
             Capability::ExportLists,
             villages_export,
         )
+        .get(
+            "/orgs/{code}/ratings/{year}/board.xlsx",
+            Capability::ExportLists,
+            board_export,
+        )
 }
 
 /// Largest evidence file: 8 MiB (a phone photo or a scanned page).

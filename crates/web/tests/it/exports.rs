@@ -146,3 +146,80 @@ async fn a_rating_drill_down_exports_with_its_filters(app: TestApp) {
     );
 }
 both!(a_rating_drill_down_exports_with_its_filters);
+
+/// A rating board (each child's figures and the node's own) and the volunteer teams export.
+async fn the_rating_board_and_the_teams_export_as_shown(app: TestApp) {
+    let county = app.token("changxing.admin").await;
+    let table = export(
+        &app,
+        &format!("/orgs/{CHANGXING}/ratings/2016/board.xlsx"),
+        &county,
+    )
+    .await;
+    let rows = data(&table);
+    let api = app
+        .get(&format!("/api/v1/orgs/{CHANGXING}/ratings/2016"), &county)
+        .await
+        .json();
+    let own = rows.last().unwrap();
+    assert_eq!(own[1], CHANGXING);
+    for n in 1..=5 {
+        assert_eq!(
+            own[8 + n],
+            api["stars"][n.to_string()].to_string(),
+            "{own:?} vs {api}"
+        );
+    }
+    for (i, class) in ["pioneer", "advancing", "lagging"].iter().enumerate() {
+        assert_eq!(
+            own[14 + i],
+            api["classes"][class].to_string(),
+            "{own:?} vs {api}"
+        );
+    }
+    let rated: i64 = (1..=5)
+        .map(|n| api["stars"][n.to_string()].as_i64().unwrap())
+        .sum();
+    let unrated = api["stars"]["unrated"].as_i64().unwrap();
+    assert_eq!(
+        own[2],
+        (rated + unrated).to_string(),
+        "every village counted once"
+    );
+    let townships = app
+        .get(&format!("/api/v1/orgs/{CHANGXING}/children"), &county)
+        .await
+        .json();
+    assert_eq!(rows.len(), townships["items"].as_array().unwrap().len() + 1);
+    let sum: i64 = rows[..rows.len() - 1]
+        .iter()
+        .map(|r| r[2].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(sum.to_string(), own[2], "the children add up to the node");
+
+    let town = app.token("miaoxi.admin").await;
+    let page = app.login("miaoxi.admin").await;
+    let made = app
+        .post_form(
+            &format!("/orgs/{LONGSHAN}/teams"),
+            &[("name", "车队"), ("purpose", "接送老党员")],
+            &page,
+        )
+        .await;
+    assert!(
+        made.status.is_success() || made.status.is_redirection(),
+        "{}",
+        made.status
+    );
+    let html = app
+        .get(&format!("/orgs/{LONGSHAN}/teams"), &page)
+        .await
+        .text();
+    let table = export(&app, &format!("/orgs/{LONGSHAN}/teams.xlsx"), &town).await;
+    let rows = data(&table);
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(html.contains(&r[0]), "team {} exported but not shown", r[0]);
+    }
+}
+both!(the_rating_board_and_the_teams_export_as_shown);
