@@ -15,6 +15,7 @@ const SHARED: &[&str] = &[
     "app",
     "auth",
     "clock",
+    "drafts",
     "error",
     "excel",
     "extract",
