@@ -158,57 +158,32 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
-/// Maps the header row to columns (Chinese headers, or the field names) and the rows below it
-/// to import rows. Row numbers are the sheet's (the header is row 1).
+/// The tree sheet's rows as import rows: the header found wherever it is (title lines above it
+/// skipped), columns by Chinese header or field name, row numbers the sheet's own.
 pub fn org_rows(table: &[Vec<String>]) -> Result<Vec<ImportRow>, Vec<ImportError>> {
-    let Some(header) = table.first() else {
-        return Err(vec![ImportError {
-            row: 1,
-            column: "code",
-            msg: Msg::new("import.error.empty"),
-        }]);
-    };
-    let mut idx = [usize::MAX; 8];
-    let mut missing = Vec::new();
-    for (k, (field, zh)) in ORG_COLUMNS.iter().enumerate() {
-        match header.iter().position(|h| h == zh || h == field) {
-            Some(i) => idx[k] = i,
-            // Only these may be left out: the kind and name follow from the count and the node.
-            None if matches!(
-                *field,
-                "party_org_kind" | "party_org_name" | "secretary_name" | "member_count"
-            ) => {}
-            None => missing.push(ImportError {
-                row: 1,
-                column: field,
-                msg: Msg::new("import.error.missing_column").arg("column", zh),
-            }),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    let cell = |row: &Vec<String>, k: usize| {
-        idx.get(k)
-            .and_then(|&i| row.get(i))
-            .cloned()
-            .unwrap_or_default()
-    };
-    Ok(table
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
-        .map(|(i, row)| ImportRow {
-            row: i + 1,
-            code: cell(row, 0),
-            name: cell(row, 1),
-            level: cell(row, 2),
-            parent_code: cell(row, 3),
-            party_org_kind: cell(row, 4),
-            party_org_name: cell(row, 5),
-            secretary_name: cell(row, 6),
-            member_count: cell(row, 7),
+    // Only the kind, name, secretary and count may be left out: they follow from the node.
+    let at = map_columns(
+        table,
+        &ORG_COLUMNS,
+        &[
+            "party_org_kind",
+            "party_org_name",
+            "secretary_name",
+            "member_count",
+        ],
+    )?;
+    Ok(rows_below(table, &at)
+        .into_iter()
+        .map(|(row, c)| ImportRow {
+            row,
+            code: c[0].clone(),
+            name: c[1].clone(),
+            level: c[2].clone(),
+            parent_code: c[3].clone(),
+            party_org_kind: c[4].clone(),
+            party_org_name: c[5].clone(),
+            secretary_name: c[6].clone(),
+            member_count: c[7].clone(),
         })
         .collect())
 }
@@ -459,17 +434,18 @@ pub fn locate(table: &[Vec<String>], columns: &[Column]) -> Result<Located, Vec<
         .enumerate()
         .map(|(i, row)| (i, map_row(row)))
         .max_by_key(|(i, idx)| (idx.iter().filter(|x| x.is_some()).count(), usize::MAX - i));
-    let Some((header_row, idx)) = best.filter(|(_, idx)| idx.iter().any(Option::is_some)) else {
+    if table.is_empty() {
         return Err(vec![ImportError {
             row: 1,
             column: columns.first().map(|c| c.field).unwrap_or("file"),
-            msg: Msg::new(if table.is_empty() {
-                "import.error.empty"
-            } else {
-                "import.error.no_header"
-            }),
+            msg: Msg::new("import.error.empty"),
         }]);
-    };
+    }
+    // No row names any column: the header is taken to be the first row, and what it lacks is
+    // what the sheet lacks.
+    let (header_row, idx) = best
+        .filter(|(_, idx)| idx.iter().any(Option::is_some))
+        .unwrap_or_else(|| (0, vec![None; columns.len()]));
     let missing: Vec<ImportError> = columns
         .iter()
         .zip(&idx)
@@ -528,4 +504,82 @@ pub fn export_title(
             ),
         ],
     )
+}
+
+/// One column of an import template: its header, an example value, whether it must be filled,
+/// the translation key saying how it may be written, and its fixed values (a drop-down) if any.
+pub struct TemplateColumn<'a> {
+    pub header: &'a str,
+    pub example: String,
+    pub required: bool,
+    pub forms_key: String,
+    pub list: Vec<&'a str>,
+}
+
+/// An import's template: a title line, the headers, an example row, drop-down lists where a
+/// column has fixed values, and a sheet saying how each column may be written.
+pub fn write_template(
+    tr: crate::i18n::Tr,
+    sheet: &str,
+    title: &str,
+    columns: &[TemplateColumn<'_>],
+) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::DataValidation;
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet).map_err(xerr)?;
+    ws.write_string_with_format(0, 0, title, &bold)
+        .map_err(xerr)?;
+    for (c, col) in columns.iter().enumerate() {
+        let c16 = c as u16;
+        ws.write_string_with_format(1, c16, col.header, &bold)
+            .map_err(xerr)?;
+        ws.write_string(2, c16, &col.example).map_err(xerr)?;
+        ws.set_column_width(
+            c16,
+            (width_of(col.header).max(width_of(&col.example)) as f64 + 2.0).min(40.0),
+        )
+        .map_err(xerr)?;
+        if !col.list.is_empty() {
+            let v = DataValidation::new()
+                .allow_list_strings(&col.list)
+                .map_err(xerr)?;
+            ws.add_data_validation(2, c16, 5001, c16, &v)
+                .map_err(xerr)?;
+        }
+    }
+    ws.set_freeze_panes(2, 0).map_err(xerr)?;
+    let help = wb.add_worksheet();
+    help.set_name(tr.t("template.instructions")).map_err(xerr)?;
+    for (c, key) in [
+        "template.col_column",
+        "template.col_required",
+        "template.col_forms",
+    ]
+    .iter()
+    .enumerate()
+    {
+        help.write_string_with_format(0, c as u16, tr.t(key), &bold)
+            .map_err(xerr)?;
+    }
+    for (r, col) in columns.iter().enumerate() {
+        let r = (r + 1) as u32;
+        help.write_string(r, 0, col.header).map_err(xerr)?;
+        let required = if col.required {
+            "template.yes"
+        } else {
+            "template.no"
+        };
+        help.write_string(r, 1, tr.t(required)).map_err(xerr)?;
+        help.write_string(r, 2, tr.t(&col.forms_key))
+            .map_err(xerr)?;
+    }
+    help.write_string(columns.len() as u32 + 2, 0, tr.t("template.note"))
+        .map_err(xerr)?;
+    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 70.0)] {
+        help.set_column_width(c, w).map_err(xerr)?;
+    }
+    wb.save_to_buffer().map_err(xerr)
 }

@@ -136,3 +136,51 @@ pub async fn import_bytes(
         .await?;
     Ok(ImportResult::Done(out))
 }
+
+/// The tree import's template: the columns of the tree sheet, an example child of this node,
+/// drop-downs for the level and the Party organization's kind, and how to fill each in.
+pub(super) async fn template(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use baiqian_domain::org::{Level, PartyOrgKind};
+    use excel::TemplateColumn;
+    let node = tree_node_for_change(&state, &me, &code).await?;
+    let child = Level::ALL.into_iter().find(|l| l.may_sit_under(node.level));
+    let levels: Vec<&str> = Level::ALL
+        .iter()
+        .filter(|l| **l != Level::City)
+        .map(|l| l.zh())
+        .collect();
+    let kinds: Vec<&str> = PartyOrgKind::ALL.iter().map(|k| k.zh()).collect();
+    let example = [
+        String::new(),
+        tr.t("template.tree.example_name").to_string(),
+        child.map(|l| l.zh().to_string()).unwrap_or_default(),
+        node.code.to_string(),
+        PartyOrgKind::Branch.zh().to_string(),
+        tr.t("template.tree.example_party").to_string(),
+        String::new(),
+        "0".to_string(),
+    ];
+    let columns: Vec<TemplateColumn<'_>> = excel::ORG_COLUMNS
+        .iter()
+        .zip(example)
+        .map(|((field, header), example)| TemplateColumn {
+            header,
+            example,
+            required: matches!(*field, "code" | "name" | "level" | "parent_code"),
+            forms_key: format!("template.tree.{field}"),
+            list: match *field {
+                "level" => levels.clone(),
+                "party_org_kind" => kinds.clone(),
+                _ => Vec::new(),
+            },
+        })
+        .collect();
+    let title = tr.f("template.tree.title", &[("node", &node.name)]);
+    let bytes = excel::write_template(tr, "组织", &title, &columns)?;
+    excel::xlsx_response(bytes, &format!("orgs-template-{code}.xlsx"))
+}

@@ -62,6 +62,11 @@ pub fn routes() -> Routes {
             Capability::ReadTree,
             api::search,
         )
+        .get(
+            "/orgs/{code}/import/template.xlsx",
+            Capability::ChangeTree,
+            template,
+        )
 }
 
 /// A code from the URL; a malformed one is simply not found.

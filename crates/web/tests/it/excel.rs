@@ -205,3 +205,48 @@ async fn broken_and_headless_files_get_a_clear_message(app: TestApp) {
     assert_eq!(before, (app.org_count().await, app.audit_count().await));
 }
 both!(broken_and_headless_files_get_a_clear_message);
+
+/// The tree import's template: the tree sheet's headers under a title line, an example child,
+/// an instructions sheet; filled in as it shows, it imports.
+async fn the_tree_template_imports_when_filled_in(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let res = app
+        .get(&format!("/orgs/{MEISHAN}/import/template.xlsx"), &town)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(res.body.clone())).unwrap();
+    use calamine::Reader;
+    assert_eq!(wb.sheet_names().len(), 2);
+    let help = wb.worksheet_range_at(1).unwrap().unwrap();
+    assert!(
+        help.rows().count() >= 9,
+        "a line for each column and the note"
+    );
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert!(table[0][0].contains("煤山镇"));
+    assert_eq!(table[1][0], "代码");
+    assert_eq!(
+        table[2][2], "村",
+        "the example is a village under the township"
+    );
+    assert_eq!(table[2][3], MEISHAN);
+    // Fill in the example's code and import it.
+    let mut rows: Vec<Vec<&str>> = table
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    rows[2][0] = "330522109298";
+    let before = app.org_count().await;
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/import"),
+            &xlsx(&rows),
+            "all",
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(app.org_count().await, before + 1);
+}
+both!(the_tree_template_imports_when_filled_in);
