@@ -210,3 +210,56 @@ pub(super) async fn facts_import(
     }
     Ok(res)
 }
+
+/// The village facts' import template: the facts sheet's headers, an example village under this
+/// node, drop-downs for the levels, and how to fill each column in.
+pub(super) async fn facts_template(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+) -> Result<Response, AppError> {
+    use baiqian_domain::rating::PromotionLevel;
+    let (org, year) = node_year(&state, &me, &code, year).await?;
+    let village = state
+        .db
+        .org_subtree(me.scope(), &org.code, false)
+        .await?
+        .into_iter()
+        .find(|n| n.level == baiqian_domain::org::Level::Village);
+    let levels: Vec<&str> = PromotionLevel::ALL.iter().map(|l| l.zh()).collect();
+    let example = [
+        village
+            .as_ref()
+            .map(|v| v.code.to_string())
+            .unwrap_or_default(),
+        village.as_ref().map(|v| v.name.clone()).unwrap_or_default(),
+        "512345.60".to_string(),
+        PromotionLevel::City.zh().to_string(),
+        (year - 1).to_string(),
+        tr.t("template.facts.example_practice").to_string(),
+        PromotionLevel::County.zh().to_string(),
+    ];
+    let columns: Vec<excel::TemplateColumn<'_>> = FACTS_COLUMNS
+        .iter()
+        .zip(example)
+        .map(|((field, header), example)| excel::TemplateColumn {
+            header,
+            example,
+            required: *field == "code",
+            forms_key: format!("template.facts.{field}"),
+            list: if matches!(*field, "beautiful_level" | "practice_level") {
+                levels.clone()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let title = tr.f(
+        "template.facts.title",
+        &[("node", &org.name), ("year", &year.to_string())],
+    );
+    let bytes = excel::write_template(tr, "村情数据", &title, &columns)?;
+    excel::xlsx_response(bytes, &format!("village-facts-template-{code}-{year}.xlsx"))
+}

@@ -113,6 +113,11 @@ pub fn routes() -> Routes {
             Capability::ReadRatings,
             api_ratings,
         )
+        .get(
+            "/orgs/{code}/village-facts/{year}/template.xlsx",
+            Capability::ImportVillageFacts,
+            facts_template,
+        )
         .merge(standard::routes())
         .get(
             "/orgs/{code}/ratings/{year}/villages.xlsx",

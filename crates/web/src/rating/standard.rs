@@ -35,6 +35,11 @@ pub fn routes() -> Routes {
             add_item,
         )
         .get("/standards/{id}/export", Capability::ExportLists, export)
+        .get(
+            "/standards/template.xlsx",
+            Capability::ManageStandards,
+            template,
+        )
 }
 
 /// The item sheet's columns: field (as errors name it) and Chinese header.
@@ -318,4 +323,36 @@ async fn export(
         write_items(&items)?,
         &format!("standard-{}-v{}.xlsx", set.code, set.version),
     )
+}
+
+/// The standard items' import template: the item sheet's headers, an example item, a drop-down
+/// for 一票否决, and how to fill each column in.
+async fn template(Auth(me): Auth, tr: Tr) -> Result<Response, AppError> {
+    let example = [
+        tr.t("template.standard.example_group"),
+        "1.1",
+        tr.t("template.standard.example_body"),
+        "5",
+        tr.t("template.standard.example_guidance"),
+        tr.t("template.standard.example_evidence"),
+        "否",
+    ];
+    let columns: Vec<excel::TemplateColumn<'_>> = ITEM_COLUMNS
+        .iter()
+        .zip(example)
+        .map(|((field, header), example)| excel::TemplateColumn {
+            header,
+            example: example.to_string(),
+            required: !matches!(*field, "guidance" | "evidence" | "veto"),
+            forms_key: format!("template.standard.{field}"),
+            list: if *field == "veto" {
+                vec!["是", "否"]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let title = tr.f("template.standard.title", &[("node", &me.user.org_name)]);
+    let bytes = excel::write_template(tr, "标准条目", &title, &columns)?;
+    excel::xlsx_response(bytes, "standard-template.xlsx")
 }

@@ -250,3 +250,65 @@ async fn the_tree_template_imports_when_filled_in(app: TestApp) {
     assert_eq!(app.org_count().await, before + 1);
 }
 both!(the_tree_template_imports_when_filled_in);
+
+/// The standards and village-facts templates: filled in as they show, they import.
+async fn the_standard_and_facts_templates_import_when_filled_in(app: TestApp) {
+    let city = app.login("city.admin").await;
+    let res = app.get("/standards/template.xlsx", &city).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert_eq!(table[1][0], "分组");
+    let res = app
+        .post_multipart(
+            "/standards",
+            &[("code", "TPL"), ("name", "模板标准")],
+            &[("file", "t.xlsx", &res.body)],
+            &city,
+        )
+        .await;
+    assert!(
+        res.status.is_success() || res.status.is_redirection(),
+        "{}",
+        res.text()
+    );
+    let n: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM standard_items i JOIN standard_sets s ON s.id = i.set_id WHERE s.code = 'TPL'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(n.0, 1, "the example item");
+
+    let county = app.login("changxing.admin").await;
+    let res = app
+        .get(
+            &format!("/orgs/{MEISHAN}/village-facts/2016/template.xlsx"),
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert_eq!(table[1][0], "代码");
+    assert!(
+        table[2][0].starts_with(MEISHAN),
+        "an example village under the township"
+    );
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/village-facts/2016"),
+            &res.body,
+            "all",
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let income: (i64,) = sqlx::query_as(
+        "SELECT income_fen FROM collective_incomes WHERE org_code = $1 AND year = 2016",
+    )
+    .bind(&table[2][0])
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(income.0, 51_234_560);
+}
+both!(the_standard_and_facts_templates_import_when_filled_in);
