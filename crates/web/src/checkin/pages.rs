@@ -92,18 +92,7 @@ pub(super) async fn attendance_page(
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let month = match q.month {
-        Some(m)
-            if m.len() == 7 && baiqian_domain::member::parse_date(&format!("{m}-01")).is_ok() =>
-        {
-            m
-        }
-        Some(_) => return Err(AppError::NotFound),
-        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
-    };
-    let own = state.db.attendance(me.scope(), &code, &month).await?;
-    let nodes = state.db.org_children(me.scope(), &code, false).await?;
-    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let (month, own, nodes, figures) = month_figures(&state, &me, &code, &q).await?;
     let children: Vec<_> = nodes.into_iter().zip(figures).collect();
     let here = uri
         .0
@@ -240,6 +229,32 @@ pub(super) async fn create_event_form(
     Ok(res)
 }
 
+type MonthFigures = (
+    String,
+    baiqian_store::checkin::Attendance,
+    Vec<baiqian_store::kernel::Node>,
+    Vec<baiqian_store::checkin::Attendance>,
+);
+
+/// The month asked for (this month when none; a malformed one is 404), and that month's
+/// attendance of the node and of each node directly below it: what the page and its export show.
+async fn month_figures(
+    state: &AppState,
+    me: &crate::auth::CurrentUser,
+    code: &baiqian_domain::org::OrgCode,
+    q: &MonthQuery,
+) -> Result<MonthFigures, AppError> {
+    let month = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
+        Some(Some(m)) => m.to_string(),
+        Some(None) => return Err(AppError::NotFound),
+        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
+    };
+    let own = state.db.attendance(me.scope(), code, &month).await?;
+    let nodes = state.db.org_children(me.scope(), code, false).await?;
+    let figures = state.db.attendance_of(&nodes, &month).await?;
+    Ok((month, own, nodes, figures))
+}
+
 /// The activity days of a node (the newest 5,000), as `.xlsx`.
 pub(super) async fn events_export(
     State(state): State<AppState>,
@@ -288,14 +303,7 @@ pub(super) async fn attendance_export(
 ) -> Result<Response, AppError> {
     use crate::excel::Cell;
     let org = state.db.org(me.scope(), &code).await?;
-    let month = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
-        Some(Some(m)) => m.to_string(),
-        Some(None) => return Err(AppError::NotFound),
-        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
-    };
-    let own = state.db.attendance(me.scope(), &code, &month).await?;
-    let nodes = state.db.org_children(me.scope(), &code, false).await?;
-    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let (month, own, nodes, figures) = month_figures(&state, &me, &code, &q).await?;
     let row = |name: &str, code: &str, a: &baiqian_store::checkin::Attendance| {
         vec![
             Cell::Text(name.to_string()),

@@ -223,3 +223,50 @@ async fn the_rating_board_and_the_teams_export_as_shown(app: TestApp) {
     }
 }
 both!(the_rating_board_and_the_teams_export_as_shown);
+
+/// The exports, templates and imports added with them answer 404 outside the caller's scope
+/// (another county's admin) and on a malformed parameter, and write nothing.
+async fn new_list_routes_refuse_outside_scope_and_bad_parameters(app: TestApp) {
+    let other = app.token("wuxing.admin").await;
+    let county = app.token("changxing.admin").await;
+    let audits = app.audit_count().await;
+    for path in [
+        format!("/orgs/{MEISHAN}/attendance.xlsx"),
+        format!("/orgs/{MEISHAN}/events.xlsx"),
+        format!("/orgs/{XINMIN}/teams.xlsx"),
+        format!("/orgs/{XINMIN}/members/template.xlsx"),
+        format!("/orgs/{MEISHAN}/import/template.xlsx"),
+        format!("/orgs/{CHANGXING}/ratings/2016/board.xlsx"),
+        format!("/orgs/{CHANGXING}/ratings/2016/villages.xlsx"),
+        format!("/orgs/{MEISHAN}/village-facts/2016/template.xlsx"),
+    ] {
+        assert_eq!(
+            app.get(&path, &other).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let file = crate::support::xlsx(&[vec!["姓名", "身份证号", "入党日期"]]);
+    let res = app
+        .post_file(
+            &format!("/api/v1/orgs/{XINMIN}/members/import"),
+            &file,
+            "all",
+            &other,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    for path in [
+        format!("/orgs/{MEISHAN}/attendance.xlsx?month=2016-13"),
+        format!("/orgs/{CHANGXING}/ratings/20x6/board.xlsx"),
+        "/orgs/33O522/events.xlsx".to_string(),
+    ] {
+        assert_eq!(
+            app.get(&path, &county).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(app.audit_count().await, audits);
+}
+both!(new_list_routes_refuse_outside_scope_and_bad_parameters);
