@@ -16,6 +16,7 @@ pub mod vault;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod checkin;
+pub mod job;
 pub mod member;
 pub mod org;
 pub mod rating;

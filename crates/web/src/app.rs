@@ -34,6 +34,7 @@ pub fn routes() -> Routes {
         .merge(crate::rating::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
+        .merge(crate::job::routes())
 }
 
 pub fn app(state: AppState) -> Router {

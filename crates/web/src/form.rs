@@ -23,6 +23,7 @@ pub fn errors_of(errors: &[FieldError], field: &str) -> String {
 }
 
 /// One reported import problem, in both languages (the report goes to people who may forward it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReportRow {
     pub row: usize,
     pub column: String,

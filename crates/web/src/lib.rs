@@ -20,6 +20,7 @@ pub mod state;
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod audit;
 pub mod checkin;
+pub mod job;
 pub mod member;
 pub mod org;
 pub mod rating;
@@ -30,6 +31,10 @@ pub use state::{AppState, Config, DemoLoginEntry, DemoLogins};
 
 /// Serves the app on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    // What a stopped server left running is marked before anyone can look at it.
+    if let Err(e) = state.jobs.recover(&state.db, state.clock.now_ms()).await {
+        tracing::error!(error = %e, "interrupted jobs not recovered");
+    }
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -23,6 +23,17 @@ pub struct Config {
     pub evidence_dir: Option<std::path::PathBuf>,
 }
 
+impl Config {
+    /// Where jobs keep their files: beside the evidence (`….evidence` → `….jobs`), else in the
+    /// system's temporary directory.
+    pub fn jobs_dir(&self) -> std::path::PathBuf {
+        match &self.evidence_dir {
+            Some(e) => e.with_extension("jobs"),
+            None => std::env::temp_dir().join(format!("baiqian-jobs-{}", std::process::id())),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DemoLogins {
     pub password: String,
@@ -64,11 +75,14 @@ pub struct AppParts {
     pub devices: Arc<DeviceCache>,
     /// Uploaded files waiting for confirmation after their preview.
     pub drafts: Arc<crate::drafts::Drafts>,
+    /// Long imports and exports, and where their files go.
+    pub jobs: Arc<crate::job::Jobs>,
 }
 
 impl AppState {
     /// Builds the state and starts the check-in writer: call inside a Tokio runtime.
     pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let jobs = Arc::new(crate::job::Jobs::new(config.jobs_dir()));
         let checkins = CheckinWriter::spawn(db.clone(), clock.clone());
         Self(Arc::new(AppParts {
             db,
@@ -79,6 +93,7 @@ impl AppState {
             checkins,
             devices: Arc::new(DeviceCache::default()),
             drafts: Arc::new(crate::drafts::Drafts::default()),
+            jobs,
         }))
     }
 }

@@ -1,6 +1,9 @@
 //! The member roster (党员名册): members in the caller's scope, their sealed personal data,
 //! transfers of their home organization (组织关系转接) kept as history, their cards.
 
+mod import;
+pub use import::{IMPORT_BATCH, MemberImport};
+
 use baiqian_domain::Msg;
 use baiqian_domain::member::{Gender, IdNumber, Phone};
 use baiqian_domain::org::OrgCode;
@@ -12,7 +15,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Change};
 use crate::bulk;
-use crate::import::{ImportError, ImportMode, ImportOutcome};
 use crate::kernel::{bump_member_counts, org_in_scope, org_path};
 use crate::vault::Vault;
 use crate::{Actor, Db, Result, StoreError, like_escape, on_unique};
@@ -149,6 +151,28 @@ impl Db {
         .fetch_all(&mut *conn)
         .await?;
         rows.iter().map(Member::from_row).collect()
+    }
+
+    /// Members whose home organization is one of `codes` (each also checked in the caller's
+    /// scope), in the roster's order: organization path, name, id. Walking a subtree's nodes in
+    /// path order a few dozen at a time reads the whole roster in that order without sorting it.
+    pub async fn members_of_orgs(&self, scope: &Scope, codes: &[String]) -> Result<Vec<Member>> {
+        let mut out = Vec::new();
+        for chunk in codes.chunks(bulk::IN_LIST) {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org IN ({}) AND o.path >= $1 AND o.path < $2 \
+                 ORDER BY o.path, m.name, m.id",
+                bulk::list(3, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(scope.lower()).bind(scope.upper());
+            for c in chunk {
+                q = q.bind(c.as_str());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(Member::from_row(&r)?);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn member(&self, scope: &Scope, id: i64) -> Result<Member> {
@@ -290,67 +314,6 @@ impl Db {
                 })
             })
             .collect()
-    }
-
-    /// Imports parsed members into the actor's scope. Rows that failed parsing come in `errors`;
-    /// in `AllOrNothing` mode any error writes nothing.
-    pub async fn import_members(
-        &self,
-        actor: &Actor,
-        vault: &Vault,
-        rows: Vec<(usize, NewMember)>,
-        mut errors: Vec<ImportError>,
-        mode: ImportMode,
-        now: i64,
-    ) -> Result<ImportOutcome> {
-        if !actor.role.may_manage_members() {
-            return Err(denied());
-        }
-        let mut out = ImportOutcome::default();
-        let mut tx = self.write().await?;
-        let mut seen: Vec<(String, usize)> = Vec::new();
-        for (row, new) in rows {
-            if let Some((_, first)) = seen.iter().find(|(h, _)| *h == new.id_number.as_str()) {
-                errors.push(ImportError {
-                    row,
-                    column: "id_number",
-                    msg: Msg::new("import.error.duplicate_id").arg("row", first),
-                });
-                continue;
-            }
-            seen.push((new.id_number.as_str().to_string(), row));
-            sqlx::query("SAVEPOINT member_row")
-                .execute(tx.conn())
-                .await?;
-            match insert_member(tx.conn(), actor, vault, &new, now).await {
-                Ok(_) => out.created += 1,
-                Err(StoreError::Invalid(msg)) => {
-                    let column = if msg.key == "member.error.id_taken" {
-                        "id_number"
-                    } else {
-                        "home_org"
-                    };
-                    errors.push(ImportError { row, column, msg });
-                    sqlx::query("ROLLBACK TO SAVEPOINT member_row")
-                        .execute(tx.conn())
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
-            sqlx::query("RELEASE SAVEPOINT member_row")
-                .execute(tx.conn())
-                .await?;
-        }
-        errors.sort_by_key(|e| e.row);
-        out.errors = errors;
-        if out.errors.is_empty() || mode == ImportMode::GoodRowsOnly {
-            tx.commit().await?;
-            out.committed = out.created > 0;
-        } else {
-            drop(tx);
-            out.created = 0;
-        }
-        Ok(out)
     }
 }
 

@@ -150,7 +150,7 @@ pub(crate) async fn api_import(
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
     let crate::excel::Upload { file, mode, .. } = crate::excel::read_upload(&mut multipart).await?;
-    let out = match import_file(&state, &me, &node, &file, mode).await? {
+    let out = match import_file(&state, &me, &node, file, mode).await? {
         Ok(out) => out,
         Err(m) => return Err(AppError::Invalid(m)),
     };
@@ -175,4 +175,58 @@ pub(crate) async fn api_import(
             .collect(),
     };
     Ok((status, Json(body)).into_response())
+}
+
+/// A job just started: where to follow it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobStarted {
+    pub id: i64,
+    /// `GET` it for the progress and, once done, the outcome.
+    pub url: String,
+}
+
+fn job_started(id: i64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(JobStarted {
+            id,
+            url: format!("/api/v1/jobs/{id}"),
+        }),
+    )
+        .into_response()
+}
+
+/// Starts importing a roster (multipart: `file`, optional `mode`) as a job, for files too large
+/// to wait for: `202` with the job to follow at `/api/v1/jobs/{id}`.
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/members/import-jobs", params(("code" = String, Path)),
+    responses((status = 202, body = JobStarted), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_import_job(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    require_manager(&me)?;
+    let crate::excel::Upload { file, mode, .. } = crate::excel::read_upload(&mut multipart).await?;
+    if file.is_empty() {
+        return Err(AppError::Invalid(Msg::new("import.error.no_file")));
+    }
+    Ok(job_started(
+        start_import_job(&state, &me, &node, file, mode).await?,
+    ))
+}
+
+/// Starts exporting the roster under the node as a job: `202`; the job's `download` names the
+/// file once it is done.
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/members/export-jobs", params(("code" = String, Path)),
+    responses((status = 202, body = JobStarted), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn api_export_job(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    Ok(job_started(start_export_job(&state, &me, tr, &node).await?))
 }

@@ -109,42 +109,142 @@ pub(super) async fn template(
     crate::excel::xlsx_response(bytes, &format!("members-template-{code}.xlsx"))
 }
 
+/// A roster row as exported. Personal data leaves the system masked.
+fn member_cells(m: &Member) -> Vec<crate::excel::Cell> {
+    use crate::excel::Cell;
+    let text = |s: &str| Cell::Text(s.to_string());
+    vec![
+        text(&m.name),
+        text(Gender::parse(&m.gender).map(Gender::zh).unwrap_or("")),
+        Cell::Date(m.birth_date.clone()),
+        text(&m.id_masked),
+        text(m.phone_masked.as_deref().unwrap_or("")),
+        text(&m.home_org_name),
+        text(&m.home_org),
+        Cell::Date(m.joined.clone()),
+        text(m.workplace.as_deref().unwrap_or("")),
+        text(if m.mobile { "是" } else { "否" }),
+        text(m.mobile_where.as_deref().unwrap_or("")),
+    ]
+}
+
+/// Organizations read per query when streaming a roster out.
+const EXPORT_ORGS_PER_READ: usize = 64;
+
+/// Writes the roster under `node` to `path` as `.xlsx`, streaming: the database read a few
+/// dozen organizations at a time (in the page's order) while a blocking thread writes rows in
+/// rust_xlsxwriter's constant-memory mode, so memory stays flat whatever the roster's size and
+/// the server's other requests go on. Returns the rows written.
+pub(super) async fn write_roster(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    node: &Node,
+    path: std::path::PathBuf,
+    progress: std::sync::Arc<crate::job::Progress>,
+) -> Result<u32, AppError> {
+    let nodes = state.db.org_subtree(me.scope(), &node.code, true).await?;
+    progress.found(node.member_count);
+    let title =
+        crate::excel::export_title(tr, "export.roster", &node.name, me, state.clock.now_ms());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Member>>(4);
+    let written = progress.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<u32, AppError> {
+        let mut w = crate::excel::ListWriter::new("党员名册", &title, &MEMBER_COLUMNS, true)?;
+        while let Some(batch) = rx.blocking_recv() {
+            for m in &batch {
+                w.row(&member_cells(m))?;
+            }
+            written.advance(batch.len() as i64);
+        }
+        let rows = w.rows();
+        w.finish_to_file(&path)?;
+        Ok(rows)
+    });
+    let codes: Vec<String> = nodes.iter().map(|n| n.code.to_string()).collect();
+    drop(nodes);
+    for chunk in codes.chunks(EXPORT_ORGS_PER_READ) {
+        let batch = state.db.members_of_orgs(me.scope(), chunk).await?;
+        if batch.is_empty() {
+            continue;
+        }
+        if tx.send(batch).await.is_err() {
+            // The writer stopped: its error says why.
+            break;
+        }
+    }
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| AppError::Internal(format!("roster writer: {e}")))?
+}
+
 pub(super) async fn export(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    use crate::excel::Cell;
     let node = state.db.org(me.scope(), &code).await?;
-    let members = state
-        .db
-        .members_under(me.scope(), &code, "", 1_000_000, 0)
-        .await?;
-    let text = |s: &str| Cell::Text(s.to_string());
-    // Personal data leaves the system masked.
-    let rows: Vec<Vec<Cell>> = members
-        .iter()
-        .map(|m| {
-            vec![
-                text(&m.name),
-                text(Gender::parse(&m.gender).map(Gender::zh).unwrap_or("")),
-                Cell::Date(m.birth_date.clone()),
-                text(&m.id_masked),
-                text(m.phone_masked.as_deref().unwrap_or("")),
-                text(&m.home_org_name),
-                text(&m.home_org),
-                Cell::Date(m.joined.clone()),
-                text(m.workplace.as_deref().unwrap_or("")),
-                text(if m.mobile { "是" } else { "否" }),
-                text(m.mobile_where.as_deref().unwrap_or("")),
-            ]
-        })
-        .collect();
-    let title =
-        crate::excel::export_title(tr, "export.roster", &node.name, &me, state.clock.now_ms());
-    let bytes = crate::excel::write_list("党员名册", &title, &MEMBER_COLUMNS, &rows)?;
-    crate::excel::xlsx_response(bytes, &format!("members-{code}.xlsx"))
+    let path = state.jobs.scratch_path()?;
+    let written = write_roster(&state, &me, tr, &node, path.clone(), Default::default()).await;
+    let bytes = match written {
+        Ok(_) => tokio::fs::read(&path)
+            .await
+            .map_err(|e| AppError::Internal(format!("roster file: {e}"))),
+        Err(e) => Err(e),
+    };
+    let _ = tokio::fs::remove_file(&path).await;
+    crate::excel::xlsx_response(bytes?, &format!("members-{code}.xlsx"))
+}
+
+/// Starts exporting the roster under the node as a job (for a county's or a province's roster):
+/// the answer is the job's page, with the file to download when it is done.
+pub(super) async fn export_job(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    let id = start_export_job(&state, &me, tr, &node).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// Starts the roster export of `node` as a job; returns its id.
+pub(super) async fn start_export_job(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    node: &Node,
+) -> Result<i64, AppError> {
+    use baiqian_store::job::{JobEnd, JobKind};
+    let me = me.clone();
+    let node = node.clone();
+    let code = node.code.to_string();
+    crate::job::start(
+        state,
+        &me.clone(),
+        JobKind::MemberExport,
+        &code,
+        move |state, progress| async move {
+            let id = progress.id();
+            let part = state.jobs.part_path(id);
+            let rows = write_roster(&state, &me, tr, &node, part.clone(), progress.clone()).await?;
+            tokio::fs::rename(&part, state.jobs.file_path(id))
+                .await
+                .map_err(|e| AppError::Internal(format!("export file: {e}")))?;
+            let (found, _) = progress.get();
+            Ok(JobEnd {
+                rows_found: found.max(i64::from(rows)),
+                rows_done: i64::from(rows),
+                created: i64::from(rows),
+                file_name: Some(format!("members-{}.xlsx", node.code)),
+                ..JobEnd::default()
+            })
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -273,63 +373,96 @@ pub const IMPORT_COLUMNS: [Column; 10] = [
 ];
 
 /// Finds a member's organization by what the sheet says: a code, or a name ("新民村",
-/// "新民村党支部", "新民村党总支") among the nodes under the importing page's node.
-pub(super) struct OrgNames<'a> {
-    page: &'a Node,
-    nodes: &'a [Node],
+/// "新民村党支部", "新民村党总支") among the nodes under the importing page's node. Indexed once
+/// per file, so a province's roster resolves each row in constant time.
+pub(super) struct OrgNames {
+    page_code: String,
+    page_is_unit: bool,
+    codes: std::collections::HashSet<String>,
+    /// Folded name, Party organization name and bare name → the nodes so named.
+    by_key: std::collections::HashMap<String, Vec<usize>>,
+    node_codes: Vec<String>,
+    labels: Vec<String>,
 }
 
-impl<'a> OrgNames<'a> {
-    pub(super) fn new(page: &'a Node, nodes: &'a [Node]) -> Self {
-        Self { page, nodes }
+/// A name without its Party organization suffix: "新民村党支部" → "新民村".
+fn bare_name(s: &str) -> String {
+    for suffix in ["党总支部", "党总支", "党支部", "党委", "总支", "支部"] {
+        if let Some(rest) = s.strip_suffix(suffix)
+            && !rest.is_empty()
+        {
+            return rest.to_string();
+        }
+    }
+    s.to_string()
+}
+
+impl OrgNames {
+    pub(super) fn new(page: &Node, nodes: &[Node]) -> Self {
+        use baiqian_domain::sheet::header_key;
+        let mut by_key: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, n) in nodes.iter().enumerate() {
+            let name = header_key(&n.name);
+            let party = header_key(&n.party_org_name);
+            let mut keys = vec![name.clone(), party];
+            keys.retain(|k| !k.is_empty());
+            keys.dedup();
+            for k in keys {
+                let e = by_key.entry(k).or_default();
+                if !e.contains(&i) {
+                    e.push(i);
+                }
+            }
+        }
+        Self {
+            page_code: page.code.to_string(),
+            page_is_unit: matches!(
+                page.level,
+                Level::Village | Level::Enterprise | Level::Institution
+            ),
+            codes: nodes.iter().map(|n| n.code.to_string()).collect(),
+            node_codes: nodes.iter().map(|n| n.code.to_string()).collect(),
+            by_key,
+            labels: nodes
+                .iter()
+                .map(|n| format!("{} {}", n.name, n.code))
+                .collect(),
+        }
     }
 
     fn resolve(&self, cell: &str) -> Result<String, Msg> {
         let v = baiqian_domain::sheet::header_key(cell);
         if v.is_empty() {
-            return if matches!(
-                self.page.level,
-                Level::Village | Level::Enterprise | Level::Institution
-            ) {
-                Ok(self.page.code.to_string())
+            return if self.page_is_unit {
+                Ok(self.page_code.clone())
             } else {
                 Err(Msg::new("import.error.org_missing"))
             };
         }
         if let Ok(code) = OrgCode::parse(cell) {
-            return Ok(code.to_string());
+            return if self.codes.contains(code.as_str()) {
+                Ok(code.to_string())
+            } else {
+                Err(Msg::new("org.error.parent_not_found").arg("code", code.as_str()))
+            };
         }
-        let strip = |s: &str| -> String {
-            let mut t = s.to_string();
-            for suffix in ["党总支部", "党总支", "党支部", "党委", "总支", "支部"] {
-                if let Some(rest) = t.strip_suffix(suffix)
-                    && !rest.is_empty()
-                {
-                    t = rest.to_string();
-                    break;
-                }
-            }
-            t
-        };
-        let bare = strip(&v);
-        let found: Vec<&Node> = self
-            .nodes
-            .iter()
-            .filter(|n| {
-                let name = baiqian_domain::sheet::header_key(&n.name);
-                let party = baiqian_domain::sheet::header_key(&n.party_org_name);
-                name == v || party == v || name == bare
-            })
-            .collect();
+        let mut found: Vec<usize> = self.by_key.get(&v).cloned().unwrap_or_default();
+        if found.is_empty() {
+            found = self.by_key.get(&bare_name(&v)).cloned().unwrap_or_default();
+        }
         match found.as_slice() {
-            [one] => Ok(one.code.to_string()),
+            [one] => self
+                .node_codes
+                .get(*one)
+                .cloned()
+                .ok_or_else(|| Msg::new("import.error.org_unknown").arg("name", cell)),
             [] => Err(Msg::new("import.error.org_unknown").arg("name", cell)),
             many => Err(Msg::new("import.error.org_ambiguous")
                 .arg("name", cell)
                 .arg(
                     "candidates",
                     many.iter()
-                        .map(|n| format!("{} {}", n.name, n.code))
+                        .filter_map(|i| self.labels.get(*i).cloned())
                         .collect::<Vec<_>>()
                         .join("、"),
                 )),
@@ -341,7 +474,7 @@ impl<'a> OrgNames<'a> {
 /// gives only the month (and checked against it), gender and birth date taken from the ID number
 /// where the sheet has none, the organization resolved by name. Every problem is reported with
 /// its column; nothing is chosen silently.
-fn normalize(cells: &[String], orgs: &OrgNames<'_>) -> (MemberInput, Vec<(&'static str, Msg)>) {
+fn normalize(cells: &[String], orgs: &OrgNames) -> (MemberInput, Vec<(&'static str, Msg)>) {
     use baiqian_domain::sheet::{fold, parse_loose_date};
     let mut errs = Vec::new();
     let cell = |k: usize| cells.get(k).map(|c| fold(c)).unwrap_or_default();
@@ -438,32 +571,76 @@ fn normalize(cells: &[String], orgs: &OrgNames<'_>) -> (MemberInput, Vec<(&'stat
     (input, errs)
 }
 
-/// Rows of a roster sheet as officials keep it, parsed; bad cells reported by the sheet's own
-/// row number and column. The same person twice in the file is reported on the later row.
-pub(super) fn member_rows(
-    table: &[Vec<String>],
-    orgs: &OrgNames<'_>,
-) -> (Vec<(usize, NewMember)>, Vec<ImportError>) {
-    let at = match crate::excel::locate(table, &IMPORT_COLUMNS) {
-        Ok(at) => at,
-        Err(errors) => return (Vec::new(), errors),
+/// A batch of a roster file as read: parsed rows, bad ones, and how many sheet rows it covers.
+pub(super) struct RosterBatch {
+    pub good: Vec<(usize, NewMember)>,
+    pub errors: Vec<ImportError>,
+    pub rows: usize,
+}
+
+/// The header a roster file was found to have.
+pub(super) struct RosterHeader {
+    /// The sheet's row number of the header.
+    pub row: usize,
+    pub mapping: Vec<(&'static str, String)>,
+}
+
+/// Reads a roster sheet as officials keep it, streaming: `header` once the header is found, then
+/// batches of parsed rows, bad cells reported by the sheet's own row number and column; the same
+/// person twice in the file is reported on the later row. A missing column comes as one batch of
+/// errors on the header row. Stops when `batch` returns false. `Err` when the file is unreadable.
+pub(super) fn read_roster(
+    src: &crate::excel::stream::Source,
+    orgs: &OrgNames,
+    found: &mut dyn FnMut(usize),
+    header: &mut dyn FnMut(RosterHeader),
+    batch: &mut dyn FnMut(RosterBatch) -> bool,
+) -> Result<(), Msg> {
+    use crate::excel::stream::{MAX_STREAM_ROWS, SheetItem, for_each_located};
+    let mut seen: std::collections::HashMap<[u8; 18], usize> = Default::default();
+    let mut current = RosterBatch {
+        good: Vec::new(),
+        errors: Vec::new(),
+        rows: 0,
     };
-    let mut errors = Vec::new();
-    let mut good = Vec::new();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (row, cells) in crate::excel::rows_below(table, &at) {
+    let mut go = true;
+    let outcome = for_each_located(src, &IMPORT_COLUMNS, MAX_STREAM_ROWS, found, &mut |item| {
+        let (row, cells) = match item {
+            SheetItem::Header(at, cells) => {
+                header(RosterHeader {
+                    row: at.header_row + 1,
+                    mapping: IMPORT_COLUMNS
+                        .iter()
+                        .zip(&at.idx)
+                        .map(|(c, i)| {
+                            (
+                                c.header,
+                                i.and_then(|i| cells.get(i).cloned()).unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                });
+                return true;
+            }
+            SheetItem::Row(row, cells) => (row, cells),
+        };
+        current.rows += 1;
         let (input, mut errs) = normalize(&cells, orgs);
         match parse_member(&input) {
             Ok(m) if errs.is_empty() => {
-                if let Some(first) = seen.get(m.id_number.as_str()) {
-                    errors.push(ImportError {
+                let mut key = [0u8; 18];
+                let id = m.id_number.as_str().as_bytes();
+                let n = id.len().min(18);
+                key[..n].copy_from_slice(&id[..n]);
+                if let Some(first) = seen.get(&key) {
+                    current.errors.push(ImportError {
                         row,
                         column: "id_number",
                         msg: Msg::new("import.error.duplicate_id").arg("row", *first),
                     });
                 } else {
-                    seen.insert(m.id_number.as_str().to_string(), row);
-                    good.push((row, m));
+                    seen.insert(key, row);
+                    current.good.push((row, m));
                 }
             }
             Ok(_) => {}
@@ -472,13 +649,30 @@ pub(super) fn member_rows(
         // One error a cell: what reading the sheet found first (a wrong month, an unknown
         // organization), not the empty value it left behind.
         let mut reported = std::collections::HashSet::new();
-        errors.extend(
+        current.errors.extend(
             errs.into_iter()
                 .filter(|(column, _)| reported.insert(*column))
                 .map(|(column, msg)| ImportError { row, column, msg }),
         );
+        if current.good.len() >= baiqian_store::member::IMPORT_BATCH {
+            go = batch(std::mem::replace(
+                &mut current,
+                RosterBatch {
+                    good: Vec::new(),
+                    errors: Vec::new(),
+                    rows: 0,
+                },
+            ));
+        }
+        go
+    })?;
+    if let Err(missing) = outcome {
+        current.errors.extend(missing);
     }
-    (good, errors)
+    if go {
+        batch(current);
+    }
+    Ok(())
 }
 
 pub(super) fn header_of(field: &str) -> &'static str {
@@ -497,6 +691,51 @@ fn both_languages(m: &Msg) -> String {
     )
 }
 
+/// What a preview read of a file.
+struct RosterRead {
+    header: Option<RosterHeader>,
+    first: Vec<(usize, NewMember)>,
+    good: usize,
+    errors: Vec<ImportError>,
+}
+
+/// Reads a whole file as the import would, writing nothing.
+async fn read_for_preview(
+    nodes: Vec<Node>,
+    page: Node,
+    file: std::sync::Arc<Vec<u8>>,
+) -> Result<Result<RosterRead, Msg>, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let orgs = OrgNames::new(&page, &nodes);
+        let mut read = RosterRead {
+            header: None,
+            first: Vec::new(),
+            good: 0,
+            errors: Vec::new(),
+        };
+        let src = crate::excel::stream::Source::Bytes(file);
+        let mut header = None;
+        let outcome = read_roster(
+            &src,
+            &orgs,
+            &mut |_| {},
+            &mut |h| header = Some(h),
+            &mut |b| {
+                read.good += b.good.len();
+                let room = PREVIEW_ROWS.saturating_sub(read.first.len());
+                read.first.extend(b.good.into_iter().take(room));
+                read.errors.extend(b.errors);
+                true
+            },
+        );
+        read.header = header;
+        read.errors.sort_by_key(|e| e.row);
+        outcome.map(|()| read)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("preview: {e}")))
+}
+
 /// The preview of an upload: nothing is written; the file waits (as a draft) for the user to
 /// choose how to import it.
 async fn preview_page(
@@ -506,34 +745,30 @@ async fn preview_page(
     file: Vec<u8>,
 ) -> Result<Response, AppError> {
     page.done = false;
-    let table = if file.is_empty() {
-        Err(Msg::new("import.error.no_file"))
-    } else {
-        crate::excel::read_first_sheet(&file)
+    let refuse = |mut page: ImportPage, m: Msg| -> Result<Response, AppError> {
+        page.file_error = Some(both_languages(&m));
+        let mut res = html(&page)?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        Ok(res)
     };
-    let table = match table {
-        Ok(t) => t,
-        Err(m) => {
-            page.file_error = Some(both_languages(&m));
-            let mut res = html(&page)?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
-        }
-    };
-    let at = match crate::excel::locate(&table, &IMPORT_COLUMNS) {
-        Ok(at) => at,
-        Err(errors) => {
-            page.report = crate::form::report_rows_with(&errors, header_of);
-            let mut res = html(&page)?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
-        }
-    };
+    if file.is_empty() {
+        return refuse(page, Msg::new("import.error.no_file"));
+    }
     let nodes = state
         .db
         .org_subtree(me.scope(), &page.org.code, false)
         .await?;
-    let (good, errors) = member_rows(&table, &OrgNames::new(&page.org, &nodes));
+    let file = std::sync::Arc::new(file);
+    let read = match read_for_preview(nodes.clone(), page.org.clone(), file.clone()).await? {
+        Ok(r) => r,
+        Err(m) => return refuse(page, m),
+    };
+    let Some(header) = read.header else {
+        page.report = crate::form::report_rows_with(&read.errors, header_of);
+        let mut res = html(&page)?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    };
     let org_name = |code: &OrgCode| {
         nodes
             .iter()
@@ -541,9 +776,9 @@ async fn preview_page(
             .map(|n| n.name.clone())
             .unwrap_or_else(|| code.to_string())
     };
-    let header = &table[at.header_row];
-    let mut bad: Vec<usize> = errors.iter().map(|e| e.row).collect();
+    let mut bad: Vec<usize> = read.errors.iter().map(|e| e.row).collect();
     bad.dedup();
+    let file = std::sync::Arc::try_unwrap(file).unwrap_or_else(|shared| shared.as_ref().clone());
     page.preview = Some(Preview {
         draft: state.drafts.put(
             me.user.id,
@@ -551,20 +786,11 @@ async fn preview_page(
             file,
             state.clock.now_ms(),
         )?,
-        header_row: at.header_row + 1,
-        mapping: IMPORT_COLUMNS
+        header_row: header.row,
+        mapping: header.mapping,
+        rows: read
+            .first
             .iter()
-            .zip(&at.idx)
-            .map(|(c, i)| {
-                (
-                    c.header,
-                    i.and_then(|i| header.get(i)).cloned().unwrap_or_default(),
-                )
-            })
-            .collect(),
-        rows: good
-            .iter()
-            .take(PREVIEW_ROWS)
             .map(|(_, m)| {
                 [
                     m.name.clone(),
@@ -576,10 +802,10 @@ async fn preview_page(
                 ]
             })
             .collect(),
-        good: good.len(),
+        good: read.good,
         bad_rows: bad.len(),
     });
-    page.report = crate::form::report_rows_with(&errors, header_of);
+    page.report = crate::form::report_rows_with(&read.errors, header_of);
     html(&page)
 }
 
@@ -590,8 +816,9 @@ pub(super) struct CommitForm {
     mode: String,
 }
 
-/// Imports an upload the user has seen the preview of, as they chose: all or nothing, or the
-/// good rows only.
+/// Imports an upload the user has seen the preview of, as they chose (all or nothing, or the
+/// good rows only), as a job: the answer is the job's page, which shows its progress and then
+/// what was imported.
 pub(super) async fn import_commit(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -608,79 +835,141 @@ pub(super) async fn import_commit(
     } else {
         ImportMode::AllOrNothing
     };
-    let mut page = ImportPage {
-        tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
-        org: node,
-        done: true,
-        committed: false,
-        created: 0,
-        file_error: None,
-        report: Vec::new(),
-        preview: None,
-    };
     let Some(file) = state.drafts.take(
         &form.draft,
         me.user.id,
-        page.org.code.as_str(),
+        node.code.as_str(),
         state.clock.now_ms(),
     )?
     else {
-        page.file_error = Some(both_languages(&Msg::new("import.error.draft_gone")));
+        let mut page = ImportPage {
+            tr,
+            f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
+            org: node,
+            done: true,
+            committed: false,
+            created: 0,
+            file_error: Some(both_languages(&Msg::new("import.error.draft_gone"))),
+            report: Vec::new(),
+            preview: None,
+        };
+        page.done = true;
         let mut res = html(&page)?;
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     };
-    let status = match import_file(&state, &me, &page.org, &file, mode).await? {
-        Err(m) => {
-            page.file_error = Some(both_languages(&m));
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Ok(out) => {
-            page.committed = out.committed;
-            page.created = out.created;
-            page.report = crate::form::report_rows_with(&out.errors, header_of);
-            if out.committed || out.errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-        }
-    };
-    let mut res = html(&page)?;
-    *res.status_mut() = status;
-    Ok(res)
+    let id = start_import_job(&state, &me, &node, file, mode).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
-/// Imports a roster file on `node`'s page: the outcome, or why the file itself was refused.
+/// Starts importing `file` on `node`'s page as a job; returns its id.
+pub(super) async fn start_import_job(
+    state: &AppState,
+    me: &CurrentUser,
+    node: &Node,
+    file: Vec<u8>,
+    mode: baiqian_store::import::ImportMode,
+) -> Result<i64, AppError> {
+    use baiqian_store::job::{JobEnd, JobKind};
+    let me = me.clone();
+    let node = node.clone();
+    let code = node.code.to_string();
+    crate::job::start(
+        state,
+        &me.clone(),
+        JobKind::MemberImport,
+        &code,
+        move |state, progress| async move {
+            let src = crate::excel::stream::Source::Bytes(std::sync::Arc::new(file));
+            let outcome = import_source(&state, &me, &node, src, mode, progress.clone()).await?;
+            let (found, done) = progress.get();
+            Ok(match outcome {
+                Err(m) => JobEnd {
+                    rows_found: found,
+                    rows_done: done,
+                    result_json: Some(crate::job::file_error_json(&m)),
+                    ..JobEnd::default()
+                },
+                // Read to the end: the rows found are the data rows read (the sheet's declared
+                // size counted its title lines too).
+                Ok(out) => JobEnd {
+                    rows_found: done,
+                    rows_done: done,
+                    created: out.created as i64,
+                    error_count: out.errors.len() as i64,
+                    result_json: Some(crate::job::report_json(
+                        out.committed,
+                        &crate::form::report_rows_with(
+                            &out.errors[..out.errors.len().min(crate::job::MAX_REPORTED)],
+                            header_of,
+                        ),
+                    )),
+                    file_name: None,
+                },
+            })
+        },
+    )
+    .await
+}
+
+/// Imports a roster file on `node`'s page, streaming: the file read on a blocking thread in
+/// batches, each batch checked and written as it comes, all in one transaction. The outcome, or
+/// why the file itself was refused.
+pub(super) async fn import_source(
+    state: &AppState,
+    me: &CurrentUser,
+    node: &Node,
+    src: crate::excel::stream::Source,
+    mode: baiqian_store::import::ImportMode,
+    progress: std::sync::Arc<crate::job::Progress>,
+) -> Result<Result<baiqian_store::import::ImportOutcome, Msg>, AppError> {
+    let nodes = state.db.org_subtree(me.scope(), &node.code, false).await?;
+    let orgs = OrgNames::new(node, &nodes);
+    drop(nodes);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RosterBatch>(4);
+    let found = progress.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        read_roster(
+            &src,
+            &orgs,
+            &mut |n| found.found(n as i64),
+            &mut |_| {},
+            &mut |b| tx.blocking_send(b).is_ok(),
+        )
+    });
+    let mut import = state
+        .db
+        .begin_member_import(&me.actor, &state.vault, state.clock.now_ms())
+        .await?;
+    while let Some(b) = rx.recv().await {
+        let rows = b.rows as i64;
+        import.reject(b.errors);
+        import.add(b.good).await?;
+        progress.advance(rows);
+    }
+    match reader
+        .await
+        .map_err(|e| AppError::Internal(format!("import reader: {e}")))?
+    {
+        // Dropping the import rolls back what it wrote.
+        Err(m) => Ok(Err(m)),
+        Ok(()) => Ok(Ok(import.finish(mode).await?)),
+    }
+}
+
+/// Imports a roster file held in memory (a form's or the API's upload).
 pub(super) async fn import_file(
     state: &AppState,
     me: &CurrentUser,
     node: &Node,
-    file: &[u8],
+    file: Vec<u8>,
     mode: baiqian_store::import::ImportMode,
 ) -> Result<Result<baiqian_store::import::ImportOutcome, Msg>, AppError> {
-    let table = if file.is_empty() {
+    if file.is_empty() {
         return Ok(Err(Msg::new("import.error.no_file")));
-    } else {
-        match crate::excel::read_first_sheet(file) {
-            Ok(t) => t,
-            Err(m) => return Ok(Err(m)),
-        }
-    };
-    let nodes = state.db.org_subtree(me.scope(), &node.code, false).await?;
-    let (rows, errors) = member_rows(&table, &OrgNames::new(node, &nodes));
-    Ok(Ok(state
-        .db
-        .import_members(
-            &me.actor,
-            &state.vault,
-            rows,
-            errors,
-            mode,
-            state.clock.now_ms(),
-        )
-        .await?))
+    }
+    let src = crate::excel::stream::Source::Bytes(std::sync::Arc::new(file));
+    import_source(state, me, node, src, mode, Default::default()).await
 }
 
 pub(super) async fn import(
@@ -712,7 +1001,7 @@ pub(super) async fn import(
     if preview {
         return preview_page(&state, &me, page, file).await;
     }
-    let status = match import_file(&state, &me, &page.org, &file, mode).await? {
+    let status = match import_file(&state, &me, &page.org, file, mode).await? {
         Err(m) => {
             page.file_error = Some(format!(
                 "{} / {}",

@@ -63,6 +63,21 @@ pub fn routes() -> Routes {
             Capability::ExportPersonalData,
             export,
         )
+        .post(
+            "/orgs/{code}/members/export-job",
+            Capability::ExportPersonalData,
+            export_job,
+        )
+        .post(
+            "/api/v1/orgs/{code}/members/export-jobs",
+            Capability::ExportPersonalData,
+            api_export_job,
+        )
+        .post(
+            "/api/v1/orgs/{code}/members/import-jobs",
+            Capability::ManageMembers,
+            api_import_job,
+        )
         .get("/members/{id}", Capability::ReadOwnRecord, show)
         .post(
             "/members/{id}/reveal",

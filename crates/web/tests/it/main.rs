@@ -13,6 +13,7 @@ mod checkin;
 mod checkin_readers;
 mod excel;
 mod exports;
+mod jobs;
 mod member;
 mod pages;
 mod rating;

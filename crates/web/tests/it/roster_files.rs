@@ -511,8 +511,21 @@ async fn the_page_previews_then_imports_the_good_rows(app: TestApp) {
     let res = app
         .post_form(&path, &[("draft", &draft), ("mode", "good_rows")], &town)
         .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert!(res.text().contains("id=\"import-result\""));
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let job = TestApp::job_of(&res);
+    let done = app.finished_job(job, &town).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["created"], 1, "{done}");
+    let page = app.get(&format!("/jobs/{job}"), &town).await;
+    assert!(
+        page.text().contains("id=\"import-result\""),
+        "{}",
+        page.text()
+    );
+    assert!(
+        page.text().contains("import-report"),
+        "the bad row still listed"
+    );
     assert_eq!(app.audit_count().await, audits + 1, "exactly the good row");
     // Used once; another account cannot use someone's draft either.
     let res = app

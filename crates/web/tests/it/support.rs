@@ -384,6 +384,27 @@ impl TestApp {
         Ok(who)
     }
 
+    /// Follows a job until it ends; its view (`GET /api/v1/jobs/{id}`).
+    pub async fn finished_job(&self, id: i64, who: &Who) -> serde_json::Value {
+        for _ in 0..3000 {
+            let res = self.get(&format!("/api/v1/jobs/{id}"), who).await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+            let job = res.json();
+            if job["status"] != "running" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("job {id} still running after a minute");
+    }
+
+    /// The job a redirect (`/jobs/{id}`) points at.
+    pub fn job_of(res: &TestResponse) -> i64 {
+        res.location()
+            .and_then(|l| l.strip_prefix("/jobs/").and_then(|id| id.parse().ok()))
+            .unwrap_or_else(|| panic!("not a job's page: {:?} {}", res.location(), res.text()))
+    }
+
     pub async fn audit_count(&self) -> i64 {
         self.db.audit_count().await.expect("audit count")
     }
@@ -396,6 +417,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.evidence_dir);
+        let _ = std::fs::remove_dir_all(self.evidence_dir.with_extension("jobs"));
         match self.cleanup.take() {
             Some(Cleanup::Sqlite(dir)) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -12,6 +12,8 @@ use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::AppError;
 
+pub mod stream;
+
 /// The tree sheet's columns: field name (as import errors name it) and Chinese header.
 pub const ORG_COLUMNS: [(&str, &str); 8] = [
     ("code", "代码"),
@@ -68,7 +70,7 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         return read_csv(bytes);
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        check_unpacked_size(bytes)?;
+        check_unpacked_size(Cursor::new(bytes))?;
     }
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|_| Msg::new("import.error.not_xlsx"))?;
@@ -90,9 +92,8 @@ const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Refuses a zip whose entries unpack to more than `MAX_UNPACKED_BYTES` (a decompression bomb)
 /// before anything is unpacked; a zip it cannot read is not a workbook.
-fn check_unpacked_size(bytes: &[u8]) -> Result<(), Msg> {
-    let mut zip =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+fn check_unpacked_size(reader: impl std::io::Read + std::io::Seek) -> Result<(), Msg> {
+    let mut zip = zip::ZipArchive::new(reader).map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         let entry = zip
@@ -110,19 +111,7 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), Msg> {
 /// A CSV file as Excel saves it: UTF-8 (with or without a byte-order mark) or, when it is not
 /// UTF-8, GBK (GB 18030), the encoding of Excel's "CSV" on Chinese Windows.
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
-        Err(_) => {
-            let (t, _, bad) = encoding_rs::GB18030.decode(bytes);
-            if bad {
-                return Err(Msg::new("import.error.not_xlsx"));
-            }
-            t
-        }
-    };
-    if text.contains('\0') {
-        return Err(Msg::new("import.error.not_xlsx"));
-    }
+    let text = decode_csv(bytes)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -136,6 +125,25 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
         table.push(record.iter().map(fold).collect());
     }
     Ok(table)
+}
+
+/// A CSV file's text: UTF-8 (a byte-order mark dropped) or else GB 18030; `Err` when it is
+/// neither, or holds NUL bytes (a binary file).
+fn decode_csv(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, Msg> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
+        Err(_) => {
+            let (t, _, bad) = encoding_rs::GB18030.decode(bytes);
+            if bad {
+                return Err(Msg::new("import.error.not_xlsx"));
+            }
+            t
+        }
+    };
+    if text.contains('\0') {
+        return Err(Msg::new("import.error.not_xlsx"));
+    }
+    Ok(text)
 }
 
 fn cell_text(d: &Data) -> String {
@@ -281,28 +289,72 @@ pub fn write_list(
     columns: &[(&str, &str)],
     rows: &[Vec<Cell>],
 ) -> Result<Vec<u8>, AppError> {
-    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet).map_err(xerr)?;
-    let bold = Format::new().set_bold();
-    let quoted = Format::new().set_quote_prefix();
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    ws.write_string_with_format(0, 0, title, &bold)
-        .map_err(xerr)?;
-    let mut widths: Vec<usize> = columns.iter().map(|(_, h)| width_of(h)).collect();
-    for (c, (_, header)) in columns.iter().enumerate() {
-        ws.write_string_with_format(1, c as u16, *header, &bold)
-            .map_err(xerr)?;
+    let mut w = ListWriter::new(sheet, title, columns, false)?;
+    for row in rows {
+        w.row(row)?;
     }
-    ws.set_freeze_panes(2, 0).map_err(xerr)?;
-    for (i, row) in rows.iter().enumerate() {
-        let r = (i + 2) as u32;
+    w.finish_to_buffer()
+}
+
+/// Writes a list row by row in the layout of [`write_list`]. In constant-memory mode each row
+/// goes to a temporary file as soon as the next begins, so a province's roster takes no more
+/// memory than one row (rust_xlsxwriter's `constant_memory`).
+pub struct ListWriter {
+    wb: Workbook,
+    next_row: u32,
+    widths: Vec<usize>,
+    quoted: Format,
+    date: Format,
+}
+
+fn xerr(e: rust_xlsxwriter::XlsxError) -> AppError {
+    AppError::Internal(format!("xlsx: {e}"))
+}
+
+impl ListWriter {
+    pub fn new(
+        sheet: &str,
+        title: &str,
+        columns: &[(&str, &str)],
+        constant_memory: bool,
+    ) -> Result<Self, AppError> {
+        let mut wb = Workbook::new();
+        let ws = if constant_memory {
+            wb.add_worksheet_with_constant_memory().map_err(xerr)?
+        } else {
+            wb.add_worksheet()
+        };
+        ws.set_name(sheet).map_err(xerr)?;
+        let bold = Format::new().set_bold();
+        ws.write_string_with_format(0, 0, title, &bold)
+            .map_err(xerr)?;
+        for (c, (_, header)) in columns.iter().enumerate() {
+            ws.write_string_with_format(1, c as u16, *header, &bold)
+                .map_err(xerr)?;
+        }
+        ws.set_freeze_panes(2, 0).map_err(xerr)?;
+        Ok(Self {
+            wb,
+            next_row: 2,
+            widths: columns.iter().map(|(_, h)| width_of(h)).collect(),
+            quoted: Format::new().set_quote_prefix(),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+        })
+    }
+
+    /// Rows written so far, the header lines not counted.
+    pub fn rows(&self) -> u32 {
+        self.next_row - 2
+    }
+
+    pub fn row(&mut self, row: &[Cell]) -> Result<(), AppError> {
+        let r = self.next_row;
+        let ws = self.wb.worksheet_from_index(0).map_err(xerr)?;
         for (c, cell) in row.iter().enumerate() {
             let col = c as u16;
             let shown = match cell {
                 Cell::Text(s) if looks_like_formula(s) => {
-                    ws.write_string_with_format(r, col, s, &quoted)
+                    ws.write_string_with_format(r, col, s, &self.quoted)
                         .map_err(xerr)?;
                     width_of(s)
                 }
@@ -317,23 +369,39 @@ pub fn write_list(
                 Cell::Date(d) => {
                     match rust_xlsxwriter::ExcelDateTime::parse_from_str(d) {
                         Ok(when) => ws
-                            .write_datetime_with_format(r, col, &when, &date)
+                            .write_datetime_with_format(r, col, &when, &self.date)
                             .map_err(xerr)?,
                         Err(_) => ws.write_string(r, col, d).map_err(xerr)?,
                     };
                     10
                 }
             };
-            if let Some(w) = widths.get_mut(c) {
+            if let Some(w) = self.widths.get_mut(c) {
                 *w = (*w).max(shown);
             }
         }
+        self.next_row += 1;
+        Ok(())
     }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, (*w as f64 + 2.0).min(48.0))
-            .map_err(xerr)?;
+
+    fn set_widths(&mut self) -> Result<(), AppError> {
+        let ws = self.wb.worksheet_from_index(0).map_err(xerr)?;
+        for (c, w) in self.widths.iter().enumerate() {
+            ws.set_column_width(c as u16, (*w as f64 + 2.0).min(48.0))
+                .map_err(xerr)?;
+        }
+        Ok(())
     }
-    wb.save_to_buffer().map_err(xerr)
+
+    pub fn finish_to_buffer(mut self) -> Result<Vec<u8>, AppError> {
+        self.set_widths()?;
+        self.wb.save_to_buffer().map_err(xerr)
+    }
+
+    pub fn finish_to_file(mut self, path: &std::path::Path) -> Result<(), AppError> {
+        self.set_widths()?;
+        self.wb.save(path).map_err(xerr)
+    }
 }
 
 /// A one-sheet workbook: bold Chinese headers, frozen header row, then the rows.
