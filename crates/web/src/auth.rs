@@ -241,7 +241,8 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
             .map(|(_, v)| v.to_string());
         (token, bytes)
     } else if content_type.starts_with("multipart/form-data") {
-        let bytes = axum::body::to_bytes(body, crate::state::MAX_UPLOAD_BYTES)
+        // The route's own limit applies when its handler reads the body; this is the largest any has.
+        let bytes = axum::body::to_bytes(body, crate::state::MAX_ROSTER_UPLOAD_BYTES)
             .await
             .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
         let token = multipart_field(&content_type, bytes.clone(), "csrf").await;

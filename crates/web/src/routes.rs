@@ -56,6 +56,20 @@ impl Routes {
         self.add(Method::POST, path, capability, move || post(handler))
     }
 
+    /// A POST taking a large upload (a roster file): the body may be up to
+    /// `MAX_ROSTER_UPLOAD_BYTES` instead of the default `MAX_UPLOAD_BYTES`.
+    pub fn post_upload<H, T>(self, path: &'static str, capability: Capability, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, capability, move || {
+            post(handler).layer(axum::extract::DefaultBodyLimit::max(
+                crate::state::MAX_ROSTER_UPLOAD_BYTES,
+            ))
+        })
+    }
+
     fn add(
         mut self,
         method: Method,

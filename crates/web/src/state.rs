@@ -100,3 +100,6 @@ impl AppState {
 
 /// Largest request body: an imported spreadsheet.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// Largest roster upload: a province's million rows of eleven columns is about 45 MB as `.xlsx`.
+pub const MAX_ROSTER_UPLOAD_BYTES: usize = 128 * 1024 * 1024;

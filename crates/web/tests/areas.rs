@@ -16,6 +16,7 @@ const SHARED: &[&str] = &[
     "auth",
     "clock",
     "drafts",
+    "job",
     "error",
     "excel",
     "extract",

@@ -157,6 +157,21 @@ impl Db {
     /// scope), in the roster's order: organization path, name, id. Walking a subtree's nodes in
     /// path order a few dozen at a time reads the whole roster in that order without sorting it.
     pub async fn members_of_orgs(&self, scope: &Scope, codes: &[String]) -> Result<Vec<Member>> {
+        if let Some(sqlite) = self.sqlite_checkins() {
+            // Through sqlx, every row crossed to a worker thread and was converted twice: a
+            // province's roster read at a third of the speed Excel is written.
+            let (path, lower, upper) = (
+                sqlite.path.clone(),
+                scope.lower().to_string(),
+                scope.upper().to_string(),
+            );
+            let codes = codes.to_vec();
+            return tokio::task::spawn_blocking(move || {
+                sqlite_members_of_orgs(&path, &lower, &upper, &codes)
+            })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("roster read: {e}")))?;
+        }
         let mut out = Vec::new();
         for chunk in codes.chunks(bulk::IN_LIST) {
             let sql = format!(
@@ -420,6 +435,57 @@ impl Db {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// `Db::members_of_orgs` on SQLite: its own read-only rusqlite connection (reads go on beside
+/// the writer under WAL), rows decoded straight into members.
+fn sqlite_members_of_orgs(
+    path: &str,
+    lower: &str,
+    upper: &str,
+    codes: &[String],
+) -> Result<Vec<Member>> {
+    use rusqlite::OpenFlags;
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut out = Vec::new();
+    for chunk in codes.chunks(bulk::IN_LIST) {
+        let list: Vec<String> = (3..3 + chunk.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org IN ({}) AND o.path >= ?1 AND o.path < ?2 \
+             ORDER BY o.path, m.name, m.id",
+            list.join(", ")
+        );
+        let mut stmt = c.prepare(&sql)?;
+        let params = [lower, upper]
+            .into_iter()
+            .chain(chunk.iter().map(String::as_str));
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            Ok(Member {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                gender: r.get(2)?,
+                birth_date: r.get(3)?,
+                id_masked: r.get(4)?,
+                phone_masked: r.get(5)?,
+                home_org: r.get(6)?,
+                home_org_name: r.get(7)?,
+                workplace: r.get(8)?,
+                joined: r.get(9)?,
+                mobile: r.get::<_, i64>(10)? != 0,
+                mobile_where: r.get(11)?,
+                status: r.get(12)?,
+                card_no: r.get(13)?,
+            })
+        })?;
+        for m in rows {
+            out.push(m?);
+        }
+    }
+    Ok(out)
 }
 
 async fn member_in_scope(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Result<Member> {

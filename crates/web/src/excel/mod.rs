@@ -93,16 +93,45 @@ const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 /// Refuses a zip whose entries unpack to more than `MAX_UNPACKED_BYTES` (a decompression bomb)
 /// before anything is unpacked; a zip it cannot read is not a workbook.
 fn check_unpacked_size(reader: impl std::io::Read + std::io::Seek) -> Result<(), Msg> {
+    check_unpacked(reader, MAX_UNPACKED_BYTES, MAX_UNPACKED_BYTES)
+}
+
+/// Largest unpacked worksheet a streamed read takes: it is read as it unpacks, never held (a
+/// million-row roster's sheet unpacks to about 400 MB).
+const MAX_STREAMED_SHEET_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// `check_unpacked_size` for a streamed read: the worksheets may be large, everything else
+/// (shared strings, styles: held in memory) stays under `MAX_UNPACKED_BYTES`.
+fn check_streamed_size(reader: impl std::io::Read + std::io::Seek) -> Result<(), Msg> {
+    check_unpacked(reader, MAX_UNPACKED_BYTES, MAX_STREAMED_SHEET_BYTES)
+}
+
+fn check_unpacked(
+    reader: impl std::io::Read + std::io::Seek,
+    held_max: u64,
+    sheets_max: u64,
+) -> Result<(), Msg> {
     let mut zip = zip::ZipArchive::new(reader).map_err(|_| Msg::new("import.error.not_xlsx"))?;
     let mut total: u64 = 0;
+    let mut sheets: u64 = 0;
     for i in 0..zip.len() {
         let entry = zip
             .by_index_raw(i)
             .map_err(|_| Msg::new("import.error.not_xlsx"))?;
-        total = total.saturating_add(entry.size());
-        if total > MAX_UNPACKED_BYTES {
-            return Err(Msg::new("import.error.unpacked_too_large")
-                .arg("max", MAX_UNPACKED_BYTES / (1024 * 1024)));
+        if held_max != sheets_max && entry.name().is_ok_and(|n| n.starts_with("xl/worksheets/")) {
+            sheets = sheets.saturating_add(entry.size());
+        } else {
+            total = total.saturating_add(entry.size());
+        }
+        if sheets > sheets_max {
+            return Err(
+                Msg::new("import.error.unpacked_too_large").arg("max", sheets_max / (1024 * 1024))
+            );
+        }
+        if total > held_max {
+            return Err(
+                Msg::new("import.error.unpacked_too_large").arg("max", held_max / (1024 * 1024))
+            );
         }
     }
     Ok(())

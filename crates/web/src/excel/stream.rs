@@ -11,7 +11,8 @@ use baiqian_store::import::ImportError;
 use calamine::{DataRef, Reader};
 
 use super::{
-    Column, HEADER_SEARCH_ROWS, Located, cell_text, check_unpacked_size, decode_csv, locate,
+    Column, HEADER_SEARCH_ROWS, Located, cell_text, check_streamed_size, check_unpacked_size,
+    decode_csv, locate,
 };
 
 /// Most rows one streamed sheet may have: an Excel sheet's own limit.
@@ -73,7 +74,7 @@ pub fn for_each_row(
     }
     let too_many = || Msg::new("import.error.too_many_rows").arg("max", max_rows);
     if head.starts_with(b"PK\x03\x04") {
-        check_unpacked_size(src.open()?)?;
+        check_streamed_size(src.open()?)?;
         if let Ok(mut wb) = calamine::Xlsx::new(src.open()?) {
             let Some(name) = wb.sheet_names().first().cloned() else {
                 return Err(Msg::new("import.error.no_sheet"));
@@ -121,6 +122,9 @@ pub fn for_each_row(
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         // .ods, .xlsb and .xls: read whole, then handed out row by row.
+        if head.starts_with(b"PK\x03\x04") {
+            check_unpacked_size(src.open()?)?;
+        }
         let bytes = src.all()?;
         let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.as_ref()))
             .map_err(|_| Msg::new("import.error.not_xlsx"))?;

@@ -53,7 +53,7 @@ pub fn routes() -> Routes {
             Capability::ManageMembers,
             import_form,
         )
-        .post(
+        .post_upload(
             "/orgs/{code}/members/import",
             Capability::ManageMembers,
             import,
@@ -73,7 +73,7 @@ pub fn routes() -> Routes {
             Capability::ExportPersonalData,
             api_export_job,
         )
-        .post(
+        .post_upload(
             "/api/v1/orgs/{code}/members/import-jobs",
             Capability::ManageMembers,
             api_import_job,
@@ -108,7 +108,7 @@ pub fn routes() -> Routes {
             api_roster,
         )
         .merge(team::routes())
-        .post(
+        .post_upload(
             "/api/v1/orgs/{code}/members/import",
             Capability::ManageMembers,
             api::api_import,
