@@ -36,7 +36,14 @@ pub struct MemberImport<'v> {
     per_org: BTreeMap<String, i64>,
     created: usize,
     errors: Vec<ImportError>,
+    /// PostgreSQL's pool, to refresh the planner's statistics after a large import.
+    pg: Option<sqlx::PgPool>,
 }
+
+/// Members imported at once past which PostgreSQL's statistics are refreshed: a roster grown
+/// from nothing to a million otherwise reads with plans made for an empty table until
+/// autovacuum comes round.
+const ANALYZE_AFTER: usize = 50_000;
 
 impl Db {
     /// Opens an import for `actor`; feed it with [`MemberImport::add`], end it with
@@ -60,6 +67,7 @@ impl Db {
             per_org: BTreeMap::new(),
             created: 0,
             errors: Vec::new(),
+            pg: self.pg_typed().cloned(),
         })
     }
 
@@ -181,6 +189,13 @@ impl MemberImport<'_> {
                 .await?;
         }
         self.tx.commit().await?;
+        if let Some(pg) = &self.pg
+            && self.created >= ANALYZE_AFTER
+        {
+            sqlx::query("ANALYZE members, member_cards, orgs")
+                .execute(pg)
+                .await?;
+        }
         out.created = self.created;
         out.committed = self.created > 0;
         out.errors = self.errors;

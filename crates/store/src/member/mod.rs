@@ -172,6 +172,20 @@ impl Db {
             .await
             .map_err(|e| StoreError::Corrupt(format!("roster read: {e}")))?;
         }
+        if let Some(pg) = self.pg_typed() {
+            // Through the `Any` driver the read alone took longer than writing the file
+            // (13.2 s for a million members): typed rows decode without the detour.
+            let rows = sqlx::query(&format!(
+                "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org = ANY($3) AND o.path >= $1 AND o.path < $2 \
+                 ORDER BY o.path, m.name, m.id"
+            ))
+            .bind(scope.lower())
+            .bind(scope.upper())
+            .bind(codes)
+            .fetch_all(pg)
+            .await?;
+            return rows.iter().map(pg_member).collect();
+        }
         let mut out = Vec::new();
         for chunk in codes.chunks(bulk::IN_LIST) {
             let sql = format!(
@@ -435,6 +449,26 @@ impl Db {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// A member from a typed PostgreSQL row of `MEMBER_COLUMNS`.
+fn pg_member(r: &sqlx::postgres::PgRow) -> Result<Member> {
+    Ok(Member {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        gender: r.try_get(2)?,
+        birth_date: r.try_get(3)?,
+        id_masked: r.try_get(4)?,
+        phone_masked: r.try_get(5)?,
+        home_org: r.try_get(6)?,
+        home_org_name: r.try_get(7)?,
+        workplace: r.try_get(8)?,
+        joined: r.try_get(9)?,
+        mobile: r.try_get::<i64, _>(10)? != 0,
+        mobile_where: r.try_get(11)?,
+        status: r.try_get(12)?,
+        card_no: r.try_get(13)?,
+    })
 }
 
 /// `Db::members_of_orgs` on SQLite: its own read-only rusqlite connection (reads go on beside
