@@ -8,7 +8,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::{Auth, LANG_COOKIE, is_local_path, set_cookie};
+use crate::auth::{LANG_COOKIE, is_local_path, set_cookie};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::Routes;
@@ -18,7 +18,6 @@ use baiqian_domain::capability::Capability;
 /// Every route of the application with the capability it needs.
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/", Capability::SignedIn, home)
         .get("/healthz", Capability::Public, healthz)
         .get("/metrics", Capability::ReadMetrics, metrics)
         .get("/lang/{lang}", Capability::Public, switch_lang)
@@ -28,6 +27,7 @@ pub fn routes() -> Routes {
             Capability::Public,
             crate::openapi::openapi,
         )
+        .merge(crate::home::routes())
         .merge(crate::org::routes())
         .merge(crate::member::routes())
         .merge(crate::checkin::routes())
@@ -46,16 +46,6 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(crate::error::render_errors))
         .layer(from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
-}
-
-/// A member's home is their own record; everyone else's is their node.
-async fn home(Auth(me): Auth) -> Redirect {
-    match me.user.member_id {
-        Some(id) if !me.role().may(Capability::ReadRoster) => {
-            Redirect::to(&format!("/members/{id}"))
-        }
-        _ => Redirect::to(&format!("/orgs/{}", me.user.org_code)),
-    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -10,6 +10,7 @@ pub mod excel;
 pub mod extract;
 pub mod form;
 pub mod frame;
+pub mod home;
 pub mod i18n;
 pub mod metrics;
 pub mod openapi;

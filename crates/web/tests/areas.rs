@@ -22,6 +22,7 @@ const SHARED: &[&str] = &[
     "extract",
     "form",
     "frame",
+    "home",
     "i18n",
     "metrics",
     "openapi",

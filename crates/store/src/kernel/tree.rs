@@ -43,6 +43,18 @@ impl Db {
             .collect()
     }
 
+    /// The tree's top nodes (the cities), not retired: where the public results begin.
+    pub async fn org_roots(&self) -> Result<Vec<Node>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORG_COLUMNS} FROM orgs WHERE parent_code IS NULL AND retired_at IS NULL ORDER BY code"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Org::from_row(r).map(Node::found))
+            .collect()
+    }
+
     /// Active descendants of a node by level (the node itself not counted).
     pub async fn org_counts(&self, node: &Node) -> Result<LevelCounts> {
         let path = node.path.as_str();

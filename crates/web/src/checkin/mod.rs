@@ -3,11 +3,13 @@
 
 pub(crate) mod api;
 pub mod device;
+mod home;
 mod pages;
 mod qr;
 mod writer;
 
 // The parts share their helpers through this module (each part says `use super::*`).
+pub(crate) use self::home::{home_part, tasks};
 #[allow(unused_imports)]
 use self::{api::*, pages::*, qr::*, writer::*};
 pub use writer::{CheckinWriter, DeviceCache};

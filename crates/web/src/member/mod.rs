@@ -3,10 +3,12 @@
 
 pub(crate) mod api;
 mod card;
+mod home;
 mod import;
 pub mod team;
 
 // The parts share their helpers through this module (each part says `use super::*`).
+pub(crate) use self::home::home_part;
 #[allow(unused_imports)]
 use self::{api::*, card::*, import::*};
 

@@ -32,6 +32,11 @@ pub(crate) async fn api_ratings(
     let Some(round) = round else {
         return Err(AppError::NotFound);
     };
+    Ok(Json(summary(year, round.published_at.is_some(), &t)).into_response())
+}
+
+/// The summary's shape from a tally: the scoped and the public API answer alike.
+pub(crate) fn summary(year: i64, published: bool, t: &Tally) -> RatingsSummary {
     let mut stars: std::collections::BTreeMap<String, i64> =
         (1..=5).map(|s| (s.to_string(), t.stars[s - 1])).collect();
     stars.insert("unrated".into(), t.unrated());
@@ -40,11 +45,10 @@ pub(crate) async fn api_ratings(
         .enumerate()
         .map(|(i, c)| (c.as_str().to_string(), t.classes[i]))
         .collect();
-    Ok(Json(RatingsSummary {
+    RatingsSummary {
         year,
-        published: round.published_at.is_some(),
+        published,
         stars,
         classes,
-    })
-    .into_response())
+    }
 }

@@ -7,13 +7,16 @@ mod assessment;
 mod board;
 mod evidence;
 mod facts;
+mod home;
+pub(crate) mod public;
 mod round;
 
 pub mod standard;
 
 // The parts share their helpers through this module (each part says `use super::*`).
+pub(crate) use self::home::{home_part, tasks};
 #[allow(unused_imports)]
-use self::{api::*, assessment::*, board::*, evidence::*, facts::*, round::*};
+use self::{api::*, assessment::*, board::*, evidence::*, facts::*, public::*, round::*};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,6 +34,7 @@ use baiqian_domain::rating::{
     LaggingRule, PioneerCriterion, PioneerFacts, PromotionLevel, Stage, Thresholds, VillageClass,
 };
 use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
 use baiqian_store::StoreError;
 use baiqian_store::kernel::Node;
 use baiqian_store::rating::standard::StandardSet;
@@ -119,6 +123,13 @@ pub fn routes() -> Routes {
             facts_template,
         )
         .merge(standard::routes())
+        .get("/public", Capability::Public, public_home)
+        .get("/public/orgs/{code}", Capability::Public, public_org)
+        .get(
+            "/api/v1/public/orgs/{code}/ratings/{year}",
+            Capability::Public,
+            api_public_ratings,
+        )
         .get(
             "/orgs/{code}/ratings/{year}/villages.xlsx",
             Capability::ExportLists,

@@ -112,7 +112,8 @@ async fn log_in(
         .await?
         .click()
         .await?;
-    c.wait().for_element(Locator::Id("org-name")).await?;
+    // Everyone lands on their home, with what waits for them.
+    c.wait().for_element(Locator::Id("home-tasks")).await?;
     Ok(())
 }
 
@@ -131,7 +132,16 @@ async fn login_switch_language_and_drill_from_city_to_village() {
             "demo logins are listed in demo mode only"
         );
         log_in(&c, &base, "city.admin").await?;
-        let title = c.find(Locator::Id("org-name")).await?.text().await?;
+        c.find(Locator::Css("#sidenav a[href^='/orgs/']"))
+            .await?
+            .click()
+            .await?;
+        let title = c
+            .wait()
+            .for_element(Locator::Id("org-name"))
+            .await?
+            .text()
+            .await?;
         assert!(title.starts_with("湖州市"), "{title}");
         let nav = c
             .find(Locator::Css("#sidenav a[aria-current=page]"))
@@ -492,13 +502,19 @@ async fn a_member_sees_their_own_pages_on_a_phone_and_a_desk() {
             .await?
             .click()
             .await?;
-        // Their home is their own record.
-        c.wait().for_element(Locator::Css("main h1")).await?;
-        let home = c.current_url().await?;
-        assert!(home.path().starts_with("/members/"), "{home}");
-        let own = home.path().to_string();
+        // Their home is "mine": their record and card one tap away.
+        c.wait().for_element(Locator::Css("#home-me")).await?;
+        let record = c
+            .find(Locator::Css("#home-me a[href^='/members/']"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        assert!(record.starts_with("/members/"), "{record}");
+        let own = record;
         let village = baiqian_demo::XINMIN;
         let pages = [
+            ("home", "/".to_string()),
             ("record", own.clone()),
             ("card", format!("{own}/card")),
             ("village", format!("/orgs/{village}")),

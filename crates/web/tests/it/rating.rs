@@ -478,6 +478,23 @@ both!(full_round_from_self_assessment_to_publication);
 
 /// Scores every item of 新民村's 2016 assessment at full marks and takes it to approval.
 pub(crate) async fn approve_xinmin_2016(app: &TestApp) -> i64 {
+    let id = score_xinmin_2016(app).await;
+    for login in ["xinmin.secretary", "meishan.admin", "changxing.admin"] {
+        let who = app.login(login).await;
+        let res = app
+            .post_form(
+                &format!("/assessments/{id}/step"),
+                &[("action", "forward")],
+                &who,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{login}: {}", res.text());
+    }
+    id
+}
+
+/// Scores every item of 新民村's 2016 self-assessment at full marks, as its secretary.
+pub(crate) async fn score_xinmin_2016(app: &TestApp) -> i64 {
     let (a, items, _) = app
         .db
         .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
@@ -502,17 +519,6 @@ pub(crate) async fn approve_xinmin_2016(app: &TestApp) -> i64 {
         .post_form(&format!("/assessments/{}/scores", a.id), &form, &sec)
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    for login in ["xinmin.secretary", "meishan.admin", "changxing.admin"] {
-        let who = app.login(login).await;
-        let res = app
-            .post_form(
-                &format!("/assessments/{}/step", a.id),
-                &[("action", "forward")],
-                &who,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{login}: {}", res.text());
-    }
     a.id
 }
 

@@ -104,6 +104,36 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
 }
 both!(every_route_answers_each_role_as_the_table_says);
 
+/// What anyone reaches without an account, route by route: signing in, health, static files,
+/// the language switch, the API's description, the readers' check-ins (a reader brings its own
+/// token) and the published ratings. A route added as public shows up here to be looked at.
+#[test]
+fn only_these_routes_are_public() {
+    let public: std::collections::BTreeSet<String> = baiqian_web::app::routes()
+        .specs()
+        .into_iter()
+        .filter(|r| r.capability == Capability::Public)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    let expected: std::collections::BTreeSet<String> = [
+        "GET /api/v1/openapi.json",
+        "GET /api/v1/public/orgs/{code}/ratings/{year}",
+        "GET /healthz",
+        "GET /lang/{lang}",
+        "GET /login",
+        "GET /public",
+        "GET /public/orgs/{code}",
+        "GET /static/{file}",
+        "POST /api/v1/checkins",
+        "POST /api/v1/checkins/batch",
+        "POST /login",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(public, expected);
+}
+
 /// Each (method, path) once: a second registration would make the table ambiguous.
 #[test]
 fn the_route_table_has_each_route_once() {
@@ -143,14 +173,14 @@ async fn a_member_reaches_their_own_record_and_no_one_elses(app: TestApp) {
     ] {
         assert_eq!(app.get(&url, &member).await.status, StatusCode::OK, "{url}");
     }
-    // Their home is their record, not the village's admin page.
+    // Their home is "mine": their record and card, not the village's admin page.
     let home = app.get("/", &member).await;
-    assert_eq!(
-        home.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok()),
-        Some(format!("/members/{own}").as_str())
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.text()
+            .contains(&format!("href=\"/members/{own}/card\""))
     );
+    assert!(!home.text().contains(&format!("/orgs/{XINMIN}/members")));
 
     // Another member of the same village, the roster, its export, the readers: not there.
     let other: (i64,) =
