@@ -21,7 +21,7 @@ pub fn routes() -> Routes {
         .get("/healthz", Capability::Public, healthz)
         .get("/metrics", Capability::ReadMetrics, metrics)
         .get("/lang/{lang}", Capability::Public, switch_lang)
-        .get("/static/{file}", Capability::Public, static_file)
+        .get("/static/{file}", Capability::Public, crate::assets::serve)
         .get(
             "/api/v1/openapi.json",
             Capability::Public,
@@ -100,31 +100,4 @@ async fn switch_lang(
         HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?,
     );
     Ok(res)
-}
-
-/// Vendored assets, embedded so the binary needs nothing beside it.
-async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
-    let (body, mime): (&'static [u8], &str) = match file.as_str() {
-        "app.css" => (
-            include_bytes!("../static/app.css"),
-            "text/css; charset=utf-8",
-        ),
-        "htmx.min.js" => (
-            include_bytes!("../static/htmx.min.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "app.js" => (
-            include_bytes!("../static/app.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => return Err(AppError::NotFound),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response())
 }

@@ -2,7 +2,9 @@
 
 // The composition root and what every area shares.
 pub mod app;
+pub mod assets;
 pub mod auth;
+pub mod chart;
 pub mod clock;
 pub mod drafts;
 pub mod error;

@@ -13,7 +13,9 @@ use std::path::Path;
 const AREAS: &[&str] = &["audit", "checkin", "member", "org", "rating", "user"];
 const SHARED: &[&str] = &[
     "app",
+    "assets",
     "auth",
+    "chart",
     "clock",
     "drafts",
     "job",

@@ -23,6 +23,9 @@ pub(super) struct BoardPage {
 }
 
 impl BoardPage {
+    fn chart_url(&self, name: &str) -> String {
+        format!("/orgs/{}/ratings/{}/chart/{name}", self.org.code, self.year)
+    }
     fn stage_name(&self, i: &usize) -> String {
         Stage::ALL
             .get(*i)

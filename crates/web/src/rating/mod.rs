@@ -5,6 +5,7 @@
 pub(crate) mod api;
 mod assessment;
 mod board;
+mod charts;
 mod evidence;
 mod facts;
 mod home;
@@ -16,7 +17,9 @@ pub mod standard;
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::{home_part, tasks};
 #[allow(unused_imports)]
-use self::{api::*, assessment::*, board::*, evidence::*, facts::*, public::*, round::*};
+use self::{
+    api::*, assessment::*, board::*, charts::*, evidence::*, facts::*, public::*, round::*,
+};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -67,6 +70,11 @@ pub fn routes() -> Routes {
             "/orgs/{code}/ratings/{year}",
             Capability::ReadRatings,
             ratings_page,
+        )
+        .get(
+            "/orgs/{code}/ratings/{year}/chart/{chart}",
+            Capability::ReadRatings,
+            chart_data,
         )
         .get(
             "/orgs/{code}/ratings/{year}/villages",

@@ -2,6 +2,7 @@
 //! switches the language, and drills from the city down to a village. Runs when
 //! `BAIQIAN_TEST_BROWSER` is set (CI sets it); then a missing browser fails the test.
 
+use fantoccini::actions::InputSource;
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
@@ -667,4 +668,69 @@ async fn a_township_admin_previews_a_roster_and_imports_the_good_rows() {
     })
     .await;
     let _ = std::fs::remove_file(&path);
+}
+
+/// The city's 2015 board draws its charts; a click on the tallest bar of the stars chart opens
+/// the villages behind it, the same list the table's figure links to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_board_chart_opens_the_villages_behind_it() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    with_browser(&app, &driver, &chromium, |c, base| async move {
+        log_in(&c, &base, "city.admin").await?;
+        c.set_window_size(1440, 900).await?;
+        c.goto(&format!("{base}/orgs/330500/ratings/2015")).await?;
+        for id in ["chart-children", "chart-stars", "chart-classes", "chart-stages"] {
+            c.wait()
+                .for_element(Locator::Css(&format!("#{id}[data-ready] svg")))
+                .await?;
+        }
+        let at = c
+            .execute(
+                "var box = document.getElementById('chart-stars'); box.scrollIntoView({block: 'center'});
+                 var ch = echarts.getInstanceByDom(box); var d = ch.getOption().series[0].data;
+                 var i = d.indexOf(Math.max.apply(null, d));
+                 var p = ch.convertToPixel({seriesIndex: 0}, [i, d[i] / 2]);
+                 var r = box.getBoundingClientRect();
+                 return [r.left + p[0], r.top + p[1], i + 1, d[i]];",
+                vec![],
+            )
+            .await?;
+        let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        let (stars, count) = (at[2].as_i64().unwrap(), at[3].as_i64().unwrap());
+        assert!(count > 0, "the tallest bar has villages");
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-board-charts-1440.png"),
+            png,
+        );
+        let click = fantoccini::actions::MouseActions::new("mouse".into())
+            .then(fantoccini::actions::PointerAction::MoveTo {
+                duration: None,
+                x,
+                y,
+            })
+            .then(fantoccini::actions::PointerAction::Down {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            })
+            .then(fantoccini::actions::PointerAction::Up {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            });
+        c.perform_actions(click).await?;
+        c.wait().for_element(Locator::Id("rating-villages")).await?;
+        let url = c.current_url().await?;
+        assert_eq!(url.path(), "/orgs/330500/ratings/2015/villages");
+        assert_eq!(url.query(), Some(format!("stars={stars}").as_str()));
+        let rows = c
+            .find_all(Locator::Css("#rating-villages tbody tr"))
+            .await?
+            .len() as i64;
+        assert_eq!(rows, count, "the list holds the bar's villages");
+        Ok(())
+    })
+    .await;
 }

@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod charts;
 mod checkin;
 mod checkin_readers;
 mod excel;

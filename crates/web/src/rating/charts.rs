@@ -1,0 +1,103 @@
+//! The rating boards' charts (the data behind `templates/_chart.html`): a node's stars, classes
+//! and stages in a year, and its area children's stars side by side. Every value links to the
+//! villages behind it, the same lists the board's table links to.
+
+use super::*;
+use crate::chart::{ChartData, ChartKind};
+
+/// `GET /orgs/{code}/ratings/{year}/chart/{chart}`: `stars`, `classes`, `stages`, `children`.
+pub(super) async fn chart_data(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    YearParam(year): YearParam,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let round = state
+        .db
+        .round_for(&org, year)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let today = today(&state);
+    let list = |node: &str, query: String| format!("/orgs/{node}/ratings/{year}/villages?{query}");
+    let chart = params.get("chart").map(String::as_str).unwrap_or("");
+    let data = match chart {
+        "children" => {
+            let areas: Vec<Node> = state
+                .db
+                .org_children(me.scope(), &org.code, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.level.is_area())
+                .collect();
+            let tallies = state
+                .db
+                .rating_child_tallies(&round, &org, &areas, &today)
+                .await?;
+            let mut data = ChartData::new(
+                ChartKind::Bar,
+                areas.iter().map(|a| a.name.clone()).collect(),
+            )
+            .stacked();
+            for s in (1..=5usize).rev() {
+                data = data.series(
+                    format!("{s}★"),
+                    tallies.iter().map(|t| t.stars[s - 1] as f64).collect(),
+                    areas
+                        .iter()
+                        .map(|a| list(a.code.as_str(), format!("stars={s}")))
+                        .collect(),
+                );
+            }
+            data
+        }
+        "stars" | "classes" | "stages" => {
+            let t = state.db.rating_tally(&round, &org, &today).await?;
+            let here = org.code.as_str();
+            match chart {
+                "stars" => {
+                    ChartData::new(ChartKind::Bar, (1..=5).map(|s| format!("{s}★")).collect())
+                        .series(
+                            tr.t("rating.villages").to_string(),
+                            t.stars.iter().map(|n| *n as f64).collect(),
+                            (1..=5).map(|s| list(here, format!("stars={s}"))).collect(),
+                        )
+                }
+                "classes" => ChartData::new(
+                    ChartKind::Pie,
+                    VillageClass::ALL
+                        .iter()
+                        .map(|c| tr.t(&format!("rating.class.{}", c.as_str())).to_string())
+                        .collect(),
+                )
+                .series(
+                    tr.t("rating.class").to_string(),
+                    t.classes.iter().map(|n| *n as f64).collect(),
+                    VillageClass::ALL
+                        .iter()
+                        .map(|c| list(here, format!("class={}", c.as_str())))
+                        .collect(),
+                ),
+                _ => ChartData::new(
+                    ChartKind::Bar,
+                    Stage::ALL
+                        .iter()
+                        .map(|s| tr.t(&format!("rating.stage.{}", s.as_str())).to_string())
+                        .collect(),
+                )
+                .series(
+                    tr.t("rating.villages").to_string(),
+                    t.stages.iter().map(|n| *n as f64).collect(),
+                    Stage::ALL
+                        .iter()
+                        .map(|s| list(here, format!("stage={}", s.as_str())))
+                        .collect(),
+                ),
+            }
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    Ok(data.into_response())
+}
