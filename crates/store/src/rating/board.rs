@@ -87,7 +87,8 @@ impl Db {
             sql.push_str(&format!(" AND a.stage IN ({})", late.join(",")));
         }
         sql.push_str(&format!(
-            " ORDER BY a.org_path LIMIT {}",
+            " ORDER BY {} LIMIT {}",
+            filter.order.sql(),
             limit.clamp(1, 5000)
         ));
         let mut q = sqlx::query(&sql)

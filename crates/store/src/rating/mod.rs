@@ -118,6 +118,9 @@ pub struct Assessment {
     /// A decision that overrides the rules, with its reason.
     pub class_manual: Option<VillageClass>,
     pub class_reason: Option<String>,
+    /// The township (乡镇) and county (县区) the village sits in, for lists that span many.
+    pub township_name: Option<String>,
+    pub county_name: Option<String>,
 }
 
 impl Assessment {
@@ -128,9 +131,10 @@ impl Assessment {
 
 const ASSESSMENT_COLUMNS: &str = "a.id, a.round_id, r.year, a.org_code, o.name AS org_name, a.org_path, \
      a.set_id, a.stage, a.self_total, a.total, a.full_total, a.veto_failed, a.stars, a.class, \
-     a.class_manual, a.class_reason";
+     a.class_manual, a.class_reason, tw.name AS township_name, ct.name AS county_name";
 const ASSESSMENT_FROM: &str = "FROM assessments a JOIN rating_rounds r ON r.id = a.round_id \
-     JOIN orgs o ON o.code = a.org_code";
+     JOIN orgs o ON o.code = a.org_code LEFT JOIN orgs tw ON tw.code = o.parent_code \
+     LEFT JOIN orgs ct ON ct.code = tw.parent_code";
 
 fn assessment_from_row(r: &AnyRow) -> Result<Assessment> {
     let id: i64 = r.try_get("id")?;
@@ -160,6 +164,8 @@ fn assessment_from_row(r: &AnyRow) -> Result<Assessment> {
         class: class("class")?,
         class_manual: class("class_manual")?,
         class_reason: r.try_get("class_reason")?,
+        township_name: r.try_get("township_name")?,
+        county_name: r.try_get("county_name")?,
     })
 }
 
@@ -310,6 +316,64 @@ pub struct AssessmentFilter {
     pub stars: Option<i64>,
     pub class: Option<VillageClass>,
     pub late: bool,
+    pub order: AssessmentOrder,
+}
+
+/// The order of a list behind a board figure; each sorts ties by the tree (county, township,
+/// village), the default order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssessmentOrder {
+    #[default]
+    Tree,
+    Name,
+    /// Highest score first.
+    Score,
+    /// Most stars first.
+    Stars,
+    Stage,
+}
+
+impl AssessmentOrder {
+    pub const ALL: [AssessmentOrder; 5] = [
+        AssessmentOrder::Tree,
+        AssessmentOrder::Name,
+        AssessmentOrder::Score,
+        AssessmentOrder::Stars,
+        AssessmentOrder::Stage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessmentOrder::Tree => "tree",
+            AssessmentOrder::Name => "name",
+            AssessmentOrder::Score => "score",
+            AssessmentOrder::Stars => "stars",
+            AssessmentOrder::Stage => "stage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The `ORDER BY` clause: a fixed string per order, never text from the request. Stage
+    /// order follows the workflow (draft first), not the alphabet.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            AssessmentOrder::Tree => "a.org_path",
+            AssessmentOrder::Name => "o.name, a.org_path",
+            AssessmentOrder::Score => {
+                "CASE WHEN a.total IS NULL THEN 1 ELSE 0 END, a.total DESC, a.org_path"
+            }
+            AssessmentOrder::Stars => {
+                "CASE WHEN a.stars IS NULL THEN 1 ELSE 0 END, a.stars DESC, a.org_path"
+            }
+            AssessmentOrder::Stage => {
+                "CASE a.stage WHEN 'draft' THEN 0 WHEN 'submitted' THEN 1 WHEN 'reviewed' THEN 2 \
+                 WHEN 'approved' THEN 3 ELSE 4 END, a.org_path"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

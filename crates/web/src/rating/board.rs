@@ -13,7 +13,12 @@ pub(super) struct BoardPage {
     years: Vec<i64>,
     round: Option<Round>,
     own: Tally,
+    /// The area children's figures (a city's counties, a county's townships).
     children: Vec<(Node, Tally)>,
+    /// A township's villages, one row each (its children are villages, not areas to sum).
+    villages: Vec<Assessment>,
+    today: String,
+    w: Words,
     /// City admin at the round's (or a new round's) node.
     is_round_owner: bool,
     can_assign: bool,
@@ -26,31 +31,11 @@ impl BoardPage {
     fn chart_url(&self, name: &str) -> String {
         format!("/orgs/{}/ratings/{}/chart/{name}", self.org.code, self.year)
     }
-    fn stage_name(&self, i: &usize) -> String {
-        Stage::ALL
-            .get(*i)
-            .map(|s| {
-                self.tr
-                    .t(&format!("rating.stage.{}", s.as_str()))
-                    .to_string()
-            })
-            .unwrap_or_default()
-    }
-    fn stage_key(&self, i: &usize) -> &'static str {
-        Stage::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
-    }
-    fn class_key(&self, i: &usize) -> &'static str {
-        VillageClass::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
-    }
-    fn class_name(&self, key: &str) -> String {
-        self.tr.t(&format!("rating.class.{key}")).to_string()
-    }
-    fn class_opt(&self, c: &Option<VillageClass>) -> String {
-        c.map(|c| self.class_name(c.as_str()))
-            .unwrap_or_else(|| "—".into())
-    }
-    fn opt(&self, v: &Option<i64>) -> String {
-        dash(v)
+    /// A township's village behind its deadline in the round.
+    fn is_late(&self, a: &Assessment) -> bool {
+        self.round
+            .as_ref()
+            .is_some_and(|r| r.is_late(a.stage, &self.today))
     }
 }
 
@@ -177,6 +162,8 @@ pub(super) struct BoardQuery {
     class: String,
     #[serde(default)]
     late: String,
+    #[serde(default)]
+    sort: String,
 }
 
 pub(super) async fn board_page(
@@ -190,30 +177,23 @@ pub(super) async fn board_page(
 ) -> Result<BoardPage, AppError> {
     let round = state.db.round_for(&org, year).await?;
     let today = today(state);
-    let (own, children) = match &round {
-        Some(r) => {
-            let areas: Vec<Node> = state
+    let (own, children, villages) = match &round {
+        Some(r) if org.level == Level::Township => {
+            let villages = state
                 .db
-                .org_children(me.scope(), &org.code, false)
-                .await?
-                .into_iter()
-                .filter(|c| c.level.is_area())
-                .collect();
-            let figures = state
-                .db
-                .rating_child_tallies(r, &org, &areas, &today)
+                .assessments_under(r, &org, &AssessmentFilter::default(), &today, 5000)
                 .await?;
-            let children: Vec<(Node, Tally)> = areas.into_iter().zip(figures).collect();
-            // Every village lies under an area child, so the node's own figures are their sum
-            // (one pass over the subtree, not two).
-            let own = if children.is_empty() {
-                state.db.rating_tally(r, &org, &today).await?
-            } else {
-                Tally::sum(children.iter().map(|(_, t)| t))
-            };
-            (own, children)
+            (
+                state.db.rating_tally(r, &org, &today).await?,
+                Vec::new(),
+                villages,
+            )
         }
-        None => (Tally::default(), Vec::new()),
+        Some(r) => {
+            let (own, children) = area_tallies(state, me, r, &org, &today).await?;
+            (own, children, Vec::new())
+        }
+        None => (Tally::default(), Vec::new(), Vec::new()),
     };
     let is_round_owner = me.role() == Role::CityAdmin && me.scope().is_root_path(&org.path);
     let can_assign = me.role() == Role::CountyAdmin
@@ -233,6 +213,9 @@ pub(super) async fn board_page(
         round,
         own,
         children,
+        villages,
+        today,
+        w: Words(tr),
         is_round_owner,
         can_assign,
         sets,
@@ -297,6 +280,37 @@ pub(super) async fn village_page(
         error,
         typed,
     }))
+}
+
+/// A node's area children with their figures, and the node's own figures (their sum, or its own
+/// tally when it has no area children): what the board's table and its children chart show.
+pub(super) async fn area_tallies(
+    state: &AppState,
+    me: &CurrentUser,
+    round: &Round,
+    org: &Node,
+    today: &str,
+) -> Result<(Tally, Vec<(Node, Tally)>), AppError> {
+    let areas: Vec<Node> = state
+        .db
+        .org_children(me.scope(), &org.code, false)
+        .await?
+        .into_iter()
+        .filter(|c| c.level.is_area())
+        .collect();
+    let figures = state
+        .db
+        .rating_child_tallies(round, org, &areas, today)
+        .await?;
+    let children: Vec<(Node, Tally)> = areas.into_iter().zip(figures).collect();
+    // Every village lies under an area child, so the node's own figures are their sum
+    // (one pass over the subtree, not two).
+    let own = if children.is_empty() {
+        state.db.rating_tally(round, org, today).await?
+    } else {
+        Tally::sum(children.iter().map(|(_, t)| t))
+    };
+    Ok((own, children))
 }
 
 /// What keeps a village from the next class: for lagging, the rule it meets; for advancing,
@@ -374,26 +388,34 @@ pub(super) struct VillagesPage {
     year: i64,
     rows: Vec<Assessment>,
     filter_text: String,
-    /// The page's filters, for its export link.
+    /// The page's filters, for its export and sort links.
     query: String,
+    order: AssessmentOrder,
+    orders: [AssessmentOrder; 5],
+    w: Words,
 }
 
 impl VillagesPage {
-    fn stage_name(&self, s: &Stage) -> String {
+    /// The link that sorts the list by `order`, keeping its filters.
+    fn sort_url(&self, order: &AssessmentOrder) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(self.query.as_bytes()) {
+            if k != "sort" {
+                q.append_pair(&k, &v);
+            }
+        }
+        q.append_pair("sort", order.as_str());
+        format!(
+            "/orgs/{}/ratings/{}/villages?{}",
+            self.org.code,
+            self.year,
+            q.finish()
+        )
+    }
+    fn sort_name(&self, order: &AssessmentOrder) -> String {
         self.tr
-            .t(&format!("rating.stage.{}", s.as_str()))
+            .t(&format!("rating.sort.{}", order.as_str()))
             .to_string()
-    }
-    fn class_opt(&self, c: Option<VillageClass>) -> String {
-        c.map(|c| {
-            self.tr
-                .t(&format!("rating.class.{}", c.as_str()))
-                .to_string()
-        })
-        .unwrap_or_else(|| "—".into())
-    }
-    fn opt(&self, v: &Option<i64>) -> String {
-        dash(v)
     }
 }
 
@@ -445,6 +467,7 @@ async fn villages(
         stars: q.stars.parse().ok().filter(|s| (1..=5).contains(s)),
         class: VillageClass::parse(&q.class),
         late: q.late == "1",
+        order: AssessmentOrder::parse(&q.sort).unwrap_or_default(),
     };
     let mut parts = Vec::new();
     if let Some(s) = filter.stage {
@@ -474,6 +497,9 @@ async fn villages(
         rows,
         filter_text: parts.join(" · "),
         query: uri.0.query().unwrap_or_default().to_string(),
+        order: filter.order,
+        orders: AssessmentOrder::ALL,
+        w: Words(tr),
     })
 }
 
@@ -508,6 +534,8 @@ fn villages_sheet(
         .iter()
         .map(|a| {
             vec![
+                Cell::Text(a.county_name.clone().unwrap_or_default()),
+                Cell::Text(a.township_name.clone().unwrap_or_default()),
                 Cell::Text(a.org_name.clone()),
                 Cell::Text(a.org_code.clone()),
                 Cell::Text(
@@ -527,6 +555,8 @@ fn villages_sheet(
         })
         .collect();
     let columns = [
+        ("county", "县区"),
+        ("township", "乡镇"),
         ("village", "村"),
         ("code", "代码"),
         ("stage", "阶段"),

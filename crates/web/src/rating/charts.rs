@@ -1,11 +1,13 @@
 //! The rating boards' charts (the data behind `templates/_chart.html`): a node's stars, classes
-//! and stages in a year, and its area children's stars side by side. Every value links to the
+//! and stages in a year, its area children's stars side by side, and
+//! its stars over the last five years. Every value links to the
 //! villages behind it, the same lists the board's table links to.
 
 use super::*;
 use crate::chart::{ChartData, ChartKind};
 
-/// `GET /orgs/{code}/ratings/{year}/chart/{chart}`: `stars`, `classes`, `stages`, `children`.
+/// `GET /orgs/{code}/ratings/{year}/chart/{chart}`: `stars`, `classes`, `stages`, `children`, `history`
+/// (the last five years' stars).
 pub(super) async fn chart_data(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -25,17 +27,8 @@ pub(super) async fn chart_data(
     let chart = params.get("chart").map(String::as_str).unwrap_or("");
     let data = match chart {
         "children" => {
-            let areas: Vec<Node> = state
-                .db
-                .org_children(me.scope(), &org.code, false)
-                .await?
-                .into_iter()
-                .filter(|c| c.level.is_area())
-                .collect();
-            let tallies = state
-                .db
-                .rating_child_tallies(&round, &org, &areas, &today)
-                .await?;
+            let (_, children) = area_tallies(&state, &me, &round, &org, &today).await?;
+            let (areas, tallies): (Vec<Node>, Vec<Tally>) = children.into_iter().unzip();
             let mut data = ChartData::new(
                 ChartKind::Bar,
                 areas.iter().map(|a| a.name.clone()).collect(),
@@ -48,6 +41,42 @@ pub(super) async fn chart_data(
                     areas
                         .iter()
                         .map(|a| list(a.code.as_str(), format!("stars={s}")))
+                        .collect(),
+                );
+            }
+            data
+        }
+        "history" => {
+            // The node's last five years up to this one, oldest first, stars stacked.
+            let mut years: Vec<i64> = state
+                .db
+                .round_years(&org)
+                .await?
+                .into_iter()
+                .filter(|y| *y <= year)
+                .take(5)
+                .collect();
+            years.reverse();
+            let mut tallies = Vec::with_capacity(years.len());
+            for y in &years {
+                tallies.push(match state.db.round_for(&org, *y).await? {
+                    Some(r) => state.db.rating_tally(&r, &org, &today).await?,
+                    None => Tally::default(),
+                });
+            }
+            let here = org.code.as_str();
+            let mut data = ChartData::new(
+                ChartKind::Bar,
+                years.iter().map(|y| y.to_string()).collect(),
+            )
+            .stacked();
+            for s in (1..=5usize).rev() {
+                data = data.series(
+                    format!("{s}★"),
+                    tallies.iter().map(|t| t.stars[s - 1] as f64).collect(),
+                    years
+                        .iter()
+                        .map(|y| format!("/orgs/{here}/ratings/{y}/villages?stars={s}"))
                         .collect(),
                 );
             }

@@ -126,47 +126,10 @@ struct RatingHome {
     tally: Tally,
     /// A village's own years (newest first).
     history: Vec<StarYear>,
+    w: Words,
 }
 
 impl RatingHome {
-    fn stage_name(&self, i: &usize) -> String {
-        Stage::ALL
-            .get(*i)
-            .map(|s| {
-                self.tr
-                    .t(&format!("rating.stage.{}", s.as_str()))
-                    .to_string()
-            })
-            .unwrap_or_default()
-    }
-    fn stage_key(&self, i: &usize) -> &'static str {
-        Stage::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
-    }
-    fn class_key(&self, i: &usize) -> &'static str {
-        VillageClass::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
-    }
-    fn class_name(&self, i: &usize) -> String {
-        self.tr
-            .t(&format!("rating.class.{}", self.class_key(i)))
-            .to_string()
-    }
-    fn class_opt(&self, c: &Option<VillageClass>) -> String {
-        c.map(|c| {
-            self.tr
-                .t(&format!("rating.class.{}", c.as_str()))
-                .to_string()
-        })
-        .unwrap_or_else(|| "—".into())
-    }
-    fn stars(&self, s: &Option<i64>) -> String {
-        s.map(|s| "★".repeat(s.clamp(0, 5) as usize))
-            .unwrap_or_else(|| "—".into())
-    }
-    fn stage_of(&self, s: &Stage) -> String {
-        self.tr
-            .t(&format!("rating.stage.{}", s.as_str()))
-            .to_string()
-    }
     fn is_village(&self) -> bool {
         self.org.level == Level::Village
     }
@@ -209,6 +172,7 @@ pub(crate) async fn home_part(
         round,
         tally,
         history,
+        w: Words(tr),
     };
     Ok(Some(page.render().map_err(|e| {
         AppError::Internal(format!("template: {e}"))

@@ -42,8 +42,8 @@ use baiqian_store::StoreError;
 use baiqian_store::kernel::Node;
 use baiqian_store::rating::standard::StandardSet;
 use baiqian_store::rating::{
-    Assessment, AssessmentFilter, FactsRow, ItemInput, Moves, NewRound, Round, ScoredItem,
-    StarYear, Step, StepAction, Tally, VillageFacts, china_date,
+    Assessment, AssessmentFilter, AssessmentOrder, FactsRow, ItemInput, Moves, NewRound, Round,
+    ScoredItem, StarYear, Step, StepAction, Tally, VillageFacts, china_date,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -156,6 +156,55 @@ pub const MAX_EVIDENCE_BYTES: usize = 8 * 1024 * 1024;
 /// A figure, or a dash where there is none.
 fn dash(v: &Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// The rating vocabulary in the reader's language, for the templates of every rating page:
+/// stages, classes and stars by value or by their place in the board's columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Words(pub(crate) Tr);
+
+impl Words {
+    pub(crate) fn stage(&self, s: &Stage) -> String {
+        self.0
+            .t(&format!("rating.stage.{}", s.as_str()))
+            .to_string()
+    }
+    /// The stage in column `i` of [`Stage::ALL`].
+    pub(crate) fn stage_at(&self, i: &usize) -> String {
+        Stage::ALL
+            .get(*i)
+            .map(|s| self.stage(s))
+            .unwrap_or_default()
+    }
+    pub(crate) fn stage_key(&self, i: &usize) -> &'static str {
+        Stage::ALL.get(*i).map(|s| s.as_str()).unwrap_or("")
+    }
+    pub(crate) fn class(&self, c: &VillageClass) -> String {
+        self.0
+            .t(&format!("rating.class.{}", c.as_str()))
+            .to_string()
+    }
+    /// The class in column `i` of [`VillageClass::ALL`].
+    pub(crate) fn class_at(&self, i: &usize) -> String {
+        VillageClass::ALL
+            .get(*i)
+            .map(|c| self.class(c))
+            .unwrap_or_default()
+    }
+    pub(crate) fn class_key(&self, i: &usize) -> &'static str {
+        VillageClass::ALL.get(*i).map(|c| c.as_str()).unwrap_or("")
+    }
+    pub(crate) fn class_opt(&self, c: &Option<VillageClass>) -> String {
+        c.map(|c| self.class(&c)).unwrap_or_else(|| "—".into())
+    }
+    /// Stars as ★★★, a dash when unrated.
+    pub(crate) fn stars(&self, s: &Option<i64>) -> String {
+        s.map(|s| "★".repeat(s.clamp(0, 5) as usize))
+            .unwrap_or_else(|| "—".into())
+    }
+    pub(crate) fn opt(&self, v: &Option<i64>) -> String {
+        dash(v)
+    }
 }
 
 fn today(state: &AppState) -> String {

@@ -55,19 +55,7 @@ struct PublicHome {
     pf: PublicFrame,
     /// Each top node (the city) with its newest published year.
     cities: Vec<(Node, PublicYear)>,
-}
-
-impl PublicHome {
-    fn class_name(&self, i: &usize) -> String {
-        class_label(self.tr, *i)
-    }
-}
-
-fn class_label(tr: Tr, i: usize) -> String {
-    VillageClass::ALL
-        .get(i)
-        .map(|c| tr.t(&format!("rating.class.{}", c.as_str())).to_string())
-        .unwrap_or_default()
+    w: Words,
 }
 
 /// `GET /public`: the headline figures of each city's newest published year.
@@ -92,6 +80,7 @@ pub(super) async fn public_home(
         tr,
         pf: PublicFrame::new(&uri),
         cities,
+        w: Words(tr),
     })
 }
 
@@ -109,24 +98,10 @@ struct PublicOrgPage {
     children: Vec<(Node, Tally)>,
     /// A village's own stars and class in each published year, newest first.
     history: Vec<StarYear>,
+    w: Words,
 }
 
 impl PublicOrgPage {
-    fn class_name(&self, i: &usize) -> String {
-        class_label(self.tr, *i)
-    }
-    fn class_opt(&self, c: &Option<VillageClass>) -> String {
-        c.map(|c| {
-            self.tr
-                .t(&format!("rating.class.{}", c.as_str()))
-                .to_string()
-        })
-        .unwrap_or_else(|| "—".into())
-    }
-    fn stars(&self, s: &Option<i64>) -> String {
-        s.map(|s| "★".repeat(s.clamp(0, 5) as usize))
-            .unwrap_or_else(|| "—".into())
-    }
     fn is_shown(&self, y: &i64) -> bool {
         self.year == Some(*y)
     }
@@ -201,6 +176,7 @@ pub(super) async fn public_org(
             .collect(),
         children,
         history,
+        w: Words(tr),
     })
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod audit;
 mod auth;
+mod boards;
 mod browser;
 mod charts;
 mod checkin;
