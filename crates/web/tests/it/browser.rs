@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::TestApp;
 
-fn required() -> Option<(String, String)> {
+pub(crate) fn required() -> Option<(String, String)> {
     if std::env::var("BAIQIAN_TEST_BROWSER")
         .map(|v| v.is_empty() || v == "0")
         .unwrap_or(true)
@@ -34,7 +34,7 @@ fn required() -> Option<(String, String)> {
 /// Serves `app` on a real port, starts Chromium through chromedriver, and runs `story` with the
 /// WebDriver client and the base URL. The story runs in its own task so that a failed assertion
 /// or a hung browser still closes the session (ending Chromium) before the test fails.
-async fn with_browser<F, Fut>(app: &TestApp, driver: &str, chromium: &str, story: F)
+pub(crate) async fn with_browser<F, Fut>(app: &TestApp, driver: &str, chromium: &str, story: F)
 where
     F: FnOnce(fantoccini::Client, String) -> Fut,
     Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>> + Send + 'static,
@@ -83,7 +83,7 @@ where
         .await
         .expect("WebDriver session");
     let result = tokio::time::timeout(
-        Duration::from_secs(120),
+        Duration::from_secs(300),
         tokio::spawn(story(c.clone(), base)),
     )
     .await;
@@ -98,7 +98,7 @@ where
     }
 }
 
-async fn log_in(
+pub(crate) async fn log_in(
     c: &fantoccini::Client,
     base: &str,
     login: &str,

@@ -19,6 +19,7 @@ mod home;
 mod jobs;
 mod member;
 mod pages;
+mod phone;
 mod public;
 mod rating;
 mod rating_scope;

@@ -1,0 +1,136 @@
+//! Every main page on a phone and a desk, in both languages: no page wider than the window, the
+//! header on one row, and tap targets of at least 44 px on the phone. Screenshots land in
+//! `target/screens/` for a person to look at.
+
+use fantoccini::Locator;
+
+use crate::browser::{log_in, required, with_browser};
+use crate::support::TestApp;
+use crate::support::codes::{CITY, MEISHAN, XINMIN};
+
+/// What the page measures in the browser: the document's width against the window's, the
+/// header's height against its first row's, and each control smaller than 44 px.
+const MEASURE: &str = "
+  var doc = document.documentElement;
+  var bar = document.querySelector('.topbar');
+  var small = [];
+  if (window.innerWidth <= 760) {
+    document.querySelectorAll('button, a.button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .topbar a, .sidenav a')
+      .forEach(function (e) {
+        var r = e.getBoundingClientRect();
+        var st = getComputedStyle(e);
+        if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') return;
+        if (r.height < 44) small.push((e.id || e.name || e.textContent.trim().slice(0, 20) || e.tagName) + ' ' + Math.round(r.height) + 'px');
+      });
+  }
+  var wide = [];
+  if (doc.scrollWidth > window.innerWidth) {
+    document.querySelectorAll('main *').forEach(function (e) {
+      var r = e.getBoundingClientRect();
+      if (r.right > window.innerWidth + 1 && wide.length < 5 && !e.closest('.table-wrap, .chart-box'))
+        wide.push(e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(r.right) + 'px');
+    });
+  }
+  return [doc.scrollWidth, window.innerWidth, bar ? bar.getBoundingClientRect().height : 0, small, wide];
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_fits_a_phone_and_a_desk() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let pages: Vec<(&str, Vec<String>)> = vec![
+        (
+            "city.admin",
+            vec![
+                "/".into(),
+                format!("/orgs/{CITY}"),
+                format!("/orgs/{CITY}/ratings/2015"),
+                format!("/orgs/{CITY}/ratings/2016"),
+                format!("/orgs/{CITY}/ratings/2015/villages?stars=5"),
+                format!("/orgs/{CITY}/attendance"),
+                format!("/orgs/{CITY}/village-facts/2016"),
+                "/standards".into(),
+                "/users".into(),
+                "/audit".into(),
+                "/search?q=xm".into(),
+            ],
+        ),
+        (
+            "meishan.admin",
+            vec![
+                "/".into(),
+                format!("/orgs/{MEISHAN}/ratings/2016"),
+                format!("/orgs/{MEISHAN}/members"),
+                format!("/orgs/{MEISHAN}/events"),
+            ],
+        ),
+        (
+            "xinmin.secretary",
+            vec![
+                "/".into(),
+                format!("/orgs/{XINMIN}/ratings/2016"),
+                format!("/orgs/{XINMIN}/attendance"),
+                format!("/orgs/{XINMIN}/devices"),
+            ],
+        ),
+        ("xinmin.member", vec!["/".into(), "/checkin".into()]),
+        ("", vec!["/public".into(), format!("/public/orgs/{CITY}")]),
+    ];
+    with_browser(&app, &driver, &chromium, |c, base| async move {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screens");
+        let _ = std::fs::create_dir_all(&dir);
+        let mut failures = Vec::new();
+        for (login, urls) in &pages {
+            c.delete_all_cookies().await?;
+            if !login.is_empty() {
+                c.set_window_size(1280, 900).await?;
+                log_in(&c, &base, login).await?;
+            }
+            for lang in ["zh-CN", "en"] {
+                c.goto(&format!("{base}/lang/{lang}?back=%2Fpublic"))
+                    .await?;
+                for url in urls {
+                    for width in [360u32, 1440] {
+                        c.set_window_size(width, 900).await?;
+                        c.goto(&format!("{base}{url}")).await?;
+                        c.wait().for_element(Locator::Css("main")).await?;
+                        let m = c.execute(MEASURE, vec![]).await?;
+                        let (doc, win) =
+                            (m[0].as_f64().unwrap_or(0.0), m[1].as_f64().unwrap_or(0.0));
+                        let bar = m[2].as_f64().unwrap_or(0.0);
+                        let what = format!("{login} {url} {lang} {width}px");
+                        if doc > win {
+                            failures.push(format!(
+                                "{what}: the page is {doc} px wide in a {win} px window: {}",
+                                m[4]
+                            ));
+                        }
+                        if bar > 64.0 {
+                            failures.push(format!(
+                                "{what}: the header is {bar} px high (more than one row)"
+                            ));
+                        }
+                        if let Some(small) = m[3].as_array().filter(|s| !s.is_empty()) {
+                            failures.push(format!("{what}: tap targets under 44 px: {small:?}"));
+                        }
+                        let name: String = format!("{login}{url}")
+                            .chars()
+                            .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+                            .collect();
+                        if let Ok(png) = c.screenshot().await {
+                            let _ =
+                                std::fs::write(dir.join(format!("{name}-{lang}-{width}.png")), png);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        Ok(())
+    })
+    .await;
+}
