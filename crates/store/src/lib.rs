@@ -121,6 +121,8 @@ pub struct Db {
     /// Typed PostgreSQL connections for what `Any` cannot do or does slowly: `COPY` in bulk
     /// loads, and the check-in batches (array parameters; two batches may be in flight).
     pg_typed: Option<sqlx::PgPool>,
+    /// Counts of published rounds already read (they never change).
+    published_counts: Arc<rating::PublishedCounts>,
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -236,6 +238,7 @@ impl Db {
             write_lock,
             sqlite_checkins,
             pg_typed,
+            published_counts: Arc::default(),
         })
     }
 

@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0006_jobs.sql"),
     },
+    Migration {
+        version: 7,
+        name: "board_indexes",
+        sqlite: include_str!("../migrations/sqlite/0007_board_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0007_board_indexes.sql"),
+    },
 ];
 
 impl Db {

@@ -16,6 +16,7 @@ mod tally;
 use self::{assessment::*, board::*, evidence::*, facts::*, round::*, tally::*};
 pub(crate) use round::follow_tree;
 pub use tally::{BulkScore, RERATE_SET_BASED, rerate_set_based};
+pub(crate) use tally::PublishedCounts;
 
 use baiqian_domain::Msg;
 use baiqian_domain::rating::{

@@ -212,8 +212,8 @@ const SET_COLUMNS: &str = "s.id, s.code, s.version, s.name, s.owner_code, o.name
      s.owner_path, \
      (SELECT COUNT(*) FROM standard_items i WHERE i.set_id = s.id) AS item_count, \
      (SELECT CAST(COALESCE(SUM(i.full_score), 0) AS BIGINT) FROM standard_items i WHERE i.set_id = s.id) AS full_total, \
-     (SELECT COUNT(*) FROM rating_rounds r WHERE r.set_id = s.id) + \
-     (SELECT COUNT(*) FROM assessments a WHERE a.set_id = s.id) AS uses";
+     CASE WHEN EXISTS (SELECT 1 FROM rating_rounds r WHERE r.set_id = s.id) \
+          OR EXISTS (SELECT 1 FROM assessments a WHERE a.set_id = s.id) THEN 1 ELSE 0 END AS uses";
 
 /// Visible: owned inside the scope, or by a node above the scope's root (its standards apply).
 const SET_VISIBLE: &str = "((s.owner_path >= $1 AND s.owner_path < $2) \

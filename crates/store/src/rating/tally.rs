@@ -2,6 +2,7 @@
 //! the demo use; the per-node tallies the boards read.
 
 use super::*;
+use std::sync::Arc;
 
 /// Re-rates every scored assessment of a round with its current rules; writes only what moved.
 pub(super) async fn rerate(conn: &mut AnyConnection, round: &Round, now: i64) -> Result<Moves> {
@@ -190,30 +191,60 @@ pub const RERATE_SET_BASED: &str = "UPDATE assessments SET stars = x.stars, clas
        AND (assessments.stars IS NULL OR assessments.stars <> x.stars \
             OR assessments.class IS NULL OR assessments.class <> x.class)";
 
-/// Figures of the subtrees of `[lower, upper)` keyed by the first `key_len` characters of each
-/// village's path: `key_len = lower.len()` gives the node's own figures, a child's path length
-/// each child's (children at one level share a code length, so one pass serves them all).
-pub(super) async fn tallies(
+/// One group of a round's assessments under a key: how many share a stage, stars and class.
+#[derive(Debug, Clone)]
+struct CountRow {
+    key: String,
+    stage: Stage,
+    stars: Option<i64>,
+    class: Option<VillageClass>,
+    n: i64,
+}
+
+/// Counts already read of published rounds. A published round's assessments never change
+/// (every write to them is refused once the round is published, and a move in the tree leaves
+/// their recorded paths alone), so the history chart and the public pages, which read every
+/// published year, read each year's counts from the database once per subtree.
+#[derive(Debug, Default)]
+pub struct PublishedCounts {
+    map: std::sync::Mutex<std::collections::HashMap<(i64, String, usize), Arc<Vec<CountRow>>>>,
+}
+
+impl PublishedCounts {
+    /// Keys kept before the cache starts over: a province's nodes for a few years.
+    const MAX_KEYS: usize = 100_000;
+
+    fn get(&self, key: &(i64, String, usize)) -> Option<Arc<Vec<CountRow>>> {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: (i64, String, usize), rows: Arc<Vec<CountRow>>) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_KEYS {
+            map.clear();
+        }
+        map.insert(key, rows);
+    }
+}
+
+/// The round's assessments under `[lower, upper)` grouped by key, stage, stars and class; from
+/// the cache when the round is published.
+async fn count_rows(
     conn: &mut AnyConnection,
+    cache: &PublishedCounts,
     round: &Round,
     (lower, upper): (&str, &str),
     key_len: usize,
-    today: &str,
-) -> Result<std::collections::HashMap<String, Tally>> {
-    let mut out: std::collections::HashMap<String, Tally> = std::collections::HashMap::new();
-    let len = key_len as i64;
-    let villages = sqlx::query(
-        "SELECT substr(path, 1, CAST($3 AS INTEGER)) AS k, COUNT(*) AS n FROM orgs \
-         WHERE level = 'village' AND retired_at IS NULL AND path >= $1 AND path < $2 \
-         GROUP BY substr(path, 1, CAST($3 AS INTEGER))",
-    )
-    .bind(lower)
-    .bind(upper)
-    .bind(len)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in villages {
-        out.entry(r.try_get("k")?).or_default().villages = r.try_get("n")?;
+) -> Result<Arc<Vec<CountRow>>> {
+    let cache_key = (round.id, lower.to_string(), key_len);
+    if round.published_at.is_some()
+        && let Some(rows) = cache.get(&cache_key)
+    {
+        return Ok(rows);
     }
     let rows = sqlx::query(
         "SELECT substr(org_path, 1, CAST($4 AS INTEGER)) AS k, stage, stars, \
@@ -224,31 +255,88 @@ pub(super) async fn tallies(
     .bind(round.id)
     .bind(lower)
     .bind(upper)
-    .bind(len)
+    .bind(key_len as i64)
     .fetch_all(conn)
     .await?;
+    let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let t = out.entry(r.try_get("k")?).or_default();
-        let n: i64 = r.try_get("n")?;
         let Some(stage) = Stage::parse(&r.try_get::<String, _>("stage")?) else {
             continue;
         };
-        if let Some(i) = Stage::ALL.iter().position(|s| *s == stage) {
+        out.push(CountRow {
+            key: r.try_get("k")?,
+            stage,
+            stars: r.try_get("stars")?,
+            class: r
+                .try_get::<Option<String>, _>("cls")?
+                .and_then(|c| VillageClass::parse(&c)),
+            n: r.try_get("n")?,
+        });
+    }
+    let out = Arc::new(out);
+    if round.published_at.is_some() {
+        cache.put(cache_key, out.clone());
+    }
+    Ok(out)
+}
+
+/// Whether a tally counts the villages under each key (the boards' denominator) or only the
+/// assessments (the charts of stars over the years).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Villages {
+    Counted,
+    Skipped,
+}
+
+/// Figures of the subtrees of `[lower, upper)` keyed by the first `key_len` characters of each
+/// village's path: `key_len = lower.len()` gives the node's own figures, a child's path length
+/// each child's (children at one level share a code length, so one pass serves them all).
+pub(super) async fn tallies(
+    conn: &mut AnyConnection,
+    cache: &PublishedCounts,
+    round: &Round,
+    (lower, upper): (&str, &str),
+    key_len: usize,
+    today: &str,
+    villages: Villages,
+) -> Result<std::collections::HashMap<String, Tally>> {
+    let mut out: std::collections::HashMap<String, Tally> = std::collections::HashMap::new();
+    if villages == Villages::Counted {
+        let rows = sqlx::query(
+            "SELECT substr(path, 1, CAST($3 AS INTEGER)) AS k, COUNT(*) AS n FROM orgs \
+             WHERE level = 'village' AND retired_at IS NULL AND path >= $1 AND path < $2 \
+             GROUP BY substr(path, 1, CAST($3 AS INTEGER))",
+        )
+        .bind(lower)
+        .bind(upper)
+        .bind(key_len as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            out.entry(r.try_get("k")?).or_default().villages = r.try_get("n")?;
+        }
+    }
+    for row in count_rows(conn, cache, round, (lower, upper), key_len)
+        .await?
+        .iter()
+    {
+        let t = out.entry(row.key.clone()).or_default();
+        let n = row.n;
+        if let Some(i) = Stage::ALL.iter().position(|s| *s == row.stage) {
             t.stages[i] += n;
         }
-        if round.is_late(stage, today) {
+        if round.is_late(row.stage, today) {
             t.late += n;
         }
-        if stage.is_rated() {
-            if let Some(s) = r.try_get::<Option<i64>, _>("stars")?
+        if row.stage.is_rated() {
+            if let Some(s) = row.stars
                 && (1..=5).contains(&s)
             {
                 t.stars[(s - 1) as usize] += n;
             }
-            if let Some(c) = r
-                .try_get::<Option<String>, _>("cls")?
-                .and_then(|c| VillageClass::parse(&c))
-                && let Some(i) = VillageClass::ALL.iter().position(|x| *x == c)
+            if let Some(i) = row
+                .class
+                .and_then(|c| VillageClass::ALL.iter().position(|x| *x == c))
             {
                 t.classes[i] += n;
             }
@@ -257,17 +345,21 @@ pub(super) async fn tallies(
     Ok(out)
 }
 
+/// The figures of the subtree `[lower, upper)` as a whole.
 pub(super) async fn tally(
     conn: &mut AnyConnection,
+    cache: &PublishedCounts,
     round: &Round,
-    lower: &str,
-    upper: &str,
+    (lower, upper): (&str, &str),
     today: &str,
+    villages: Villages,
 ) -> Result<Tally> {
-    Ok(tallies(conn, round, (lower, upper), lower.len(), today)
-        .await?
-        .remove(lower)
-        .unwrap_or_default())
+    Ok(
+        tallies(conn, cache, round, (lower, upper), lower.len(), today, villages)
+            .await?
+            .remove(lower)
+            .unwrap_or_default(),
+    )
 }
 
 /// A village's scores for a bulk load (the demo and the benchmark's generated province).

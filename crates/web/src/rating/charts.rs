@@ -60,7 +60,7 @@ pub(super) async fn chart_data(
             let mut tallies = Vec::with_capacity(years.len());
             for y in &years {
                 tallies.push(match state.db.round_for(&org, *y).await? {
-                    Some(r) => state.db.rating_tally(&r, &org, &today).await?,
+                    Some(r) => state.db.rating_counts(&r, &org, &today).await?,
                     None => Tally::default(),
                 });
             }

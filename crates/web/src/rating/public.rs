@@ -27,12 +27,18 @@ pub(super) struct PublicYear {
 
 /// The node's published years, newest first, with its figures in each.
 async fn published_years(state: &AppState, node: &Node) -> Result<Vec<(Round, Tally)>, AppError> {
+    // The villages are today's, the same in every year: counted once.
+    let mut villages = None;
     let mut out = Vec::new();
     for year in state.db.round_years(node).await? {
         if let Some(round) = state.db.round_for(node, year).await?
             && round.published_at.is_some()
         {
-            let tally = state.db.rating_tally(&round, node, &today(state)).await?;
+            let mut tally = state.db.rating_counts(&round, node, &today(state)).await?;
+            tally.villages = match villages {
+                Some(n) => n,
+                None => *villages.insert(state.db.village_count(node).await?),
+            };
             out.push((round, tally));
         }
     }
