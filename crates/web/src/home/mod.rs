@@ -44,8 +44,13 @@ pub fn routes() -> Routes {
 }
 
 /// Every area's tasks for the reader, the soonest due first (those without a date last).
-pub async fn tasks(state: &AppState, me: &CurrentUser, tr: Tr) -> Result<Vec<Task>, AppError> {
-    let mut items = crate::rating::tasks(state, me, tr).await?;
+pub(crate) async fn tasks(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    seen: &mut crate::rating::SeenTallies,
+) -> Result<Vec<Task>, AppError> {
+    let mut items = crate::rating::tasks(state, me, tr, seen).await?;
     items.extend(crate::checkin::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
@@ -68,7 +73,7 @@ pub(crate) async fn api_tasks(
     tr: Tr,
 ) -> Result<Response, AppError> {
     Ok(Json(Tasks {
-        items: tasks(&state, &me, tr).await?,
+        items: tasks(&state, &me, tr, &mut crate::rating::SeenTallies::default()).await?,
     })
     .into_response())
 }
@@ -97,11 +102,12 @@ async fn home(
     tr: Tr,
     uri: OriginalUri,
 ) -> Result<Response, AppError> {
-    let tasks = tasks(&state, &me, tr).await?;
+    let mut seen = crate::rating::SeenTallies::default();
+    let tasks = tasks(&state, &me, tr, &mut seen).await?;
     let mut parts = Vec::new();
     parts.extend(crate::member::home_part(&state, &me, tr).await?);
     parts.extend(crate::checkin::home_part(&state, &me, tr).await?);
-    parts.extend(crate::rating::home_part(&state, &me, tr).await?);
+    parts.extend(crate::rating::home_part(&state, &me, tr, &mut seen).await?);
     html(&HomePage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "home").await?,

@@ -37,12 +37,36 @@ fn task_kind(stage: Stage) -> &'static str {
     }
 }
 
+/// The tallies one request has read: a home shows the same round's figures in its task list
+/// and in its ratings part, and at province scale each costs a pass over the round.
+#[derive(Default)]
+pub(crate) struct SeenTallies(HashMap<(i64, String), Tally>);
+
+impl SeenTallies {
+    async fn tally(
+        &mut self,
+        state: &AppState,
+        round: &Round,
+        node: &Node,
+        today: &str,
+    ) -> Result<Tally, AppError> {
+        let key = (round.id, node.path.clone());
+        if let Some(t) = self.0.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = state.db.rating_tally(round, node, today).await?;
+        self.0.insert(key, t.clone());
+        Ok(t)
+    }
+}
+
 /// What waits for the reader in the rounds in progress: the assessments at the stage their
 /// role acts on, and the villages past a deadline for those who oversee them.
 pub(crate) async fn tasks(
     state: &AppState,
     me: &CurrentUser,
     tr: Tr,
+    seen: &mut SeenTallies,
 ) -> Result<Vec<Task>, AppError> {
     if !me.role().may(Capability::ReadRatings) {
         return Ok(Vec::new());
@@ -57,7 +81,7 @@ pub(crate) async fn tasks(
     let mut out = Vec::new();
     for round in open_rounds(state, &own).await? {
         let year = round.year.to_string();
-        let tally = state.db.rating_tally(&round, &own, &today).await?;
+        let tally = seen.tally(state, &round, &own, &today).await?;
         if let Some(stage) = acts_on {
             let kind = task_kind(stage);
             let due = round.due_of(stage).map(str::to_string);
@@ -141,6 +165,7 @@ pub(crate) async fn home_part(
     state: &AppState,
     me: &CurrentUser,
     tr: Tr,
+    seen: &mut SeenTallies,
 ) -> Result<Option<String>, AppError> {
     if !me.role().may(Capability::ReadRatings) {
         return Ok(None);
@@ -157,7 +182,7 @@ pub(crate) async fn home_part(
         .unwrap_or_else(|| current_year(state));
     let round = state.db.round_for(&org, year).await?;
     let tally = match &round {
-        Some(r) => state.db.rating_tally(r, &org, &today(state)).await?,
+        Some(r) => seen.tally(state, r, &org, &today(state)).await?,
         None => Tally::default(),
     };
     let mut history = Vec::new();

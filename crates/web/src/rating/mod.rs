@@ -15,7 +15,7 @@ mod round;
 pub mod standard;
 
 // The parts share their helpers through this module (each part says `use super::*`).
-pub(crate) use self::home::{home_part, tasks};
+pub(crate) use self::home::{SeenTallies, home_part, tasks};
 #[allow(unused_imports)]
 use self::{
     api::*, assessment::*, board::*, charts::*, evidence::*, facts::*, public::*, round::*,
