@@ -45,7 +45,22 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
         .layer(from_fn(crate::error::render_errors))
         .layer(from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(compression())
         .with_state(state)
+}
+
+/// Pages and API answers go out compressed (brotli or gzip, as the browser takes them): a board
+/// is mostly repeated markup. Static files come precompressed already (their own
+/// `Content-Encoding` makes this layer leave them alone), and spreadsheets, images and
+/// downloads are compressed formats or large streams not worth the CPU.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::{CompressionLayer, Predicate, predicate::SizeAbove};
+    let textual = |_: StatusCode, _: axum::http::Version, h: &axum::http::HeaderMap, _: &axum::http::Extensions| {
+        h.get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
+    };
+    CompressionLayer::new().compress_when(SizeAbove::new(1024).and(textual))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

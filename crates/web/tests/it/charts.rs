@@ -131,3 +131,39 @@ async fn static_files_are_hashed_cached_and_compressed(app: TestApp) {
     assert!(plain.text().contains("--red"));
 }
 both!(static_files_are_hashed_cached_and_compressed);
+
+async fn pages_go_out_compressed_and_spreadsheets_do_not(app: TestApp) {
+    let crate::support::Who::Bearer(token) = app.token("city.admin").await else {
+        panic!("a token");
+    };
+    let get = |uri: &str, encodings: &str| {
+        axum::http::Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept-encoding", encodings)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let plain = app
+        .request(get("/orgs/330500/ratings/2015", "identity"))
+        .await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get("content-encoding").is_none());
+    let res = app.request(get("/orgs/330500/ratings/2015", "gzip")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-encoding"], "gzip");
+    let mut page = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(res.body.as_slice()),
+        &mut page,
+    )
+    .unwrap();
+    assert_eq!(page, plain.text(), "the same page, compressed");
+    assert!(res.body.len() * 3 < plain.body.len(), "{} of {}", res.body.len(), plain.body.len());
+    let sheet = app
+        .request(get("/orgs/330500/ratings/2015/board.xlsx", "gzip, br"))
+        .await;
+    assert_eq!(sheet.status, StatusCode::OK);
+    assert!(sheet.headers.get("content-encoding").is_none(), "an .xlsx is a zip already");
+}
+both!(pages_go_out_compressed_and_spreadsheets_do_not);
