@@ -51,16 +51,42 @@ pub async fn admin_router(
     root: &str,
     now: i64,
 ) -> Result<(axum::Router, String), BoxError> {
+    let token = token_for(
+        db,
+        "bench.city",
+        baiqian_domain::role::Role::CityAdmin,
+        root,
+        now,
+    )
+    .await?;
+    let state = baiqian_web::AppState::new(
+        db.clone(),
+        baiqian_store::vault::Vault::random()?,
+        std::sync::Arc::new(baiqian_web::clock::ManualClock::new(now)),
+        baiqian_web::Config::default(),
+    );
+    Ok((baiqian_web::app(state), token))
+}
+
+/// A new account of `role` at `org` and a bearer token for it: the same router then answers as
+/// that user.
+pub async fn token_for(
+    db: &Db,
+    login: &str,
+    role: baiqian_domain::role::Role,
+    org: &str,
+    now: i64,
+) -> Result<String, BoxError> {
     use baiqian_store::user::NewUser;
     let cli = baiqian_store::Actor::cli();
     let user = db
         .create_user(
             &cli,
             NewUser {
-                login: "bench.city".into(),
+                login: login.into(),
                 name: "基准".into(),
-                role: baiqian_domain::role::Role::CityAdmin,
-                org_code: baiqian_domain::org::OrgCode::parse(root).map_err(|e| e.to_string())?,
+                role,
+                org_code: baiqian_domain::org::OrgCode::parse(org).map_err(|e| e.to_string())?,
                 password_hash: baiqian_web::auth::hash_password("Bench@2016x")
                     .map_err(|e| e.to_string())?,
             },
@@ -70,13 +96,7 @@ pub async fn admin_router(
     let token = baiqian_web::auth::random_token().map_err(|e| e.to_string())?;
     db.issue_token(&cli, &user, &baiqian_web::auth::sha256_hex(&token), now)
         .await?;
-    let state = baiqian_web::AppState::new(
-        db.clone(),
-        baiqian_store::vault::Vault::random()?,
-        std::sync::Arc::new(baiqian_web::clock::ManualClock::new(now)),
-        baiqian_web::Config::default(),
-    );
-    Ok((baiqian_web::app(state), token))
+    Ok(token)
 }
 
 /// The median server time of `runs` GETs of `path` (each must answer 200).
@@ -92,6 +112,8 @@ pub async fn time_get(
         let req = axum::http::Request::builder()
             .uri(path)
             .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            // As a browser asks: the time includes compressing the answer.
+            .header(axum::http::header::ACCEPT_ENCODING, "gzip, deflate, br")
             .body(axum::body::Body::empty())?;
         let t = std::time::Instant::now();
         let res = router.clone().oneshot(req).await?;
@@ -103,4 +125,54 @@ pub async fn time_get(
         }
     }
     Ok(median(times))
+}
+
+/// What a browser with an empty cache transfers to show `path`: the page itself, then every
+/// `/static/` file it names (scripts and style sheets), each asked for with
+/// `Accept-Encoding: gzip, deflate, br` as a browser asks. Returns (page bytes, static bytes, number of static files).
+pub async fn first_load_bytes(
+    router: &axum::Router,
+    token: &str,
+    path: &str,
+) -> Result<(usize, usize, usize), BoxError> {
+    use tower::ServiceExt;
+    let get = |uri: String| async move {
+        let req = axum::http::Request::builder()
+            .uri(uri.as_str())
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(axum::http::header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .body(axum::body::Body::empty())?;
+        let res = router.clone().oneshot(req).await?;
+        if res.status() != axum::http::StatusCode::OK {
+            return Err::<_, BoxError>(format!("{uri}: {}", res.status()).into());
+        }
+        Ok(axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?)
+    };
+    let page = get(path.to_string()).await?;
+    // The names of the files are read off the page as sent uncompressed.
+    let plain = {
+        let req = axum::http::Request::builder()
+            .uri(path)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::empty())?;
+        let res = router.clone().oneshot(req).await?;
+        axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?
+    };
+    let html = String::from_utf8_lossy(&plain);
+    let mut files: Vec<String> = Vec::new();
+    for attr in ["src=\"/static/", "href=\"/static/"] {
+        for (at, _) in html.match_indices(attr) {
+            let start = at + attr.len() - "/static/".len();
+            if let Some(len) = html[start..].find('"') {
+                files.push(html[start..start + len].to_string());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    let mut statics = 0;
+    for f in &files {
+        statics += get(f.clone()).await?.len();
+    }
+    Ok((page.len(), statics, files.len()))
 }

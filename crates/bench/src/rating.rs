@@ -5,8 +5,10 @@
 //! 1. re-rating every village after a threshold change, as the application does it
 //!    (`Db::set_rules`: load, compute in Rust, write what moved, audit, commit);
 //! 2. the same computation as one set-based SQL statement (`RERATE_SET_BASED`), run directly;
-//! 3. the city's board page and the ratings API, in-process through the real router (server
-//!    time: no network), and a county's board for comparison.
+//! 3. every board (city, county, township, village), each chart's data, each role's home and
+//!    task list, the public pages and a drill-down list, in-process through the real router
+//!    (server time: no network), each as the user it is for. Four earlier rounds (published)
+//!    give the star history and the public pages their years.
 //!
 //! Each measurement alternates the 5-star threshold between 90 % and 95 % so every run moves
 //! villages; the median of the runs is reported.
@@ -32,6 +34,10 @@ struct Args {
     /// Runs of each measurement.
     #[arg(long, default_value_t = 7)]
     runs: usize,
+    /// Rounds generated before the measured year (published), for the star history and the
+    /// public pages.
+    #[arg(long, default_value_t = 4)]
+    earlier_years: i64,
 }
 
 use baiqian_bench::{BoxError, admin_router, fresh_db, median, ms, time_get};
@@ -57,6 +63,12 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     let world = baiqian_demo::province(n)?;
     let cli = baiqian_store::Actor::cli();
     db.bulk_insert_orgs(&cli, &world, NOW).await?;
+    // Earlier years first, each published (the history chart and the public pages read them).
+    for y in (YEAR - args.earlier_years)..YEAR {
+        let city =
+            baiqian_demo::ratings::province_round(&db, &world, y, 7 + y as u64, NOW).await?;
+        db.publish_round(&city, y, NOW).await?;
+    }
     let city = baiqian_demo::ratings::province_round(&db, &world, YEAR, 7, NOW).await?;
     db.analyze().await?;
     let built = t.elapsed();
@@ -101,25 +113,62 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
         sql_rows = sql_rows.max(rows);
     }
 
-    // 3. Boards through the router, as a city admin with an API token.
+    // 3. Boards, homes and chart data through the router, as the user each is for.
     let (router, token) = admin_router(&db, "330000", NOW).await?;
     let county = world[1].org.code.as_str().to_string();
+    let of_level = |l: baiqian_domain::org::Level| {
+        world
+            .iter()
+            .find(|b| b.org.level == l)
+            .map(|b| b.org.code.as_str().to_string())
+            .ok_or("the province has no such level")
+    };
+    let township = of_level(baiqian_domain::org::Level::Township)?;
+    let village = of_level(baiqian_domain::org::Level::Village)?;
+    use baiqian_domain::role::Role;
+    let township_token =
+        baiqian_bench::token_for(&db, "bench.township", Role::TownshipAdmin, &township, NOW)
+            .await?;
+    let village_token =
+        baiqian_bench::token_for(&db, "bench.village", Role::VillageSecretary, &village, NOW)
+            .await?;
     let mut report = Vec::new();
-    for (what, path) in [
-        ("city board page", format!("/orgs/330000/ratings/{YEAR}")),
+    let board = |code: &str| format!("/orgs/{code}/ratings/{YEAR}");
+    let chart = |name: &str| format!("/orgs/330000/ratings/{YEAR}/chart/{name}");
+    for (what, path, who) in [
+        ("city board page", board("330000"), &token),
+        ("county board page", board(&county), &token),
+        ("township board page", board(&township), &township_token),
+        ("village rating page", board(&village), &village_token),
         (
             "city ratings API",
             format!("/api/v1/orgs/330000/ratings/{YEAR}"),
+            &token,
         ),
+        ("chart: stars by county", chart("children"), &token),
+        ("chart: stars", chart("stars"), &token),
+        ("chart: classes", chart("classes"), &token),
+        ("chart: stages", chart("stages"), &token),
+        ("chart: five-year history", chart("history"), &token),
+        ("city admin's home", "/".into(), &token),
+        ("township admin's home", "/".into(), &township_token),
+        ("village secretary's home", "/".into(), &village_token),
+        ("city admin's tasks API", "/api/v1/me/tasks".into(), &token),
+        ("township admin's tasks API", "/api/v1/me/tasks".into(), &township_token),
+        ("public home", "/public".into(), &token),
+        ("public page of the province", "/public/orgs/330000".into(), &token),
         (
-            "county board page",
-            format!("/orgs/{county}/ratings/{YEAR}"),
+            "drill-down list: the province's 5★ villages",
+            format!("/orgs/330000/ratings/{YEAR}/villages?stars=5"),
+            &token,
         ),
     ] {
-        let took = time_get(&router, &token, &path, args.runs.max(5)).await?;
+        let took = time_get(&router, who, &path, args.runs.max(5)).await?;
         report.push((what, took));
     }
 
+    let (page, statics, files) =
+        baiqian_bench::first_load_bytes(&router, &token, &board("330000")).await?;
     let app = median(app_times);
     let sql = median(sql_times);
     println!(
@@ -143,6 +192,12 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     for (what, d) in report {
         println!("  {what}: median {:.1} ms", ms(d));
     }
+    println!(
+        "  city board, first load with an empty cache: {:.1} KB ({:.1} KB page + {:.1} KB in {files} static files, compressed as sent)",
+        (page + statics) as f64 / 1024.0,
+        page as f64 / 1024.0,
+        statics as f64 / 1024.0
+    );
     db.close().await;
     Ok(())
 }
