@@ -139,15 +139,20 @@ impl TestApp {
                     .unwrap_or_else(|e| panic!("BAIQIAN_TEST_PG={admin_url} unreachable: {e}"));
                 PG_CLEANED
                     .get_or_init(|| async {
-                        // Databases a crashed earlier run left behind (never this process's).
+                        // Databases a crashed earlier run left behind: never this process's,
+                        // nor those of another test process still running beside this one.
                         let rows: Vec<(String,)> = sqlx::query_as(
                             "SELECT datname::text FROM pg_database WHERE datname LIKE 'bq_test_%'",
                         )
                         .fetch_all(admin.pool())
                         .await
                         .unwrap_or_default();
-                        let mine = format!("bq_test_{}_", std::process::id());
-                        for (name,) in rows.into_iter().filter(|(d,)| !d.starts_with(&mine)) {
+                        let alive = |d: &str| {
+                            d.strip_prefix("bq_test_")
+                                .and_then(|rest| rest.split('_').next())
+                                .is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists())
+                        };
+                        for (name,) in rows.into_iter().filter(|(d,)| !alive(d)) {
                             let _ = sqlx::query(&format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
                             ))
