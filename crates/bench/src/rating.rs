@@ -65,8 +65,7 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     db.bulk_insert_orgs(&cli, &world, NOW).await?;
     // Earlier years first, each published (the history chart and the public pages read them).
     for y in (YEAR - args.earlier_years)..YEAR {
-        let city =
-            baiqian_demo::ratings::province_round(&db, &world, y, 7 + y as u64, NOW).await?;
+        let city = baiqian_demo::ratings::province_round(&db, &world, y, 7 + y as u64, NOW).await?;
         db.publish_round(&city, y, NOW).await?;
     }
     let city = baiqian_demo::ratings::province_round(&db, &world, YEAR, 7, NOW).await?;
@@ -154,9 +153,17 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
         ("township admin's home", "/".into(), &township_token),
         ("village secretary's home", "/".into(), &village_token),
         ("city admin's tasks API", "/api/v1/me/tasks".into(), &token),
-        ("township admin's tasks API", "/api/v1/me/tasks".into(), &township_token),
+        (
+            "township admin's tasks API",
+            "/api/v1/me/tasks".into(),
+            &township_token,
+        ),
         ("public home", "/public".into(), &token),
-        ("public page of the province", "/public/orgs/330000".into(), &token),
+        (
+            "public page of the province",
+            "/public/orgs/330000".into(),
+            &token,
+        ),
         (
             "drill-down list: the province's 5★ villages",
             format!("/orgs/330000/ratings/{YEAR}/villages?stars=5"),

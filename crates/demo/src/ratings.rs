@@ -508,7 +508,7 @@ fn facts_rows(villages: &[VillageDraw], year: i64, titles: bool, rng: &mut Rng) 
         if titles && s > 0.55 && rng.below(100) < 85 {
             row.beautiful_level = if s > 0.8 { "省级" } else { "市级" }.into();
             // A title is never from after the year rated.
-            row.beautiful_year = (rng.range(2012, 2015) as i64).min(year).to_string();
+            row.beautiful_year = rng.range(2012, 2015).min(year).to_string();
         } else if titles && s > 0.4 && rng.below(100) < 30 {
             row.beautiful_level = "县级".into();
             row.beautiful_year = 2014.min(year).to_string();

@@ -53,9 +53,13 @@ pub fn app(state: AppState) -> Router {
 /// is mostly repeated markup. Static files come precompressed already (their own
 /// `Content-Encoding` makes this layer leave them alone), and spreadsheets, images and
 /// downloads are compressed formats or large streams not worth the CPU.
-fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::{CompressionLayer, Predicate, predicate::SizeAbove};
-    let textual = |_: StatusCode, _: axum::http::Version, h: &axum::http::HeaderMap, _: &axum::http::Extensions| {
+    let textual = |_: StatusCode,
+                   _: axum::http::Version,
+                   h: &axum::http::HeaderMap,
+                   _: &axum::http::Extensions| {
         h.get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))

@@ -15,8 +15,8 @@ mod tally;
 #[allow(unused_imports)]
 use self::{assessment::*, board::*, evidence::*, facts::*, round::*, tally::*};
 pub(crate) use round::follow_tree;
-pub use tally::{BulkScore, RERATE_SET_BASED, rerate_set_based};
 pub(crate) use tally::PublishedCounts;
+pub use tally::{BulkScore, RERATE_SET_BASED, rerate_set_based};
 
 use baiqian_domain::Msg;
 use baiqian_domain::rating::{

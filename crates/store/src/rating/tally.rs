@@ -207,8 +207,11 @@ struct CountRow {
 /// published year, read each year's counts from the database once per subtree.
 #[derive(Debug, Default)]
 pub struct PublishedCounts {
-    map: std::sync::Mutex<std::collections::HashMap<(i64, String, usize), Arc<Vec<CountRow>>>>,
+    map: std::sync::Mutex<std::collections::HashMap<CountKey, Arc<Vec<CountRow>>>>,
 }
+
+/// A round, the lower bound of the subtree's paths, and the path length grouped on.
+type CountKey = (i64, String, usize);
 
 impl PublishedCounts {
     /// Keys kept before the cache starts over: a province's nodes for a few years.
@@ -354,12 +357,18 @@ pub(super) async fn tally(
     today: &str,
     villages: Villages,
 ) -> Result<Tally> {
-    Ok(
-        tallies(conn, cache, round, (lower, upper), lower.len(), today, villages)
-            .await?
-            .remove(lower)
-            .unwrap_or_default(),
+    Ok(tallies(
+        conn,
+        cache,
+        round,
+        (lower, upper),
+        lower.len(),
+        today,
+        villages,
     )
+    .await?
+    .remove(lower)
+    .unwrap_or_default())
 }
 
 /// A village's scores for a bulk load (the demo and the benchmark's generated province).

@@ -159,11 +159,19 @@ async fn pages_go_out_compressed_and_spreadsheets_do_not(app: TestApp) {
     )
     .unwrap();
     assert_eq!(page, plain.text(), "the same page, compressed");
-    assert!(res.body.len() * 3 < plain.body.len(), "{} of {}", res.body.len(), plain.body.len());
+    assert!(
+        res.body.len() * 3 < plain.body.len(),
+        "{} of {}",
+        res.body.len(),
+        plain.body.len()
+    );
     let sheet = app
         .request(get("/orgs/330500/ratings/2015/board.xlsx", "gzip, br"))
         .await;
     assert_eq!(sheet.status, StatusCode::OK);
-    assert!(sheet.headers.get("content-encoding").is_none(), "an .xlsx is a zip already");
+    assert!(
+        sheet.headers.get("content-encoding").is_none(),
+        "an .xlsx is a zip already"
+    );
 }
 both!(pages_go_out_compressed_and_spreadsheets_do_not);
