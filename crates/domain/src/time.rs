@@ -75,6 +75,39 @@ impl Month {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The month after this one.
+    pub fn next(&self) -> Month {
+        let (y, m) = self.year_month();
+        if m == 12 {
+            Month(format!("{:04}-01", y + 1))
+        } else {
+            Month(format!("{y:04}-{:02}", m + 1))
+        }
+    }
+
+    /// The month before this one.
+    pub fn previous(&self) -> Month {
+        let (y, m) = self.year_month();
+        if m == 1 {
+            Month(format!("{:04}-12", y - 1))
+        } else {
+            Month(format!("{y:04}-{:02}", m - 1))
+        }
+    }
+
+    fn year_month(&self) -> (u32, u32) {
+        // Valid by construction (`parse`), so the parts always read.
+        let (y, m) = self.0.split_once('-').unwrap_or(("1900", "01"));
+        (y.parse().unwrap_or(1900), m.parse().unwrap_or(1))
+    }
+
+    /// The instants the month spans in China time: its first millisecond and the next month's.
+    pub fn span_ms(&self) -> Option<(i64, i64)> {
+        let start = day_start_ms(&format!("{}-01", self.0))?;
+        let end = day_start_ms(&format!("{}-01", self.next().0))?;
+        Some((start, end))
+    }
 }
 
 impl std::fmt::Display for Month {
@@ -110,6 +143,24 @@ mod tests {
                 .as_deref(),
             Some("2016-03")
         );
+    }
+
+    #[test]
+    fn months_step_over_the_year_and_span_china_time() {
+        let dec = Month::parse("2015-12").unwrap();
+        assert_eq!(dec.next().as_str(), "2016-01");
+        assert_eq!(dec.next().previous(), dec);
+        assert_eq!(
+            Month::parse("2016-03").unwrap().previous().as_str(),
+            "2016-02"
+        );
+        let (start, end) = Month::parse("2016-02").unwrap().span_ms().unwrap();
+        // 2016-02-01 00:00 China time is 2016-01-31 16:00 UTC; February 2016 has 29 days.
+        assert_eq!(start, 1_454_256_000_000);
+        assert_eq!(end - start, 29 * 86_400_000);
+        assert_eq!(month_of(start), "2016-02");
+        assert_eq!(month_of(end - 1), "2016-02");
+        assert_eq!(month_of(end), "2016-03");
     }
 
     #[test]

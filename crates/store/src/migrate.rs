@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_board_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0007_board_indexes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "attendance_lists",
+        sqlite: include_str!("../migrations/sqlite/0008_attendance_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0008_attendance_lists.sql"),
+    },
 ];
 
 impl Db {

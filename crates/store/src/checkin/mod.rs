@@ -6,12 +6,14 @@
 
 mod card;
 mod device;
+mod lists;
 mod load;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 #[allow(unused_imports)]
 use self::{card::*, device::*, load::*};
 pub(crate) use device::follow_tree;
+pub use lists::{AbsentMember, AttendedElsewhere, MonthAttendance};
 pub use load::{BulkCheckin, CheckinLoader};
 
 use std::collections::BTreeMap;

@@ -73,6 +73,11 @@ pub fn routes() -> Routes {
             attendance_page,
         )
         .get(
+            "/orgs/{code}/attendance/chart",
+            Capability::ReadAttendance,
+            attendance_chart,
+        )
+        .get(
             "/orgs/{code}/events",
             Capability::ReadActivityDays,
             events_page,

@@ -63,9 +63,33 @@ pub(super) struct AttendancePage {
     month: String,
     own: Attendance,
     children: Vec<(baiqian_store::kernel::Node, Attendance)>,
+    /// The node's own members who attended nowhere this month (the first `LIST_LIMIT`), and
+    /// how many in all.
+    absent: (Vec<baiqian_store::checkin::AbsentMember>, i64),
+    /// Attendances of the node's own members at other organizations this month.
+    elsewhere: (Vec<baiqian_store::checkin::AttendedElsewhere>, i64),
 }
 
+/// At most this many names per list on the page; the export and the roster have the rest.
+const LIST_LIMIT: i64 = 500;
+
 impl AttendancePage {
+    fn time(&self, ms: &i64) -> String {
+        self.tr.datetime(*ms)
+    }
+
+    fn chart_url(&self) -> String {
+        format!(
+            "/orgs/{}/attendance/chart?month={}",
+            self.org.code, self.month
+        )
+    }
+
+    /// Members due and not attended: what a child's absent figure shows.
+    fn absent_count(&self, a: &Attendance) -> i64 {
+        (a.due - a.attended).max(0)
+    }
+
     /// Attended as a share of due, `73.4%`, or a dash when nobody is due.
     fn rate(&self, a: &Attendance) -> String {
         if a.due == 0 {
@@ -94,6 +118,12 @@ pub(super) async fn attendance_page(
     let org = state.db.org(me.scope(), &code).await?;
     let (month, own, nodes, figures) = month_figures(&state, &me, &code, &q).await?;
     let children: Vec<_> = nodes.into_iter().zip(figures).collect();
+    let parsed = baiqian_domain::time::Month::parse(&month).ok_or(AppError::NotFound)?;
+    let absent = state.db.absent_members(&org, &month, LIST_LIMIT).await?;
+    let elsewhere = state
+        .db
+        .attended_elsewhere(&org, &parsed, LIST_LIMIT)
+        .await?;
     let here = uri
         .0
         .path_and_query()
@@ -106,6 +136,8 @@ pub(super) async fn attendance_page(
         month,
         own,
         children,
+        absent,
+        elsewhere,
     })
 }
 
@@ -236,7 +268,8 @@ type MonthFigures = (
     Vec<baiqian_store::checkin::Attendance>,
 );
 
-/// The month asked for (this month when none; a malformed one is 404), and that month's
+/// The month asked for (when none, the latest month with figures up to this one, else this
+/// month; a malformed one is 404), and that month's
 /// attendance of the node and of each node directly below it: what the page and its export show.
 async fn month_figures(
     state: &AppState,
@@ -247,7 +280,15 @@ async fn month_figures(
     let month = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
         Some(Some(m)) => m.to_string(),
         Some(None) => return Err(AppError::NotFound),
-        None => baiqian_store::checkin::month_of(state.clock.now_ms()),
+        None => {
+            let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
+            let node = state.db.org(me.scope(), code).await?;
+            state
+                .db
+                .latest_attendance_month(&node, &this_month)
+                .await?
+                .unwrap_or(this_month)
+        }
     };
     let own = state.db.attendance(me.scope(), code, &month).await?;
     let nodes = state.db.org_children(me.scope(), code, false).await?;
@@ -340,4 +381,67 @@ pub(super) async fn attendance_export(
     );
     let bytes = crate::excel::write_list("出勤", &title, &columns, &rows)?;
     crate::excel::xlsx_response(bytes, &format!("attendance-{code}-{month}.xlsx"))
+}
+
+/// `GET /orgs/{code}/attendance/chart?month=YYYY-MM`: the twelve months up to the one asked for
+/// (the page's), as shares of the members due: attended anywhere, and attended at another
+/// organization. Each bar opens that month's attendance page.
+pub(super) async fn attendance_chart(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    use crate::chart::{ChartData, ChartKind};
+    let org = state.db.org(me.scope(), &code).await?;
+    let last = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
+        Some(Some(m)) => m,
+        Some(None) => return Err(AppError::NotFound),
+        None => {
+            baiqian_domain::time::Month::of_ms(state.clock.now_ms()).ok_or(AppError::NotFound)?
+        }
+    };
+    let mut months = vec![last.clone()];
+    for _ in 1..12 {
+        let before = months[months.len() - 1].previous();
+        months.push(before);
+    }
+    months.reverse();
+    let rows = state
+        .db
+        .attendance_months(&org, months[0].as_str(), last.as_str())
+        .await?;
+    let by_month: std::collections::HashMap<&str, &baiqian_store::checkin::MonthAttendance> =
+        rows.iter().map(|r| (r.month.as_str(), r)).collect();
+    let share = |n: i64| {
+        if org.member_count == 0 {
+            0.0
+        } else {
+            (n as f64 * 1000.0 / org.member_count as f64).round() / 10.0
+        }
+    };
+    let figure = |m: &baiqian_domain::time::Month,
+                  f: fn(&baiqian_store::checkin::MonthAttendance) -> i64| {
+        share(by_month.get(m.as_str()).map(|r| f(r)).unwrap_or(0))
+    };
+    let page = |m: &baiqian_domain::time::Month, anchor: &str| {
+        format!("/orgs/{}/attendance?month={m}{anchor}", org.code)
+    };
+    let mut data = ChartData::new(
+        ChartKind::Bar,
+        months.iter().map(|m| m.to_string()).collect(),
+    )
+    .series(
+        tr.t("attendance.chart.attended").to_string(),
+        months.iter().map(|m| figure(m, |r| r.attended)).collect(),
+        months.iter().map(|m| page(m, "")).collect(),
+    )
+    .series(
+        tr.t("attendance.chart.away").to_string(),
+        months.iter().map(|m| figure(m, |r| r.away)).collect(),
+        months.iter().map(|m| page(m, "#elsewhere")).collect(),
+    );
+    data.unit = "%".into();
+    Ok(data.into_response())
 }

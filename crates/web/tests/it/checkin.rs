@@ -734,3 +734,142 @@ async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
     assert_eq!(app.audit_count().await, audit0 + 1);
 }
 both!(events_page_lists_and_schedules_in_scope);
+
+/// Attendance opens on the latest month with figures (February, with the clock in March), names
+/// the village's absent members and those who attended elsewhere, each linking to the member;
+/// its chart's bars are the month's shares and open that month's page.
+async fn attendance_opens_on_the_latest_month_and_names_who_was_absent(app: TestApp) {
+    use baiqian_store::checkin::{BulkCheckin, NewEvent};
+    let actor = baiqian_store::Actor::cli();
+    let start = baiqian_domain::time::china_ms("2016-02-15", "09:00").unwrap();
+    let events = [XINMIN, TIANNENG]
+        .iter()
+        .map(|org| NewEvent {
+            org: OrgCode::parse(org).unwrap(),
+            day: "2016-02-15".into(),
+            starts_at: start,
+            ends_at: start + 2 * 3_600_000,
+            topic: "党员固定活动日".into(),
+            place: "党员活动室".into(),
+        })
+        .collect::<Vec<_>>();
+    let ids = app
+        .db
+        .bulk_load_events(&actor, &events, "s", crate::support::T0)
+        .await
+        .unwrap();
+    let members: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM members WHERE home_org = $1 ORDER BY id")
+            .bind(XINMIN)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert!(members.len() >= 6, "the roster is there");
+    // Three attend at home, the fourth at 天能集团, the rest not at all.
+    let rows: Vec<BulkCheckin> = members[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, (m, _))| BulkCheckin {
+            event_id: ids[usize::from(i == 3)],
+            member_id: *m,
+            at: start + i as i64 * 60_000,
+        })
+        .collect();
+    app.db
+        .bulk_load_checkins(&rows, crate::support::T0)
+        .await
+        .unwrap();
+    let due = members.len() as i64;
+
+    let web = app.login("meishan.admin").await;
+    let page = app.get(&format!("/orgs/{XINMIN}/attendance"), &web).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(text.contains("<small>2016-02</small>"), "opens on February");
+    assert!(text.contains("id=\"att-attended\">4<"), "{text}");
+    let absent = page.between("id=\"absent\"", "</ul>").unwrap();
+    assert_eq!(
+        absent.matches("<li>").count() as i64,
+        due - 4,
+        "every absent member is named"
+    );
+    for (id, name) in &members[4..] {
+        assert!(
+            absent.contains(&format!("href=\"/members/{id}\">{name}<")),
+            "{name}"
+        );
+    }
+    for (id, _) in &members[..4] {
+        assert!(!absent.contains(&format!("/members/{id}\"")));
+    }
+    let elsewhere = page.between("id=\"elsewhere\"", "</table>").unwrap();
+    assert_eq!(
+        elsewhere.matches("<tr>").count(),
+        2,
+        "a header and one attendance"
+    );
+    assert!(elsewhere.contains(&format!("href=\"/members/{}\"", members[3].0)));
+    assert!(elsewhere.contains("天能集团"), "{elsewhere}");
+    // The township's row for the village links its absent figure to those names.
+    let town = app
+        .get(&format!("/orgs/{MEISHAN}/attendance?month=2016-02"), &web)
+        .await
+        .text();
+    assert!(
+        town.contains(&format!(
+            "href=\"/orgs/{XINMIN}/attendance?month=2016-02#absent\">{}<",
+            due - 4
+        )),
+        "{town}"
+    );
+    // The chart: twelve months up to the page's, as shares of the members due, each bar linking
+    // to its month.
+    let chart = app
+        .get(
+            &format!("/orgs/{XINMIN}/attendance/chart?month=2016-02"),
+            &web,
+        )
+        .await;
+    assert_eq!(chart.status, StatusCode::OK);
+    let c = chart.json();
+    let months = c["categories"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    assert_eq!(
+        (months[0].as_str(), months[11].as_str()),
+        (Some("2015-03"), Some("2016-02"))
+    );
+    let share = |n: i64| (n as f64 * 1000.0 / due as f64).round() / 10.0;
+    assert_eq!(c["series"][0]["values"][11].as_f64(), Some(share(4)));
+    assert_eq!(c["series"][1]["values"][11].as_f64(), Some(share(1)));
+    assert_eq!(c["series"][0]["values"][10].as_f64(), Some(0.0));
+    assert_eq!(
+        c["series"][0]["links"][11].as_str(),
+        Some(format!("/orgs/{XINMIN}/attendance?month=2016-02").as_str())
+    );
+    assert_eq!(
+        c["series"][1]["links"][11].as_str(),
+        Some(format!("/orgs/{XINMIN}/attendance?month=2016-02#elsewhere").as_str())
+    );
+    // Out of scope, or a month that is not one: not there.
+    let wuxing = app.login("wuxing.admin").await;
+    for (path, who) in [
+        (
+            format!("/orgs/{XINMIN}/attendance/chart?month=2016-02"),
+            &wuxing,
+        ),
+        (
+            format!("/orgs/{XINMIN}/attendance/chart?month=2016-2"),
+            &web,
+        ),
+    ] {
+        assert_eq!(
+            app.get(&path, who).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+both!(
+    attendance_opens_on_the_latest_month_and_names_who_was_absent,
+    roster
+);
