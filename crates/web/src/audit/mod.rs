@@ -1,6 +1,7 @@
 //! Browsing the audit log within scope (auditors and admins). There is no route that changes it.
 
 pub mod api;
+pub mod words;
 
 use askama::Template;
 use axum::extract::{OriginalUri, Query, State};
@@ -70,6 +71,48 @@ struct ListPage {
     query_string: String,
 }
 
+impl ListPage {
+    fn action(&self, e: &AuditEntry) -> String {
+        words::action(self.tr, &e.action)
+    }
+
+    fn entity(&self, e: &AuditEntry) -> String {
+        words::entity(self.tr, &e.entity)
+    }
+
+    fn changes(&self, e: &AuditEntry) -> Vec<words::FieldChange> {
+        words::changes(self.tr, e.before_json.as_deref(), e.after_json.as_deref())
+    }
+
+    /// The filter's choices: every code with its words, the chosen one marked.
+    fn choices(
+        &self,
+        codes: &[&'static str],
+        chosen: &str,
+        entity: bool,
+    ) -> Vec<(String, String, bool)> {
+        codes
+            .iter()
+            .map(|c| {
+                let w = if entity {
+                    words::entity(self.tr, c)
+                } else {
+                    words::action(self.tr, c)
+                };
+                (c.to_string(), w, *c == chosen.trim())
+            })
+            .collect()
+    }
+
+    fn action_choices(&self) -> Vec<(String, String, bool)> {
+        self.choices(words::ACTIONS, &self.q.action, false)
+    }
+
+    fn entity_choices(&self) -> Vec<(String, String, bool)> {
+        self.choices(words::ENTITIES, &self.q.entity, true)
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -132,12 +175,15 @@ async fn export(
                 text(&tr.datetime(e.at)),
                 text(&e.actor_login),
                 text(&tr.role(&e.actor_role)),
-                text(&e.action),
-                text(&e.entity),
+                text(&words::action(tr, &e.action)),
+                text(&words::entity(tr, &e.entity)),
                 text(&e.entity_key),
                 text(e.reason.as_deref().unwrap_or("")),
-                text(e.before_json.as_deref().unwrap_or("")),
-                text(e.after_json.as_deref().unwrap_or("")),
+                text(&words::changes_line(&words::changes(
+                    tr,
+                    e.before_json.as_deref(),
+                    e.after_json.as_deref(),
+                ))),
             ]
         })
         .collect();
@@ -149,8 +195,7 @@ async fn export(
         ("entity", "对象"),
         ("key", "标识"),
         ("reason", "原因"),
-        ("before", "变更前"),
-        ("after", "变更后"),
+        ("change", "变更(字段: 变更前 → 变更后)"),
     ];
     let title = crate::excel::export_title(
         tr,

@@ -41,11 +41,46 @@ async fn auditors_read_changes_within_their_scope_only(app: TestApp) {
         "the county's change is listed"
     );
     assert!(!text.contains(LONGSHAN), "another county's change is not");
-    // Before and after are shown.
+    // In words: the action and the object by name, and the changed fields as a table of
+    // before → after, never the stored codes or JSON.
     assert!(
-        text.contains("general_branch") && text.contains("secretary_name&#34;:&#34;许月刚"),
+        text.contains("<td data-label=\"操作\">修改</td>")
+            && text.contains("<td data-label=\"对象\">组织</td>"),
         "{text}"
     );
+    let row = text
+        .split("<th scope=\"row\">书记</th>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(
+        row.ends_with("<td>许月刚</td>"),
+        "the secretary, before → after: {row}"
+    );
+    assert!(
+        !row.is_empty() && !text.contains("<th scope=\"row\">党组织类型</th>"),
+        "only the fields that changed (the kind stayed): {text}"
+    );
+    for raw in ["secretary_name", "&#34;", "general_branch"] {
+        assert!(
+            !text.contains(&format!(">{raw}")) && !text.contains("{&#34;"),
+            "{raw} shown raw"
+        );
+    }
+    // English reads the same in English.
+    let en_auditor = cx_auditor.with_lang("en");
+    let text_en = app.get_lang("/audit", &en_auditor).await.text();
+    assert!(
+        text_en.contains("<th scope=\"row\">Secretary</th>"),
+        "{text_en}"
+    );
+    // The filters offer the kinds by name; choosing one keeps it chosen.
+    let filtered = app
+        .get_lang("/audit?entity=org&action=update", &en_auditor)
+        .await
+        .text();
+    assert!(filtered.contains("<option value=\"org\" selected>Organization</option>"));
+    assert!(filtered.contains("<option value=\"update\" selected>Changed</option>"));
 
     let city_auditor = app.token("city.auditor").await;
     let all = app

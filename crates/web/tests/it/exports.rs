@@ -38,7 +38,7 @@ async fn the_audit_log_users_activity_days_and_attendance_export_as_shown(app: T
     let rows = data(&table);
     assert!(rows.len() >= shown.len() && !rows.is_empty());
     assert!(
-        rows.iter().all(|r| r[3] == "create"),
+        rows.iter().all(|r| r[3] == "新建"),
         "only what the filter shows"
     );
     assert_eq!(rows[0][5], shown[0]["key"].as_str().unwrap());

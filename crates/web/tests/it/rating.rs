@@ -438,7 +438,11 @@ async fn full_round_from_self_assessment_to_publication(app: TestApp) {
         assert!(steps.contains(s), "{s} in {steps}");
     }
     let audit = app.get("/audit?entity=assessment", &city).await;
-    assert!(audit.text().contains("send_back"), "{}", audit.text());
+    assert!(
+        audit.text().contains("<td data-label=\"操作\">退回</td>"),
+        "the step in words: {}",
+        audit.text()
+    );
 
     // The API over 煤山镇: published, every village rated.
     let token = app.token("meishan.admin").await;
