@@ -37,14 +37,45 @@ pub(super) fn score_inputs(
     (list, typed)
 }
 
+/// What an htmx save answers: the time saved and the new total (swapped into the page's
+/// summary and save bar), or why nothing was saved.
+#[derive(Template)]
+#[template(path = "rating/saved.html")]
+pub(super) struct SavedFragment {
+    tr: Tr,
+    at: String,
+    total: String,
+    error: Option<String>,
+}
+
+impl SavedFragment {
+    pub(super) fn refused(tr: Tr, why: String) -> Self {
+        Self {
+            tr,
+            at: String::new(),
+            total: String::new(),
+            error: Some(why),
+        }
+    }
+}
+
+/// Whether a request came from htmx (which then wants a fragment, not a page or a redirect).
+pub(super) fn from_htmx(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("hx-request")
+        .is_some_and(|v| v.as_bytes() == b"true")
+}
+
 pub(super) async fn save_scores(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let htmx = from_htmx(&headers);
     let (list, typed) = score_inputs(&fields);
     let (current, items, _) = assessment_by_id(&state, &me, id).await?;
     let mut inputs = Vec::new();
@@ -76,11 +107,35 @@ pub(super) async fn save_scores(
             .save_scores(&me.actor, id, &inputs, state.clock.now_ms())
             .await
         {
+            Ok(a) if htmx => {
+                let total = if a.stage == Stage::Draft {
+                    a.self_total
+                } else {
+                    a.total
+                };
+                return html(&SavedFragment {
+                    tr,
+                    at: baiqian_domain::time::format(state.clock.now_ms(), "%H:%M")
+                        .unwrap_or_default(),
+                    total: total.map_or_else(|| "—".into(), |t| t.to_string()),
+                    error: None,
+                });
+            }
             Ok(a) => return Ok(back_to(&a)),
             Err(StoreError::Invalid(m)) => tr.msg(&m),
             Err(e) => return Err(e.into()),
         },
     };
+    if htmx {
+        let mut res = html(&SavedFragment {
+            tr,
+            at: String::new(),
+            total: String::new(),
+            error: Some(error),
+        })?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
     let org = state
         .db
         .org(

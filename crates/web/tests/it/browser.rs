@@ -339,7 +339,14 @@ async fn village_secretary_fills_a_self_assessment_with_evidence() {
             .await?
             .send_keys(&photo_path)
             .await?;
-        c.find(Locator::Id("upload_A1")).await?.click().await?;
+        // A person scrolls the button clear of the save bar that stays at the screen's foot.
+        let upload = c.find(Locator::Id("upload_A1")).await?;
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&upload)?],
+        )
+        .await?;
+        upload.click().await?;
         let link = c
             .wait()
             .for_element(Locator::Css("#item-A1 a.evidence"))

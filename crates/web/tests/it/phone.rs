@@ -134,3 +134,103 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
     })
     .await;
 }
+
+/// 新民村's secretary on a 360 px phone: types two scores (the running total follows), uploads
+/// a photo for the first item without leaving the page — the typed scores stay in their boxes —
+/// then saves in place; the save bar stays on screen at the bottom all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_village_secretary_scores_and_uploads_on_a_phone() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let photo = std::env::temp_dir().join(format!("baiqian-phone-{}.png", std::process::id()));
+    std::fs::write(&photo, crate::rating_scope::PNG).unwrap();
+    let photo_path = photo.display().to_string();
+    let db = app.db.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        c.set_window_size(360, 800).await?;
+        log_in(&c, &base, "xinmin.secretary").await?;
+        c.goto(&format!("{base}/orgs/{XINMIN}/ratings/2016"))
+            .await?;
+        c.wait().for_element(Locator::Id("scores-form")).await?;
+        let inputs = c.find_all(Locator::Css("input[name^=score_]")).await?;
+        assert!(inputs.len() >= 2);
+        for (input, v) in inputs.iter().zip(["3", "4"]) {
+            input.clear().await?;
+            input.send_keys(v).await?;
+        }
+        let first_name = inputs[0].attr("name").await?.unwrap_or_default();
+        let running = c.find(Locator::Id("running-total")).await?.text().await?;
+        assert_eq!(running, "7", "the running total follows the typing");
+        // The save bar sits at the bottom of the screen while the items scroll.
+        let bar = c
+            .execute(
+                "var r = document.getElementById('save-bar').getBoundingClientRect();
+                 return [r.top, r.bottom, window.innerHeight];",
+                vec![],
+            )
+            .await?;
+        let (top, bottom, height) = (
+            bar[0].as_f64().unwrap_or(-1.0),
+            bar[1].as_f64().unwrap_or(-1.0),
+            bar[2].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            top >= 0.0 && bottom <= height + 1.0,
+            "bar at {top}–{bottom} of {height}"
+        );
+
+        // The upload goes by htmx: the list gains the file, the page stays, the scores stay.
+        let file = c.find(Locator::Css("input[type=file][id^=file_]")).await?;
+        let code = file
+            .attr("id")
+            .await?
+            .unwrap_or_default()
+            .replace("file_", "");
+        file.send_keys(&photo_path).await?;
+        let button = c.find(Locator::Id(&format!("upload_{code}"))).await?;
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&button)?],
+        )
+        .await?;
+        button.click().await?;
+        c.wait()
+            .for_element(Locator::Css(&format!("#evidence-{code} a.evidence")))
+            .await?;
+        let kept = c
+            .find(Locator::Css(&format!("input[name='{first_name}']")))
+            .await?
+            .prop("value")
+            .await?;
+        assert_eq!(
+            kept.as_deref(),
+            Some("3"),
+            "the typed score survives the upload"
+        );
+
+        c.find(Locator::Id("save-scores")).await?.click().await?;
+        c.wait().for_element(Locator::Id("saved")).await?;
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/screens/phone-self-assessment-360.png"),
+            png,
+        );
+        let (self_total,): (Option<i64>,) = sqlx::query_as(
+            "SELECT a.self_total FROM assessments a JOIN rating_rounds r ON r.id = a.round_id \
+             WHERE a.org_code = $1 AND r.year = 2016",
+        )
+        .bind(XINMIN)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(self_total, Some(7), "both scores saved");
+        Ok(())
+    })
+    .await;
+    let _ = std::fs::remove_file(&photo);
+}

@@ -351,3 +351,99 @@ async fn a_village_founded_mid_round_joins_it_and_leaves_it_untouched(app: TestA
     assert!(total(2016).await.contains(">248<"));
 }
 both!(a_village_founded_mid_round_joins_it_and_leaves_it_untouched);
+
+/// On a phone the self-assessment saves and uploads without leaving the page (htmx): a save
+/// answers with the time and the new total, a refused one with the reason (422) and writes
+/// nothing; an upload answers with the item's evidence list only, so typed scores stay put.
+async fn the_self_assessment_saves_and_uploads_in_place(app: TestApp) {
+    let (a, items, _) = app
+        .db
+        .assessment_of(&Scope::everything(), &app.node(XINMIN).await, 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    let (first, second) = (&items[0].item, &items[1].item);
+    let sec = app.login("xinmin.secretary").await;
+    // The page carries the htmx form, the save bar with its running total, and the upload forms.
+    let page = app
+        .get(&format!("/orgs/{XINMIN}/ratings/2016"), &sec)
+        .await
+        .text();
+    assert!(page.contains(&format!("hx-post=\"/assessments/{}/scores\"", a.id)));
+    assert!(page.contains("id=\"save-bar\"") && page.contains("id=\"running-total\""));
+    assert!(page.contains(&format!("hx-target=\"#evidence-{}\"", first.code)));
+
+    let scores = format!("/assessments/{}/scores", a.id);
+    let (k1, k2) = (
+        format!("score_{}", first.id),
+        format!("score_{}", second.id),
+    );
+    // Too high a score: the reason, nothing written.
+    let audits = app.audit_count().await;
+    let too_high = (first.full_score + 1).to_string();
+    let res = app
+        .post_form_htmx(&scores, &[(&k1, "1"), (&k2, &too_high)], &sec)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text();
+    assert!(
+        text.contains("id=\"save-error\"") && !text.contains("<html"),
+        "{text}"
+    );
+    assert_eq!(app.audit_count().await, audits);
+    // A good save: a fragment with the new total for the summary and the bar.
+    let res = app
+        .post_form_htmx(&scores, &[(&k1, "1"), (&k2, "2")], &sec)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let stored = xinmin_2016(&app).await;
+    let total = stored.self_total.expect("a self total");
+    let text = res.text();
+    assert!(
+        text.contains("id=\"saved\"") && !text.contains("<html"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("id=\"total\" hx-swap-oob=\"true\">{total}<")),
+        "{text}"
+    );
+    assert_eq!(app.audit_count().await, audits + 1);
+
+    // An upload in place: the item's evidence list, not a page or a redirect.
+    let evidence = format!("/assessments/{}/evidence", a.id);
+    let item = first.id.to_string();
+    let res = app
+        .post_multipart_htmx(
+            &evidence,
+            &[("item_id", &item)],
+            &[("file", "公开栏.png", PNG)],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let text = res.text();
+    assert!(
+        text.contains("公开栏.png")
+            && text.contains("href=\"/evidence/")
+            && !text.contains("<html"),
+        "{text}"
+    );
+    // A refused upload says why in the save bar and stores nothing.
+    let audits = app.audit_count().await;
+    let res = app
+        .post_multipart_htmx(
+            &evidence,
+            &[("item_id", &item)],
+            &[("file", "x.png", b"not a picture")],
+            &sec,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.headers.get("hx-retarget").and_then(|v| v.to_str().ok()),
+        Some("#save-status")
+    );
+    assert!(res.text().contains("id=\"save-error\""));
+    assert_eq!(app.audit_count().await, audits);
+}
+both!(the_self_assessment_saves_and_uploads_in_place);

@@ -237,6 +237,27 @@ impl TestApp {
 
     /// Posts a form; with a session, the session's CSRF token is added unless `csrf` is given.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], who: &Who) -> TestResponse {
+        self.post_form_with(path, fields, who, &[]).await
+    }
+
+    /// Posts a form as the page's htmx does (`HX-Request: true`).
+    pub async fn post_form_htmx(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        who: &Who,
+    ) -> TestResponse {
+        self.post_form_with(path, fields, who, &[("hx-request", "true")])
+            .await
+    }
+
+    async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        who: &Who,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         if let Who::Session(s) = who
             && !fields.iter().any(|(k, _)| *k == "csrf")
@@ -246,11 +267,13 @@ impl TestApp {
         for (k, v) in fields {
             ser.append_pair(k, v);
         }
-        let req = who
+        let mut req = who
             .apply(Request::builder().method(Method::POST).uri(path))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(ser.finish()))
-            .expect("request");
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(ser.finish())).expect("request");
         self.request(req).await
     }
 
@@ -278,6 +301,30 @@ impl TestApp {
         files: &[(&str, &str, &[u8])],
         who: &Who,
     ) -> TestResponse {
+        self.post_multipart_with(path, fields, files, who, &[])
+            .await
+    }
+
+    /// Posts a multipart form as the page's htmx does (`HX-Request: true`).
+    pub async fn post_multipart_htmx(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+        who: &Who,
+    ) -> TestResponse {
+        self.post_multipart_with(path, fields, files, who, &[("hx-request", "true")])
+            .await
+    }
+
+    async fn post_multipart_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+        who: &Who,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let boundary = "XbaiqianBoundaryX";
         let mut body = Vec::new();
         let csrf = match who {
@@ -303,14 +350,16 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let req = who
+        let mut req = who
             .apply(Request::builder().method(Method::POST).uri(path))
             .header(
                 header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .expect("request");
+            );
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(body)).expect("request");
         self.request(req).await
     }
 
