@@ -715,19 +715,7 @@ async fn a_click_on_a_board_chart_opens_the_villages_behind_it() {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-board-charts-1440.png"),
             png,
         );
-        let click = fantoccini::actions::MouseActions::new("mouse".into())
-            .then(fantoccini::actions::PointerAction::MoveTo {
-                duration: None,
-                x,
-                y,
-            })
-            .then(fantoccini::actions::PointerAction::Down {
-                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-            })
-            .then(fantoccini::actions::PointerAction::Up {
-                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-            });
-        c.perform_actions(click).await?;
+        click_at(&c, x, y).await?;
         c.wait().for_element(Locator::Id("rating-villages")).await?;
         let url = c.current_url().await?;
         assert_eq!(url.path(), "/orgs/330500/ratings/2015/villages");
@@ -737,6 +725,80 @@ async fn a_click_on_a_board_chart_opens_the_villages_behind_it() {
             .await?
             .len() as i64;
         assert_eq!(rows, count, "the list holds the bar's villages");
+        Ok(())
+    })
+    .await;
+}
+
+/// A mouse click at a point of the window, as a person clicks a bar of a chart.
+pub(crate) async fn click_at(
+    c: &fantoccini::Client,
+    x: f64,
+    y: f64,
+) -> Result<(), fantoccini::error::CmdError> {
+    let click = fantoccini::actions::MouseActions::new("mouse".into())
+        .then(fantoccini::actions::PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        })
+        .then(fantoccini::actions::PointerAction::Down {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        })
+        .then(fantoccini::actions::PointerAction::Up {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        });
+    c.perform_actions(click).await
+}
+
+/// 煤山镇's attendance opens on the demo's last month with figures and charts twelve months; a
+/// click on January's bar opens January's attendance, where the villages' absent are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_the_attendance_chart_opens_that_month() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::with(
+        baiqian_store::Backend::Sqlite,
+        baiqian_demo::Roster::MembersAndActivity,
+    )
+    .await
+    .expect("sqlite app");
+    with_browser(&app, &driver, &chromium, |c, base| async move {
+        log_in(&c, &base, "meishan.admin").await?;
+        c.set_window_size(1440, 900).await?;
+        c.goto(&format!("{base}/orgs/330522109/attendance")).await?;
+        let title = c.find(Locator::Css("h1 small")).await?.text().await?;
+        assert_eq!(title, "2016-02", "the demo's last month with figures");
+        c.wait()
+            .for_element(Locator::Css("#chart-attendance[data-ready] svg"))
+            .await?;
+        let at = c
+            .execute(
+                "var box = document.getElementById('chart-attendance'); box.scrollIntoView({block: 'center'});
+                 var ch = echarts.getInstanceByDom(box); var o = ch.getOption();
+                 var i = o.xAxis[0].data.indexOf('2016-01'); var v = o.series[0].data[i];
+                 var l = ch.getModel().getSeriesByIndex(0).getData().getItemLayout(i);
+                 var r = box.getBoundingClientRect();
+                 return [r.left + l.x + l.width / 2, r.top + l.y + l.height / 2, v];",
+                vec![],
+            )
+            .await?;
+        let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+        assert!(at[2].as_f64().unwrap_or(0.0) > 0.0, "January has attendance");
+        click_at(&c, x, y).await?;
+        c.wait()
+            .for_element(Locator::XPath("//h1/small[normalize-space(.)='2016-01']"))
+            .await?;
+        let url = c.current_url().await?;
+        assert_eq!(url.path(), "/orgs/330522109/attendance");
+        assert_eq!(url.query(), Some("month=2016-01"));
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/browser-attendance-chart-1440.png"),
+            png,
+        );
         Ok(())
     })
     .await;
