@@ -25,12 +25,24 @@
       })
     };
   }
+  // On the meeting-room screen: light text and lines and warm colours on the red ground.
+  function screenTheme(o) {
+    var light = "#ffe9a8", faint = "rgba(255,255,255,0.18)";
+    o.color = ["#ffd36b", "#ff9f43", "#fff3c4", "#f6b8a8", "#ffffff", "#e0663a", "#c9a0dc"];
+    o.textStyle = { color: light, fontSize: 14 };
+    if (o.legend) { o.legend.textStyle = { color: light }; }
+    if (o.xAxis) { o.xAxis.axisLabel.color = light; o.xAxis.axisLine = { lineStyle: { color: faint } }; }
+    if (o.yAxis) { o.yAxis.axisLabel = { color: light }; o.yAxis.splitLine = { lineStyle: { color: faint } }; }
+    o.series.forEach(function (s) { if (s.type === "pie") { s.label.color = light; } });
+  }
   function draw(box) {
     fetch(box.getAttribute("data-chart"), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (d) {
         var chart = window.echarts.init(box, null, { renderer: "svg" });
-        chart.setOption(option(d));
+        var o = option(d);
+        if (box.closest(".screen")) { screenTheme(o); }
+        chart.setOption(o);
         chart.on("click", function (p) {
           var s = d.series[d.kind === "pie" ? 0 : p.seriesIndex];
           var link = s && s.links[p.dataIndex];

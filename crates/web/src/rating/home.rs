@@ -43,7 +43,7 @@ fn task_kind(stage: Stage) -> &'static str {
 pub(crate) struct SeenTallies(HashMap<(i64, String), Tally>);
 
 impl SeenTallies {
-    async fn tally(
+    pub(super) async fn tally(
         &mut self,
         state: &AppState,
         round: &Round,

@@ -11,6 +11,7 @@ mod facts;
 mod home;
 pub(crate) mod public;
 mod round;
+mod screen;
 
 pub mod standard;
 
@@ -19,6 +20,7 @@ pub(crate) use self::home::{SeenTallies, home_part, tasks};
 #[allow(unused_imports)]
 use self::{
     api::*, assessment::*, board::*, charts::*, evidence::*, facts::*, public::*, round::*,
+    screen::*,
 };
 
 use std::collections::HashMap;
@@ -76,6 +78,7 @@ pub fn routes() -> Routes {
             Capability::ReadRatings,
             chart_data,
         )
+        .get("/orgs/{code}/screen", Capability::ReadRatings, screen_page)
         .get(
             "/orgs/{code}/ratings/{year}/villages",
             Capability::ReadRatings,

@@ -803,3 +803,73 @@ async fn a_click_on_the_attendance_chart_opens_that_month() {
     })
     .await;
 }
+
+/// The city's screen on a 1920×1080 meeting-room display: everything on one screen without
+/// scrolling, every chart drawn; a click on the five-star figure opens those villages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_screen_fits_a_meeting_room_display_and_drills_down() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    with_browser(&app, &driver, &chromium, |c, base| async move {
+        log_in(&c, &base, "city.admin").await?;
+        // The window's outer size holds the browser's own bars: make the page's 1920×1080.
+        c.set_window_size(1920, 1080).await?;
+        let inner = c
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let (w, h) = (
+            inner[0].as_u64().unwrap_or(1920) as u32,
+            inner[1].as_u64().unwrap_or(1080) as u32,
+        );
+        c.set_window_size(1920 + (1920 - w), 1080 + (1080 - h)).await?;
+        c.goto(&format!("{base}/orgs/330500/screen")).await?;
+        for id in [
+            "screen-chart-children",
+            "screen-chart-classes",
+            "screen-chart-history",
+            "screen-chart-stages",
+            "screen-chart-attendance",
+        ] {
+            c.wait()
+                .for_element(Locator::Css(&format!("#{id}[data-ready] svg")))
+                .await?;
+        }
+        let size = c
+            .execute(
+                "var d = document.documentElement; return [d.scrollWidth, d.scrollHeight, window.innerWidth, window.innerHeight];",
+                vec![],
+            )
+            .await?;
+        let n = |i: usize| size[i].as_f64().unwrap_or(f64::MAX);
+        let png = c.screenshot().await?;
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screen-1920.png"),
+            png,
+        );
+        assert!(n(0) <= n(2) && n(1) <= n(3), "the screen scrolls: {size:?}");
+        let five = c.find(Locator::Id("screen-five-stars")).await?;
+        let count: i64 = five
+            .find(Locator::Css(".figure"))
+            .await?
+            .text()
+            .await?
+            .replace(',', "")
+            .parse()
+            .unwrap_or(-1);
+        five.click().await?;
+        c.wait().for_element(Locator::Id("rating-villages")).await?;
+        let url = c.current_url().await?;
+        assert_eq!(url.path(), "/orgs/330500/ratings/2015/villages");
+        let rows = c
+            .find_all(Locator::Css("#rating-villages tbody tr"))
+            .await?
+            .len() as i64;
+        assert_eq!(rows, count);
+        Ok(())
+    })
+    .await;
+}

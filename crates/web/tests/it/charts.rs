@@ -175,3 +175,110 @@ async fn pages_go_out_compressed_and_spreadsheets_do_not(app: TestApp) {
     );
 }
 both!(pages_go_out_compressed_and_spreadsheets_do_not);
+
+/// The meeting-room screen shows the city's campaign: the last published year's stars and
+/// classes, this year's round by stage, each figure the board's and linking to its villages;
+/// its charts are the boards' charts; out of scope it is not there.
+async fn the_screen_shows_the_campaign_and_every_figure_opens_its_villages(app: TestApp) {
+    let city = app.token("city.admin").await;
+    let summary = app
+        .get(&format!("/api/v1/orgs/{CITY}/ratings/2015"), &city)
+        .await
+        .json();
+    let web = app.login("city.admin").await;
+    let page = app.get(&format!("/orgs/{CITY}/screen"), &web).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let figure = |id: &str| -> (i64, String) {
+        let block = page
+            .between(&format!("id=\"{id}\""), "</a>")
+            .unwrap_or_default();
+        let n = block
+            .split("class=\"figure\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .map(|s| s.replace(',', ""))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(-1);
+        let href = page
+            .text()
+            .split(&format!("id=\"{id}\""))
+            .next()
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_default()
+            .replace("&#38;", "&");
+        (n, href)
+    };
+    for (id, stars) in [("screen-five-stars", 5), ("screen-four-stars", 4)] {
+        let (n, href) = figure(id);
+        assert_eq!(
+            n,
+            summary["stars"][stars.to_string()].as_i64().unwrap(),
+            "{id}"
+        );
+        assert_eq!(
+            href,
+            format!("/orgs/{CITY}/ratings/2015/villages?stars={stars}")
+        );
+        let list = app.get(&href, &web).await;
+        let rows = list
+            .between("<tbody>", "</tbody>")
+            .unwrap_or_default()
+            .matches("<tr")
+            .count() as i64;
+        assert_eq!(rows, n, "{id}: the list holds the figure's villages");
+    }
+    let (late, href) = figure("screen-late");
+    assert!(
+        late >= 0 && href.ends_with("/ratings/2016/villages?late=1"),
+        "{href}"
+    );
+    let text = page.text();
+    for chart in ["children", "classes", "history"] {
+        assert!(
+            text.contains(&format!(
+                "data-chart=\"/orgs/{CITY}/ratings/2015/chart/{chart}\""
+            )),
+            "{chart}"
+        );
+    }
+    assert!(text.contains(&format!(
+        "data-chart=\"/orgs/{CITY}/ratings/2016/chart/stages\""
+    )));
+    assert!(text.contains("id=\"screen-chart-attendance\""));
+    // A township sees its own villages; another county's admin finds no such screen.
+    let town = app.login("meishan.admin").await;
+    let tpage = app.get(&format!("/orgs/{MEISHAN}/screen"), &town).await;
+    assert_eq!(tpage.status, StatusCode::OK);
+    let township = app
+        .get(
+            &format!("/api/v1/orgs/{MEISHAN}/ratings/2015"),
+            &app.token("meishan.admin").await,
+        )
+        .await
+        .json();
+    let five = tpage
+        .between("id=\"screen-five-stars\"", "</a>")
+        .unwrap_or_default();
+    assert!(
+        five.contains(&format!(
+            "class=\"figure\">{}<",
+            township["stars"]["5"].as_i64().unwrap()
+        )),
+        "{five}"
+    );
+    let wuxing = app.login("wuxing.admin").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{CHANGXING}/screen"), &wuxing)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{MEISHAN}/screen"), &wuxing)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(the_screen_shows_the_campaign_and_every_figure_opens_its_villages);

@@ -50,6 +50,7 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 format!("/orgs/{CITY}"),
                 format!("/orgs/{CITY}/ratings/2015"),
                 format!("/orgs/{CITY}/ratings/2016"),
+                format!("/orgs/{CITY}/screen"),
                 format!("/orgs/{CITY}/ratings/2015/villages?stars=5"),
                 format!("/orgs/{CITY}/attendance"),
                 format!("/orgs/{CITY}/village-facts/2016"),

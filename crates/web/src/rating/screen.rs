@@ -1,0 +1,116 @@
+//! The meeting-room screen (数据大屏): a node's campaign at a glance on a 1920×1080 display, in
+//! Party red — the last published year's stars and classes, this year's round by stage, the
+//! late villages, the latest month's activity-day attendance — each figure and each bar opening
+//! the list behind it. It reads what the boards read; nothing here is its own data.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "rating/screen.html")]
+pub(super) struct ScreenPage {
+    tr: Tr,
+    org: Node,
+    /// The newest published year, with its round's figures.
+    published: Option<(i64, Tally)>,
+    /// The newest round's year and figures (may be the published one).
+    current: Option<(i64, Tally)>,
+    /// The latest month with attendance figures, and them.
+    month: String,
+    attendance: baiqian_store::checkin::Attendance,
+    has_children: bool,
+    now: String,
+}
+
+impl ScreenPage {
+    fn list(&self, year: &i64, query: &str) -> String {
+        format!("/orgs/{}/ratings/{year}/villages?{query}", self.org.code)
+    }
+
+    fn chart(&self, year: &i64, name: &str) -> String {
+        format!("/orgs/{}/ratings/{year}/chart/{name}", self.org.code)
+    }
+
+    fn attendance_chart(&self) -> String {
+        format!(
+            "/orgs/{}/attendance/chart?month={}",
+            self.org.code, self.month
+        )
+    }
+
+    /// A chart's caption, after its year when it has one (`0`: none).
+    fn caption(&self, year: &i64, key: &str) -> String {
+        if *year == 0 {
+            self.tr.t(key).to_string()
+        } else {
+            format!("{year} {}", self.tr.t(key))
+        }
+    }
+
+    fn rate(&self) -> String {
+        let a = &self.attendance;
+        if a.due == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
+        }
+    }
+
+    fn stage_name(&self, s: &Stage) -> String {
+        self.tr
+            .t(&format!("rating.stage.{}", s.as_str()))
+            .to_string()
+    }
+
+    fn class_name(&self, c: &VillageClass) -> String {
+        self.tr
+            .t(&format!("rating.class.{}", c.as_str()))
+            .to_string()
+    }
+}
+
+/// `GET /orgs/{code}/screen`.
+pub(super) async fn screen_page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let today = today(&state);
+    let mut seen = SeenTallies::default();
+    let (mut published, mut current) = (None, None);
+    for year in state.db.round_years(&org).await? {
+        let Some(round) = state.db.round_for(&org, year).await? else {
+            continue;
+        };
+        if current.is_none() {
+            current = Some((year, seen.tally(&state, &round, &org, &today).await?));
+        }
+        if round.published_at.is_some() {
+            published = Some((year, seen.tally(&state, &round, &org, &today).await?));
+            break;
+        }
+    }
+    let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
+    let month = state
+        .db
+        .latest_attendance_month(&org, &this_month)
+        .await?
+        .unwrap_or(this_month);
+    let attendance = state.db.attendance(me.scope(), &code, &month).await?;
+    let has_children = !state
+        .db
+        .org_children(me.scope(), &code, false)
+        .await?
+        .is_empty();
+    html(&ScreenPage {
+        tr,
+        org,
+        published,
+        current,
+        month,
+        attendance,
+        has_children,
+        now: tr.datetime(state.clock.now_ms()),
+    })
+}
