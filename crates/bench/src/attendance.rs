@@ -150,6 +150,10 @@ async fn main() -> Result<(), BoxError> {
         .map(|b| b.org.code.as_str().to_string())
         .unwrap_or_default();
     let last = format!("2016-{:02}", args.months.clamp(1, 12));
+    let village = villages
+        .first()
+        .map(|b| b.org.code.as_str().to_string())
+        .unwrap_or_default();
     println!(
         "{} · {} villages, {} members, {} activity days, {} check-ins",
         db.backend().as_str(),
@@ -178,6 +182,18 @@ async fn main() -> Result<(), BoxError> {
         (
             "county board, last month",
             format!("/orgs/{county}/attendance?month={last}"),
+        ),
+        (
+            "province board, no month asked (opens on the latest)",
+            "/orgs/330000/attendance".to_string(),
+        ),
+        (
+            "village page with its absent and attended-elsewhere lists",
+            format!("/orgs/{village}/attendance?month={last}"),
+        ),
+        (
+            "province attendance chart (twelve months)",
+            format!("/orgs/330000/attendance/chart?month={last}"),
         ),
         (
             "province attendance API",
