@@ -149,7 +149,11 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
         ("chart: classes", chart("classes"), &token),
         ("chart: stages", chart("stages"), &token),
         ("chart: five-year history", chart("history"), &token),
-        ("city screen (数据大屏)", "/orgs/330000/screen".into(), &token),
+        (
+            "city screen (数据大屏)",
+            "/orgs/330000/screen".into(),
+            &token,
+        ),
         ("city admin's home", "/".into(), &token),
         ("township admin's home", "/".into(), &township_token),
         ("village secretary's home", "/".into(), &village_token),

@@ -64,7 +64,8 @@ const FLAG_FIELDS: &[&str] = &[
     "published",
     "vetoed",
     "disabled",
-    "scored",
+    "beautiful",
+    "veto",
 ];
 
 /// One field of a change: its name and its value before and after, as shown.
