@@ -90,13 +90,42 @@ impl AttendancePage {
         (a.due - a.attended).max(0)
     }
 
-    /// Attended as a share of due, `73.4%`, or a dash when nobody is due.
     fn rate(&self, a: &Attendance) -> String {
-        if a.due == 0 {
-            "—".into()
-        } else {
-            format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
-        }
+        attendance_rate(a)
+    }
+}
+
+/// Attended as a share of due, `73.4%`, or a dash when nobody is due.
+pub(crate) fn attendance_rate(a: &Attendance) -> String {
+    if a.due == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
+    }
+}
+
+/// Where a node's attendance opens when no month is asked: the newest month with figures up to
+/// this one, else this month (one row by the rollup's key).
+pub(crate) async fn opening_month(
+    state: &AppState,
+    node: &baiqian_store::kernel::Node,
+) -> Result<baiqian_domain::time::Month, AppError> {
+    let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
+    let month = state
+        .db
+        .latest_attendance_month(node, &this_month)
+        .await?
+        .unwrap_or(this_month);
+    baiqian_domain::time::Month::parse(&month).ok_or(AppError::NotFound)
+}
+
+/// The month a query asks for: `None` when it asks none; a malformed one is not a page (404).
+fn asked_month(q: &MonthQuery) -> Result<Option<baiqian_domain::time::Month>, AppError> {
+    match q.month.as_deref() {
+        None => Ok(None),
+        Some(m) => baiqian_domain::time::Month::parse(m)
+            .map(Some)
+            .ok_or(AppError::NotFound),
     }
 }
 
@@ -116,13 +145,15 @@ pub(super) async fn attendance_page(
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let (month, own, nodes, figures) = month_figures(&state, &me, &code, &q).await?;
+    let (month, own, nodes, figures) = month_figures(&state, &me, &org, &q).await?;
     let children: Vec<_> = nodes.into_iter().zip(figures).collect();
-    let parsed = baiqian_domain::time::Month::parse(&month).ok_or(AppError::NotFound)?;
-    let absent = state.db.absent_members(&org, &month, LIST_LIMIT).await?;
+    let absent = state
+        .db
+        .absent_members(&org, month.as_str(), LIST_LIMIT)
+        .await?;
     let elsewhere = state
         .db
-        .attended_elsewhere(&org, &parsed, LIST_LIMIT)
+        .attended_elsewhere(&org, &month, LIST_LIMIT)
         .await?;
     let here = uri
         .0
@@ -133,7 +164,7 @@ pub(super) async fn attendance_page(
         tr,
         f: Frame::new(&state, &me, tr, &here, "tree").await?,
         org,
-        month,
+        month: month.to_string(),
         own,
         children,
         absent,
@@ -262,7 +293,7 @@ pub(super) async fn create_event_form(
 }
 
 type MonthFigures = (
-    String,
+    baiqian_domain::time::Month,
     baiqian_store::checkin::Attendance,
     Vec<baiqian_store::kernel::Node>,
     Vec<baiqian_store::checkin::Attendance>,
@@ -274,25 +305,19 @@ type MonthFigures = (
 async fn month_figures(
     state: &AppState,
     me: &crate::auth::CurrentUser,
-    code: &baiqian_domain::org::OrgCode,
+    node: &baiqian_store::kernel::Node,
     q: &MonthQuery,
 ) -> Result<MonthFigures, AppError> {
-    let month = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
-        Some(Some(m)) => m.to_string(),
-        Some(None) => return Err(AppError::NotFound),
-        None => {
-            let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
-            let node = state.db.org(me.scope(), code).await?;
-            state
-                .db
-                .latest_attendance_month(&node, &this_month)
-                .await?
-                .unwrap_or(this_month)
-        }
+    let month = match asked_month(q)? {
+        Some(m) => m,
+        None => opening_month(state, node).await?,
     };
-    let own = state.db.attendance(me.scope(), code, &month).await?;
-    let nodes = state.db.org_children(me.scope(), code, false).await?;
-    let figures = state.db.attendance_of(&nodes, &month).await?;
+    let own = state
+        .db
+        .attendance(me.scope(), &node.code, month.as_str())
+        .await?;
+    let nodes = state.db.org_children(me.scope(), &node.code, false).await?;
+    let figures = state.db.attendance_of(&nodes, month.as_str()).await?;
     Ok((month, own, nodes, figures))
 }
 
@@ -344,12 +369,12 @@ pub(super) async fn attendance_export(
 ) -> Result<Response, AppError> {
     use crate::excel::Cell;
     let org = state.db.org(me.scope(), &code).await?;
-    let (month, own, nodes, figures) = month_figures(&state, &me, &code, &q).await?;
+    let (month, own, nodes, figures) = month_figures(&state, &me, &org, &q).await?;
     let row = |name: &str, code: &str, a: &baiqian_store::checkin::Attendance| {
         vec![
             Cell::Text(name.to_string()),
             Cell::Text(code.to_string()),
-            Cell::Text(month.clone()),
+            Cell::Text(month.to_string()),
             Cell::Number(a.due),
             Cell::Number(a.attended),
             Cell::Number(a.guests),
@@ -395,9 +420,8 @@ pub(super) async fn attendance_chart(
 ) -> Result<Response, AppError> {
     use crate::chart::{ChartData, ChartKind};
     let org = state.db.org(me.scope(), &code).await?;
-    let last = match q.month.as_deref().map(baiqian_domain::time::Month::parse) {
-        Some(Some(m)) => m,
-        Some(None) => return Err(AppError::NotFound),
+    let last = match asked_month(&q)? {
+        Some(m) => m,
         None => {
             baiqian_domain::time::Month::of_ms(state.clock.now_ms()).ok_or(AppError::NotFound)?
         }

@@ -127,12 +127,7 @@ pub(super) async fn save_scores(
         },
     };
     if htmx {
-        let mut res = html(&SavedFragment {
-            tr,
-            at: String::new(),
-            total: String::new(),
-            error: Some(error),
-        })?;
+        let mut res = html(&SavedFragment::refused(tr, error))?;
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }

@@ -148,7 +148,7 @@ impl VillagePage {
         format!("¥{}", fen.yuan_text())
     }
     fn kib(&self, n: &i64) -> String {
-        format!("{:.1} KiB", *n as f64 / 1024.0)
+        kib(*n)
     }
 }
 

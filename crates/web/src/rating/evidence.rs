@@ -45,8 +45,13 @@ pub(super) struct EvidenceList {
 
 impl EvidenceList {
     fn kib(&self, n: &i64) -> String {
-        format!("{:.1} KiB", *n as f64 / 1024.0)
+        kib(*n)
     }
+}
+
+/// A file's size as the evidence lists show it: `12.3 KiB`.
+pub(super) fn kib(bytes: i64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
 /// An upload from the page's htmx form answers with the item's evidence list, swapped in place,

@@ -47,12 +47,7 @@ impl ScreenPage {
     }
 
     fn rate(&self) -> String {
-        let a = &self.attendance;
-        if a.due == 0 {
-            "—".into()
-        } else {
-            format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
-        }
+        crate::checkin::attendance_rate(&self.attendance)
     }
 
     fn stage_name(&self, s: &Stage) -> String {
@@ -91,12 +86,9 @@ pub(super) async fn screen_page(
             break;
         }
     }
-    let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
-    let month = state
-        .db
-        .latest_attendance_month(&org, &this_month)
+    let month = crate::checkin::opening_month(&state, &org)
         .await?
-        .unwrap_or(this_month);
+        .to_string();
     let attendance = state.db.attendance(me.scope(), &code, &month).await?;
     let has_children = !state
         .db

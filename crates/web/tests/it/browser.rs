@@ -730,6 +730,22 @@ async fn a_click_on_a_board_chart_opens_the_villages_behind_it() {
     .await;
 }
 
+/// Keeps a screenshot at `target/{name}` for a person to look at; failing to write it is not the
+/// story's failure.
+pub(crate) async fn keep_screenshot(
+    c: &fantoccini::Client,
+    name: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    let png = c.screenshot().await?;
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target")
+            .join(name),
+        png,
+    );
+    Ok(())
+}
+
 /// A mouse click at a point of the window, as a person clicks a bar of a chart.
 pub(crate) async fn click_at(
     c: &fantoccini::Client,
@@ -793,12 +809,7 @@ async fn a_click_on_the_attendance_chart_opens_that_month() {
         let url = c.current_url().await?;
         assert_eq!(url.path(), "/orgs/330522109/attendance");
         assert_eq!(url.query(), Some("month=2016-01"));
-        let png = c.screenshot().await?;
-        let _ = std::fs::write(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/browser-attendance-chart-1440.png"),
-            png,
-        );
+        keep_screenshot(&c, "browser-attendance-chart-1440.png").await?;
         Ok(())
     })
     .await;
@@ -845,11 +856,7 @@ async fn the_city_screen_fits_a_meeting_room_display_and_drills_down() {
             )
             .await?;
         let n = |i: usize| size[i].as_f64().unwrap_or(f64::MAX);
-        let png = c.screenshot().await?;
-        let _ = std::fs::write(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screen-1920.png"),
-            png,
-        );
+        keep_screenshot(&c, "browser-screen-1920.png").await?;
         assert!(n(0) <= n(2) && n(1) <= n(3), "the screen scrolls: {size:?}");
         let five = c.find(Locator::Id("screen-five-stars")).await?;
         let count: i64 = five

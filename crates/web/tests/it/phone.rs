@@ -215,12 +215,7 @@ async fn a_village_secretary_scores_and_uploads_on_a_phone() {
 
         c.find(Locator::Id("save-scores")).await?.click().await?;
         c.wait().for_element(Locator::Id("saved")).await?;
-        let png = c.screenshot().await?;
-        let _ = std::fs::write(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/screens/phone-self-assessment-360.png"),
-            png,
-        );
+        crate::browser::keep_screenshot(&c, "screens/phone-self-assessment-360.png").await?;
         let (self_total,): (Option<i64>,) = sqlx::query_as(
             "SELECT a.self_total FROM assessments a JOIN rating_rounds r ON r.id = a.round_id \
              WHERE a.org_code = $1 AND r.year = 2016",
