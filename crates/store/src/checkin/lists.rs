@@ -48,6 +48,21 @@ impl Db {
         Ok(row.map(|(m,)| m))
     }
 
+    /// Where a node's attendance opens when no month is asked: the newest month with figures up
+    /// to the month of `now_ms`, else that month.
+    pub async fn opening_attendance_month(
+        &self,
+        node: &Node,
+        now_ms: i64,
+    ) -> Result<baiqian_domain::time::Month> {
+        let this_month = month_of(now_ms);
+        let month = self
+            .latest_attendance_month(node, &this_month)
+            .await?
+            .unwrap_or(this_month);
+        baiqian_domain::time::Month::parse(&month).ok_or(StoreError::NotFound)
+    }
+
     /// The node's rollups from `from` to `to` (`YYYY-MM`, both included), oldest first; months
     /// without a row are absent.
     pub async fn attendance_months(

@@ -121,6 +121,18 @@ pub struct Attendance {
     pub away: i64,
 }
 
+impl Attendance {
+    /// Attended as a share of due, `73.4%`, or a dash when nobody is due: what the attendance
+    /// page and the screen show.
+    pub fn rate_text(&self) -> String {
+        if self.due == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", self.attended as f64 * 100.0 / self.due as f64)
+        }
+    }
+}
+
 pub use baiqian_domain::time::month_of;
 
 fn codes(path: &str) -> Vec<&str> {

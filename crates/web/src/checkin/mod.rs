@@ -10,7 +10,6 @@ mod writer;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::{home_part, tasks};
-pub(crate) use self::pages::{attendance_rate, opening_month};
 #[allow(unused_imports)]
 use self::{api::*, pages::*, qr::*, writer::*};
 pub use writer::{CheckinWriter, DeviceCache};

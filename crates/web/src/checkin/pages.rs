@@ -91,32 +91,8 @@ impl AttendancePage {
     }
 
     fn rate(&self, a: &Attendance) -> String {
-        attendance_rate(a)
+        a.rate_text()
     }
-}
-
-/// Attended as a share of due, `73.4%`, or a dash when nobody is due.
-pub(crate) fn attendance_rate(a: &Attendance) -> String {
-    if a.due == 0 {
-        "—".into()
-    } else {
-        format!("{:.1}%", a.attended as f64 * 100.0 / a.due as f64)
-    }
-}
-
-/// Where a node's attendance opens when no month is asked: the newest month with figures up to
-/// this one, else this month (one row by the rollup's key).
-pub(crate) async fn opening_month(
-    state: &AppState,
-    node: &baiqian_store::kernel::Node,
-) -> Result<baiqian_domain::time::Month, AppError> {
-    let this_month = baiqian_store::checkin::month_of(state.clock.now_ms());
-    let month = state
-        .db
-        .latest_attendance_month(node, &this_month)
-        .await?
-        .unwrap_or(this_month);
-    baiqian_domain::time::Month::parse(&month).ok_or(AppError::NotFound)
 }
 
 /// The month a query asks for: `None` when it asks none; a malformed one is not a page (404).
@@ -310,7 +286,12 @@ async fn month_figures(
 ) -> Result<MonthFigures, AppError> {
     let month = match asked_month(q)? {
         Some(m) => m,
-        None => opening_month(state, node).await?,
+        None => {
+            state
+                .db
+                .opening_attendance_month(node, state.clock.now_ms())
+                .await?
+        }
     };
     let own = state
         .db

@@ -47,7 +47,7 @@ impl ScreenPage {
     }
 
     fn rate(&self) -> String {
-        crate::checkin::attendance_rate(&self.attendance)
+        self.attendance.rate_text()
     }
 
     fn stage_name(&self, s: &Stage) -> String {
@@ -86,7 +86,9 @@ pub(super) async fn screen_page(
             break;
         }
     }
-    let month = crate::checkin::opening_month(&state, &org)
+    let month = state
+        .db
+        .opening_attendance_month(&org, state.clock.now_ms())
         .await?
         .to_string();
     let attendance = state.db.attendance(me.scope(), &code, &month).await?;
