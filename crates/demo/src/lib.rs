@@ -13,6 +13,7 @@
 //! member count and secretary name not in the article.
 
 mod activity;
+pub mod ledger;
 mod province;
 pub mod ratings;
 
@@ -305,6 +306,24 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         org_code: MIAOXI,
     },
     DemoAccount {
+        login: "hefu.admin",
+        name: "和孚镇党委管理员",
+        role: Role::TownshipAdmin,
+        org_code: ledger::HEFU,
+    },
+    DemoAccount {
+        login: "hefu.leader",
+        name: "和孚镇党委书记",
+        role: Role::Leader,
+        org_code: ledger::HEFU,
+    },
+    DemoAccount {
+        login: "chenta.secretary",
+        name: "陈塔村党组织书记",
+        role: Role::VillageSecretary,
+        org_code: CHENTA,
+    },
+    DemoAccount {
         login: "xinmin.secretary",
         name: "新民村党组织书记",
         role: Role::VillageSecretary,
@@ -330,6 +349,8 @@ pub const MEISHAN: &str = "330522109";
 pub const MIAOXI: &str = "330502103";
 /// 新民村 (invented code): the first village of 煤山镇.
 pub const XINMIN: &str = "330522109201";
+/// 陈塔村 (invented code): the first village of 和孚镇, whose situation file the article opens.
+pub const CHENTA: &str = "330503107201";
 /// 龙山村 (invented code): the second village of 妙西镇 (妙山村 is the first).
 pub const LONGSHAN: &str = "330502103202";
 
@@ -535,6 +556,7 @@ pub struct Built {
     pub accounts: usize,
     pub members: usize,
     pub checkins: usize,
+    pub ledger: ledger::LedgerBuilt,
 }
 
 /// How much of the demo to build (tests and quick starts build less).
@@ -586,6 +608,7 @@ pub async fn build(
         db.create_user(&actor, new, now).await?;
     }
     ratings::build(db, &world, seed, now).await?;
+    let ledger = ledger::build(db, &world, seed, now).await?;
     let mut members = 0;
     let mut checkins = 0;
     if roster != Roster::Without {
@@ -627,6 +650,7 @@ pub async fn build(
         accounts: DEMO_ACCOUNTS.len(),
         members,
         checkins,
+        ledger,
     })
 }
 

@@ -40,6 +40,8 @@ fn the_articles_figures() {
     assert_eq!(find(&w, "新民村").org.code.as_str(), XINMIN);
     assert_eq!(find(&w, "煤山镇").org.code.as_str(), MEISHAN);
     assert_eq!(find(&w, "妙西镇").org.code.as_str(), MIAOXI);
+    assert_eq!(hefu.org.code.as_str(), ledger::HEFU);
+    assert_eq!(find(&w, "陈塔村").org.code.as_str(), CHENTA);
     assert_eq!(find(&w, "天能集团").org.parent.as_str(), MEISHAN);
     assert!(check_world(&w).is_ok());
 }

@@ -66,6 +66,17 @@ pub enum Capability {
     EditPartyOrg,
     /// Accounts below one's node.
     ManageAccounts,
+    /// The problem ledgers (问题清单) of villages, their boards and situation files.
+    ReadProblems,
+    /// Report a problem, set its owner, measures and deadline, start and rectify it, add
+    /// evidence: the village and everyone above it.
+    ReportProblems,
+    /// Check a rectified problem and close (销号) or reopen it: the level above the village.
+    VerifyProblems,
+    /// Leaders' visits (走访调研), their guided areas and pledges (公开承诺).
+    ReadVisits,
+    /// Log a visit, name a leader and their areas, make a pledge.
+    LogVisits,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -105,6 +116,11 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ChangeTree, &[C, Co, T]),
     (Capability::EditPartyOrg, &[C, Co, T, S]),
     (Capability::ManageAccounts, &[C, Co, T]),
+    (Capability::ReadProblems, &[C, Co, T, S, L, A]),
+    (Capability::ReportProblems, &[C, Co, T, S, L]),
+    (Capability::VerifyProblems, &[C, Co, T]),
+    (Capability::ReadVisits, &[C, Co, T, S, L, A]),
+    (Capability::LogVisits, &[C, Co, T, L]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -132,6 +148,9 @@ impl Capability {
                 | Capability::ImportVillageFacts
                 | Capability::ChangeTree
                 | Capability::EditPartyOrg
+                | Capability::ReportProblems
+                | Capability::VerifyProblems
+                | Capability::LogVisits
         )
     }
 
@@ -163,6 +182,11 @@ impl Capability {
             Capability::ChangeTree => "change_tree",
             Capability::EditPartyOrg => "edit_party_org",
             Capability::ManageAccounts => "manage_accounts",
+            Capability::ReadProblems => "read_problems",
+            Capability::ReportProblems => "report_problems",
+            Capability::VerifyProblems => "verify_problems",
+            Capability::ReadVisits => "read_visits",
+            Capability::LogVisits => "log_visits",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -190,7 +214,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 28);
+        assert_eq!(seen.len(), 33);
     }
 
     #[test]

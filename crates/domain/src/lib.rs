@@ -2,6 +2,7 @@
 //! roles and their reach, the password rule. Nothing here does IO.
 
 pub mod capability;
+pub mod ledger;
 pub mod member;
 pub mod money;
 pub mod msg;

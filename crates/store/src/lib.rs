@@ -17,6 +17,7 @@ pub mod vault;
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod checkin;
 pub mod job;
+pub mod ledger;
 pub mod member;
 pub mod org;
 pub mod rating;
@@ -30,6 +31,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     user::follow_tree,
     checkin::follow_tree,
     team::follow_tree,
+    ledger::follow_tree,
 ];
 
 use std::sync::Arc;

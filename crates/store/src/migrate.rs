@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_attendance_lists.sql"),
         postgres: include_str!("../migrations/postgres/0008_attendance_lists.sql"),
     },
+    Migration {
+        version: 9,
+        name: "ledger",
+        sqlite: include_str!("../migrations/sqlite/0009_ledger.sql"),
+        postgres: include_str!("../migrations/postgres/0009_ledger.sql"),
+    },
 ];
 
 impl Db {

@@ -8,7 +8,9 @@ mod walls;
 
 use std::path::Path;
 
-const AREAS: &[&str] = &["checkin", "job", "member", "org", "rating", "team", "user"];
+const AREAS: &[&str] = &[
+    "checkin", "job", "ledger", "member", "org", "rating", "team", "user",
+];
 const SHARED: &[&str] = &[
     "audit", "backend", "bulk", "import", "kernel", "migrate", "vault",
 ];

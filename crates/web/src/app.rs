@@ -32,6 +32,7 @@ pub fn routes() -> Routes {
         .merge(crate::member::routes())
         .merge(crate::checkin::routes())
         .merge(crate::rating::routes())
+        .merge(crate::ledger::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

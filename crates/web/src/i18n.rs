@@ -92,6 +92,19 @@ impl Tr {
             let shown = match *name {
                 "level" | "parent_level" => self.t(&format!("level.{value}")).to_string(),
                 "stage" => self.t(&format!("rating.stage.{value}")).to_string(),
+                // A form field, a problem's status or step, by name where there is one.
+                "field" | "status" | "step" => {
+                    let vocabulary = match *name {
+                        "field" => "field",
+                        "status" => "problem.status",
+                        _ => "problem.step",
+                    };
+                    let key = format!("{vocabulary}.{value}");
+                    match self.t(&key) {
+                        t if t == key => value.clone(),
+                        t => t.to_string(),
+                    }
+                }
                 _ => value.clone(),
             };
             s = s.replace(&format!("{{{name}}}"), &shown);
@@ -113,6 +126,11 @@ impl Tr {
 
     pub fn gender(&self, g: &str) -> String {
         self.t(&format!("member.gender.{g}")).to_string()
+    }
+
+    /// The name of a code in a vocabulary: `word("problem.status", "open")` → 待整改.
+    pub fn word(&self, vocabulary: &str, code: &str) -> String {
+        self.t(&format!("{vocabulary}.{code}")).to_string()
     }
 
     pub fn role(&self, role: &str) -> String {

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod clock;
 pub mod drafts;
 pub mod error;
+pub mod evidence;
 pub mod excel;
 pub mod extract;
 pub mod form;
@@ -24,6 +25,7 @@ pub mod state;
 pub mod audit;
 pub mod checkin;
 pub mod job;
+pub mod ledger;
 pub mod member;
 pub mod org;
 pub mod rating;
@@ -38,9 +40,11 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     if let Err(e) = state.jobs.recover(&state.db, state.clock.now_ms()).await {
         tracing::error!(error = %e, "interrupted jobs not recovered");
     }
+    let daily = ledger::spawn_daily(state.clone());
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    daily.abort();
     request_log::flush();
     served
 }

@@ -10,7 +10,9 @@ mod walls;
 
 use std::path::Path;
 
-const AREAS: &[&str] = &["audit", "checkin", "member", "org", "rating", "user"];
+const AREAS: &[&str] = &[
+    "audit", "checkin", "ledger", "member", "org", "rating", "user",
+];
 const SHARED: &[&str] = &[
     "app",
     "assets",
@@ -20,6 +22,7 @@ const SHARED: &[&str] = &[
     "drafts",
     "job",
     "error",
+    "evidence",
     "excel",
     "extract",
     "form",

@@ -33,6 +33,10 @@ pub const ACTIONS: &[&str] = &[
     "bulk_score",
     "publish",
     "withdraw",
+    "start",
+    "rectify",
+    "verify",
+    "reopen",
 ];
 
 /// Every kind of object the store records (`audit_log.entity`).
@@ -55,6 +59,15 @@ pub const ENTITIES: &[&str] = &[
     "evidence",
     "standard_set",
     "standard_item",
+    "problem",
+    "problem_evidence",
+    "problem_overdue",
+    "leader",
+    "leader_area",
+    "visit",
+    "pledge",
+    "survey",
+    "survey_village",
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.
@@ -66,6 +79,7 @@ const FLAG_FIELDS: &[&str] = &[
     "disabled",
     "beautiful",
     "veto",
+    "overdue",
 ];
 
 /// One field of a change: its name and its value before and after, as shown.

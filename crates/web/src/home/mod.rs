@@ -21,7 +21,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
     /// What sort of task: `rating_self_assessment`, `rating_review`, `rating_approval`,
-    /// `rating_publication`, `rating_late`, `activity_day`, `check_in`, …
+    /// `rating_publication`, `rating_late`, `activity_day`, `check_in`, `problem_overdue`,
+    /// `problem_verify`, …
     pub kind: &'static str,
     pub title: String,
     /// Where the reader does it.
@@ -52,6 +53,7 @@ pub(crate) async fn tasks(
 ) -> Result<Vec<Task>, AppError> {
     let mut items = crate::rating::tasks(state, me, tr, seen).await?;
     items.extend(crate::checkin::tasks(state, me, tr).await?);
+    items.extend(crate::ledger::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,

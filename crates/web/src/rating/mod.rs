@@ -24,13 +24,12 @@ use self::{
 };
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use askama::Template;
 use axum::Form;
 use axum::Json;
 use axum::extract::{Multipart, OriginalUri, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
@@ -48,7 +47,6 @@ use baiqian_store::rating::{
     ScoredItem, StarYear, Step, StepAction, Tally, VillageFacts, china_date,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
@@ -152,9 +150,6 @@ pub fn routes() -> Routes {
             board_export,
         )
 }
-
-/// Largest evidence file: 8 MiB (a phone photo or a scanned page).
-pub const MAX_EVIDENCE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A figure, or a dash where there is none.
 fn dash(v: &Option<i64>) -> String {

@@ -17,6 +17,7 @@ mod excel;
 mod exports;
 mod home;
 mod jobs;
+mod ledger;
 mod member;
 mod pages;
 mod phone;

@@ -594,10 +594,7 @@ impl TestResponse {
 
     /// The text between the first `start` and the next `end`.
     pub fn between(&self, start: &str, end: &str) -> Option<String> {
-        let t = self.text();
-        let i = t.find(start)? + start.len();
-        let j = t[i..].find(end)? + i;
-        Some(t[i..j].to_string())
+        between(&self.text(), start, end)
     }
 
     pub fn error_code(&self) -> String {
@@ -609,6 +606,13 @@ impl TestResponse {
 }
 
 /// Builds an `.xlsx` file from rows of text cells (the first row is the header).
+/// The text of `t` between the first `start` and the next `end`.
+pub fn between(t: &str, start: &str, end: &str) -> Option<String> {
+    let i = t.find(start)? + start.len();
+    let j = t[i..].find(end)? + i;
+    Some(t[i..j].to_string())
+}
+
 pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();

@@ -1,0 +1,247 @@
+//! The problem ledger (问题清单): problems found in a village (by a survey 排摸, a leader's
+//! visit 走访, a rating), each with an owner, measures and a deadline, driven to closure
+//! (整改销号); and the leaders' visits (走访调研) and pledges (公开承诺) that find them.
+
+use serde::Serialize;
+
+use crate::Msg;
+
+/// Where a problem stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStatus {
+    /// 待整改: found, nobody has started.
+    Open,
+    /// 整改中
+    InProgress,
+    /// 已整改: the village says it is done; the level above has yet to check.
+    Rectified,
+    /// 已销号: the level above checked it.
+    Verified,
+    /// 重新整改: the level above found the rectification wanting.
+    Reopened,
+}
+
+/// What one may do to a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStep {
+    /// Work has started (the village or its township).
+    Start,
+    /// The village reports it rectified.
+    Rectify,
+    /// The level above checks and closes it (销号).
+    Verify,
+    /// The level above sends it back (重新整改), with a reason.
+    Reopen,
+}
+
+impl ProblemStatus {
+    pub const ALL: [ProblemStatus; 5] = [
+        ProblemStatus::Open,
+        ProblemStatus::InProgress,
+        ProblemStatus::Rectified,
+        ProblemStatus::Verified,
+        ProblemStatus::Reopened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemStatus::Open => "open",
+            ProblemStatus::InProgress => "in_progress",
+            ProblemStatus::Rectified => "rectified",
+            ProblemStatus::Verified => "verified",
+            ProblemStatus::Reopened => "reopened",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Not yet rectified: the deadline still binds it, and it can be overdue.
+    pub fn is_unresolved(self) -> bool {
+        matches!(
+            self,
+            ProblemStatus::Open | ProblemStatus::InProgress | ProblemStatus::Reopened
+        )
+    }
+
+    /// The status a step leads to from this one, or why it cannot be taken now.
+    pub fn after(self, step: ProblemStep) -> Result<ProblemStatus, Msg> {
+        use ProblemStatus::*;
+        let next = match (step, self) {
+            (ProblemStep::Start, Open | Reopened) => InProgress,
+            (ProblemStep::Rectify, Open | InProgress | Reopened) => Rectified,
+            (ProblemStep::Verify, Rectified) => Verified,
+            (ProblemStep::Reopen, Rectified) => Reopened,
+            _ => {
+                return Err(Msg::new("problem.error.order")
+                    .arg("status", self.as_str())
+                    .arg("step", step.as_str()));
+            }
+        };
+        Ok(next)
+    }
+}
+
+impl ProblemStep {
+    pub const ALL: [ProblemStep; 4] = [
+        ProblemStep::Start,
+        ProblemStep::Rectify,
+        ProblemStep::Verify,
+        ProblemStep::Reopen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemStep::Start => "start",
+            ProblemStep::Rectify => "rectify",
+            ProblemStep::Verify => "verify",
+            ProblemStep::Reopen => "reopen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Only the level above the village checks its work: verifying and reopening.
+    pub fn is_check(self) -> bool {
+        matches!(self, ProblemStep::Verify | ProblemStep::Reopen)
+    }
+
+    /// Whether the step must say something (what was done; why it is sent back).
+    pub fn needs_note(self) -> bool {
+        matches!(self, ProblemStep::Rectify | ProblemStep::Reopen)
+    }
+}
+
+/// Where a problem was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemSource {
+    /// 排摸: a township's survey of its villages.
+    Survey,
+    /// 走访: a leader's visit.
+    Visit,
+    /// 评定: a rating's review.
+    Rating,
+    /// 其他: reported otherwise (an inspection, a letter).
+    Other,
+}
+
+impl ProblemSource {
+    pub const ALL: [ProblemSource; 4] = [
+        ProblemSource::Survey,
+        ProblemSource::Visit,
+        ProblemSource::Rating,
+        ProblemSource::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemSource::Survey => "survey",
+            ProblemSource::Visit => "visit",
+            ProblemSource::Rating => "rating",
+            ProblemSource::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The kind of a leader's visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitKind {
+    /// 调研
+    Research,
+    /// 座谈
+    Forum,
+    /// 整镇调研: a whole township's villages in one campaign.
+    TownshipResearch,
+    /// 督查: checking that what was agreed is done.
+    Inspection,
+}
+
+impl VisitKind {
+    pub const ALL: [VisitKind; 4] = [
+        VisitKind::Research,
+        VisitKind::Forum,
+        VisitKind::TownshipResearch,
+        VisitKind::Inspection,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitKind::Research => "research",
+            VisitKind::Forum => "forum",
+            VisitKind::TownshipResearch => "township_research",
+            VisitKind::Inspection => "inspection",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Days from `deadline` to `today` (both `YYYY-MM-DD`): how late a problem is when positive.
+pub fn days_late(deadline: &str, today: &str) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(deadline, "%Y-%m-%d").ok()?;
+    let t = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").ok()?;
+    Some((t - d).num_days())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_goes_from_found_to_verified_and_no_step_is_skipped() {
+        use ProblemStatus::*;
+        use ProblemStep::*;
+        assert_eq!(Open.after(Start), Ok(InProgress));
+        assert_eq!(InProgress.after(Rectify), Ok(Rectified));
+        assert_eq!(Rectified.after(Verify), Ok(Verified));
+        assert_eq!(Rectified.after(Reopen), Ok(Reopened));
+        assert_eq!(Reopened.after(Rectify), Ok(Rectified));
+        for (from, step) in [
+            (Open, Verify),
+            (InProgress, Verify),
+            (Open, Reopen),
+            (Verified, Reopen),
+            (Verified, Rectify),
+            (InProgress, Start),
+            (Rectified, Start),
+        ] {
+            let e = from.after(step).expect_err("refused");
+            assert_eq!(e.key, "problem.error.order", "{from:?} {step:?}");
+        }
+        assert!(Verify.is_check() && Reopen.is_check() && !Rectify.is_check());
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for s in ProblemStatus::ALL {
+            assert_eq!(ProblemStatus::parse(s.as_str()), Some(s));
+        }
+        for s in ProblemSource::ALL {
+            assert_eq!(ProblemSource::parse(s.as_str()), Some(s));
+        }
+        for k in VisitKind::ALL {
+            assert_eq!(VisitKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ProblemStatus::parse("closed"), None);
+    }
+
+    #[test]
+    fn lateness_counts_days_past_the_deadline() {
+        assert_eq!(days_late("2016-02-28", "2016-03-01"), Some(2));
+        assert_eq!(days_late("2016-03-01", "2016-03-01"), Some(0));
+        assert_eq!(days_late("2016-13-01", "2016-03-01"), None);
+    }
+}

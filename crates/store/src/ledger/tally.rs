@@ -1,0 +1,228 @@
+//! The per-village tallies of problems (a board sums one row per village, not every problem),
+//! kept in the transaction of each change; and the daily mark of what has become overdue.
+
+use baiqian_domain::ledger::ProblemStatus;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Change};
+use crate::kernel::Node;
+use crate::{Actor, Db, Result};
+
+/// Problems under a node, by status: what `GET /api/v1/orgs/{code}/problems/summary` answers.
+/// A reopened problem counts as open again.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProblemCounts {
+    pub found: i64,
+    pub open: i64,
+    pub in_progress: i64,
+    pub rectified: i64,
+    pub verified: i64,
+    pub overdue: i64,
+}
+
+/// One child of a node (a county, a township, a village) with its problems.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildCounts {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub counts: ProblemCounts,
+}
+
+fn column(s: ProblemStatus) -> &'static str {
+    match s {
+        ProblemStatus::Open => "open",
+        ProblemStatus::InProgress => "in_progress",
+        ProblemStatus::Rectified => "rectified",
+        ProblemStatus::Verified => "verified",
+        ProblemStatus::Reopened => "reopened",
+    }
+}
+
+/// Moves one problem of a village from status `from` to `to` (either may be none) and adds
+/// `overdue` to its overdue count.
+pub(super) async fn bump(
+    conn: &mut AnyConnection,
+    village_code: &str,
+    village_path: &str,
+    from: Option<ProblemStatus>,
+    to: Option<ProblemStatus>,
+    overdue: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO problem_tallies (village_code, village_path) VALUES ($1, $2) \
+         ON CONFLICT (village_code) DO NOTHING",
+    )
+    .bind(village_code)
+    .bind(village_path)
+    .execute(&mut *conn)
+    .await?;
+    let mut sets = vec!["overdue = overdue + $2".to_string()];
+    if let Some(f) = from {
+        sets.push(format!("{0} = {0} - 1", column(f)));
+    }
+    if let Some(t) = to {
+        // The same column twice (a status kept) would be a syntax error; it is a no-op anyway.
+        if from != Some(t) {
+            sets.push(format!("{0} = {0} + 1", column(t)));
+        } else {
+            sets.pop();
+        }
+    }
+    sqlx::query(&format!(
+        "UPDATE problem_tallies SET {} WHERE village_code = $1",
+        sets.join(", ")
+    ))
+    .bind(village_code)
+    .bind(overdue)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+const SUMS: &str = "CAST(COALESCE(SUM(open), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(in_progress), 0) AS BIGINT), CAST(COALESCE(SUM(rectified), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(verified), 0) AS BIGINT), CAST(COALESCE(SUM(reopened), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(overdue), 0) AS BIGINT)";
+
+fn counts_from(r: &sqlx::any::AnyRow, at: usize) -> Result<ProblemCounts> {
+    let get = |i: usize| -> Result<i64> {
+        // PostgreSQL's SUM of BIGINT is NUMERIC; the casts in the queries keep it an integer.
+        Ok(r.try_get::<i64, _>(at + i)?)
+    };
+    let (open, in_progress, rectified, verified, reopened, overdue) =
+        (get(0)?, get(1)?, get(2)?, get(3)?, get(4)?, get(5)?);
+    Ok(ProblemCounts {
+        found: open + in_progress + rectified + verified + reopened,
+        open: open + reopened,
+        in_progress,
+        rectified,
+        verified,
+        overdue,
+    })
+}
+
+impl Db {
+    /// The problems of the villages under a node, by status (from the tallies).
+    pub async fn problem_counts(&self, node: &Node) -> Result<ProblemCounts> {
+        let sql = format!(
+            "SELECT {} FROM problem_tallies WHERE village_path >= $1 AND village_path < $2",
+            SUMS
+        );
+        let r = sqlx::query(&sql)
+            .bind(&node.path)
+            .bind(baiqian_domain::org::path_upper_bound(&node.path))
+            .fetch_one(self.pool())
+            .await?;
+        counts_from(&r, 0)
+    }
+
+    /// Each active child of a node with the problems of the villages under it.
+    pub async fn problem_counts_by_child(&self, node: &Node) -> Result<Vec<ChildCounts>> {
+        let children = sqlx::query(
+            "SELECT code, name, level, path FROM orgs WHERE parent_code = $1 \
+             AND retired_at IS NULL AND level IN ('county', 'township', 'village') ORDER BY code",
+        )
+        .bind(node.code.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let sql = format!(
+            "SELECT {} FROM problem_tallies WHERE village_path >= $1 AND village_path < $2",
+            SUMS
+        );
+        let mut out = Vec::with_capacity(children.len());
+        for c in children {
+            let path: String = c.try_get("path")?;
+            let r = sqlx::query(&sql)
+                .bind(&path)
+                .bind(baiqian_domain::org::path_upper_bound(&path))
+                .fetch_one(self.pool())
+                .await?;
+            out.push(ChildCounts {
+                code: c.try_get("code")?,
+                name: c.try_get("name")?,
+                level: c.try_get("level")?,
+                counts: counts_from(&r, 0)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The daily job: marks every unresolved problem whose deadline is before `today`
+    /// (`YYYY-MM-DD`) as overdue and counts it in its village's tally, in one transaction;
+    /// returns how many it marked. Run again on the same day it marks nothing.
+    pub async fn mark_overdue_problems(&self, actor: &Actor, today: &str, now: i64) -> Result<u64> {
+        const LATE: &str = "overdue = 0 AND status IN ('open', 'in_progress', 'reopened') \
+                            AND deadline < $1";
+        let mut tx = self.write().await?;
+        sqlx::query(&format!(
+            "UPDATE problem_tallies SET overdue = overdue + \
+             (SELECT COUNT(*) FROM problems p WHERE p.village_code = problem_tallies.village_code \
+             AND p.overdue = 0 AND p.status IN ('open', 'in_progress', 'reopened') AND p.deadline < $1) \
+             WHERE village_code IN (SELECT village_code FROM problems WHERE {LATE})"
+        ))
+        .bind(today)
+        .execute(tx.conn())
+        .await?;
+        let marked = sqlx::query(&format!("UPDATE problems SET overdue = 1 WHERE {LATE}"))
+            .bind(today)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if marked > 0 {
+            audit::record(
+                tx.conn(),
+                actor,
+                now,
+                Change::update(
+                    "problem_overdue",
+                    today,
+                    "/",
+                    serde_json::json!({"overdue": 0}),
+                    serde_json::json!({"overdue": 1, "problems": marked}),
+                ),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
+    }
+
+    /// The tallies recomputed from the problems themselves, by village, for tests and checks:
+    /// what the kept tallies must equal.
+    pub async fn problem_tallies_recounted(&self) -> Result<Vec<(String, ProblemCounts)>> {
+        let rows = sqlx::query(
+            "SELECT village_code, \
+             CAST(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'rectified' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(overdue) AS BIGINT) FROM problems GROUP BY village_code ORDER BY village_code",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.try_get(0)?, counts_from(&r, 1)?));
+        }
+        Ok(out)
+    }
+
+    /// The kept tallies by village (non-empty ones), in the recount's shape.
+    pub async fn problem_tallies_kept(&self) -> Result<Vec<(String, ProblemCounts)>> {
+        let rows = sqlx::query(
+            "SELECT village_code, open, in_progress, rectified, verified, reopened, overdue \
+             FROM problem_tallies WHERE open + in_progress + rectified + verified + reopened > 0 \
+             ORDER BY village_code",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.try_get(0)?, counts_from(&r, 1)?));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,57 @@
+//! The daily overdue mark (逾期标记): once each China day, every unresolved problem past its
+//! deadline is marked overdue and counted on the boards above it and on its owner's and
+//! guiding leader's task lists. The day comes from the injected clock, so tests move it.
+
+use std::time::Duration;
+
+use baiqian_domain::role::Role;
+use baiqian_domain::scope::Scope;
+use baiqian_store::Actor;
+
+use crate::state::AppState;
+
+/// Who the audit log names for the mark.
+fn daily_actor() -> Actor {
+    Actor {
+        user_id: None,
+        login: "daily".into(),
+        role: Role::CityAdmin,
+        scope: Scope::everything(),
+    }
+}
+
+/// Marks what became overdue when the China date differs from `last` (the day last marked);
+/// returns the day now marked. A failure is logged and leaves `last`, to be tried again.
+pub async fn mark_overdue_if_new_day(state: &AppState, last: Option<&str>) -> Option<String> {
+    let now = state.clock.now_ms();
+    let today = baiqian_domain::time::china_date(now);
+    if last == Some(today.as_str()) {
+        return Some(today);
+    }
+    match state
+        .db
+        .mark_overdue_problems(&daily_actor(), &today, now)
+        .await
+    {
+        Ok(n) => {
+            tracing::info!(day = %today, marked = n, "overdue problems marked");
+            Some(today)
+        }
+        Err(e) => {
+            tracing::error!(day = %today, error = %e, "overdue mark failed");
+            last.map(str::to_string)
+        }
+    }
+}
+
+/// The mark's loop in the server: at start, then each minute it looks whether the day changed.
+pub fn spawn_daily(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last: Option<String> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            last = mark_overdue_if_new_day(&state, last.as_deref()).await;
+        }
+    })
+}

@@ -1,0 +1,162 @@
+//! The problem ledger in the browser and the API: a node's problem board (counts by status,
+//! each child's, the list behind every figure), a problem's page with its steps, plan and
+//! evidence, the leaders' visits and pledges, the daily overdue mark, and the tasks they put on
+//! the owners' and guiding leaders' lists.
+
+mod daily;
+pub(crate) mod problems;
+pub(crate) mod visits;
+
+pub use daily::{mark_overdue_if_new_day, spawn_daily};
+
+use askama::Template;
+use axum::Form;
+use axum::Json;
+use axum::extract::{Multipart, OriginalUri, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use baiqian_domain::capability::Capability;
+use baiqian_domain::ledger::{ProblemSource, ProblemStatus, ProblemStep, VisitKind};
+use baiqian_domain::org::{Level, OrgCode};
+use baiqian_domain::time::china_date;
+use baiqian_store::kernel::Node;
+use baiqian_store::ledger::{
+    ChildCounts, NewProblem, NewVisit, Pledge, PledgePlace, Problem, ProblemCounts,
+    ProblemEvidence, ProblemFilter, ProblemPlan, ProblemUpdate, Survey, Visit,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Auth, CurrentUser};
+use crate::error::{AppError, html};
+use crate::extract::CodeParam;
+use crate::frame::{Frame, here};
+use crate::home::Task;
+use crate::i18n::Tr;
+use crate::routes::Routes;
+use crate::state::AppState;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/orgs/{code}/problems",
+            Capability::ReadProblems,
+            problems::board,
+        )
+        .post(
+            "/orgs/{code}/problems",
+            Capability::ReportProblems,
+            problems::create,
+        )
+        .get(
+            "/orgs/{code}/problems.xlsx",
+            Capability::ExportLists,
+            problems::export,
+        )
+        .get(
+            "/api/v1/orgs/{code}/problems/summary",
+            Capability::ReadProblems,
+            problems::api_summary,
+        )
+        .get("/problems/{id}", Capability::ReadProblems, problems::show)
+        .post(
+            "/problems/{id}/steps",
+            Capability::ReportProblems,
+            problems::step,
+        )
+        .post(
+            "/problems/{id}/checks",
+            Capability::VerifyProblems,
+            problems::check,
+        )
+        .post(
+            "/problems/{id}/plan",
+            Capability::ReportProblems,
+            problems::plan,
+        )
+        .post(
+            "/problems/{id}/evidence",
+            Capability::ReportProblems,
+            problems::upload,
+        )
+        .get(
+            "/problem-evidence/{id}",
+            Capability::ReadProblems,
+            problems::evidence_file,
+        )
+        .get("/orgs/{code}/visits", Capability::ReadVisits, visits::list)
+        .post("/orgs/{code}/visits", Capability::LogVisits, visits::create)
+        .post(
+            "/visits/{id}/problems",
+            Capability::LogVisits,
+            visits::to_problem,
+        )
+        .get("/pledges", Capability::ReadVisits, visits::pledges)
+        .get("/pledges/{id}", Capability::ReadVisits, visits::pledge)
+        .get(
+            "/api/v1/pledges",
+            Capability::ReadVisits,
+            visits::api_pledges,
+        )
+}
+
+/// Today in China, as deadlines are written.
+fn today(state: &AppState) -> String {
+    china_date(state.clock.now_ms())
+}
+
+/// What waits for the reader in the ledger: their overdue problems (owned, or in villages they
+/// guide), and for those who verify, the problems rectified and waiting to be checked.
+pub(crate) async fn tasks(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+) -> Result<Vec<Task>, AppError> {
+    let mut out = Vec::new();
+    let today = today(state);
+    for p in state.db.overdue_problems_for(me.user.id, 50).await? {
+        // The list is the caller's; a problem outside their scope is not (a moved account).
+        if !me.scope().contains_path(&p.village_path) {
+            continue;
+        }
+        let late = p.days_late(&today).unwrap_or(0).to_string();
+        out.push(Task {
+            kind: "problem_overdue",
+            title: tr.f(
+                "problem.task.overdue",
+                &[
+                    ("village", &p.village_name),
+                    ("description", &short(&p.description, 30)),
+                    ("days", &late),
+                ],
+            ),
+            url: format!("/problems/{}", p.id),
+            due: Some(p.deadline.clone()),
+        });
+    }
+    if me.role().may(Capability::VerifyProblems)
+        && let Some(root) = me.scope().root.clone()
+    {
+        let node = state.db.org(me.scope(), &root).await?;
+        let counts = state.db.problem_counts(&node).await?;
+        if counts.rectified > 0 {
+            out.push(Task {
+                kind: "problem_verify",
+                title: tr.f(
+                    "problem.task.verify",
+                    &[("n", &tr.num(counts.rectified)), ("org", &node.name)],
+                ),
+                url: format!("/orgs/{}/problems?status=rectified", node.code),
+                due: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The first `n` characters of a text, with an ellipsis when cut.
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}

@@ -1,0 +1,489 @@
+//! A node's problem board and list, a problem's page, its steps, plan and evidence, the
+//! export and the summary API.
+
+use super::*;
+
+/// How many problems a board lists per page.
+const PAGE: i64 = 100;
+
+#[derive(Deserialize, Default)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    overdue: Option<String>,
+    survey: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl ListQuery {
+    /// The filter it asks for; a status that is none of ours is a URL that leads nowhere.
+    fn filter(&self) -> Result<ProblemFilter, AppError> {
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(ProblemStatus::parse(s).ok_or(AppError::NotFound)?),
+            None => None,
+        };
+        Ok(ProblemFilter {
+            status,
+            overdue: self.overdue.as_deref() == Some("1"),
+            survey_id: self.survey,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger/board.html")]
+struct BoardPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    today: String,
+    counts: ProblemCounts,
+    children: Vec<ChildCounts>,
+    surveys: Vec<Survey>,
+    problems: Vec<Problem>,
+    filter: ProblemFilter,
+    /// The query of the list shown, for the next page's link.
+    query: String,
+    offset: i64,
+    more: bool,
+    /// Villages a new problem may be reported for (the node itself, or its villages).
+    villages: Vec<Node>,
+    sources: Vec<&'static str>,
+}
+
+impl BoardPage {
+    fn status_name(&self, s: &ProblemStatus) -> String {
+        self.tr.word("problem.status", s.as_str())
+    }
+    fn late(&self, p: &Problem) -> String {
+        p.days_late(&self.today)
+            .map(|d| self.tr.f("problem.days_late", &[("n", &d.to_string())]))
+            .unwrap_or_default()
+    }
+    fn is_filtered(&self) -> bool {
+        self.filter.status.is_some() || self.filter.overdue || self.filter.survey_id.is_some()
+    }
+    fn chosen(&self, s: &str) -> bool {
+        self.filter.status.map(|x| x.as_str()) == Some(s)
+    }
+}
+
+/// The problem board of a node: its counts (from the tallies), each child's counts, the
+/// surveys of its townships, and the list behind whichever figure was opened.
+pub(super) async fn board(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    if !matches!(
+        org.level,
+        Level::City | Level::County | Level::Township | Level::Village
+    ) {
+        return Err(AppError::NotFound);
+    }
+    let filter = q.filter()?;
+    let offset = q.offset.unwrap_or(0).max(0);
+    let mut problems = state
+        .db
+        .problems_under(&org, &filter, PAGE + 1, offset)
+        .await?;
+    let more = problems.len() as i64 > PAGE;
+    problems.truncate(PAGE as usize);
+    let children = if org.level == Level::Village {
+        Vec::new()
+    } else {
+        state.db.problem_counts_by_child(&org).await?
+    };
+    let villages = if !me.role().may(Capability::ReportProblems) {
+        Vec::new()
+    } else if org.level == Level::Village {
+        vec![org.clone()]
+    } else if org.level == Level::Township {
+        state
+            .db
+            .org_children(me.scope(), &code, false)
+            .await?
+            .into_iter()
+            .filter(|c| c.level == Level::Village)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut query = Vec::new();
+    if let Some(s) = filter.status {
+        query.push(format!("status={}", s.as_str()));
+    }
+    if filter.overdue {
+        query.push("overdue=1".into());
+    }
+    if let Some(s) = filter.survey_id {
+        query.push(format!("survey={s}"));
+    }
+    html(&BoardPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
+        today: today(&state),
+        counts: state.db.problem_counts(&org).await?,
+        surveys: state.db.surveys_under(&org).await?,
+        children,
+        problems,
+        filter,
+        query: query.join("&"),
+        offset,
+        more,
+        villages,
+        sources: vec![
+            ProblemSource::Survey.as_str(),
+            ProblemSource::Rating.as_str(),
+            ProblemSource::Other.as_str(),
+        ],
+        org,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ProblemForm {
+    #[serde(default)]
+    village: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    item_code: String,
+    #[serde(default)]
+    item_group: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner_name: String,
+    #[serde(default)]
+    owner_login: String,
+    #[serde(default)]
+    measures: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    found_on: String,
+}
+
+impl ProblemForm {
+    pub(super) fn into_new(self, source: &str, visit_id: Option<i64>) -> NewProblem {
+        NewProblem {
+            village: self.village,
+            source: if source.is_empty() {
+                self.source
+            } else {
+                source.into()
+            },
+            survey_id: None,
+            visit_id,
+            item_code: self.item_code,
+            item_group: self.item_group,
+            description: self.description,
+            owner_name: self.owner_name,
+            owner_login: self.owner_login,
+            measures: self.measures,
+            deadline: self.deadline,
+            found_on: self.found_on,
+        }
+    }
+}
+
+/// Reports a problem of a village under the page's node.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    Form(form): Form<ProblemForm>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let village = OrgCode::parse(form.village.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
+    let v = state.db.org(me.scope(), &village).await?;
+    if !org.path.is_empty() && !v.path.starts_with(&org.path) {
+        return Err(AppError::NotFound);
+    }
+    let id = state
+        .db
+        .create_problem(&me.actor, &form.into_new("", None), state.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ledger/problem.html")]
+struct ProblemPage {
+    tr: Tr,
+    f: Frame,
+    p: Problem,
+    today: String,
+    updates: Vec<ProblemUpdate>,
+    evidence: Vec<ProblemEvidence>,
+    /// Steps the reader may take now, by the table and the problem's status.
+    steps: Vec<ProblemStep>,
+    checks: Vec<ProblemStep>,
+    can_plan: bool,
+}
+
+impl ProblemPage {
+    fn status_name(&self, s: &ProblemStatus) -> String {
+        self.tr.word("problem.status", s.as_str())
+    }
+    fn status_text(&self, s: &str) -> String {
+        self.tr.word("problem.status", s)
+    }
+    fn step_name(&self, s: &str) -> String {
+        self.tr.word("problem.step", s)
+    }
+    fn late(&self) -> String {
+        self.p
+            .days_late(&self.today)
+            .map(|d| self.tr.f("problem.days_late", &[("n", &d.to_string())]))
+            .unwrap_or_default()
+    }
+    fn kib(&self, n: &i64) -> String {
+        crate::evidence::kib(*n)
+    }
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (p, updates, evidence) = state.db.problem(me.scope(), id).await?;
+    let available = |s: &ProblemStep| p.status.after(*s).is_ok();
+    let own_village = me.scope().is_root_path(&p.village_path);
+    let steps = if me.role().may(Capability::ReportProblems) {
+        [ProblemStep::Start, ProblemStep::Rectify]
+            .into_iter()
+            .filter(available)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let checks = if me.role().may(Capability::VerifyProblems) && !own_village {
+        [ProblemStep::Verify, ProblemStep::Reopen]
+            .into_iter()
+            .filter(available)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    html(&ProblemPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
+        today: today(&state),
+        can_plan: me.role().may(Capability::ReportProblems) && p.status != ProblemStatus::Verified,
+        p,
+        updates,
+        evidence,
+        steps,
+        checks,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct StepForm {
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn take_step(
+    state: &AppState,
+    me: &CurrentUser,
+    id: i64,
+    form: StepForm,
+    checks: bool,
+) -> Result<Response, AppError> {
+    let step = ProblemStep::parse(form.step.trim())
+        .filter(|s| s.is_check() == checks)
+        .ok_or_else(|| {
+            AppError::Invalid(baiqian_domain::Msg::new("problem.error.step").arg("step", form.step))
+        })?;
+    state
+        .db
+        .problem_step(&me.actor, id, step, &form.note, state.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{id}")).into_response())
+}
+
+/// Start or rectify: the village's own steps (and those above it acting for it).
+pub(super) async fn step(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Response, AppError> {
+    take_step(&state, &me, id, form, false).await
+}
+
+/// Verify or reopen: the level above the village checks its work.
+pub(super) async fn check(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Response, AppError> {
+    take_step(&state, &me, id, form, true).await
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct PlanForm {
+    #[serde(default)]
+    owner_name: String,
+    #[serde(default)]
+    owner_login: String,
+    #[serde(default)]
+    measures: String,
+    #[serde(default)]
+    deadline: String,
+}
+
+pub(super) async fn plan(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, AppError> {
+    let plan = ProblemPlan {
+        owner_name: form.owner_name,
+        owner_login: form.owner_login,
+        measures: form.measures,
+        deadline: form.deadline,
+    };
+    state
+        .db
+        .plan_problem(&me.actor, id, &plan, state.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{id}")).into_response())
+}
+
+/// An evidence file of a problem's rectification (a photo, a scanned page).
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let upload = crate::evidence::Upload::read(&state, multipart).await?;
+    // Scope and state are checked before any byte is written.
+    let (p, _, _) = state.db.problem(me.scope(), id).await?;
+    if p.status == ProblemStatus::Verified {
+        return Err(AppError::Conflict(
+            baiqian_domain::Msg::new("problem.error.closed").arg("id", id),
+        ));
+    }
+    upload.keep().await?;
+    state
+        .db
+        .add_problem_evidence(
+            &me.actor,
+            id,
+            &upload.sha256,
+            upload.mime,
+            upload.size(),
+            &upload.file_name,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{id}#evidence")).into_response())
+}
+
+pub(super) async fn evidence_file(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let e = state.db.problem_evidence(me.scope(), id).await?;
+    crate::evidence::serve(&state, &e.sha256, &e.mime).await
+}
+
+/// `GET /api/v1/orgs/{code}/problems/summary`: the problems of the villages under a node.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemSummary {
+    pub found: i64,
+    /// Open, including those reopened after a check.
+    pub open: i64,
+    pub in_progress: i64,
+    pub rectified: i64,
+    pub verified: i64,
+    pub overdue: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/orgs/{code}/problems/summary",
+    params(("code" = String, Path)),
+    responses((status = 200, body = ProblemSummary), (status = 404))
+)]
+pub(crate) async fn api_summary(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let c = state.db.problem_counts(&org).await?;
+    Ok(Json(ProblemSummary {
+        found: c.found,
+        open: c.open,
+        in_progress: c.in_progress,
+        rectified: c.rectified,
+        verified: c.verified,
+        overdue: c.overdue,
+    })
+    .into_response())
+}
+
+/// The problems of a node as `.xlsx`, with the filter of the board.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let filter = q.filter()?;
+    let problems = state.db.problems_under(&org, &filter, 100_000, 0).await?;
+    let now = today(&state);
+    let rows: Vec<Vec<Cell>> = problems
+        .iter()
+        .map(|p| {
+            vec![
+                Cell::Text(p.township_name.clone()),
+                Cell::Text(p.village_name.clone()),
+                Cell::Text(p.item_code.clone().unwrap_or_default()),
+                Cell::Text(p.description.clone()),
+                Cell::Text(p.owner_name.clone()),
+                Cell::Text(p.measures.clone()),
+                Cell::Date(p.deadline.clone()),
+                Cell::Text(tr.word("problem.status", p.status.as_str())),
+                Cell::Number(p.days_late(&now).unwrap_or(0)),
+                Cell::Date(p.found_on.clone()),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("township", "乡镇"),
+        ("village", "村"),
+        ("item_code", "对照标准"),
+        ("description", "问题"),
+        ("owner_name", "责任人"),
+        ("measures", "整改措施"),
+        ("deadline", "整改时限"),
+        ("status", "状态"),
+        ("days_late", "逾期天数"),
+        ("found_on", "发现日期"),
+    ];
+    let title =
+        crate::excel::export_title(tr, "export.problems", &org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("问题清单", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("problems-{code}.xlsx"))
+}

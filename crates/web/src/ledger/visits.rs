@@ -1,0 +1,294 @@
+//! Leaders' visits (走访调研): the log of a node with the form to add one, a visit's page
+//! whose findings become problems in one step, and the pledges (公开承诺) with their coverage.
+
+use super::*;
+
+use baiqian_store::ledger::Leader;
+
+#[derive(Deserialize, Default)]
+pub(super) struct VisitQuery {
+    leader: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "ledger/visits.html")]
+struct VisitsPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    today: String,
+    visits: Vec<Visit>,
+    /// The leaders serving in the reader's scope, with the areas they guide.
+    leaders: Vec<Leader>,
+    /// Who the reader may log a visit for (a leader: themselves).
+    loggable: Vec<Leader>,
+    /// Where a visit may be logged from this page: the node itself and the places under it.
+    places: Vec<Node>,
+    kinds: Vec<&'static str>,
+    leader: Option<i64>,
+}
+
+impl VisitsPage {
+    fn kind_name(&self, k: &VisitKind) -> String {
+        self.tr.word("visit.kind", k.as_str())
+    }
+    /// The villages of this page under a visited township, for its findings' form.
+    fn villages_of(&self, place: &str) -> Vec<&Node> {
+        self.places
+            .iter()
+            .filter(|p| p.parent_code.as_deref() == Some(place))
+            .collect()
+    }
+}
+
+/// Leaders the caller may log for: a leader themselves, an office every leader in scope.
+fn loggable(me: &CurrentUser, all: &[Leader]) -> Vec<Leader> {
+    if !me.role().may(Capability::LogVisits) {
+        return Vec::new();
+    }
+    if me.role() == baiqian_domain::role::Role::Leader {
+        all.iter()
+            .filter(|l| l.user_id == Some(me.user.id))
+            .cloned()
+            .collect()
+    } else {
+        all.to_vec()
+    }
+}
+
+async fn leaders_in_scope(state: &AppState, me: &CurrentUser) -> Result<Vec<Leader>, AppError> {
+    let root = me.scope().root.clone().ok_or(AppError::NotFound)?;
+    let own = state.db.org(me.scope(), &root).await?;
+    Ok(state.db.leaders_under(&own).await?)
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    Query(q): Query<VisitQuery>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let visits = state.db.visits_under(&org, q.leader, 500).await?;
+    let leaders = leaders_in_scope(&state, &me).await?;
+    let loggable = loggable(&me, &leaders);
+    let mut places = Vec::new();
+    if !loggable.is_empty() && matches!(org.level, Level::Township | Level::Village) {
+        places.push(org.clone());
+        if org.level == Level::Township {
+            places.extend(
+                state
+                    .db
+                    .org_children(me.scope(), &code, false)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.level == Level::Village),
+            );
+        }
+    }
+    html(&VisitsPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
+        today: today(&state),
+        org,
+        visits,
+        leaders,
+        loggable,
+        places,
+        kinds: VisitKind::ALL.iter().map(|k| k.as_str()).collect(),
+        leader: q.leader,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct VisitForm {
+    #[serde(default)]
+    leader_id: String,
+    #[serde(default)]
+    visited_on: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    findings: String,
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let new = NewVisit {
+        leader_id: form.leader_id.trim().parse().unwrap_or(0),
+        visited_on: form.visited_on,
+        place: form.place,
+        kind: form.kind,
+        findings: form.findings,
+    };
+    let place = OrgCode::parse(new.place.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
+    let p = state.db.org(me.scope(), &place).await?;
+    if !p.path.starts_with(&org.path) {
+        return Err(AppError::NotFound);
+    }
+    let id = state
+        .db
+        .log_visit(&me.actor, &new, state.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{code}/visits#visit-{id}")).into_response())
+}
+
+/// A finding of a visit recorded as a problem of the visited village (or of one of the
+/// visited township's villages).
+pub(super) async fn to_problem(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<super::problems::ProblemForm>,
+) -> Result<Response, AppError> {
+    state.db.visit(me.scope(), id).await?;
+    let pid = state
+        .db
+        .create_problem(
+            &me.actor,
+            &form.into_new(ProblemSource::Visit.as_str(), Some(id)),
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{pid}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ledger/pledges.html")]
+struct PledgesPage {
+    tr: Tr,
+    f: Frame,
+    pledges: Vec<Pledge>,
+}
+
+impl PledgesPage {
+    fn percent(&self, p: &Pledge) -> i64 {
+        percent(p)
+    }
+}
+
+fn percent(p: &Pledge) -> i64 {
+    if p.target == 0 {
+        0
+    } else {
+        p.visited * 100 / p.target
+    }
+}
+
+pub(super) async fn pledges(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+) -> Result<Response, AppError> {
+    html(&PledgesPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
+        pledges: state.db.pledges_in(me.scope()).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "ledger/pledge.html")]
+struct PledgePage {
+    tr: Tr,
+    f: Frame,
+    p: Pledge,
+    remaining: Vec<PledgePlace>,
+    more: i64,
+}
+
+impl PledgePage {
+    fn percent(&self) -> i64 {
+        percent(&self.p)
+    }
+}
+
+/// How many of the places not yet visited a pledge's page lists.
+const REMAINING_SHOWN: i64 = 1000;
+
+pub(super) async fn pledge(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let p = state.db.pledge(me.scope(), id).await?;
+    let remaining = state
+        .db
+        .pledge_remaining(me.scope(), id, REMAINING_SHOWN)
+        .await?;
+    let more = (p.target - p.visited - remaining.len() as i64).max(0);
+    html(&PledgePage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
+        p,
+        remaining,
+        more,
+    })
+}
+
+/// One pledge in `GET /api/v1/pledges`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PledgeView {
+    pub id: i64,
+    pub leader: String,
+    /// The division code of the node whose places are pledged.
+    pub scope: String,
+    pub scope_name: String,
+    /// `village` or `township`.
+    pub place_level: String,
+    pub title: String,
+    pub since: String,
+    pub due: String,
+    /// Places of that level under the scope.
+    pub target: i64,
+    /// Of them, visited by the leader since the pledge (from the visit log).
+    pub visited: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PledgeItems {
+    pub items: Vec<PledgeView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/pledges",
+    responses((status = 200, body = PledgeItems), (status = 401))
+)]
+/// `GET /api/v1/pledges`: the pledges over nodes in the caller's scope, with coverage.
+pub(crate) async fn api_pledges(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+) -> Result<Response, AppError> {
+    let items = state
+        .db
+        .pledges_in(me.scope())
+        .await?
+        .into_iter()
+        .map(|p| PledgeView {
+            id: p.id,
+            leader: p.leader_name,
+            scope: p.scope_code,
+            scope_name: p.scope_name,
+            place_level: p.place_level,
+            title: p.title,
+            since: p.since,
+            due: p.due,
+            target: p.target,
+            visited: p.visited,
+        })
+        .collect();
+    Ok(Json(PledgeItems { items }).into_response())
+}
