@@ -3,10 +3,12 @@
 //! tallies the boards read; the daily mark of what is overdue; and the leaders' visits and
 //! pledges (`visit`) and the townships' surveys (`survey`) that find problems.
 
+mod import;
 mod survey;
 mod tally;
 mod visit;
 
+pub use import::{ProblemRow, parse_status};
 pub use survey::{NewSurvey, Survey, SurveyVillage};
 pub use tally::{ChildCounts, ProblemCounts};
 pub use visit::{Leader, NewVisit, Pledge, PledgePlace, Visit};
@@ -418,6 +420,49 @@ pub(crate) async fn insert_problem(
     Ok(id)
 }
 
+/// Puts a problem just inserted (open) into the status its ledger gives, with a history row
+/// and its tally moved.
+pub(crate) async fn set_imported_status(
+    conn: &mut AnyConnection,
+    login: &str,
+    id: i64,
+    checked: &CheckedProblem,
+    status: ProblemStatus,
+    today: &str,
+    now: i64,
+) -> Result<()> {
+    if status == ProblemStatus::Open {
+        return Ok(());
+    }
+    let late = checked.deadline.as_str() < today;
+    let overdue = status.is_unresolved() && late;
+    sqlx::query("UPDATE problems SET status = $1, overdue = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(i64::from(overdue))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    add_update(
+        conn,
+        id,
+        now,
+        login,
+        "import",
+        (ProblemStatus::Open, status),
+        "",
+    )
+    .await?;
+    tally::bump(
+        conn,
+        checked.village.code.as_str(),
+        &checked.village.path,
+        Some(ProblemStatus::Open),
+        Some(status),
+        i64::from(overdue) - i64::from(late),
+    )
+    .await
+}
+
 impl Db {
     /// Reports a problem of a village in scope. The village and those above it report; a
     /// leader reports what a visit found (`source` = visit).
@@ -488,35 +533,8 @@ impl Db {
                     .await?;
             }
             let id = insert_problem(tx.conn(), &actor.login, &checked, &today, now).await?;
-            if *status != ProblemStatus::Open {
-                let overdue = status.is_unresolved() && checked.deadline.as_str() < today.as_str();
-                sqlx::query("UPDATE problems SET status = $1, overdue = $2 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(i64::from(overdue))
-                    .bind(id)
-                    .execute(tx.conn())
-                    .await?;
-                add_update(
-                    tx.conn(),
-                    id,
-                    now,
-                    &actor.login,
-                    "import",
-                    (ProblemStatus::Open, *status),
-                    "",
-                )
+            set_imported_status(tx.conn(), &actor.login, id, &checked, *status, &today, now)
                 .await?;
-                let was_overdue = checked.deadline.as_str() < today.as_str();
-                tally::bump(
-                    tx.conn(),
-                    checked.village.code.as_str(),
-                    &checked.village.path,
-                    Some(ProblemStatus::Open),
-                    Some(*status),
-                    i64::from(overdue) - i64::from(was_overdue),
-                )
-                .await?;
-            }
             ids.push(id);
         }
         if let Some(first) = rows.first() {

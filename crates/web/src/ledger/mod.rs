@@ -4,6 +4,7 @@
 //! the owners' and guiding leaders' lists.
 
 mod daily;
+mod import;
 pub(crate) mod problems;
 pub(crate) mod visits;
 
@@ -45,6 +46,16 @@ pub fn routes() -> Routes {
             "/orgs/{code}/problems",
             Capability::ReportProblems,
             problems::create,
+        )
+        .get(
+            "/orgs/{code}/problems/import",
+            Capability::ReportProblems,
+            import::page,
+        )
+        .post(
+            "/orgs/{code}/problems/import",
+            Capability::ReportProblems,
+            import::import,
         )
         .get(
             "/orgs/{code}/problems.xlsx",

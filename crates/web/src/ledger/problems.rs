@@ -453,6 +453,7 @@ pub(super) async fn export(
     let filter = q.filter()?;
     let problems = state.db.problems_under(&org, &filter, 100_000, 0).await?;
     let now = today(&state);
+    let zh = Tr::new(crate::i18n::Lang::Zh);
     let rows: Vec<Vec<Cell>> = problems
         .iter()
         .map(|p| {
@@ -460,11 +461,13 @@ pub(super) async fn export(
                 Cell::Text(p.township_name.clone()),
                 Cell::Text(p.village_name.clone()),
                 Cell::Text(p.item_code.clone().unwrap_or_default()),
+                Cell::Text(p.item_group.clone()),
                 Cell::Text(p.description.clone()),
                 Cell::Text(p.owner_name.clone()),
                 Cell::Text(p.measures.clone()),
                 Cell::Date(p.deadline.clone()),
-                Cell::Text(tr.word("problem.status", p.status.as_str())),
+                // In the words the import reads back, whatever the reader's language.
+                Cell::Text(zh.word("problem.status", p.status.as_str())),
                 Cell::Number(p.days_late(&now).unwrap_or(0)),
                 Cell::Date(p.found_on.clone()),
             ]
@@ -474,6 +477,7 @@ pub(super) async fn export(
         ("township", "乡镇"),
         ("village", "村"),
         ("item_code", "对照标准"),
+        ("item_group", "问题类别"),
         ("description", "问题"),
         ("owner_name", "责任人"),
         ("measures", "整改措施"),

@@ -714,3 +714,154 @@ async fn every_ledger_route_refuses_outside_scope(app: TestApp) {
     assert_eq!(app.audit_count().await, audits, "nothing written");
 }
 both!(every_ledger_route_refuses_outside_scope);
+
+async fn an_officials_ledger_of_108_problems_imports_with_its_bad_row_reported(app: TestApp) {
+    use baiqian_domain::scope::Scope;
+    let town = app.login("meishan.admin").await;
+    let code = baiqian_domain::org::OrgCode::parse(MEISHAN).unwrap();
+    let villages: Vec<String> = app
+        .db
+        .org_children(&Scope::everything(), &code, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.level == baiqian_domain::org::Level::Village)
+        .map(|n| n.name.clone())
+        .collect();
+    assert!(villages.len() > 5);
+    // As a township keeps it: a title, a unit line, its own header words, village names.
+    let mut sheet: Vec<Vec<String>> = vec![
+        vec!["煤山镇村级组织问题清单（排摸）".into()],
+        vec![
+            "填报单位：煤山镇党委".into(),
+            String::new(),
+            "2016年2月".into(),
+        ],
+        [
+            "序号",
+            "村名",
+            "存在问题",
+            "整改举措",
+            "责任人",
+            "完成时限",
+            "进展情况",
+            "问题类别",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ];
+    let statuses = ["未整改", "整改中", "已整改", "已销号", ""];
+    for i in 0..108 {
+        let deadline = if i == 46 {
+            "2016年13月1日".to_string()
+        } else {
+            format!("2016年{}月{}日", 4 + i % 8, 1 + i % 28)
+        };
+        sheet.push(vec![
+            (i + 1).to_string(),
+            villages[i % villages.len()].clone(),
+            format!("问题{}：党员活动阵地需要规范", i + 1),
+            "按标准整改".into(),
+            "村党组织书记".into(),
+            deadline,
+            statuses[i % statuses.len()].into(),
+            "阵地建设".into(),
+        ]);
+    }
+    let rows: Vec<Vec<&str>> = sheet
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let file = crate::support::xlsx(&rows);
+    let before = summary(&app, MEISHAN, &town).await;
+    let audits = app.audit_count().await;
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/problems/import"),
+            &file,
+            "all",
+            &town,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let report = res
+        .between("id=\"import-report\"", "</table>")
+        .expect("report");
+    // Sheet row 50 = header on row 3 + the 47th problem.
+    assert_eq!(
+        report.matches("<tr><td class=\"num\">").count(),
+        1,
+        "{report}"
+    );
+    assert!(
+        report.contains("<td class=\"num\">50</td><td>整改时限 (deadline)</td>"),
+        "{report}"
+    );
+    assert!(
+        report.contains("2016年13月1日"),
+        "the value is named: {report}"
+    );
+    assert_eq!(
+        summary(&app, MEISHAN, &town).await,
+        before,
+        "nothing imported"
+    );
+    assert_eq!(app.audit_count().await, audits, "nothing written");
+    // Asked for the good rows only: exactly those.
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/problems/import"),
+            &file,
+            "good_rows",
+            &town,
+        )
+        .await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    let after = summary(&app, MEISHAN, &town).await;
+    let delta = |k: &str| after[k].as_i64().unwrap() - before[k].as_i64().unwrap();
+    assert_eq!(delta("found"), 107);
+    // The rows cycle five statuses (two of them open); the rejected 47th was 整改中.
+    assert_eq!(delta("verified"), 21);
+    assert_eq!(delta("rectified"), 22);
+    assert_eq!(delta("in_progress"), 21);
+    assert_eq!(delta("open"), 43);
+    // A village secretary may not bring in verified problems, and nothing of another township.
+    let village = app.login("xinmin.secretary").await;
+    let mine = vec![
+        vec!["村", "问题", "整改措施", "责任人", "整改时限", "状态"],
+        vec!["新民村", "a", "b", "c", "2016-06-30", "已销号"],
+        vec!["龙山村", "a", "b", "c", "2016-06-30", ""],
+    ];
+    let res = app
+        .post_file(
+            &format!("/orgs/{XINMIN}/problems/import"),
+            &crate::support::xlsx(&mine),
+            "all",
+            &village,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let report = res
+        .between("id=\"import-report\"", "</table>")
+        .expect("report");
+    assert!(
+        report.contains("<td class=\"num\">2</td><td>状态 (status)</td>"),
+        "{report}"
+    );
+    assert!(
+        report.contains("<td class=\"num\">3</td><td>村 (village)</td>"),
+        "{report}"
+    );
+    recount_matches(&app).await;
+}
+both!(an_officials_ledger_of_108_problems_imports_with_its_bad_row_reported);

@@ -1,0 +1,189 @@
+//! A ledger of problems brought in from officials' own `.xlsx` (title lines, their header words,
+//! village names): the page, and the import through the shared importer with its report.
+
+use super::*;
+
+use axum::http::StatusCode;
+use baiqian_domain::Msg;
+use baiqian_store::ledger::ProblemRow;
+
+use crate::excel::{self, Column};
+use crate::form::{ReportRow, report_rows_with};
+use crate::i18n::Lang;
+
+/// The columns a ledger is read by: the export's headers first, then officials' other words.
+pub const LEDGER_COLUMNS: [Column; 9] = [
+    Column {
+        field: "village",
+        header: "村",
+        synonyms: &["村名", "行政村", "村（社区）", "村社区", "村别", "单位"],
+        required: true,
+    },
+    Column {
+        field: "item_code",
+        header: "对照标准",
+        synonyms: &["标准条目", "对照条目", "对照标准条目", "条目"],
+        required: false,
+    },
+    Column {
+        field: "item_group",
+        header: "问题类别",
+        synonyms: &["类别", "问题类型", "类型"],
+        required: false,
+    },
+    Column {
+        field: "description",
+        header: "问题",
+        synonyms: &["存在问题", "问题描述", "具体问题", "问题内容", "主要问题"],
+        required: true,
+    },
+    Column {
+        field: "owner_name",
+        header: "责任人",
+        synonyms: &["整改责任人", "责任领导", "负责人"],
+        required: true,
+    },
+    Column {
+        field: "measures",
+        header: "整改措施",
+        synonyms: &["整改举措", "解决方法", "解决办法", "措施"],
+        required: true,
+    },
+    Column {
+        field: "deadline",
+        header: "整改时限",
+        synonyms: &["完成时限", "整改期限", "完成时间", "时限"],
+        required: true,
+    },
+    Column {
+        field: "status",
+        header: "状态",
+        synonyms: &["整改状态", "进展情况", "完成情况", "进展"],
+        required: false,
+    },
+    Column {
+        field: "found_on",
+        header: "发现日期",
+        synonyms: &["排摸时间", "发现时间"],
+        required: false,
+    },
+];
+
+fn ledger_header(field: &str) -> &'static str {
+    LEDGER_COLUMNS
+        .iter()
+        .find(|c| c.field == field)
+        .map(|c| c.header)
+        .unwrap_or("")
+}
+
+#[derive(Template)]
+#[template(path = "ledger/import.html")]
+struct ImportPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    done: bool,
+    committed: bool,
+    created: usize,
+    file_error: Option<String>,
+    report: Vec<ReportRow>,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    html(&ImportPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
+        org,
+        done: false,
+        committed: false,
+        created: 0,
+        file_error: None,
+        report: Vec::new(),
+    })
+}
+
+pub(super) async fn import(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let excel::Upload { file, mode, .. } = excel::read_upload(&mut multipart).await?;
+    let both = |m: &Msg| {
+        format!(
+            "{} / {}",
+            Tr::new(Lang::Zh).msg(m),
+            Tr::new(Lang::En).msg(m)
+        )
+    };
+    let mut page = ImportPage {
+        tr,
+        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
+        org,
+        done: true,
+        committed: false,
+        created: 0,
+        file_error: None,
+        report: Vec::new(),
+    };
+    let table = if file.is_empty() {
+        Err(Msg::new("import.error.no_file"))
+    } else {
+        excel::read_first_sheet(&file)
+    };
+    let mut ok = false;
+    match table {
+        Err(m) => page.file_error = Some(both(&m)),
+        Ok(table) => match excel::locate(&table, &LEDGER_COLUMNS) {
+            Err(errors) => page.report = report_rows_with(&errors, ledger_header),
+            Ok(at) => {
+                let rows: Vec<ProblemRow> = excel::rows_below(&table, &at)
+                    .into_iter()
+                    .map(|(row, c)| ProblemRow {
+                        row,
+                        village: c[0].clone(),
+                        item_code: c[1].clone(),
+                        item_group: c[2].clone(),
+                        description: c[3].clone(),
+                        owner_name: c[4].clone(),
+                        measures: c[5].clone(),
+                        deadline: c[6].clone(),
+                        status: c[7].clone(),
+                        found_on: c[8].clone(),
+                    })
+                    .collect();
+                let out = state
+                    .db
+                    .import_problem_rows(
+                        &me.actor,
+                        &page.org,
+                        &rows,
+                        None,
+                        mode,
+                        state.clock.now_ms(),
+                    )
+                    .await?;
+                ok = out.errors.is_empty();
+                page.committed = out.committed;
+                page.created = out.created;
+                page.report = report_rows_with(&out.errors, ledger_header);
+            }
+        },
+    }
+    let mut res = html(&page)?;
+    if !ok {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
+}
