@@ -245,6 +245,15 @@ impl ProblemPage {
     fn kib(&self, n: &i64) -> String {
         crate::evidence::kib(*n)
     }
+    /// The status badge's colour: closed green, waiting for its check amber, late red.
+    fn badge(&self) -> &'static str {
+        match self.p.status {
+            ProblemStatus::Verified => "ok",
+            ProblemStatus::Rectified => "due",
+            _ if self.p.overdue => "overdue",
+            _ => "",
+        }
+    }
 }
 
 pub(super) async fn show(

@@ -42,6 +42,13 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
     let app = TestApp::new(baiqian_store::Backend::Sqlite)
         .await
         .expect("sqlite app");
+    let hefu = baiqian_demo::ledger::HEFU;
+    let (problem,): (i64,) =
+        sqlx::query_as("SELECT MIN(id) FROM problems WHERE village_path LIKE '%/' || $1 || '/%'")
+            .bind(hefu)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("a problem of 和孚镇");
     let pages: Vec<(&str, Vec<String>)> = vec![
         (
             "city.admin",
@@ -58,6 +65,18 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 "/users".into(),
                 "/audit".into(),
                 "/search?q=xm".into(),
+                format!("/orgs/{CITY}/problems"),
+                format!("/orgs/{CITY}/visits"),
+                "/pledges".into(),
+            ],
+        ),
+        (
+            "hefu.admin",
+            vec![
+                format!("/orgs/{hefu}/problems"),
+                format!("/problems/{problem}"),
+                format!("/orgs/{hefu}/visits"),
+                format!("/orgs/{hefu}/problems/import"),
             ],
         ),
         (
@@ -225,6 +244,93 @@ async fn a_village_secretary_scores_and_uploads_on_a_phone() {
         .await
         .unwrap();
         assert_eq!(self_total, Some(7), "both scores saved");
+        Ok(())
+    })
+    .await;
+    let _ = std::fs::remove_file(&photo);
+}
+
+/// 和孚镇's office on a 360 px phone closes a problem its village reported rectified: it adds a
+/// photo of the work, then verifies; the problem leaves the township's "to verify" list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let hefu = baiqian_demo::ledger::HEFU;
+    let photo = std::env::temp_dir().join(format!("baiqian-problem-{}.png", std::process::id()));
+    std::fs::write(&photo, crate::rating_scope::PNG).unwrap();
+    let photo_path = photo.display().to_string();
+    let db = app.db.clone();
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        c.set_window_size(360, 800).await?;
+        log_in(&c, &base, "hefu.admin").await?;
+        // From the board's figure to the list behind it, and the first problem on it.
+        c.goto(&format!("{base}/orgs/{hefu}/problems")).await?;
+        c.find(Locator::Css("a[href$='problems?status=rectified']"))
+            .await?
+            .click()
+            .await?;
+        let link = c
+            .find(Locator::Css("#problems a[href^='/problems/']"))
+            .await?;
+        let href = link.attr("href").await?.unwrap_or_default();
+        let id: i64 = href.trim_start_matches("/problems/").parse().unwrap_or(0);
+        assert!(id > 0, "{href}");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&link)?],
+        )
+        .await?;
+        link.click().await?;
+        c.wait().for_element(Locator::Id("evidence-form")).await?;
+        c.find(Locator::Id("evidence-file"))
+            .await?
+            .send_keys(&photo_path)
+            .await?;
+        let upload = c.find(Locator::Css("#evidence-form button")).await?;
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&upload)?],
+        )
+        .await?;
+        upload.click().await?;
+        c.wait().for_element(Locator::Id("evidence-list")).await?;
+        let note = c.find(Locator::Id("note-verify")).await?;
+        note.send_keys("现场查看，已整改到位").await?;
+        let verify = c.find(Locator::Css("#step-verify button")).await?;
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&verify)?],
+        )
+        .await?;
+        verify.click().await?;
+        c.wait().for_element(Locator::Id("problem-history")).await?;
+        let status = c.find(Locator::Id("problem-status")).await?.text().await?;
+        assert_eq!(status, "已销号");
+        let width = c
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await?;
+        assert!(
+            width[0].as_f64() <= width[1].as_f64(),
+            "the problem page fits the phone: {width:?}"
+        );
+        crate::browser::keep_screenshot(&c, "screens/phone-problem-verified-360.png").await?;
+        let (status, evidence): (String, i64) = sqlx::query_as(
+            "SELECT p.status, (SELECT COUNT(*) FROM problem_evidence e WHERE e.problem_id = p.id) \
+             FROM problems p WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!((status.as_str(), evidence), ("verified", 1));
         Ok(())
     })
     .await;
