@@ -425,5 +425,8 @@ pub async fn build(
     )
     .await?;
     built.pledges = 3;
+    // The daily mark, as a server does when it starts: what is past its deadline is overdue.
+    db.mark_overdue_problems(&actor, &china_date(now), now)
+        .await?;
     Ok(built)
 }

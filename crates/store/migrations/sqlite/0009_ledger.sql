@@ -36,7 +36,8 @@ CREATE TABLE visits (
     recorded_by     TEXT NOT NULL,
     recorded_at     BIGINT NOT NULL
 );
-CREATE INDEX visits_leader ON visits(leader_id, place_level, place_path);
+-- Covers a pledge's coverage: the leader's places of a level under a node since a day.
+CREATE INDEX visits_leader ON visits(leader_id, place_level, place_path, visited_on, place_code);
 CREATE INDEX visits_path ON visits(place_path);
 
 -- A leader's public pledge (公开承诺) to visit every place of a level under a node.
@@ -75,7 +76,8 @@ CREATE TABLE survey_villages (
     PRIMARY KEY (survey_id, village_code)
 );
 
--- A problem (问题) of a village, driven to closure. `overdue` is marked by the daily job.
+-- A problem (问题) of a village, driven to closure. It is overdue when unresolved and its deadline
+-- is before the day of the last daily mark (ledger_state.marked_day): computed, never stored.
 CREATE TABLE problems (
     id              INTEGER PRIMARY KEY,
     village_code    TEXT NOT NULL REFERENCES orgs(code),
@@ -91,16 +93,17 @@ CREATE TABLE problems (
     measures        TEXT NOT NULL,
     deadline        TEXT NOT NULL,
     status          TEXT NOT NULL,
-    overdue         BIGINT NOT NULL DEFAULT 0,
     found_on        TEXT NOT NULL,
     found_by        TEXT NOT NULL,
     updated_at      BIGINT NOT NULL
 );
 CREATE INDEX problems_path ON problems(village_path, status);
 CREATE INDEX problems_owner ON problems(owner_user_id) WHERE owner_user_id IS NOT NULL;
--- The daily job reads only what is unresolved and not yet marked.
-CREATE INDEX problems_due ON problems(deadline)
-    WHERE overdue = 0 AND status IN ('open', 'in_progress', 'reopened');
+-- A large node's lists page through this instead of sorting every problem under it.
+CREATE INDEX problems_status ON problems(status, id);
+-- The unresolved by deadline: the daily mark reads one day of them, the overdue lists page them.
+CREATE INDEX problems_late ON problems(deadline, id)
+    WHERE status IN ('open', 'in_progress', 'reopened');
 
 -- Every step of a problem, newest last.
 CREATE TABLE problem_updates (
@@ -126,6 +129,13 @@ CREATE TABLE problem_evidence (
     uploaded_at     BIGINT NOT NULL
 );
 CREATE INDEX problem_evidence_of ON problem_evidence(problem_id);
+
+-- The day the daily mark last ran: problems due before it count as overdue.
+CREATE TABLE ledger_state (
+    id              BIGINT PRIMARY KEY CHECK (id = 1),
+    marked_day      TEXT NOT NULL
+);
+INSERT INTO ledger_state (id, marked_day) VALUES (1, '');
 
 -- Per village: its problems by status and how many are overdue, kept in the same transaction
 -- as the problems (a board sums these rows, not millions of problems).

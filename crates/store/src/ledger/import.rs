@@ -247,6 +247,7 @@ impl Db {
                 ..ImportOutcome::default()
             });
         }
+        let marked = super::marked_day(tx.conn()).await?;
         for (checked, status) in &good {
             if let Some(survey) = survey_id {
                 super::survey::check_survey_village(
@@ -256,8 +257,8 @@ impl Db {
                 )
                 .await?;
             }
-            let id = insert_problem(tx.conn(), &actor.login, checked, &today, now).await?;
-            super::set_imported_status(tx.conn(), &actor.login, id, checked, *status, &today, now)
+            let id = insert_problem(tx.conn(), &actor.login, checked, &marked, now).await?;
+            super::set_imported_status(tx.conn(), &actor.login, id, checked, *status, &marked, now)
                 .await?;
         }
         if !good.is_empty() {

@@ -139,10 +139,27 @@ pub struct ProblemFilter {
     pub survey_id: Option<i64>,
 }
 
+/// Overdue: unresolved, and due before the day of the last daily mark.
+pub(crate) const LATE: &str = "p.status IN ('open', 'in_progress', 'reopened') \
+    AND p.deadline < (SELECT marked_day FROM ledger_state)";
+
 pub(crate) const PROBLEM_COLUMNS: &str = "p.id, p.village_code, v.name AS village_name, \
     COALESCE(t.name, '') AS township_name, p.village_path, p.source, p.survey_id, p.visit_id, \
     p.item_code, p.item_group, p.description, p.owner_name, p.owner_user_id, p.measures, \
-    p.deadline, p.status, p.overdue, p.found_on, p.found_by, p.updated_at";
+    p.deadline, p.status, CASE WHEN p.status IN ('open', 'in_progress', 'reopened') \
+    AND p.deadline < (SELECT marked_day FROM ledger_state) THEN 1 ELSE 0 END AS overdue, \
+    p.found_on, p.found_by, p.updated_at";
+
+/// The day of the last daily mark, read so that it holds until this transaction ends (the
+/// no-op update takes PostgreSQL's row lock; SQLite's writer lock is held already).
+pub(crate) async fn marked_day(conn: &mut AnyConnection) -> Result<String> {
+    Ok(sqlx::query(
+        "UPDATE ledger_state SET marked_day = marked_day WHERE id = 1 RETURNING marked_day",
+    )
+    .fetch_one(conn)
+    .await?
+    .try_get(0)?)
+}
 
 pub(crate) const PROBLEM_FROM: &str = "problems p JOIN orgs v ON v.code = p.village_code \
     LEFT JOIN orgs t ON t.code = v.parent_code";
@@ -173,6 +190,19 @@ pub(crate) fn problem_from_row(r: &AnyRow) -> Result<Problem> {
         found_on: r.try_get("found_on")?,
         found_by: r.try_get("found_by")?,
         updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn evidence_from_row(r: &AnyRow) -> Result<ProblemEvidence> {
+    Ok(ProblemEvidence {
+        id: r.try_get("id")?,
+        problem_id: r.try_get("problem_id")?,
+        sha256: r.try_get("sha256")?,
+        mime: r.try_get("mime")?,
+        size: r.try_get("size")?,
+        file_name: r.try_get("file_name")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        uploaded_at: r.try_get("uploaded_at")?,
     })
 }
 
@@ -368,15 +398,15 @@ pub(crate) async fn insert_problem(
     conn: &mut AnyConnection,
     login: &str,
     p: &CheckedProblem,
-    today: &str,
+    marked: &str,
     now: i64,
 ) -> Result<i64> {
-    let overdue = p.deadline.as_str() < today;
+    let overdue = p.deadline.as_str() < marked;
     let id: i64 = sqlx::query(
         "INSERT INTO problems (village_code, village_path, source, survey_id, visit_id, item_code, \
-         item_group, description, owner_name, owner_user_id, measures, deadline, status, overdue, \
+         item_group, description, owner_name, owner_user_id, measures, deadline, status, \
          found_on, found_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15) \
          RETURNING id",
     )
     .bind(p.village.code.as_str())
@@ -391,7 +421,6 @@ pub(crate) async fn insert_problem(
     .bind(p.owner_user_id)
     .bind(&p.measures)
     .bind(&p.deadline)
-    .bind(i64::from(overdue))
     .bind(&p.found_on)
     .bind(login)
     .bind(now)
@@ -428,17 +457,16 @@ pub(crate) async fn set_imported_status(
     id: i64,
     checked: &CheckedProblem,
     status: ProblemStatus,
-    today: &str,
+    marked: &str,
     now: i64,
 ) -> Result<()> {
     if status == ProblemStatus::Open {
         return Ok(());
     }
-    let late = checked.deadline.as_str() < today;
+    let late = checked.deadline.as_str() < marked;
     let overdue = status.is_unresolved() && late;
-    sqlx::query("UPDATE problems SET status = $1, overdue = $2 WHERE id = $3")
+    sqlx::query("UPDATE problems SET status = $1 WHERE id = $2")
         .bind(status.as_str())
-        .bind(i64::from(overdue))
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -482,7 +510,8 @@ impl Db {
         if let Some(survey) = checked.survey_id {
             survey::check_survey_village(tx.conn(), survey, checked.village.code.as_str()).await?;
         }
-        let id = insert_problem(tx.conn(), &actor.login, &checked, &today, now).await?;
+        let marked = marked_day(tx.conn()).await?;
+        let id = insert_problem(tx.conn(), &actor.login, &checked, &marked, now).await?;
         audit::record(
             tx.conn(),
             actor,
@@ -520,6 +549,7 @@ impl Db {
         }
         let today = china_date(now);
         let mut tx = self.write().await?;
+        let marked = marked_day(tx.conn()).await?;
         let mut ids = Vec::with_capacity(rows.len());
         for (new, status) in rows {
             if matches!(status, ProblemStatus::Verified | ProblemStatus::Reopened)
@@ -532,8 +562,8 @@ impl Db {
                 survey::check_survey_village(tx.conn(), survey, checked.village.code.as_str())
                     .await?;
             }
-            let id = insert_problem(tx.conn(), &actor.login, &checked, &today, now).await?;
-            set_imported_status(tx.conn(), &actor.login, id, &checked, *status, &today, now)
+            let id = insert_problem(tx.conn(), &actor.login, &checked, &marked, now).await?;
+            set_imported_status(tx.conn(), &actor.login, id, &checked, *status, &marked, now)
                 .await?;
             ids.push(id);
         }
@@ -590,18 +620,7 @@ impl Db {
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| {
-            Ok(ProblemEvidence {
-                id: r.try_get("id")?,
-                problem_id: r.try_get("problem_id")?,
-                sha256: r.try_get("sha256")?,
-                mime: r.try_get("mime")?,
-                size: r.try_get("size")?,
-                file_name: r.try_get("file_name")?,
-                uploaded_by: r.try_get("uploaded_by")?,
-                uploaded_at: r.try_get("uploaded_at")?,
-            })
-        })
+        .map(evidence_from_row)
         .collect::<Result<Vec<_>>>()?;
         Ok((p, updates, evidence))
     }
@@ -630,22 +649,20 @@ impl Db {
         } else {
             optional(note, 500, "note")?
         };
-        let today = china_date(now);
         let mut tx = self.write().await?;
+        let marked = marked_day(tx.conn()).await?;
         let before = problem_in(tx.conn(), &actor.scope, id).await?;
         if step.is_check() && actor.scope.is_root_path(&before.village_path) {
             // The village does not check its own work.
             return Err(denied());
         }
         let to = before.status.after(step).map_err(StoreError::Conflict)?;
-        let overdue = to.is_unresolved() && before.deadline.as_str() < today.as_str();
+        let overdue = to.is_unresolved() && before.deadline.as_str() < marked.as_str();
         // The status is the one read: a step taken meanwhile by someone else wins, this fails.
         let n = sqlx::query(
-            "UPDATE problems SET status = $1, overdue = $2, updated_at = $3 \
-             WHERE id = $4 AND status = $5",
+            "UPDATE problems SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
         )
         .bind(to.as_str())
-        .bind(i64::from(overdue))
         .bind(now)
         .bind(id)
         .bind(before.status.as_str())
@@ -717,8 +734,8 @@ impl Db {
         let owner_name = required(&plan.owner_name, 40, "owner_name")?;
         let measures = required(&plan.measures, 1000, "measures")?;
         let deadline = date(&plan.deadline, "deadline")?;
-        let today = china_date(now);
         let mut tx = self.write().await?;
+        let marked = marked_day(tx.conn()).await?;
         let before = problem_in(tx.conn(), &actor.scope, id).await?;
         if before.status == ProblemStatus::Verified {
             return Err(StoreError::Conflict(
@@ -731,16 +748,15 @@ impl Db {
             )));
         }
         let owner_user_id = user_in_scope(tx.conn(), &actor.scope, &plan.owner_login).await?;
-        let overdue = before.status.is_unresolved() && deadline.as_str() < today.as_str();
+        let overdue = before.status.is_unresolved() && deadline.as_str() < marked.as_str();
         sqlx::query(
             "UPDATE problems SET owner_name = $1, owner_user_id = $2, measures = $3, deadline = $4, \
-             overdue = $5, updated_at = $6 WHERE id = $7",
+             updated_at = $5 WHERE id = $6",
         )
         .bind(&owner_name)
         .bind(owner_user_id)
         .bind(&measures)
         .bind(&deadline)
-        .bind(i64::from(overdue))
         .bind(now)
         .bind(id)
         .execute(tx.conn())
@@ -869,20 +885,11 @@ impl Db {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok(ProblemEvidence {
-            id: r.try_get("id")?,
-            problem_id: r.try_get("problem_id")?,
-            sha256: r.try_get("sha256")?,
-            mime: r.try_get("mime")?,
-            size: r.try_get("size")?,
-            file_name: r.try_get("file_name")?,
-            uploaded_by: r.try_get("uploaded_by")?,
-            uploaded_at: r.try_get("uploaded_at")?,
-        })
+        evidence_from_row(&r)
     }
 
-    /// The problems of the villages under a node: the overdue first (latest deadline last),
-    /// then the newest.
+    /// The problems of the villages under a node: the overdue ones most late first, any other
+    /// list the newest first.
     pub async fn problems_under(
         &self,
         node: &Node,
@@ -900,15 +907,21 @@ impl Db {
             sql.push_str(&format!(" AND p.status = ${n}"));
         }
         if filter.overdue {
-            sql.push_str(" AND p.overdue = 1");
+            sql.push_str(&format!(" AND {LATE}"));
         }
         if filter.survey_id.is_some() {
             n += 1;
             sql.push_str(&format!(" AND p.survey_id = ${n}"));
         }
+        // The overdue, the latest deadline last (most late first); else the newest. Each order
+        // has its index, so a province's list stops after one page instead of sorting millions.
         sql.push_str(&format!(
-            " ORDER BY p.overdue DESC, CASE WHEN p.overdue = 1 THEN p.deadline END, p.id DESC \
-             LIMIT ${} OFFSET ${}",
+            " ORDER BY {} LIMIT ${} OFFSET ${}",
+            if filter.overdue {
+                "p.deadline, p.id"
+            } else {
+                "p.id DESC"
+            },
             n + 1,
             n + 2
         ));
@@ -930,23 +943,54 @@ impl Db {
     }
 
     /// The overdue problems waiting for one account: those it owns and those of the villages
-    /// its leaders guide (联系指导), the latest first, at most `limit`.
+    /// its leaders guide (联系指导), the most late first, at most `limit`. Each source is read
+    /// by its own index (the owner's; each guided area's path), never by scanning every overdue
+    /// problem.
     pub async fn overdue_problems_for(&self, user_id: i64, limit: i64) -> Result<Vec<Problem>> {
-        let sql = format!(
-            "SELECT {PROBLEM_COLUMNS} FROM {PROBLEM_FROM} WHERE p.overdue = 1 AND ( \
-             p.owner_user_id = $1 OR EXISTS (SELECT 1 FROM leader_areas la \
-             JOIN leaders l ON l.id = la.leader_id WHERE l.user_id = $1 \
-             AND p.village_path >= la.org_path AND p.village_path < la.org_path || '~')) \
-             ORDER BY p.deadline, p.id LIMIT $2"
+        let mut found: Vec<Problem> = Vec::new();
+        let owned = format!(
+            "SELECT {PROBLEM_COLUMNS} FROM {PROBLEM_FROM} WHERE p.owner_user_id = $1 \
+             AND {LATE} ORDER BY p.deadline, p.id LIMIT $2"
         );
-        sqlx::query(&sql)
+        for r in sqlx::query(&owned)
             .bind(user_id)
             .bind(limit)
             .fetch_all(self.pool())
             .await?
-            .iter()
-            .map(problem_from_row)
-            .collect()
+        {
+            found.push(problem_from_row(&r)?);
+        }
+        let areas: Vec<String> = sqlx::query(
+            "SELECT DISTINCT la.org_path FROM leader_areas la JOIN leaders l ON l.id = la.leader_id \
+             WHERE l.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+        let guided = format!(
+            "SELECT {PROBLEM_COLUMNS} FROM {PROBLEM_FROM} WHERE {LATE} \
+             AND p.village_path >= $1 AND p.village_path < $2 ORDER BY p.deadline, p.id LIMIT $3"
+        );
+        for path in areas {
+            for r in sqlx::query(&guided)
+                .bind(&path)
+                .bind(baiqian_domain::org::path_upper_bound(&path))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            {
+                let p = problem_from_row(&r)?;
+                if !found.iter().any(|f| f.id == p.id) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.id.cmp(&b.id)));
+        found.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(found)
     }
 }
 

@@ -127,11 +127,42 @@ impl Db {
         .bind(node.code.as_str())
         .fetch_all(self.pool())
         .await?;
-        let sql = format!(
-            "SELECT {} FROM problem_tallies WHERE village_path >= $1 AND village_path < $2",
-            SUMS
-        );
         let mut out = Vec::with_capacity(children.len());
+        let lengths: std::collections::BTreeSet<usize> = children
+            .iter()
+            .map(|c| c.try_get::<String, _>("code").map(|c| c.len()))
+            .collect::<std::result::Result<_, _>>()?;
+        if let [len] = lengths.into_iter().collect::<Vec<_>>().as_slice() {
+            // Children's codes all of one length: one pass over the tallies, grouped by the
+            // path segment right below the node (a province's 100 counties in one query).
+            let sql = format!(
+                "SELECT substr(village_path, {start}, {len}) AS child, {SUMS} FROM problem_tallies \
+                 WHERE village_path >= $1 AND village_path < $2 GROUP BY substr(village_path, {start}, {len})",
+                start = node.path.chars().count() + 1,
+            );
+            let mut sums = std::collections::HashMap::new();
+            for r in sqlx::query(&sql)
+                .bind(&node.path)
+                .bind(baiqian_domain::org::path_upper_bound(&node.path))
+                .fetch_all(self.pool())
+                .await?
+            {
+                sums.insert(r.try_get::<String, _>("child")?, counts_from(&r, 1)?);
+            }
+            for c in children {
+                let code: String = c.try_get("code")?;
+                out.push(ChildCounts {
+                    counts: sums.remove(&code).unwrap_or_default(),
+                    code,
+                    name: c.try_get("name")?,
+                    level: c.try_get("level")?,
+                });
+            }
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT {SUMS} FROM problem_tallies WHERE village_path >= $1 AND village_path < $2"
+        );
         for c in children {
             let path: String = c.try_get("path")?;
             let r = sqlx::query(&sql)
@@ -149,44 +180,55 @@ impl Db {
         Ok(out)
     }
 
-    /// The daily job: marks every unresolved problem whose deadline is before `today`
-    /// (`YYYY-MM-DD`) as overdue and counts it in its village's tally, in one transaction;
-    /// returns how many it marked. Run again on the same day it marks nothing.
+    /// The daily job: moves the mark to `today` (`YYYY-MM-DD`), so every unresolved problem due
+    /// before it is overdue, and adds those that became so since the last mark to their
+    /// villages' tallies, in one transaction; returns how many became overdue. A day already
+    /// marked changes nothing. Only one day's deadlines are read (the partial index of the
+    /// unresolved by deadline) and no problem row is written.
     pub async fn mark_overdue_problems(&self, actor: &Actor, today: &str, now: i64) -> Result<u64> {
-        const LATE: &str = "overdue = 0 AND status IN ('open', 'in_progress', 'reopened') \
-                            AND deadline < $1";
         let mut tx = self.write().await?;
-        sqlx::query(&format!(
-            "UPDATE problem_tallies SET overdue = overdue + \
-             (SELECT COUNT(*) FROM problems p WHERE p.village_code = problem_tallies.village_code \
-             AND p.overdue = 0 AND p.status IN ('open', 'in_progress', 'reopened') AND p.deadline < $1) \
-             WHERE village_code IN (SELECT village_code FROM problems WHERE {LATE})"
-        ))
-        .bind(today)
-        .execute(tx.conn())
-        .await?;
-        let marked = sqlx::query(&format!("UPDATE problems SET overdue = 1 WHERE {LATE}"))
+        let marked = super::marked_day(tx.conn()).await?;
+        if today <= marked.as_str() {
+            return Ok(0);
+        }
+        const SINCE: &str = "status IN ('open', 'in_progress', 'reopened') \
+                             AND deadline >= $1 AND deadline < $2";
+        let newly: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM problems WHERE {SINCE}"))
+            .bind(&marked)
+            .bind(today)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        if newly > 0 {
+            sqlx::query(&format!(
+                "UPDATE problem_tallies SET overdue = problem_tallies.overdue + late.n \
+                 FROM (SELECT village_code, COUNT(*) AS n FROM problems WHERE {SINCE} \
+                 GROUP BY village_code) AS late WHERE problem_tallies.village_code = late.village_code"
+            ))
+            .bind(&marked)
             .bind(today)
             .execute(tx.conn())
-            .await?
-            .rows_affected();
-        if marked > 0 {
-            audit::record(
-                tx.conn(),
-                actor,
-                now,
-                Change::update(
-                    "problem_overdue",
-                    today,
-                    "/",
-                    serde_json::json!({"overdue": 0}),
-                    serde_json::json!({"overdue": 1, "problems": marked}),
-                ),
-            )
             .await?;
         }
+        sqlx::query("UPDATE ledger_state SET marked_day = $1 WHERE id = 1")
+            .bind(today)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            now,
+            Change::update(
+                "problem_overdue",
+                today,
+                "/",
+                serde_json::json!({"marked_day": marked}),
+                serde_json::json!({"marked_day": today, "problems": newly}),
+            ),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(marked)
+        Ok(u64::try_from(newly).unwrap_or(0))
     }
 
     /// The tallies recomputed from the problems themselves, by village, for tests and checks:
@@ -199,7 +241,9 @@ impl Db {
              CAST(SUM(CASE WHEN status = 'rectified' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(overdue) AS BIGINT) FROM problems GROUP BY village_code ORDER BY village_code",
+             CAST(SUM(CASE WHEN status IN ('open', 'in_progress', 'reopened') \
+             AND deadline < (SELECT marked_day FROM ledger_state) THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM problems GROUP BY village_code ORDER BY village_code",
         )
         .fetch_all(self.pool())
         .await?;

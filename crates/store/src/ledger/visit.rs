@@ -131,6 +131,67 @@ pub(super) async fn check_visit_place(
     Ok(())
 }
 
+/// A visit as written.
+struct Logged {
+    id: i64,
+    leader_name: String,
+    place: crate::kernel::Org,
+    visited_on: String,
+    kind: VisitKind,
+    findings: String,
+}
+
+/// Checks a visit (its date not after `today`, a kind of ours, the leader in the caller's
+/// reach, a township or village in scope) and writes it.
+async fn insert_visit(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewVisit,
+    today: &str,
+    now: i64,
+) -> Result<Logged> {
+    let visited_on = date(&new.visited_on, "visited_on")?;
+    if visited_on.as_str() > today {
+        return Err(StoreError::Invalid(Msg::new("visit.error.future")));
+    }
+    let kind = VisitKind::parse(new.kind.trim()).ok_or_else(|| {
+        StoreError::Invalid(Msg::new("visit.error.kind").arg("value", new.kind.trim()))
+    })?;
+    let findings = optional(&new.findings, 2000, "findings")?;
+    let code = OrgCode::parse(new.place.trim()).map_err(|e| StoreError::Invalid(e.msg()))?;
+    let (leader_name, _) = leader_in(conn, actor, new.leader_id).await?;
+    let place = org_in_scope(conn, &actor.scope, &code).await?;
+    if !matches!(place.level, Level::Township | Level::Village) || place.is_retired() {
+        return Err(StoreError::Invalid(
+            Msg::new("visit.error.place_level").arg("code", code.as_str()),
+        ));
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO visits (leader_id, visited_on, place_code, place_path, place_level, kind, \
+         findings, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(new.leader_id)
+    .bind(&visited_on)
+    .bind(place.code.as_str())
+    .bind(&place.path)
+    .bind(place.level.as_str())
+    .bind(kind.as_str())
+    .bind(&findings)
+    .bind(&actor.login)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    Ok(Logged {
+        id,
+        leader_name,
+        place,
+        visited_on,
+        kind,
+        findings,
+    })
+}
+
 fn may_name_leaders(actor: &Actor) -> Result<()> {
     if actor.role.is_admin() && actor.role.may(Capability::LogVisits) {
         Ok(())
@@ -278,54 +339,23 @@ impl Db {
         if !actor.role.may(Capability::LogVisits) {
             return Err(denied());
         }
-        let visited_on = date(&new.visited_on, "visited_on")?;
-        if visited_on > china_date(now) {
-            return Err(StoreError::Invalid(Msg::new("visit.error.future")));
-        }
-        let kind = VisitKind::parse(new.kind.trim()).ok_or_else(|| {
-            StoreError::Invalid(Msg::new("visit.error.kind").arg("value", new.kind.trim()))
-        })?;
-        let findings = optional(&new.findings, 2000, "findings")?;
-        let place = OrgCode::parse(new.place.trim()).map_err(|e| StoreError::Invalid(e.msg()))?;
         let mut tx = self.write().await?;
-        let (leader_name, _) = leader_in(tx.conn(), actor, new.leader_id).await?;
-        let node = org_in_scope(tx.conn(), &actor.scope, &place).await?;
-        if !matches!(node.level, Level::Township | Level::Village) || node.is_retired() {
-            return Err(StoreError::Invalid(
-                Msg::new("visit.error.place_level").arg("code", place.as_str()),
-            ));
-        }
-        let id: i64 = sqlx::query(
-            "INSERT INTO visits (leader_id, visited_on, place_code, place_path, place_level, kind, \
-             findings, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(new.leader_id)
-        .bind(&visited_on)
-        .bind(node.code.as_str())
-        .bind(&node.path)
-        .bind(node.level.as_str())
-        .bind(kind.as_str())
-        .bind(&findings)
-        .bind(&actor.login)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
+        let v = insert_visit(tx.conn(), actor, new, &china_date(now), now).await?;
         audit::record(
             tx.conn(),
             actor,
             now,
             Change::create(
                 "visit",
-                &format!("#{id} {leader_name} {}", node.code.as_str()),
-                &node.path,
-                json!({"leader_id": new.leader_id, "visited_on": visited_on, "place": node.code,
-                       "kind": kind.as_str(), "findings": findings}),
+                &format!("#{} {} {}", v.id, v.leader_name, v.place.code.as_str()),
+                &v.place.path,
+                json!({"leader_id": new.leader_id, "visited_on": v.visited_on,
+                       "place": v.place.code, "kind": v.kind.as_str(), "findings": v.findings}),
             ),
         )
         .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(v.id)
     }
 
     /// Writes many visits in one transaction, all or none, each checked as `log_visit` checks
@@ -337,38 +367,7 @@ impl Db {
         let today = china_date(now);
         let mut tx = self.write().await?;
         for new in rows {
-            let visited_on = date(&new.visited_on, "visited_on")?;
-            if visited_on > today {
-                return Err(StoreError::Invalid(Msg::new("visit.error.future")));
-            }
-            let kind = VisitKind::parse(new.kind.trim()).ok_or_else(|| {
-                StoreError::Invalid(Msg::new("visit.error.kind").arg("value", new.kind.trim()))
-            })?;
-            let findings = optional(&new.findings, 2000, "findings")?;
-            let place =
-                OrgCode::parse(new.place.trim()).map_err(|e| StoreError::Invalid(e.msg()))?;
-            leader_in(tx.conn(), actor, new.leader_id).await?;
-            let node = org_in_scope(tx.conn(), &actor.scope, &place).await?;
-            if !matches!(node.level, Level::Township | Level::Village) || node.is_retired() {
-                return Err(StoreError::Invalid(
-                    Msg::new("visit.error.place_level").arg("code", place.as_str()),
-                ));
-            }
-            sqlx::query(
-                "INSERT INTO visits (leader_id, visited_on, place_code, place_path, place_level, kind, \
-                 findings, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(new.leader_id)
-            .bind(&visited_on)
-            .bind(node.code.as_str())
-            .bind(&node.path)
-            .bind(node.level.as_str())
-            .bind(kind.as_str())
-            .bind(&findings)
-            .bind(&actor.login)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+            insert_visit(tx.conn(), actor, new, &today, now).await?;
         }
         let mut change = Change::create(
             "visit",
@@ -562,10 +561,15 @@ impl Db {
             .fetch_one(self.pool())
             .await?
             .try_get(0)?;
+            // Places visited (read from the covering index alone), less those retired since:
+            // retired places are few, so they are looked up apart instead of joining every visit.
             let visited: i64 = sqlx::query(
-                "SELECT COUNT(DISTINCT v.place_code) FROM visits v JOIN orgs o ON o.code = v.place_code \
+                "SELECT (SELECT COUNT(DISTINCT v.place_code) FROM visits v \
                  WHERE v.leader_id = $1 AND v.place_level = $2 AND v.place_path >= $3 \
-                 AND v.place_path < $4 AND v.visited_on >= $5 AND o.retired_at IS NULL",
+                 AND v.place_path < $4 AND v.visited_on >= $5) - \
+                 (SELECT COUNT(*) FROM orgs o WHERE o.level = $2 AND o.path >= $3 AND o.path < $4 \
+                 AND o.retired_at IS NOT NULL AND EXISTS (SELECT 1 FROM visits v WHERE v.leader_id = $1 \
+                 AND v.place_level = $2 AND v.place_path = o.path AND v.visited_on >= $5))",
             )
             .bind(leader_id)
             .bind(&level)

@@ -84,7 +84,12 @@ pub(super) async fn board(
     ) {
         return Err(AppError::NotFound);
     }
-    let filter = q.filter()?;
+    let mut filter = q.filter()?;
+    // Above a township the list with no filter is the overdue one: the rest is the counts'.
+    let unfiltered = filter.status.is_none() && !filter.overdue && filter.survey_id.is_none();
+    if unfiltered && matches!(org.level, Level::City | Level::County) {
+        filter.overdue = true;
+    }
     let offset = q.offset.unwrap_or(0).max(0);
     let mut problems = state
         .db
