@@ -84,13 +84,16 @@ async fn generate(db: &Db, args: &Args) -> Result<(), BoxError> {
         &format!(
             "INSERT INTO problems (village_code, village_path, source, item_group, description, \
              owner_name, measures, deadline, status, found_on, found_by, updated_at) \
-             SELECT v.code, v.path, 'survey', '组织建设', '村级后备干部不足，缺少年轻人', '村党组织书记', \
+             SELECT v.code, v.path, 'survey', {group}, '村级后备干部不足，缺少年轻人', '村党组织书记', \
              '从返乡大学生中物色后备干部2名', '2016-' || {m} || '-' || {d}, {status}, \
              '2015-10-01', 'bench', {NOW} FROM bench_villages v CROSS JOIN bench_k k \
              WHERE k.k < {ppv}",
             m = pad2(b, month),
             d = pad2(b, day),
             ppv = args.problems_per_village,
+            // Five standard item groups, as a survey against the standards finds them.
+            group = "CASE (v.n + k.k) % 5 WHEN 0 THEN '组织建设' WHEN 1 THEN '党员队伍' \
+                     WHEN 2 THEN '集体经济' WHEN 3 THEN '阵地建设' ELSE '制度落实' END",
         ),
     )
     .await?;
@@ -122,6 +125,19 @@ async fn generate(db: &Db, args: &Args) -> Result<(), BoxError> {
          SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END), \
          SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END), 0 \
          FROM problems GROUP BY village_code",
+    )
+    .await?;
+    raw_execute(
+        db,
+        "INSERT INTO problem_group_tallies (township_path, item_group, open, in_progress, \
+         rectified, verified, reopened, overdue) \
+         SELECT substr(village_path, 1, length(village_path) - length(village_code) - 1), item_group, \
+         SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'rectified' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END), 0 \
+         FROM problems GROUP BY substr(village_path, 1, length(village_path) - length(village_code) - 1), item_group",
     )
     .await?;
     // 100 leaders at the province; leader 1 has visited four villages in five.

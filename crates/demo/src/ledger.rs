@@ -29,6 +29,52 @@ pub const HEFU_LEADERS: usize = 17;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The villages of 和孚镇 whose situation files (村情档案) the demo writes, 陈塔村 first; their
+/// members are older than most (the roster makes over half of them older than 60).
+pub const FILED_VILLAGES: [&str; 4] = [
+    crate::CHENTA,
+    "330503107202",
+    "330503107203",
+    "330503107204",
+];
+
+/// What the files say, per filed village: (population, households, income sources, land in
+/// tenths of a 亩, where the land is, notes).
+const FILES: [(i64, i64, &str, i64, &str, &str); 4] = [
+    (
+        2860,
+        912,
+        "村级物业出租、土地流转服务费",
+        150,
+        "村委会办公楼东侧，可建标准厂房出租",
+        "60岁以上党员过半，后备干部不足；集体收入主要靠物业出租",
+    ),
+    (
+        2315,
+        760,
+        "鱼塘承包、农贸市场摊位出租",
+        85,
+        "老村小学旧址",
+        "外出务工党员多，组织生活难集中",
+    ),
+    (
+        1980,
+        645,
+        "土地流转服务费",
+        0,
+        "",
+        "集体经济薄弱村，收入低于10万元",
+    ),
+    (
+        3120,
+        1034,
+        "厂房出租、光伏发电收益",
+        150,
+        "村部东侧空地15亩",
+        "",
+    ),
+];
+
 /// Titles of the town's 17 leaders (镇班子成员).
 const TOWN_TITLES: [&str; HEFU_LEADERS] = [
     "镇党委书记",
@@ -121,6 +167,7 @@ pub struct LedgerBuilt {
     pub visits: usize,
     pub leaders: usize,
     pub pledges: usize,
+    pub files: usize,
 }
 
 fn day(now: i64, days_back: i64) -> String {
@@ -425,6 +472,29 @@ pub async fn build(
     )
     .await?;
     built.pledges = 3;
+    // The filed villages' situation files, last year's and this year's.
+    let this_year: i64 = china_date(now)[..4]
+        .parse()
+        .map_err(|_| StoreError::Corrupt("demo clock's year".into()))?;
+    for (village, f) in FILED_VILLAGES.iter().zip(FILES) {
+        for (year, grown) in [(this_year - 1, 0), (this_year, 12)] {
+            let form = baiqian_store::ledger::FileForm {
+                population: (f.0 + grown).to_string(),
+                households: (f.1 + grown / 4).to_string(),
+                income_sources: f.2.into(),
+                land_mu: if f.3 > 0 {
+                    baiqian_store::ledger::tenths(f.3)
+                } else {
+                    String::new()
+                },
+                land: f.4.into(),
+                notes: f.5.into(),
+            };
+            db.save_village_file(&actor, village, year, &form, now)
+                .await?;
+            built.files += 1;
+        }
+    }
     // The daily mark, as a server does when it starts: what is past its deadline is overdue.
     db.mark_overdue_problems(&actor, &china_date(now), now)
         .await?;

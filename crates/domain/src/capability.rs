@@ -77,6 +77,10 @@ pub enum Capability {
     ReadVisits,
     /// Log a visit, name a leader and their areas, make a pledge.
     LogVisits,
+    /// A village's situation file (村情档案) and the files of the villages under a node.
+    ReadVillageFiles,
+    /// Write a year's entries in a village's file.
+    KeepVillageFiles,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -121,6 +125,8 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::VerifyProblems, &[C, Co, T]),
     (Capability::ReadVisits, &[C, Co, T, S, L, A]),
     (Capability::LogVisits, &[C, Co, T, L]),
+    (Capability::ReadVillageFiles, &[C, Co, T, S, L, A]),
+    (Capability::KeepVillageFiles, &[C, Co, T, S]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -151,6 +157,7 @@ impl Capability {
                 | Capability::ReportProblems
                 | Capability::VerifyProblems
                 | Capability::LogVisits
+                | Capability::KeepVillageFiles
         )
     }
 
@@ -187,6 +194,8 @@ impl Capability {
             Capability::VerifyProblems => "verify_problems",
             Capability::ReadVisits => "read_visits",
             Capability::LogVisits => "log_visits",
+            Capability::ReadVillageFiles => "read_village_files",
+            Capability::KeepVillageFiles => "keep_village_files",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -214,7 +223,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 33);
+        assert_eq!(seen.len(), 35);
     }
 
     #[test]

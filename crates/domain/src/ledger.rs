@@ -196,6 +196,57 @@ pub fn days_late(deadline: &str, today: &str) -> Option<i64> {
     Some((t - d).num_days())
 }
 
+/// The age bands of a situation file's membership (党员年龄结构), youngest first; the last two
+/// are the members over 60 the file is read for.
+pub const AGE_BANDS: [&str; 5] = ["to_35", "36_45", "46_60", "61_70", "over_70"];
+
+/// Whole years of age on `on` of someone born on `birth` (both `YYYY-MM-DD`).
+pub fn age_on(birth: &str, on: &str) -> Option<i64> {
+    let b = chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").ok()?;
+    let d = chrono::NaiveDate::parse_from_str(on, "%Y-%m-%d").ok()?;
+    d.years_since(b).map(i64::from)
+}
+
+/// Members counted by age band ([`AGE_BANDS`]), always from the roster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AgeBands {
+    pub counts: [i64; 5],
+}
+
+impl AgeBands {
+    pub fn add(&mut self, age: i64) {
+        let band = match age {
+            ..=35 => 0,
+            36..=45 => 1,
+            46..=60 => 2,
+            61..=70 => 3,
+            _ => 4,
+        };
+        self.counts[band] += 1;
+    }
+
+    pub fn total(&self) -> i64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn over_60(&self) -> i64 {
+        self.counts[3] + self.counts[4]
+    }
+
+    /// The share over 60 in tenths of a percent, rounded; none without members.
+    pub fn over_60_permille(&self) -> Option<i64> {
+        let total = self.total();
+        (total > 0).then(|| (self.over_60() * 1000 + total / 2) / total)
+    }
+
+    /// The share over 60 as written in a file, "41.2%".
+    pub fn over_60_share(&self) -> String {
+        self.over_60_permille()
+            .map(|p| format!("{}.{}%", p / 10, p % 10))
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +273,24 @@ mod tests {
             assert_eq!(e.key, "problem.error.order", "{from:?} {step:?}");
         }
         assert!(Verify.is_check() && Reopen.is_check() && !Rectify.is_check());
+    }
+
+    #[test]
+    fn ages_fall_in_their_bands_and_the_share_over_60_rounds() {
+        assert_eq!(age_on("1955-12-31", "2016-12-31"), Some(61));
+        assert_eq!(age_on("1956-01-01", "2016-12-31"), Some(60));
+        assert_eq!(age_on("1980-02-29", "2016-02-28"), Some(35));
+        assert_eq!(age_on("2020-01-01", "2016-12-31"), None);
+        assert_eq!(age_on("not a date", "2016-12-31"), None);
+        let mut bands = AgeBands::default();
+        for age in [35, 36, 45, 46, 60, 61, 70, 71, 90] {
+            bands.add(age);
+        }
+        assert_eq!(bands.counts, [1, 2, 2, 2, 2]);
+        assert_eq!((bands.total(), bands.over_60()), (9, 4));
+        assert_eq!(bands.over_60_permille(), Some(444));
+        assert_eq!(bands.over_60_share(), "44.4%");
+        assert_eq!(AgeBands::default().over_60_share(), "—");
     }
 
     #[test]

@@ -70,6 +70,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_ledger.sql"),
         postgres: include_str!("../migrations/postgres/0009_ledger.sql"),
     },
+    Migration {
+        version: 10,
+        name: "village_files",
+        sqlite: include_str!("../migrations/sqlite/0010_village_files.sql"),
+        postgres: include_str!("../migrations/postgres/0010_village_files.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "problem_groups",
+        sqlite: include_str!("../migrations/sqlite/0011_problem_groups.sql"),
+        postgres: include_str!("../migrations/postgres/0011_problem_groups.sql"),
+    },
 ];
 
 impl Db {

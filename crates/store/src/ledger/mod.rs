@@ -3,11 +3,13 @@
 //! tallies the boards read; the daily mark of what is overdue; and the leaders' visits and
 //! pledges (`visit`) and the townships' surveys (`survey`) that find problems.
 
+mod file;
 mod import;
 mod survey;
 mod tally;
 mod visit;
 
+pub use file::{FileEntries, FileForm, VillageFile, file_day, tenths};
 pub use import::{ProblemRow, parse_status};
 pub use survey::{NewSurvey, Survey, SurveyVillage};
 pub use tally::{ChildCounts, ProblemCounts};
@@ -137,18 +139,34 @@ pub struct ProblemFilter {
     pub overdue: bool,
     /// Only those found by one survey.
     pub survey_id: Option<i64>,
+    /// Only those of one standard item group.
+    pub item_group: Option<String>,
 }
 
-/// Overdue: unresolved, and due before the day of the last daily mark.
-pub(crate) const LATE: &str = "p.status IN ('open', 'in_progress', 'reopened') \
-    AND p.deadline < (SELECT marked_day FROM ledger_state)";
+/// Overdue: unresolved, and due before the day of the last daily mark; over a problem's
+/// columns prefixed with `$p` (`"p."`, or `""` unqualified). Written once, used everywhere.
+macro_rules! late {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "status IN ('open', 'in_progress', 'reopened') AND ",
+            $p,
+            "deadline < (SELECT marked_day FROM ledger_state)"
+        )
+    };
+}
+pub(crate) use late;
 
-pub(crate) const PROBLEM_COLUMNS: &str = "p.id, p.village_code, v.name AS village_name, \
+pub(crate) const LATE: &str = late!("p.");
+
+pub(crate) const PROBLEM_COLUMNS: &str = concat!(
+    "p.id, p.village_code, v.name AS village_name, \
     COALESCE(t.name, '') AS township_name, p.village_path, p.source, p.survey_id, p.visit_id, \
     p.item_code, p.item_group, p.description, p.owner_name, p.owner_user_id, p.measures, \
-    p.deadline, p.status, CASE WHEN p.status IN ('open', 'in_progress', 'reopened') \
-    AND p.deadline < (SELECT marked_day FROM ledger_state) THEN 1 ELSE 0 END AS overdue, \
-    p.found_on, p.found_by, p.updated_at";
+    p.deadline, p.status, CASE WHEN ",
+    late!("p."),
+    " THEN 1 ELSE 0 END AS overdue, p.found_on, p.found_by, p.updated_at"
+);
 
 /// The day of the last daily mark, read so that it holds until this transaction ends (the
 /// no-op update takes PostgreSQL's row lock; SQLite's writer lock is held already).
@@ -439,8 +457,11 @@ pub(crate) async fn insert_problem(
     .await?;
     tally::bump(
         conn,
-        p.village.code.as_str(),
-        &p.village.path,
+        &tally::Tallied {
+            village_code: p.village.code.as_str(),
+            village_path: &p.village.path,
+            item_group: &p.item_group,
+        },
         None,
         Some(ProblemStatus::Open),
         i64::from(overdue),
@@ -482,8 +503,11 @@ pub(crate) async fn set_imported_status(
     .await?;
     tally::bump(
         conn,
-        checked.village.code.as_str(),
-        &checked.village.path,
+        &tally::Tallied {
+            village_code: checked.village.code.as_str(),
+            village_path: &checked.village.path,
+            item_group: &checked.item_group,
+        },
         Some(ProblemStatus::Open),
         Some(status),
         i64::from(overdue) - i64::from(late),
@@ -688,8 +712,11 @@ impl Db {
         .await?;
         tally::bump(
             tx.conn(),
-            &before.village_code,
-            &before.village_path,
+            &tally::Tallied {
+                village_code: &before.village_code,
+                village_path: &before.village_path,
+                item_group: &before.item_group,
+            },
             Some(before.status),
             Some(to),
             i64::from(overdue) - i64::from(before.overdue),
@@ -773,8 +800,11 @@ impl Db {
         .await?;
         tally::bump(
             tx.conn(),
-            &before.village_code,
-            &before.village_path,
+            &tally::Tallied {
+                village_code: &before.village_code,
+                village_path: &before.village_path,
+                item_group: &before.item_group,
+            },
             None,
             None,
             i64::from(overdue) - i64::from(before.overdue),
@@ -913,6 +943,10 @@ impl Db {
             n += 1;
             sql.push_str(&format!(" AND p.survey_id = ${n}"));
         }
+        if filter.item_group.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND p.item_group = ${n}"));
+        }
         // The overdue, the latest deadline last (most late first); else the newest. Each order
         // has its index, so a province's list stops after one page instead of sorting millions.
         sql.push_str(&format!(
@@ -932,6 +966,9 @@ impl Db {
         }
         if let Some(s) = filter.survey_id {
             q = q.bind(s);
+        }
+        if let Some(g) = &filter.item_group {
+            q = q.bind(g.as_str());
         }
         q.bind(limit)
             .bind(offset)

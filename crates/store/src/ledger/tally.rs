@@ -40,12 +40,29 @@ fn column(s: ProblemStatus) -> &'static str {
     }
 }
 
-/// Moves one problem of a village from status `from` to `to` (either may be none) and adds
-/// `overdue` to its overdue count.
+/// Which tallies a problem counts in: its village's, and its township's for its standard item
+/// group (问题类别).
+pub(super) struct Tallied<'a> {
+    pub village_code: &'a str,
+    pub village_path: &'a str,
+    pub item_group: &'a str,
+}
+
+/// The path of a village's township: its own path without its last segment.
+pub(super) fn township_path<'a>(village_path: &'a str, village_code: &str) -> &'a str {
+    let cut = village_path.len().saturating_sub(village_code.len() + 1);
+    village_path.get(..cut).unwrap_or(village_path)
+}
+
+/// The SQL expression of a problem row's township path, as [`township_path`] cuts it.
+pub(super) const TOWNSHIP_PATH: &str =
+    "substr(village_path, 1, length(village_path) - length(village_code) - 1)";
+
+/// Moves one problem from status `from` to `to` (either may be none) and adds `overdue` to the
+/// overdue count, in its village's tally and in its township's tally of its item group.
 pub(super) async fn bump(
     conn: &mut AnyConnection,
-    village_code: &str,
-    village_path: &str,
+    of: &Tallied<'_>,
     from: Option<ProblemStatus>,
     to: Option<ProblemStatus>,
     overdue: i64,
@@ -54,8 +71,17 @@ pub(super) async fn bump(
         "INSERT INTO problem_tallies (village_code, village_path) VALUES ($1, $2) \
          ON CONFLICT (village_code) DO NOTHING",
     )
-    .bind(village_code)
-    .bind(village_path)
+    .bind(of.village_code)
+    .bind(of.village_path)
+    .execute(&mut *conn)
+    .await?;
+    let township = township_path(of.village_path, of.village_code);
+    sqlx::query(
+        "INSERT INTO problem_group_tallies (township_path, item_group) VALUES ($1, $2) \
+         ON CONFLICT (township_path, item_group) DO NOTHING",
+    )
+    .bind(township)
+    .bind(of.item_group)
     .execute(&mut *conn)
     .await?;
     let mut sets = vec!["overdue = overdue + $2".to_string()];
@@ -70,12 +96,20 @@ pub(super) async fn bump(
             sets.pop();
         }
     }
+    let sets = sets.join(", ");
     sqlx::query(&format!(
-        "UPDATE problem_tallies SET {} WHERE village_code = $1",
-        sets.join(", ")
+        "UPDATE problem_tallies SET {sets} WHERE village_code = $1"
     ))
-    .bind(village_code)
+    .bind(of.village_code)
     .bind(overdue)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE problem_group_tallies SET {sets} WHERE township_path = $1 AND item_group = $3"
+    ))
+    .bind(township)
+    .bind(overdue)
+    .bind(of.item_group)
     .execute(conn)
     .await?;
     Ok(())
@@ -85,6 +119,19 @@ const SUMS: &str = "CAST(COALESCE(SUM(open), 0) AS BIGINT), \
     CAST(COALESCE(SUM(in_progress), 0) AS BIGINT), CAST(COALESCE(SUM(rectified), 0) AS BIGINT), \
     CAST(COALESCE(SUM(verified), 0) AS BIGINT), CAST(COALESCE(SUM(reopened), 0) AS BIGINT), \
     CAST(COALESCE(SUM(overdue), 0) AS BIGINT)";
+
+/// A problems query's counts by status and overdue, in the order of [`SUMS`] (problem columns
+/// unqualified).
+const RECOUNT: &str = concat!(
+    "CAST(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN status = 'rectified' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN ",
+    super::late!(""),
+    " THEN 1 ELSE 0 END) AS BIGINT)"
+);
 
 fn counts_from(r: &sqlx::any::AnyRow, at: usize) -> Result<ProblemCounts> {
     let get = |i: usize| -> Result<i64> {
@@ -209,6 +256,17 @@ impl Db {
             .bind(today)
             .execute(tx.conn())
             .await?;
+            sqlx::query(&format!(
+                "UPDATE problem_group_tallies SET overdue = problem_group_tallies.overdue + late.n \
+                 FROM (SELECT {TOWNSHIP_PATH} AS township_path, item_group, COUNT(*) AS n \
+                 FROM problems WHERE {SINCE} GROUP BY {TOWNSHIP_PATH}, item_group) AS late \
+                 WHERE problem_group_tallies.township_path = late.township_path \
+                 AND problem_group_tallies.item_group = late.item_group"
+            ))
+            .bind(&marked)
+            .bind(today)
+            .execute(tx.conn())
+            .await?;
         }
         sqlx::query("UPDATE ledger_state SET marked_day = $1 WHERE id = 1")
             .bind(today)
@@ -234,22 +292,91 @@ impl Db {
     /// The tallies recomputed from the problems themselves, by village, for tests and checks:
     /// what the kept tallies must equal.
     pub async fn problem_tallies_recounted(&self) -> Result<Vec<(String, ProblemCounts)>> {
+        let sql = format!(
+            "SELECT village_code, {RECOUNT} FROM problems GROUP BY village_code ORDER BY village_code"
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.try_get(0)?, counts_from(&r, 1)?));
+        }
+        Ok(out)
+    }
+
+    /// The townships' tallies by item group recomputed from the problems, keyed
+    /// "township path|group": what the kept group tallies must equal.
+    pub async fn problem_group_tallies_recounted(&self) -> Result<Vec<(String, ProblemCounts)>> {
+        let sql = format!(
+            "SELECT {TOWNSHIP_PATH} AS township_path, item_group, {RECOUNT} FROM problems \
+             GROUP BY {TOWNSHIP_PATH}, item_group ORDER BY 1, 2"
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let key = format!(
+                "{}|{}",
+                r.try_get::<String, _>(0)?,
+                r.try_get::<String, _>(1)?
+            );
+            out.push((key, counts_from(&r, 2)?));
+        }
+        Ok(out)
+    }
+
+    /// The kept group tallies (non-empty ones), in the recount's shape.
+    pub async fn problem_group_tallies_kept(&self) -> Result<Vec<(String, ProblemCounts)>> {
         let rows = sqlx::query(
-            "SELECT village_code, \
-             CAST(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN status = 'rectified' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN status IN ('open', 'in_progress', 'reopened') \
-             AND deadline < (SELECT marked_day FROM ledger_state) THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM problems GROUP BY village_code ORDER BY village_code",
+            "SELECT township_path, item_group, open, in_progress, rectified, verified, reopened, \
+             overdue FROM problem_group_tallies \
+             WHERE open + in_progress + rectified + verified + reopened > 0 ORDER BY 1, 2",
         )
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push((r.try_get(0)?, counts_from(&r, 1)?));
+            let key = format!(
+                "{}|{}",
+                r.try_get::<String, _>(0)?,
+                r.try_get::<String, _>(1)?
+            );
+            out.push((key, counts_from(&r, 2)?));
+        }
+        Ok(out)
+    }
+
+    /// The problems under a node by standard item group (问题类别), groups in order of name:
+    /// a village's from its problems, a township's and above from the townships' group tallies.
+    pub async fn problem_counts_by_group(
+        &self,
+        node: &Node,
+    ) -> Result<Vec<(String, ProblemCounts)>> {
+        let rows = if node.level == baiqian_domain::org::Level::Village {
+            let sql = format!(
+                "SELECT item_group, {RECOUNT} FROM problems WHERE village_code = $1 \
+                 GROUP BY item_group ORDER BY item_group"
+            );
+            sqlx::query(&sql)
+                .bind(node.code.as_str())
+                .fetch_all(self.pool())
+                .await?
+        } else {
+            let sql = format!(
+                "SELECT item_group, {SUMS} FROM problem_group_tallies \
+                 WHERE township_path >= $1 AND township_path < $2 \
+                 GROUP BY item_group ORDER BY item_group"
+            );
+            sqlx::query(&sql)
+                .bind(&node.path)
+                .bind(baiqian_domain::org::path_upper_bound(&node.path))
+                .fetch_all(self.pool())
+                .await?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let counts = counts_from(&r, 1)?;
+            if counts.found > 0 {
+                out.push((r.try_get(0)?, counts));
+            }
         }
         Ok(out)
     }

@@ -68,6 +68,7 @@ pub const ENTITIES: &[&str] = &[
     "pledge",
     "survey",
     "survey_village",
+    "village_file",
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

@@ -4,6 +4,7 @@
 //! the owners' and guiding leaders' lists.
 
 mod daily;
+mod file;
 mod import;
 pub(crate) mod problems;
 pub(crate) mod visits;
@@ -63,6 +64,11 @@ pub fn routes() -> Routes {
             problems::export,
         )
         .get(
+            "/orgs/{code}/problems/chart/{chart}",
+            Capability::ReadProblems,
+            problems::chart_data,
+        )
+        .get(
             "/api/v1/orgs/{code}/problems/summary",
             Capability::ReadProblems,
             problems::api_summary,
@@ -106,6 +112,21 @@ pub fn routes() -> Routes {
             "/api/v1/pledges",
             Capability::ReadVisits,
             visits::api_pledges,
+        )
+        .get(
+            "/orgs/{code}/file",
+            Capability::ReadVillageFiles,
+            file::show,
+        )
+        .post(
+            "/orgs/{code}/file",
+            Capability::KeepVillageFiles,
+            file::save,
+        )
+        .get(
+            "/orgs/{code}/file.xlsx",
+            Capability::ExportLists,
+            file::export,
         )
 }
 

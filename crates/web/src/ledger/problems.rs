@@ -11,6 +11,7 @@ pub(super) struct ListQuery {
     status: Option<String>,
     overdue: Option<String>,
     survey: Option<i64>,
+    group: Option<String>,
     offset: Option<i64>,
 }
 
@@ -25,8 +26,14 @@ impl ListQuery {
             status,
             overdue: self.overdue.as_deref() == Some("1"),
             survey_id: self.survey,
+            item_group: self.group.clone().filter(|g| !g.is_empty()),
         })
     }
+}
+
+/// A value as a URL's query writes it.
+pub(super) fn query_value(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[derive(Template)]
@@ -38,6 +45,8 @@ struct BoardPage {
     today: String,
     counts: ProblemCounts,
     children: Vec<ChildCounts>,
+    /// The problems by standard item group (问题类别).
+    groups: Vec<(String, ProblemCounts)>,
     surveys: Vec<Survey>,
     problems: Vec<Problem>,
     filter: ProblemFilter,
@@ -60,8 +69,24 @@ impl BoardPage {
             .unwrap_or_default()
     }
     fn is_filtered(&self) -> bool {
-        self.filter.status.is_some() || self.filter.overdue || self.filter.survey_id.is_some()
+        self.filter.status.is_some()
+            || self.filter.overdue
+            || self.filter.survey_id.is_some()
+            || self.filter.item_group.is_some()
     }
+    fn chart_url(&self, chart: &str) -> String {
+        format!("/orgs/{}/problems/chart/{chart}", self.org.code)
+    }
+    /// The list of one group's problems, with a further `query` (`status=…`).
+    fn group_link(&self, group: &str, query: &str) -> String {
+        let mut q = format!("group={}", query_value(group));
+        if !query.is_empty() {
+            q.push('&');
+            q.push_str(query);
+        }
+        format!("/orgs/{}/problems?{q}", self.org.code)
+    }
+
     fn chosen(&self, s: &str) -> bool {
         self.filter.status.map(|x| x.as_str()) == Some(s)
     }
@@ -86,7 +111,10 @@ pub(super) async fn board(
     }
     let mut filter = q.filter()?;
     // Above a township the list with no filter is the overdue one: the rest is the counts'.
-    let unfiltered = filter.status.is_none() && !filter.overdue && filter.survey_id.is_none();
+    let unfiltered = filter.status.is_none()
+        && !filter.overdue
+        && filter.survey_id.is_none()
+        && filter.item_group.is_none();
     if unfiltered && matches!(org.level, Level::City | Level::County) {
         filter.overdue = true;
     }
@@ -127,12 +155,16 @@ pub(super) async fn board(
     if let Some(s) = filter.survey_id {
         query.push(format!("survey={s}"));
     }
+    if let Some(g) = &filter.item_group {
+        query.push(format!("group={}", query_value(g)));
+    }
     html(&BoardPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
         today: today(&state),
         counts: state.db.problem_counts(&org).await?,
         surveys: state.db.surveys_under(&org).await?,
+        groups: state.db.problem_counts_by_group(&org).await?,
         children,
         problems,
         filter,
@@ -206,7 +238,7 @@ pub(super) async fn create(
     let org = state.db.org(me.scope(), &code).await?;
     let village = OrgCode::parse(form.village.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
     let v = state.db.org(me.scope(), &village).await?;
-    if !org.path.is_empty() && !v.path.starts_with(&org.path) {
+    if !v.path.starts_with(&org.path) {
         return Err(AppError::NotFound);
     }
     let id = state
@@ -504,4 +536,77 @@ pub(super) async fn export(
         crate::excel::export_title(tr, "export.problems", &org.name, &me, state.clock.now_ms());
     let bytes = crate::excel::write_list("问题清单", &title, &columns, &rows)?;
     crate::excel::xlsx_response(bytes, &format!("problems-{code}.xlsx"))
+}
+
+/// `GET /orgs/{code}/problems/chart/{chart}`: `groups` (the problems by standard item group)
+/// or `children` (by child), each stacked by status; every value links to the list behind it.
+pub(super) async fn chart_data(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    use crate::chart::{ChartData, ChartKind};
+    let org = state.db.org(me.scope(), &code).await?;
+    // (where each bar's list is, its name, its counts)
+    let bars: Vec<(String, String, ProblemCounts)> = match params.get("chart").map(String::as_str) {
+        Some("groups") => state
+            .db
+            .problem_counts_by_group(&org)
+            .await?
+            .into_iter()
+            .map(|(g, c)| {
+                let name = if g.is_empty() {
+                    tr.t("problem.no_group").to_string()
+                } else {
+                    g.clone()
+                };
+                (
+                    format!("/orgs/{code}/problems?group={}", query_value(&g)),
+                    name,
+                    c,
+                )
+            })
+            .collect(),
+        Some("children") if org.level != Level::Village => state
+            .db
+            .problem_counts_by_child(&org)
+            .await?
+            .into_iter()
+            .map(|c| (format!("/orgs/{}/problems?", c.code), c.name, c.counts))
+            .collect(),
+        _ => return Err(AppError::NotFound),
+    };
+    let mut data = ChartData::new(
+        ChartKind::Bar,
+        bars.iter().map(|(_, name, _)| name.clone()).collect(),
+    )
+    .stacked();
+    let count = |c: &ProblemCounts, s: ProblemStatus| match s {
+        ProblemStatus::Open | ProblemStatus::Reopened => c.open,
+        ProblemStatus::InProgress => c.in_progress,
+        ProblemStatus::Rectified => c.rectified,
+        ProblemStatus::Verified => c.verified,
+    };
+    for status in [
+        ProblemStatus::Open,
+        ProblemStatus::InProgress,
+        ProblemStatus::Rectified,
+        ProblemStatus::Verified,
+    ] {
+        data = data.series(
+            tr.word("problem.status", status.as_str()),
+            bars.iter()
+                .map(|(_, _, c)| count(c, status) as f64)
+                .collect(),
+            bars.iter()
+                .map(|(list, _, _)| {
+                    let sep = if list.ends_with('?') { "" } else { "&" };
+                    format!("{list}{sep}status={}", status.as_str())
+                })
+                .collect(),
+        );
+    }
+    Ok(data.into_response())
 }

@@ -59,6 +59,14 @@ async fn recount_matches(app: &TestApp) {
         app.db.problem_tallies_recounted().await.expect("recounted"),
         "the kept tallies equal a count from the problems"
     );
+    assert_eq!(
+        app.db.problem_group_tallies_kept().await.expect("kept"),
+        app.db
+            .problem_group_tallies_recounted()
+            .await
+            .expect("recounted"),
+        "the kept group tallies equal a count from the problems"
+    );
 }
 
 async fn a_problem_goes_from_found_to_verified_by_the_right_hands(app: TestApp) {
@@ -579,6 +587,7 @@ async fn every_ledger_route_refuses_outside_scope(app: TestApp) {
     for path in [
         format!("/orgs/{HEFU}/problems"),
         format!("/orgs/{HEFU}/problems.xlsx"),
+        format!("/orgs/{HEFU}/problems/chart/groups"),
         format!("/orgs/{HEFU}/visits"),
         format!("/orgs/{CHANGXING}/problems"),
         format!("/orgs/{CITY}/visits"),
@@ -865,3 +874,143 @@ async fn an_officials_ledger_of_108_problems_imports_with_its_bad_row_reported(a
     recount_matches(&app).await;
 }
 both!(an_officials_ledger_of_108_problems_imports_with_its_bad_row_reported);
+
+/// The figures of one row of the by-group table: found, unresolved, rectified, verified, overdue.
+fn group_row(page: &str, group: &str) -> Vec<i64> {
+    let table = between(page, "id=\"problem-groups\"", "</table>").expect("the by-group table");
+    let row = table
+        .split("<tr>")
+        .find(|r| r.contains(&format!(">{group}</a>")))
+        .unwrap_or_else(|| panic!("no row for {group}"));
+    row.split("class=\"num\">")
+        .skip(1)
+        .map(|cell| {
+            let text: String = cell
+                .split("</td>")
+                .next()
+                .unwrap_or("")
+                .split('<')
+                .flat_map(|part| part.split('>').next_back())
+                .collect();
+            text.replace(',', "").trim().parse().expect("a figure")
+        })
+        .collect()
+}
+
+async fn problems_are_counted_by_standard_item_group(app: TestApp) {
+    let town = app.login("hefu.admin").await;
+    let city = app.login("city.admin").await;
+    let page = app
+        .get(&format!("/orgs/{HEFU}/problems"), &town)
+        .await
+        .text();
+    let s = summary(&app, HEFU, &town).await;
+    // The groups add up to the town's figures, and the chart says what the table says.
+    let chart = app
+        .get(&format!("/orgs/{HEFU}/problems/chart/groups"), &town)
+        .await
+        .json();
+    let groups: Vec<String> = chart["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_string())
+        .collect();
+    assert!(groups.len() >= 3, "{chart}");
+    assert!(groups.contains(&"党员队伍".to_string()), "{groups:?}");
+    let mut found = 0;
+    let mut overdue = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let row = group_row(&page, g);
+        found += row[0];
+        overdue += row[4];
+        let stacked: f64 = chart["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["values"][i].as_f64().unwrap())
+            .sum();
+        assert_eq!(
+            stacked as i64, row[0],
+            "{g}: the chart's bar is the table's figure"
+        );
+        // The figure's list holds exactly that group's problems.
+        let list = app
+            .get(
+                &format!("/orgs/{HEFU}/problems?group={}", form_value(g)),
+                &town,
+            )
+            .await
+            .text();
+        let rows = between(&list, "id=\"problems\"", "</table>").unwrap_or_default();
+        assert_eq!(
+            rows.matches("<tr id=\"problem-").count() as i64,
+            row[0],
+            "{g}: its list"
+        );
+    }
+    assert_eq!(found, s["found"].as_i64().unwrap());
+    assert_eq!(overdue, s["overdue"].as_i64().unwrap());
+
+    // Verifying a rectified problem moves its group's figure on the town's and the city's board.
+    let (id, group): (i64, String) = sqlx::query_as(
+        "SELECT id, item_group FROM problems WHERE status = 'rectified' \
+         AND village_path LIKE '%/' || $1 || '/%' ORDER BY id LIMIT 1",
+    )
+    .bind(HEFU)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let city_before = group_row(
+        &app.get(&format!("/orgs/{CITY}/problems"), &city)
+            .await
+            .text(),
+        &group,
+    );
+    let before = group_row(&page, &group);
+    let res = app
+        .post_form(
+            &format!("/problems/{id}/checks"),
+            &[("step", "verify"), ("note", "现场查看")],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let after = group_row(
+        &app.get(&format!("/orgs/{HEFU}/problems"), &town)
+            .await
+            .text(),
+        &group,
+    );
+    assert_eq!(
+        (after[2], after[3]),
+        (before[2] - 1, before[3] + 1),
+        "{group}"
+    );
+    let city_after = group_row(
+        &app.get(&format!("/orgs/{CITY}/problems"), &city)
+            .await
+            .text(),
+        &group,
+    );
+    assert_eq!(city_after[3], city_before[3] + 1);
+    recount_matches(&app).await;
+    // No such chart, and no chart of another township's problems.
+    assert_eq!(
+        app.get(&format!("/orgs/{HEFU}/problems/chart/pie"), &town)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{MEISHAN}/problems/chart/groups"), &town)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(problems_are_counted_by_standard_item_group);
+
+fn form_value(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

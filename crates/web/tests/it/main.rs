@@ -15,6 +15,7 @@ mod checkin;
 mod checkin_readers;
 mod excel;
 mod exports;
+mod files;
 mod home;
 mod jobs;
 mod ledger;

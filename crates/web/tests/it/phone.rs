@@ -77,7 +77,12 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 format!("/problems/{problem}"),
                 format!("/orgs/{hefu}/visits"),
                 format!("/orgs/{hefu}/problems/import"),
+                format!("/orgs/{hefu}/file"),
             ],
+        ),
+        (
+            "chenta.secretary",
+            vec![format!("/orgs/{}/file", baiqian_demo::CHENTA)],
         ),
         (
             "meishan.admin",
@@ -250,8 +255,8 @@ async fn a_village_secretary_scores_and_uploads_on_a_phone() {
     let _ = std::fs::remove_file(&photo);
 }
 
-/// 和孚镇's office on a 360 px phone closes a problem its village reported rectified: it adds a
-/// photo of the work, then verifies; the problem leaves the township's "to verify" list.
+/// 和孚镇's office sees its board's charts on a desk, then on a 360 px phone closes a problem its
+/// village reported rectified: it adds a photo of the work, then verifies; the problem leaves the township's "to verify" list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
     let Some((driver, chromium)) = required() else {
@@ -266,8 +271,22 @@ async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
     let photo_path = photo.display().to_string();
     let db = app.db.clone();
     with_browser(&app, &driver, &chromium, move |c, base| async move {
-        c.set_window_size(360, 800).await?;
+        c.set_window_size(1440, 900).await?;
         log_in(&c, &base, "hefu.admin").await?;
+        // The board's charts by item group and by village are drawn.
+        c.goto(&format!("{base}/orgs/{hefu}/problems")).await?;
+        for chart in ["chart-groups", "chart-children"] {
+            c.wait()
+                .for_element(Locator::Css(&format!("#{chart}[data-ready] svg")))
+                .await?;
+        }
+        c.execute(
+            "document.getElementById('groups-head').scrollIntoView();",
+            vec![],
+        )
+        .await?;
+        crate::browser::keep_screenshot(&c, "screens/problem-board-groups-1440.png").await?;
+        c.set_window_size(360, 800).await?;
         // From the board's figure to the list behind it, and the first problem on it.
         c.goto(&format!("{base}/orgs/{hefu}/problems")).await?;
         c.find(Locator::Css("a[href$='problems?status=rectified']"))
@@ -335,4 +354,70 @@ async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
     })
     .await;
     let _ = std::fs::remove_file(&photo);
+}
+
+/// Pages in a PDF as Chromium writes it: each page object says `/Type /Page`.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.match_indices("/Type /Page")
+        .filter(|(at, m)| !text[at + m.len()..].starts_with('s'))
+        .count()
+}
+
+/// 陈塔村's situation file prints on one page, on the small A5 book officials carry and on A4
+/// (the print style drops the site's navigation and the entry form).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_village_file_prints_on_one_a5_page() {
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::with(
+        baiqian_store::Backend::Sqlite,
+        baiqian_demo::Roster::Members,
+    )
+    .await
+    .expect("sqlite app");
+    let chenta = baiqian_demo::CHENTA;
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        use fantoccini::wd::{PrintConfiguration, PrintMargins, PrintSize};
+        c.set_window_size(1280, 900).await?;
+        log_in(&c, &base, "chenta.secretary").await?;
+        for (paper, size) in [
+            (
+                "a5",
+                PrintSize {
+                    width: 14.8,
+                    height: 21.0,
+                },
+            ),
+            ("a4", PrintSize::A4),
+        ] {
+            c.goto(&format!(
+                "{base}/orgs/{chenta}/file?year=2016&paper={paper}"
+            ))
+            .await?;
+            c.wait().for_element(Locator::Id("village-file")).await?;
+            let margin = if paper == "a5" { 0.8 } else { 1.5 };
+            let config = PrintConfiguration::builder()
+                .size(size)
+                .margins(PrintMargins {
+                    top: margin,
+                    bottom: margin,
+                    left: margin,
+                    right: margin,
+                })
+                .build()
+                .expect("a print configuration");
+            let pdf = c.print(config).await?;
+            assert!(pdf.starts_with(b"%PDF"), "{paper}: a PDF");
+            let _ = std::fs::write(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("../../target/screens/village-file-{paper}.pdf")),
+                &pdf,
+            );
+            assert_eq!(pdf_pages(&pdf), 1, "{paper}: the file is one page");
+        }
+        Ok(())
+    })
+    .await;
 }

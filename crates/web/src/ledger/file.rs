@@ -1,0 +1,322 @@
+//! The situation file (村情档案) of a village for a year, printable on one A5 or A4 page, and
+//! the files of every village under a township, county or city as a table and an `.xlsx`.
+
+use baiqian_domain::ledger::AGE_BANDS;
+use baiqian_store::ledger::{FileForm, VillageFile, file_day, tenths};
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+pub(super) struct FileQuery {
+    year: Option<i64>,
+    paper: Option<String>,
+}
+
+/// The year asked for (this year by default) and the day its ages are counted on; a year not
+/// yet begun, or before 2000, leads nowhere.
+fn year_of(state: &AppState, asked: Option<i64>) -> Result<(i64, String), AppError> {
+    let today = today(state);
+    let year = asked.unwrap_or_else(|| today[..4].parse().unwrap_or(2000));
+    let as_of = file_day(year, &today).map_err(|_| AppError::NotFound)?;
+    Ok((year, as_of))
+}
+
+#[derive(Template)]
+#[template(path = "ledger/file.html")]
+struct FilePage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    file: VillageFile,
+    years: Vec<i64>,
+    /// "a5" or "a4": the paper the print style lays the file out for.
+    paper: &'static str,
+    bands: [&'static str; 5],
+}
+
+impl FilePage {
+    fn income(&self) -> String {
+        self.file
+            .income_fen
+            .map(|f| self.tr.f("file.yuan", &[("n", &f.yuan_text())]))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn beautiful(&self) -> String {
+        match self.file.beautiful {
+            Some((level, year)) => self.tr.f(
+                "file.beautiful_since",
+                &[
+                    ("level", &self.tr.word("rating.level", level.as_str())),
+                    ("year", &year.to_string()),
+                ],
+            ),
+            None => self.tr.t("file.not_beautiful").to_string(),
+        }
+    }
+    fn band(&self, i: &usize) -> i64 {
+        self.file.ages.counts[*i]
+    }
+    fn land(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(mu) = self.file.land_mu() {
+            parts.push(self.tr.f("file.mu", &[("n", &mu)]));
+        }
+        if !self.file.entries.land.is_empty() {
+            parts.push(self.file.entries.land.clone());
+        }
+        if parts.is_empty() {
+            "—".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+    fn opt(&self, v: &Option<i64>) -> String {
+        v.map(|n| self.tr.num(n)).unwrap_or_else(|| "—".into())
+    }
+    fn updated(&self) -> String {
+        match &self.file.updated {
+            Some((at, by)) => self.tr.f(
+                "file.updated",
+                &[
+                    (
+                        "when",
+                        &baiqian_domain::time::format(*at, "%Y-%m-%d %H:%M").unwrap_or_default(),
+                    ),
+                    ("by", by),
+                ],
+            ),
+            None => self.tr.t("file.never").to_string(),
+        }
+    }
+    fn land_mu_value(&self) -> String {
+        self.file
+            .entries
+            .land_tenth_mu
+            .map(tenths)
+            .unwrap_or_default()
+    }
+    fn count_value(v: &Option<i64>) -> String {
+        v.map(|n| n.to_string()).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger/files.html")]
+struct FilesPage {
+    tr: Tr,
+    f: Frame,
+    org: Node,
+    year: i64,
+    files: Vec<VillageFile>,
+    /// Over every village listed: members, of them over 60, and land in tenths of a 亩.
+    members: i64,
+    over_60: i64,
+    land_tenth_mu: i64,
+}
+
+impl FilesPage {
+    fn share(&self) -> String {
+        let mut all = baiqian_domain::ledger::AgeBands::default();
+        all.counts[0] = self.members - self.over_60;
+        all.counts[3] = self.over_60;
+        all.over_60_share()
+    }
+    fn land_total(&self) -> String {
+        tenths(self.land_tenth_mu)
+    }
+    fn land(&self, f: &VillageFile) -> String {
+        f.land_mu().unwrap_or_else(|| "—".into())
+    }
+    fn income(&self, f: &VillageFile) -> String {
+        f.income_fen
+            .map(|x| x.yuan_text())
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+/// A village's file for a year, or the files of the villages under a township, county or city.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    CodeParam(code): CodeParam,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let (year, as_of) = year_of(&state, q.year)?;
+    let f = Frame::new(&state, &me, tr, &here(&uri), "files").await?;
+    if !matches!(
+        org.level,
+        Level::City | Level::County | Level::Township | Level::Village
+    ) {
+        return Err(AppError::NotFound);
+    }
+    let mut files = state.db.village_files_under(&org, year, &as_of).await?;
+    if org.level == Level::Village {
+        let file = files.pop().ok_or(AppError::NotFound)?;
+        let mut years = state.db.village_file_years(&org).await?;
+        if !years.contains(&year) {
+            years.push(year);
+            years.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        return html(&FilePage {
+            tr,
+            f,
+            paper: if q.paper.as_deref() == Some("a4") {
+                "a4"
+            } else {
+                "a5"
+            },
+            bands: AGE_BANDS,
+            years,
+            file,
+            org,
+        });
+    }
+    let members = files.iter().map(|f| f.ages.total()).sum();
+    let over_60 = files.iter().map(|f| f.ages.over_60()).sum();
+    let land_tenth_mu = files.iter().filter_map(|f| f.entries.land_tenth_mu).sum();
+    html(&FilesPage {
+        tr,
+        f,
+        org,
+        year,
+        files,
+        members,
+        over_60,
+        land_tenth_mu,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct FileEntryForm {
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    population: String,
+    #[serde(default)]
+    households: String,
+    #[serde(default)]
+    income_sources: String,
+    #[serde(default)]
+    land_mu: String,
+    #[serde(default)]
+    land: String,
+    #[serde(default)]
+    notes: String,
+}
+
+/// Writes a village's entries for a year; a wrong field is a 422 naming it, and nothing is
+/// written.
+pub(super) async fn save(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+    Form(form): Form<FileEntryForm>,
+) -> Result<Response, AppError> {
+    let year = form.year.trim().parse::<i64>().map_err(|_| {
+        AppError::Invalid(baiqian_domain::Msg::new("file.error.year").arg("year", form.year.trim()))
+    })?;
+    state
+        .db
+        .save_village_file(
+            &me.actor,
+            code.as_str(),
+            year,
+            &FileForm {
+                population: form.population,
+                households: form.households,
+                income_sources: form.income_sources,
+                land_mu: form.land_mu,
+                land: form.land,
+                notes: form.notes,
+            },
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{code}/file?year={year}")).into_response())
+}
+
+/// The files of the villages under a node for a year as a sheet, one row per village.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let (year, as_of) = year_of(&state, q.year)?;
+    let files = state.db.village_files_under(&org, year, &as_of).await?;
+    let zh = Tr::new(crate::i18n::Lang::Zh);
+    let opt = |v: Option<i64>| v.map(Cell::Number).unwrap_or(Cell::Text(String::new()));
+    let rows: Vec<Vec<Cell>> = files
+        .iter()
+        .map(|f| {
+            let mut row = vec![
+                Cell::Text(f.township_name.clone()),
+                Cell::Text(f.name.clone()),
+                Cell::Text(f.code.clone()),
+                Cell::Text(f.secretary.clone().unwrap_or_default()),
+                Cell::Number(f.ages.total()),
+            ];
+            row.extend(f.ages.counts.iter().map(|n| Cell::Number(*n)));
+            row.extend([
+                Cell::Number(f.ages.over_60()),
+                Cell::Text(f.ages.over_60_share()),
+                opt(f.entries.population),
+                opt(f.entries.households),
+                Cell::Text(f.income_fen.map(|x| x.yuan_text()).unwrap_or_default()),
+                Cell::Text(f.entries.income_sources.clone()),
+                Cell::Text(f.land_mu().unwrap_or_default()),
+                Cell::Text(f.entries.land.clone()),
+                Cell::Text(
+                    f.beautiful
+                        .map(|(l, y)| format!("{} {y}", zh.word("rating.level", l.as_str())))
+                        .unwrap_or_default(),
+                ),
+                Cell::Number(f.problems.found),
+                Cell::Number(f.problems.found - f.problems.verified),
+                Cell::Number(f.problems.overdue),
+                Cell::Text(f.entries.notes.clone()),
+            ]);
+            row
+        })
+        .collect();
+    let columns = [
+        ("township", "乡镇"),
+        ("village", "村"),
+        ("code", "组织代码"),
+        ("secretary", "书记"),
+        ("members", "党员数"),
+        ("to_35", "35岁及以下"),
+        ("36_45", "36至45岁"),
+        ("46_60", "46至60岁"),
+        ("61_70", "61至70岁"),
+        ("over_70", "71岁及以上"),
+        ("over_60", "60岁以上"),
+        ("over_60_share", "60岁以上占比"),
+        ("population", "户籍人口"),
+        ("households", "户数"),
+        ("income", "村集体经济收入(元)"),
+        ("income_sources", "收入来源"),
+        ("land_mu", "可用土地(亩)"),
+        ("land", "土地位置"),
+        ("beautiful", "美丽乡村"),
+        ("problems", "问题数"),
+        ("unresolved", "未销号"),
+        ("overdue", "逾期"),
+        ("notes", "备注"),
+    ];
+    let title = crate::excel::export_title(
+        tr,
+        "export.village_files",
+        &format!("{} {year}", org.name),
+        &me,
+        state.clock.now_ms(),
+    );
+    let bytes = crate::excel::write_list("村情档案", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("village-files-{code}-{year}.xlsx"))
+}

@@ -1,0 +1,217 @@
+//! The village situation file (村情档案) through the HTTP app: its members by age computed from
+//! the roster (a member moved in moves the figures), the year's entries written by the village
+//! and kept per year with the earlier years untouched, bad entries refused with nothing
+//! written, other villages' files out of reach, and the files of a township as `.xlsx`.
+
+use axum::http::StatusCode;
+
+use crate::both;
+use crate::support::codes::{LONGSHAN, XINMIN};
+use crate::support::{TestApp, Who};
+
+const CHENTA: &str = baiqian_demo::CHENTA;
+const HEFU: &str = baiqian_demo::ledger::HEFU;
+
+async fn file(app: &TestApp, code: &str, year: i64, who: &Who) -> crate::support::TestResponse {
+    let res = app
+        .get(&format!("/orgs/{code}/file?year={year}"), who)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res
+}
+
+fn figure(res: &crate::support::TestResponse, id: &str) -> String {
+    res.between(&format!("id=\"{id}\">"), "<")
+        .unwrap_or_else(|| panic!("no #{id}"))
+}
+
+fn number(res: &crate::support::TestResponse, id: &str) -> i64 {
+    figure(res, id).replace(',', "").parse().expect("a count")
+}
+
+/// The members of a village and how many are over 60 on `day`, counted from the rows.
+async fn roster_ages(app: &TestApp, code: &str, day: &str) -> (i64, i64) {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT birth_date FROM members WHERE home_org = $1 AND status = 'active'")
+            .bind(code)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    let over = rows
+        .iter()
+        .filter(|(b,)| baiqian_domain::ledger::age_on(b, day).unwrap() > 60)
+        .count() as i64;
+    (rows.len() as i64, over)
+}
+
+async fn a_village_file_is_computed_from_the_roster_and_kept_by_year(app: TestApp) {
+    let village = app.login("chenta.secretary").await;
+    let town = app.login("hefu.admin").await;
+    let other_village = app.login("longshan.secretary").await;
+    let member = app.login("xinmin.member").await;
+    let city = app.login("city.admin").await;
+
+    // The demo's file of 陈塔村: its ageing membership and its 15 亩, read from the records.
+    let res = file(&app, CHENTA, 2016, &village).await;
+    let (members, over_60) = roster_ages(&app, CHENTA, "2016-03-01").await;
+    assert!(members > 0);
+    assert_eq!(number(&res, "file-members"), members);
+    assert_eq!(number(&res, "file-over-60"), over_60);
+    assert!(
+        over_60 * 2 > members,
+        "over half are older than 60: {over_60}/{members}"
+    );
+    let bands: i64 = (0..5).map(|i| number(&res, &format!("band-{i}"))).sum();
+    assert_eq!(bands, members, "every member in one band");
+    assert!(
+        figure(&res, "file-land").contains("15 亩"),
+        "{}",
+        figure(&res, "file-land")
+    );
+    assert!(figure(&res, "file-land").contains("村委会办公楼东侧"));
+    assert!(
+        res.text().contains("id=\"edit-file\""),
+        "the village keeps its file"
+    );
+
+    // A member moved in from 新民村 is counted at once; nobody types the figure.
+    let (id, birth): (i64, String) = sqlx::query_as(
+        "SELECT id, birth_date FROM members WHERE home_org = $1 AND status = 'active' \
+         ORDER BY birth_date LIMIT 1",
+    )
+    .bind(XINMIN)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let moved = app
+        .post_form(
+            &format!("/members/{id}/transfer"),
+            &[("to", CHENTA), ("reason", "随子女迁居")],
+            &city,
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text());
+    let res = file(&app, CHENTA, 2016, &village).await;
+    assert_eq!(number(&res, "file-members"), members + 1);
+    let older = baiqian_domain::ledger::age_on(&birth, "2016-03-01").unwrap() > 60;
+    assert_eq!(number(&res, "file-over-60"), over_60 + i64::from(older));
+
+    // This year's entries, written by the village; last year's stay as they were.
+    let last_year = file(&app, CHENTA, 2015, &village).await.text();
+    let audit = app.audit_count().await;
+    let saved = app
+        .post_form(
+            &format!("/orgs/{CHENTA}/file"),
+            &[
+                ("year", "2016"),
+                ("population", "2,901"),
+                ("households", "930"),
+                ("income_sources", "物业出租、光伏发电"),
+                ("land_mu", "15.5"),
+                ("land", "村委会办公楼东侧，已报批建标准厂房"),
+                ("notes", "计划发展35岁以下党员3名"),
+            ],
+            &village,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert_eq!(app.audit_count().await, audit + 1, "the change is audited");
+    let res = file(&app, CHENTA, 2016, &village).await;
+    assert_eq!(figure(&res, "file-population"), "2,901");
+    assert!(figure(&res, "file-land").contains("15.5 亩"));
+    assert!(res.text().contains("计划发展35岁以下党员3名"));
+    assert_eq!(file(&app, CHENTA, 2015, &village).await.text(), last_year);
+
+    // Bad entries name their field and write nothing.
+    for (field, value) in [
+        ("population", "两千"),
+        ("households", "-3"),
+        ("land_mu", "15.25"),
+    ] {
+        let audit = app.audit_count().await;
+        let res = app
+            .post_form(
+                &format!("/orgs/{CHENTA}/file"),
+                &[("year", "2016"), (field, value)],
+                &village,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(app.audit_count().await, audit, "{field}: nothing written");
+    }
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHENTA}/file"),
+            &[("year", "2017"), ("population", "3000")],
+            &village,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a year not begun"
+    );
+    assert_eq!(
+        figure(&file(&app, CHENTA, 2016, &village).await, "file-population"),
+        "2,901"
+    );
+
+    // Outside the caller's part of the tree the file does not exist; a member has none.
+    for who in [&other_village, &member] {
+        assert_eq!(
+            app.get(&format!("/orgs/{CHENTA}/file"), who).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let audit = app.audit_count().await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHENTA}/file"),
+            &[("year", "2016"), ("population", "1")],
+            &other_village,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = app
+        .post_form(
+            &format!("/orgs/{LONGSHAN}/file"),
+            &[("year", "2016"), ("population", "1")],
+            &app.login("chenta.secretary").await,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count().await, audit);
+
+    // The town's files: one row per village, the filed ones with their land, as a sheet too.
+    let res = file(&app, HEFU, 2016, &town).await;
+    assert_eq!(number(&res, "files-villages"), 22);
+    assert!(
+        res.text()
+            .contains(&format!("/orgs/{CHENTA}/file?year=2016"))
+    );
+    let sheet = app
+        .get(&format!("/orgs/{HEFU}/file.xlsx?year=2016"), &town)
+        .await;
+    assert_eq!(sheet.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&sheet.body).expect("an xlsx");
+    assert_eq!(table.len(), 2 + 22, "title, header, 22 villages");
+    let header = &table[1];
+    let col = |h: &str| header.iter().position(|c| c == h).expect(h);
+    let chenta = table
+        .iter()
+        .find(|r| r.get(col("组织代码")).map(String::as_str) == Some(CHENTA))
+        .expect("陈塔村's row");
+    assert_eq!(chenta[col("党员数")], (members + 1).to_string());
+    assert_eq!(chenta[col("可用土地(亩)")], "15.5");
+    assert_eq!(chenta[col("户籍人口")], "2901");
+    assert_eq!(
+        app.get(&format!("/orgs/{HEFU}/file.xlsx"), &other_village)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(
+    a_village_file_is_computed_from_the_roster_and_kept_by_year,
+    roster
+);
