@@ -77,6 +77,8 @@ pub enum Capability {
     ReadVisits,
     /// Log a visit, name a leader and their areas, make a pledge.
     LogVisits,
+    /// Start a township's survey (排摸) and mark its villages surveyed.
+    RunSurveys,
     /// A village's situation file (村情档案) and the files of the villages under a node.
     ReadVillageFiles,
     /// Write a year's entries in a village's file.
@@ -125,6 +127,7 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::VerifyProblems, &[C, Co, T]),
     (Capability::ReadVisits, &[C, Co, T, S, L, A]),
     (Capability::LogVisits, &[C, Co, T, L]),
+    (Capability::RunSurveys, &[C, Co, T]),
     (Capability::ReadVillageFiles, &[C, Co, T, S, L, A]),
     (Capability::KeepVillageFiles, &[C, Co, T, S]),
     (Capability::ReadAudit, &[C, Co, T, A]),
@@ -158,6 +161,7 @@ impl Capability {
                 | Capability::VerifyProblems
                 | Capability::LogVisits
                 | Capability::KeepVillageFiles
+                | Capability::RunSurveys
         )
     }
 
@@ -194,6 +198,7 @@ impl Capability {
             Capability::VerifyProblems => "verify_problems",
             Capability::ReadVisits => "read_visits",
             Capability::LogVisits => "log_visits",
+            Capability::RunSurveys => "run_surveys",
             Capability::ReadVillageFiles => "read_village_files",
             Capability::KeepVillageFiles => "keep_village_files",
             Capability::ReadAudit => "read_audit",
@@ -223,7 +228,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 35);
+        assert_eq!(seen.len(), 36);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use baiqian_domain::Msg;
 use baiqian_domain::org::{Level, OrgCode, path_upper_bound};
+use baiqian_domain::scope::Scope;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -202,34 +203,56 @@ impl Db {
 
     /// The surveys of townships under a node, the newest first, with their progress.
     pub async fn surveys_under(&self, node: &Node) -> Result<Vec<Survey>> {
-        sqlx::query(
+        self.surveys_where(&node.path, &path_upper_bound(&node.path), None)
+            .await
+    }
+
+    /// One survey of a township in scope, with its progress.
+    pub async fn survey(&self, scope: &Scope, id: i64) -> Result<Survey> {
+        self.surveys_where(scope.lower(), scope.upper(), Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn surveys_where(
+        &self,
+        lower: &str,
+        upper: &str,
+        id: Option<i64>,
+    ) -> Result<Vec<Survey>> {
+        let one = if id.is_some() { " AND s.id = $3" } else { "" };
+        let sql = format!(
             "SELECT s.id, s.township_code, o.name AS township_name, s.title, s.basis, s.started_on, \
              (SELECT COUNT(*) FROM survey_villages sv WHERE sv.survey_id = s.id) AS villages, \
              (SELECT COUNT(*) FROM survey_villages sv WHERE sv.survey_id = s.id AND sv.done_on IS NOT NULL) AS done, \
              (SELECT COUNT(*) FROM problems p WHERE p.survey_id = s.id) AS problems \
              FROM surveys s JOIN orgs o ON o.code = s.township_code \
-             WHERE s.township_path >= $1 AND s.township_path < $2 \
-             ORDER BY s.started_on DESC, s.id DESC",
-        )
-        .bind(&node.path)
-        .bind(path_upper_bound(&node.path))
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Survey {
-                id: r.try_get("id")?,
-                township_code: r.try_get("township_code")?,
-                township_name: r.try_get("township_name")?,
-                title: r.try_get("title")?,
-                basis: r.try_get("basis")?,
-                started_on: r.try_get("started_on")?,
-                villages: r.try_get("villages")?,
-                done: r.try_get("done")?,
-                problems: r.try_get("problems")?,
+             WHERE s.township_path >= $1 AND s.township_path < $2{one} \
+             ORDER BY s.started_on DESC, s.id DESC"
+        );
+        let mut q = sqlx::query(&sql).bind(lower).bind(upper);
+        if let Some(id) = id {
+            q = q.bind(id);
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Survey {
+                    id: r.try_get("id")?,
+                    township_code: r.try_get("township_code")?,
+                    township_name: r.try_get("township_name")?,
+                    title: r.try_get("title")?,
+                    basis: r.try_get("basis")?,
+                    started_on: r.try_get("started_on")?,
+                    villages: r.try_get("villages")?,
+                    done: r.try_get("done")?,
+                    problems: r.try_get("problems")?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// The villages of a survey whose township is under `node`, with their guides and problems.

@@ -6,6 +6,7 @@
 mod daily;
 mod file;
 mod import;
+mod manage;
 pub(crate) mod problems;
 pub(crate) mod visits;
 
@@ -113,6 +114,33 @@ pub fn routes() -> Routes {
             Capability::ReadVisits,
             visits::api_pledges,
         )
+        .get("/surveys/{id}", Capability::ReadProblems, manage::survey)
+        .post(
+            "/orgs/{code}/surveys",
+            Capability::RunSurveys,
+            manage::create_survey,
+        )
+        .post(
+            "/surveys/{id}/villages",
+            Capability::RunSurveys,
+            manage::finish_village,
+        )
+        .get(
+            "/orgs/{code}/leaders",
+            Capability::ReadVisits,
+            manage::leaders,
+        )
+        .post(
+            "/orgs/{code}/leaders",
+            Capability::LogVisits,
+            manage::create_leader,
+        )
+        .post(
+            "/leaders/{id}/areas",
+            Capability::LogVisits,
+            manage::assign_area,
+        )
+        .post("/pledges", Capability::LogVisits, manage::create_pledge)
         .get(
             "/orgs/{code}/file",
             Capability::ReadVillageFiles,

@@ -57,6 +57,10 @@ struct BoardPage {
     /// Villages a new problem may be reported for (the node itself, or its villages).
     villages: Vec<Node>,
     sources: Vec<&'static str>,
+    /// For a new survey of a township: its leaders, and each village with the leader who
+    /// guides it now (the form's default).
+    guides: Vec<baiqian_store::ledger::Leader>,
+    guides_for: Vec<(Node, Option<i64>)>,
 }
 
 impl BoardPage {
@@ -73,6 +77,9 @@ impl BoardPage {
             || self.filter.overdue
             || self.filter.survey_id.is_some()
             || self.filter.item_group.is_some()
+    }
+    fn guided(&self, guide: &Option<i64>, leader: &i64) -> bool {
+        *guide == Some(*leader)
     }
     fn chart_url(&self, chart: &str) -> String {
         format!("/orgs/{}/problems/chart/{chart}", self.org.code)
@@ -145,6 +152,27 @@ pub(super) async fn board(
     } else {
         Vec::new()
     };
+    let (guides, guides_for) =
+        if org.level == Level::Township && me.role().may(Capability::RunSurveys) {
+            let leaders = state.db.leaders_under(&org).await?;
+            let of = state
+                .db
+                .org_children(me.scope(), &code, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.level == Level::Village)
+                .map(|v| {
+                    let guide = leaders
+                        .iter()
+                        .find(|l| l.areas.iter().any(|(c, _)| c == v.code.as_str()))
+                        .map(|l| l.id);
+                    (v, guide)
+                })
+                .collect();
+            (leaders, of)
+        } else {
+            (Vec::new(), Vec::new())
+        };
     let mut query = Vec::new();
     if let Some(s) = filter.status {
         query.push(format!("status={}", s.as_str()));
@@ -165,6 +193,8 @@ pub(super) async fn board(
         counts: state.db.problem_counts(&org).await?,
         surveys: state.db.surveys_under(&org).await?,
         groups: state.db.problem_counts_by_group(&org).await?,
+        guides,
+        guides_for,
         children,
         problems,
         filter,

@@ -168,6 +168,11 @@ struct PledgesPage {
     tr: Tr,
     f: Frame,
     pledges: Vec<Pledge>,
+    /// For a new pledge: who the reader may pledge for, and over which nodes (their own and
+    /// the areas right under it).
+    leaders: Vec<Leader>,
+    scopes: Vec<Node>,
+    today: String,
 }
 
 impl PledgesPage {
@@ -190,10 +195,27 @@ pub(super) async fn pledges(
     tr: Tr,
     uri: OriginalUri,
 ) -> Result<Response, AppError> {
+    let leaders = loggable(&me, &leaders_in_scope(&state, &me).await?);
+    let mut scopes = Vec::new();
+    if !leaders.is_empty() {
+        let root = me.scope().root.clone().ok_or(AppError::NotFound)?;
+        scopes.push(state.db.org(me.scope(), &root).await?);
+        scopes.extend(
+            state
+                .db
+                .org_children(me.scope(), &root, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.level.is_area()),
+        );
+    }
     html(&PledgesPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
         pledges: state.db.pledges_in(me.scope()).await?,
+        leaders,
+        scopes,
+        today: today(&state),
     })
 }
 

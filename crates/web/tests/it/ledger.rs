@@ -1014,3 +1014,255 @@ both!(problems_are_counted_by_standard_item_group);
 fn form_value(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The id a redirect to `{prefix}{id}` names.
+fn redirected_id(res: &crate::support::TestResponse, prefix: &str) -> i64 {
+    res.location()
+        .and_then(|l| l.strip_prefix(prefix).and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| {
+            panic!(
+                "not a redirect to {prefix}…: {:?} {}",
+                res.location(),
+                res.text()
+            )
+        })
+}
+
+async fn the_offices_set_up_surveys_leaders_and_pledges(app: TestApp) {
+    let town = app.login("hefu.admin").await;
+    let town_leader = app.login("hefu.leader").await;
+    let other_town = app.login("meishan.admin").await;
+    let village = app.login("chenta.secretary").await;
+    let second = "330503107202";
+
+    // A leader named, and given a village to guide; refusals write nothing.
+    let audit = app.audit_count().await;
+    for (fields, who, status) in [
+        (
+            vec![("name", ""), ("title", "镇党委委员")],
+            &town,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("name", "沈建明"), ("title", "镇党委委员")],
+            &other_town,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![("name", "沈建明"), ("title", "镇党委委员")],
+            &town_leader,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![("name", "沈建明"), ("title", "镇党委委员")],
+            &village,
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let res = app
+            .post_form(&format!("/orgs/{HEFU}/leaders"), &fields, who)
+            .await;
+        assert_eq!(res.status, status, "{fields:?}: {}", res.text());
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let res = app
+        .post_form(
+            &format!("/orgs/{HEFU}/leaders"),
+            &[("name", "沈建明"), ("title", "镇党委委员")],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (leader,): (i64,) = sqlx::query_as("SELECT id FROM leaders WHERE name = '沈建明'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let audit = app.audit_count().await;
+    for (area, who, status) in [
+        (XINMIN, &town, StatusCode::NOT_FOUND),
+        // Another township's leader is none it can name: "no such leader in your scope".
+        (CHENTA, &other_town, StatusCode::UNPROCESSABLE_ENTITY),
+        ("33050310720", &town, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let res = app
+            .post_form(
+                &format!("/leaders/{leader}/areas"),
+                &[("area", area), ("since", "2016-03-01"), ("back", HEFU)],
+                who,
+            )
+            .await;
+        assert_eq!(res.status, status, "{area}: {}", res.text());
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let res = app
+        .post_form(
+            &format!("/leaders/{leader}/areas"),
+            &[("area", CHENTA), ("since", "2016-03-01"), ("back", HEFU)],
+            &town,
+        )
+        .await;
+    assert_eq!(
+        res.location().as_deref(),
+        Some(&*format!("/orgs/{HEFU}/leaders"))
+    );
+    let page = app
+        .get(&format!("/orgs/{HEFU}/leaders"), &town)
+        .await
+        .text();
+    let row =
+        between(&page, &format!("id=\"leader-{leader}\""), "</tr>").expect("the leader's row");
+    assert!(row.contains("陈塔村"), "{row}");
+
+    // A survey of two villages, 陈塔村 guided by the new leader; marked surveyed one by one.
+    let guide = leader.to_string();
+    let survey_form = |title: &'static str| {
+        vec![
+            ("title", title),
+            ("basis", "省20条、市里要求、区33条"),
+            ("started_on", "2016-03-01"),
+            ("village", CHENTA),
+            ("village", second),
+        ]
+    };
+    let audit = app.audit_count().await;
+    let mut bad_guide = survey_form("春季排摸");
+    bad_guide.push(("guide_330503107201", "987654"));
+    for (fields, who, status) in [
+        (bad_guide, &town, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            vec![
+                ("title", "春季排摸"),
+                ("basis", "区33条"),
+                ("started_on", "2016-03-01"),
+            ],
+            &town,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (survey_form("春季排摸"), &other_town, StatusCode::NOT_FOUND),
+        (survey_form("春季排摸"), &village, StatusCode::FORBIDDEN),
+    ] {
+        let res = app
+            .post_form(&format!("/orgs/{HEFU}/surveys"), &fields, who)
+            .await;
+        assert_eq!(res.status, status, "{}", res.text());
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let mut fields = survey_form("春季排摸");
+    fields.push(("guide_330503107201", &guide));
+    let res = app
+        .post_form(&format!("/orgs/{HEFU}/surveys"), &fields, &town)
+        .await;
+    let survey = redirected_id(&res, "/surveys/");
+    let page = app.get(&format!("/surveys/{survey}"), &town).await;
+    assert_eq!(
+        page.between("id=\"survey-done\">", "<").as_deref(),
+        Some("0")
+    );
+    let chenta_row = between(&page.text(), &format!("id=\"sv-{CHENTA}\""), "</tr>").unwrap();
+    assert!(chenta_row.contains("沈建明"), "{chenta_row}");
+    for who in [&village, &other_town] {
+        assert_eq!(
+            app.get(&format!("/surveys/{survey}"), who).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let audit = app.audit_count().await;
+    for (fields, who, status) in [
+        (vec![("village", XINMIN)], &town, StatusCode::NOT_FOUND),
+        (
+            vec![("village", CHENTA), ("done_on", "三月")],
+            &town,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("village", CHENTA)],
+            &other_town,
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let res = app
+            .post_form(&format!("/surveys/{survey}/villages"), &fields, who)
+            .await;
+        assert_eq!(res.status, status, "{fields:?}: {}", res.text());
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let res = app
+        .post_form(
+            &format!("/surveys/{survey}/villages"),
+            &[("village", CHENTA)],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = app.get(&format!("/surveys/{survey}"), &town).await;
+    assert_eq!(
+        page.between("id=\"survey-done\">", "<").as_deref(),
+        Some("1")
+    );
+    let board = app
+        .get(&format!("/orgs/{HEFU}/problems"), &town)
+        .await
+        .text();
+    assert!(board.contains(&format!("href=\"/surveys/{survey}\"")));
+
+    // The town's secretary pledges to visit all its 22 villages; the API counts from the log.
+    let (own,): (i64,) = sqlx::query_as(
+        "SELECT l.id FROM leaders l JOIN users u ON u.id = l.user_id WHERE u.login = 'hefu.leader'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let own = own.to_string();
+    let pledge = |leader: &str, due: &'static str| {
+        vec![
+            ("leader", leader.to_string()),
+            ("scope", HEFU.to_string()),
+            ("place_level", "village".to_string()),
+            ("title", "走遍全镇22个村".to_string()),
+            ("since", "2016-03-01".to_string()),
+            ("due", due.to_string()),
+        ]
+    };
+    let audit = app.audit_count().await;
+    for (fields, who, status) in [
+        (
+            pledge(&own, "2016-01-01"),
+            &town_leader,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            pledge(&guide, "2016-12-31"),
+            &town_leader,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            pledge(&own, "2016-12-31"),
+            &other_town,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (pledge(&own, "2016-12-31"), &village, StatusCode::FORBIDDEN),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let res = app.post_form("/pledges", &fields, who).await;
+        assert_eq!(res.status, status, "{fields:?}: {}", res.text());
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let fields = pledge(&own, "2016-12-31");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.post_form("/pledges", &fields, &town_leader).await;
+    let id = redirected_id(&res, "/pledges/");
+    let items = app
+        .get("/api/v1/pledges", &app.token("hefu.admin").await)
+        .await
+        .json();
+    let item = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("the new pledge in {items}"));
+    assert_eq!(item["target"], 22);
+    assert_eq!(item["scope"], HEFU);
+    assert!(item["visited"].as_i64().unwrap() <= 22);
+}
+both!(the_offices_set_up_surveys_leaders_and_pledges);

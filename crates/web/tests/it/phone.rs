@@ -49,6 +49,10 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
             .fetch_one(app.db.pool())
             .await
             .expect("a problem of 和孚镇");
+    let (survey,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM surveys")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("the survey of 和孚镇");
     let pages: Vec<(&str, Vec<String>)> = vec![
         (
             "city.admin",
@@ -78,6 +82,8 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 format!("/orgs/{hefu}/visits"),
                 format!("/orgs/{hefu}/problems/import"),
                 format!("/orgs/{hefu}/file"),
+                format!("/orgs/{hefu}/leaders"),
+                format!("/surveys/{survey}"),
             ],
         ),
         (
