@@ -735,12 +735,8 @@ impl Db {
             before.audit_json(),
             after.audit_json(),
         );
-        change.action = match step {
-            ProblemStep::Start => "start",
-            ProblemStep::Rectify => "rectify",
-            ProblemStep::Verify => "verify",
-            ProblemStep::Reopen => "reopen",
-        };
+        // The audit log's action is the step's own name (start, rectify, verify, reopen).
+        change.action = step.as_str();
         change.reason = Some(note).filter(|n| !n.is_empty());
         audit::record(tx.conn(), actor, now, change).await?;
         tx.commit().await?;

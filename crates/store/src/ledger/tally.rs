@@ -133,6 +133,20 @@ const RECOUNT: &str = concat!(
     " THEN 1 ELSE 0 END) AS BIGINT)"
 );
 
+/// Rows of (township path, group, counts…) keyed "township path|group".
+fn group_keyed(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(String, ProblemCounts)>> {
+    rows.iter()
+        .map(|r| {
+            let key = format!(
+                "{}|{}",
+                r.try_get::<String, _>(0)?,
+                r.try_get::<String, _>(1)?
+            );
+            Ok((key, counts_from(r, 2)?))
+        })
+        .collect()
+}
+
 fn counts_from(r: &sqlx::any::AnyRow, at: usize) -> Result<ProblemCounts> {
     let get = |i: usize| -> Result<i64> {
         // PostgreSQL's SUM of BIGINT is NUMERIC; the casts in the queries keep it an integer.
@@ -311,16 +325,7 @@ impl Db {
              GROUP BY {TOWNSHIP_PATH}, item_group ORDER BY 1, 2"
         );
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let key = format!(
-                "{}|{}",
-                r.try_get::<String, _>(0)?,
-                r.try_get::<String, _>(1)?
-            );
-            out.push((key, counts_from(&r, 2)?));
-        }
-        Ok(out)
+        group_keyed(&rows)
     }
 
     /// The kept group tallies (non-empty ones), in the recount's shape.
@@ -332,16 +337,7 @@ impl Db {
         )
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let key = format!(
-                "{}|{}",
-                r.try_get::<String, _>(0)?,
-                r.try_get::<String, _>(1)?
-            );
-            out.push((key, counts_from(&r, 2)?));
-        }
-        Ok(out)
+        group_keyed(&rows)
     }
 
     /// The problems under a node by standard item group (问题类别), groups in order of name:

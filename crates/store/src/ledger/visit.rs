@@ -388,6 +388,25 @@ impl Db {
         leader: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Visit>> {
+        self.visits_where(
+            &node.path,
+            &path_upper_bound(&node.path),
+            leader,
+            None,
+            limit,
+        )
+        .await
+    }
+
+    /// Visits to places in `[lower, upper)`, maybe of one leader or just the one `id`.
+    async fn visits_where(
+        &self,
+        lower: &str,
+        upper: &str,
+        leader: Option<i64>,
+        id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Visit>> {
         let mut sql = String::from(
             "SELECT v.id, v.leader_id, l.name AS leader_name, l.title AS leader_title, v.visited_on, \
              v.place_code, o.name AS place_name, v.place_level, COALESCE(par.name, '') AS parent_name, \
@@ -396,16 +415,22 @@ impl Db {
              LEFT JOIN orgs par ON par.code = o.parent_code AND v.place_level = 'village' \
              WHERE v.place_path >= $1 AND v.place_path < $2",
         );
+        let mut n = 3;
         if leader.is_some() {
-            sql.push_str(" AND v.leader_id = $4");
+            n += 1;
+            sql.push_str(&format!(" AND v.leader_id = ${n}"));
+        }
+        if id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND v.id = ${n}"));
         }
         sql.push_str(" ORDER BY v.visited_on DESC, v.id DESC LIMIT $3");
-        let mut q = sqlx::query(&sql)
-            .bind(&node.path)
-            .bind(path_upper_bound(&node.path))
-            .bind(limit);
+        let mut q = sqlx::query(&sql).bind(lower).bind(upper).bind(limit);
         if let Some(l) = leader {
             q = q.bind(l);
+        }
+        if let Some(id) = id {
+            q = q.bind(id);
         }
         q.fetch_all(self.pool())
             .await?
@@ -433,23 +458,10 @@ impl Db {
 
     /// One visit in scope.
     pub async fn visit(&self, scope: &Scope, id: i64) -> Result<Visit> {
-        let place: String = sqlx::query(
-            "SELECT place_code FROM visits WHERE id = $1 AND place_path >= $2 AND place_path < $3",
-        )
-        .bind(id)
-        .bind(scope.lower())
-        .bind(scope.upper())
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_get(0)?;
-        let code = OrgCode::parse(&place).map_err(|_| StoreError::Corrupt(place.clone()))?;
-        let node = self.org(scope, &code).await?;
-        // The place's own visits are few; the one asked for is among them.
-        self.visits_under(&node, None, i64::MAX)
+        self.visits_where(scope.lower(), scope.upper(), None, Some(id), 1)
             .await?
             .into_iter()
-            .find(|v| v.id == id)
+            .next()
             .ok_or(StoreError::NotFound)
     }
 
