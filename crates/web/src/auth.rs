@@ -206,6 +206,9 @@ pub async fn authenticate(
     Ok(next.run(req).await)
 }
 
+/// How far into a multipart body its `csrf` field is looked for.
+const CSRF_SCAN_BYTES: usize = 64 * 1024;
+
 /// Largest urlencoded form body read for its CSRF field.
 const FORM_LIMIT: usize = 256 * 1024;
 
@@ -244,8 +247,11 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
         // The route's own limit applies when its handler reads the body; this is the largest any has.
         let bytes = axum::body::to_bytes(body, crate::state::MAX_ROSTER_UPLOAD_BYTES)
             .await
-            .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("error.too_large")))?;
-        let token = multipart_field(&content_type, bytes.clone(), "csrf").await;
+            .map_err(|_| crate::excel::file_too_large(crate::state::MAX_ROSTER_UPLOAD_BYTES))?;
+        // The pages send `csrf` first: its field lies within the body's first bytes, and a scan
+        // of those is not refused by the multipart reader's own 2 MB default.
+        let head = bytes.slice(..bytes.len().min(CSRF_SCAN_BYTES));
+        let token = multipart_field(&content_type, head, "csrf").await;
         (token, bytes)
     } else {
         return Err(AppError::Csrf);

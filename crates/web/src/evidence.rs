@@ -39,7 +39,7 @@ impl Upload {
             .evidence_dir
             .clone()
             .ok_or_else(|| AppError::Invalid(Msg::new("rating.error.no_evidence_dir")))?;
-        let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
+        let broken = crate::excel::upload_failed(crate::state::MAX_UPLOAD_BYTES);
         let (mut fields, mut bytes, mut file_name) = (HashMap::new(), Vec::new(), String::new());
         while let Some(field) = multipart.next_field().await.map_err(broken)? {
             let name = field.name().unwrap_or_default().to_string();

@@ -1,17 +1,16 @@
 //! Spreadsheets officials exchange: the tree as `.xlsx` with Chinese headers, read back the same.
 
-use std::io::Cursor;
-
 use baiqian_domain::Msg;
 use baiqian_domain::sheet::{fold, header_key, is_total_row, parse_loose_date};
 use baiqian_store::import::ImportError;
 use baiqian_store::kernel::Node;
 use baiqian_store::org::ImportRow;
-use calamine::{Data, Reader};
+use calamine::Data;
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::AppError;
 
+mod legacy;
 pub mod stream;
 
 /// The tree sheet's columns: field name (as import errors name it) and Chinese header.
@@ -60,50 +59,67 @@ pub fn write_orgs(orgs: &[Node]) -> Result<Vec<u8>, AppError> {
     wb.save_to_buffer().map_err(xerr)
 }
 
-/// The first sheet of a workbook (`.xlsx`, `.xls`, `.ods`) as text cells, folded as typed
-/// (`sheet::fold`), dates as `YYYY-MM-DD`; `Err` when the file is not a workbook it can open
-/// (a password-protected one included).
+/// Most cells a sheet read whole may hold, counted as its rows are laid out (a row is as wide as
+/// its last cell): 50,000 rows of 40 columns.
+pub const MAX_HELD_CELLS: usize = 2_000_000;
+
+/// The first sheet of a workbook (`.xlsx`, `.xls`, `.ods`) or CSV file as text cells, folded as
+/// typed (`sheet::fold`), dates as `YYYY-MM-DD`; `Err` when the file is not a workbook it can open
+/// (a password-protected one included), or goes past `MAX_ROWS` rows, `stream::MAX_COLUMNS`
+/// columns or `MAX_HELD_CELLS` cells — refused as the cells are met, before they are held.
 pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    // A workbook is a zip (.xlsx, .ods) or an OLE container (.xls); anything else is read as CSV.
-    let workbook = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    if !workbook {
-        return read_csv(bytes);
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut held = 0usize;
+    let mut over = false;
+    stream::for_each_row(
+        &stream::Source::Slice(bytes),
+        MAX_ROWS,
+        &mut |_| {},
+        &mut |row, cells| {
+            held += cells.len().max(1);
+            if held > MAX_HELD_CELLS {
+                over = true;
+                return false;
+            }
+            // Rows without a cell stay in place, so row numbers are the sheet's own.
+            table.resize(row - 1, Vec::new());
+            table.push(cells);
+            true
+        },
+    )?;
+    if over {
+        return Err(Msg::new("import.error.too_many_cells").arg("max", MAX_HELD_CELLS));
     }
-    if bytes.starts_with(b"PK\x03\x04") {
-        check_unpacked_size(Cursor::new(bytes))?;
-    }
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|_| Msg::new("import.error.not_xlsx"))?;
-    let range = match wb.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        _ => return Err(Msg::new("import.error.no_sheet")),
-    };
-    if range.height() > MAX_ROWS + 1 {
-        return Err(Msg::new("import.error.too_many_rows").arg("max", MAX_ROWS));
-    }
-    Ok(range
-        .rows()
-        .map(|row| row.iter().map(cell_text).collect())
-        .collect())
+    Ok(table)
 }
 
 /// Largest unpacked size of a workbook (a roster of 50,000 rows unpacks to about 30 MB).
 const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Refuses a zip whose entries unpack to more than `MAX_UNPACKED_BYTES` (a decompression bomb)
-/// before anything is unpacked; a zip it cannot read is not a workbook.
-fn check_unpacked_size(reader: impl std::io::Read + std::io::Seek) -> Result<(), Msg> {
-    check_unpacked(reader, MAX_UNPACKED_BYTES, MAX_UNPACKED_BYTES)
-}
+/// Largest unpacked size of what a sheet read holds in memory besides its rows (shared strings,
+/// styles) when it takes at most `MAX_ROWS` rows.
+const MAX_HELD_BYTES_SMALL: u64 = 32 * 1024 * 1024;
 
 /// Largest unpacked worksheet a streamed read takes: it is read as it unpacks, never held (a
 /// million-row roster's sheet unpacks to about 400 MB).
 const MAX_STREAMED_SHEET_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// `check_unpacked_size` for a streamed read: the worksheets may be large, everything else
-/// (shared strings, styles: held in memory) stays under `MAX_UNPACKED_BYTES`.
-fn check_streamed_size(reader: impl std::io::Read + std::io::Seek) -> Result<(), Msg> {
-    check_unpacked(reader, MAX_UNPACKED_BYTES, MAX_STREAMED_SHEET_BYTES)
+/// Refuses a workbook whose entries unpack to more than they may (a decompression bomb) before
+/// anything is unpacked: the worksheets, read as they unpack, up to `MAX_STREAMED_SHEET_BYTES`;
+/// everything else (shared strings, styles: held in memory) up to `MAX_UNPACKED_BYTES` for a
+/// roster of any size, `MAX_HELD_BYTES_SMALL` for a sheet of at most `MAX_ROWS` rows. A zip it
+/// cannot read is not a workbook.
+fn check_streamed_size(
+    reader: impl std::io::Read + std::io::Seek,
+    max_rows: usize,
+) -> Result<(), Msg> {
+    // A sheet of at most `MAX_ROWS` rows of `MAX_COLUMNS` cells unpacks to well under 256 MB.
+    let (held, sheets) = if max_rows > MAX_ROWS {
+        (MAX_UNPACKED_BYTES, MAX_STREAMED_SHEET_BYTES)
+    } else {
+        (MAX_HELD_BYTES_SMALL, MAX_UNPACKED_BYTES)
+    };
+    check_unpacked(reader, held, sheets)
 }
 
 fn check_unpacked(
@@ -112,6 +128,16 @@ fn check_unpacked(
     sheets_max: u64,
 ) -> Result<(), Msg> {
     let mut zip = zip::ZipArchive::new(reader).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+    check_zip_entries(&mut zip, held_max, sheets_max)
+}
+
+/// The declared sizes of a zip's entries against the limits (`check_unpacked`); the zip reader
+/// refuses an entry that unpacks past its declared size, so the declaration binds.
+fn check_zip_entries<R: std::io::Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    held_max: u64,
+    sheets_max: u64,
+) -> Result<(), Msg> {
     let mut total: u64 = 0;
     let mut sheets: u64 = 0;
     for i in 0..zip.len() {
@@ -135,25 +161,6 @@ fn check_unpacked(
         }
     }
     Ok(())
-}
-
-/// A CSV file as Excel saves it: UTF-8 (with or without a byte-order mark) or, when it is not
-/// UTF-8, GBK (GB 18030), the encoding of Excel's "CSV" on Chinese Windows.
-fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
-    let text = decode_csv(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut table = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|_| Msg::new("import.error.not_xlsx"))?;
-        if table.len() > MAX_ROWS {
-            return Err(Msg::new("import.error.too_many_rows").arg("max", MAX_ROWS));
-        }
-        table.push(record.iter().map(fold).collect());
-    }
-    Ok(table)
 }
 
 /// A CSV file's text: UTF-8 (a byte-order mark dropped) or else GB 18030; `Err` when it is
@@ -244,9 +251,12 @@ pub struct Upload {
     pub preview: bool,
 }
 
-pub async fn read_upload(multipart: &mut axum::extract::Multipart) -> Result<Upload, AppError> {
+pub async fn read_upload(
+    multipart: &mut axum::extract::Multipart,
+    max_bytes: usize,
+) -> Result<Upload, AppError> {
     use baiqian_store::import::ImportMode;
-    let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
+    let broken = upload_failed(max_bytes);
     let mut up = Upload {
         file: Vec::new(),
         mode: ImportMode::AllOrNothing,
@@ -267,6 +277,25 @@ pub async fn read_upload(multipart: &mut axum::extract::Multipart) -> Result<Upl
         }
     }
     Ok(up)
+}
+
+/// What a failed multipart read tells the user: the route's limit when the body was larger
+/// (`max_bytes`, named in MB), else that the upload was incomplete.
+pub fn upload_failed(
+    max_bytes: usize,
+) -> impl Fn(axum::extract::multipart::MultipartError) -> AppError + Copy {
+    move |e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            file_too_large(max_bytes)
+        } else {
+            AppError::Invalid(Msg::new("import.error.upload"))
+        }
+    }
+}
+
+/// "The file is larger than N MB".
+pub fn file_too_large(max_bytes: usize) -> AppError {
+    AppError::Invalid(Msg::new("import.error.file_too_large").arg("max", max_bytes / (1024 * 1024)))
 }
 
 /// A workbook as a download named `filename`.

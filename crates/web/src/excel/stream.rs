@@ -11,27 +11,33 @@ use baiqian_store::import::ImportError;
 use calamine::{DataRef, Reader};
 
 use super::{
-    Column, HEADER_SEARCH_ROWS, Located, cell_text, check_streamed_size, check_unpacked_size,
-    decode_csv, locate,
+    Column, HEADER_SEARCH_ROWS, Located, cell_text, check_streamed_size, decode_csv, locate,
 };
 
 /// Most rows one streamed sheet may have: an Excel sheet's own limit.
 pub const MAX_STREAM_ROWS: usize = 1_048_576;
 
-/// Where an uploaded sheet is: in memory (a form's upload) or in a file (a job's).
+/// Most columns any imported sheet may use: the widest ledger officials keep (a roster) has
+/// fewer than 40. A cell further right is refused before a row is widened to hold it.
+pub const MAX_COLUMNS: usize = 100;
+
+/// Where an uploaded sheet is: in memory (a form's upload, owned or borrowed) or in a file
+/// (a job's).
 #[derive(Clone)]
-pub enum Source {
+pub enum Source<'a> {
     Bytes(std::sync::Arc<Vec<u8>>),
+    Slice(&'a [u8]),
     File(PathBuf),
 }
 
 trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
 
-impl Source {
+impl Source<'_> {
     fn open(&self) -> Result<Box<dyn ReadSeek + '_>, Msg> {
         Ok(match self {
             Source::Bytes(b) => Box::new(Cursor::new(b.as_slice())),
+            Source::Slice(b) => Box::new(Cursor::new(*b)),
             Source::File(p) => Box::new(std::io::BufReader::with_capacity(
                 1 << 16,
                 std::fs::File::open(p).map_err(|_| Msg::new("import.error.no_file"))?,
@@ -52,6 +58,7 @@ impl Source {
     fn all(&self) -> Result<std::borrow::Cow<'_, [u8]>, Msg> {
         Ok(match self {
             Source::Bytes(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+            Source::Slice(b) => std::borrow::Cow::Borrowed(*b),
             Source::File(p) => std::borrow::Cow::Owned(
                 std::fs::read(p).map_err(|_| Msg::new("import.error.no_file"))?,
             ),
@@ -59,11 +66,32 @@ impl Source {
     }
 }
 
+/// The bounds a sheet is read within: a cell below `rows` data rows (title lines allowed above
+/// them) or right of `MAX_COLUMNS` is refused when it is met, so what a file costs follows the
+/// cells it holds, never the extent it declares or addresses (one cell at `XFD1048576` is a
+/// 5 KB file).
+struct Bounds {
+    rows: usize,
+}
+
+impl Bounds {
+    fn check(&self, row: usize, col: usize) -> Result<(), Msg> {
+        if row > self.rows + HEADER_SEARCH_ROWS {
+            return Err(Msg::new("import.error.too_many_rows").arg("max", self.rows));
+        }
+        if col >= MAX_COLUMNS {
+            return Err(Msg::new("import.error.too_many_columns").arg("max", MAX_COLUMNS));
+        }
+        Ok(())
+    }
+}
+
 /// Streams the first sheet: `found` once with the number of rows the sheet declares (its last
-/// row number), then `each` with every row that has a cell (sheet row number, cells as text),
-/// until the sheet ends or `each` returns false. `Err` when the file is not a sheet it can read.
+/// row number, at most the bound), then `each` with every row that has a cell (sheet row number,
+/// cells as text), until the sheet ends or `each` returns false. `Err` when the file is not a
+/// sheet it can read, or reaches past `max_rows` rows or `MAX_COLUMNS` columns.
 pub fn for_each_row(
-    src: &Source,
+    src: &Source<'_>,
     max_rows: usize,
     found: &mut dyn FnMut(usize),
     each: &mut dyn FnMut(usize, Vec<String>) -> bool,
@@ -72,83 +100,26 @@ pub fn for_each_row(
     if head.is_empty() {
         return Err(Msg::new("import.error.no_file"));
     }
-    let too_many = || Msg::new("import.error.too_many_rows").arg("max", max_rows);
+    let bounds = Bounds { rows: max_rows };
     if head.starts_with(b"PK\x03\x04") {
-        check_streamed_size(src.open()?)?;
+        check_streamed_size(src.open()?, max_rows)?;
         if let Ok(mut wb) = calamine::Xlsx::new(src.open()?) {
-            let Some(name) = wb.sheet_names().first().cloned() else {
-                return Err(Msg::new("import.error.no_sheet"));
-            };
-            let mut cells = wb
-                .worksheet_cells_reader(&name)
-                .map_err(|_| Msg::new("import.error.no_sheet"))?;
-            let declared = cells.dimensions().end.0 as usize + 1;
-            if declared > max_rows + 1 {
-                return Err(too_many());
-            }
-            found(declared);
-            let mut row: Vec<String> = Vec::new();
-            let mut at: Option<u32> = None;
-            let mut count = 0usize;
-            loop {
-                let cell = cells
-                    .next_cell()
-                    .map_err(|_| Msg::new("import.error.not_xlsx"))?;
-                let Some(cell) = cell else { break };
-                let (r, c) = cell.get_position();
-                if at != Some(r) {
-                    if let Some(prev) = at {
-                        count += 1;
-                        if count > max_rows + 1 {
-                            return Err(too_many());
-                        }
-                        if !each(prev as usize + 1, std::mem::take(&mut row)) {
-                            return Ok(());
-                        }
-                    }
-                    at = Some(r);
-                }
-                let c = c as usize;
-                if c >= row.len() {
-                    row.resize(c + 1, String::new());
-                }
-                row[c] = ref_text(cell.get_value());
-            }
-            if let Some(prev) = at {
-                each(prev as usize + 1, row);
-            }
-            return Ok(());
+            return xlsx_rows(&mut wb, &bounds, found, each);
         }
+        // Not an .xlsx: an OpenDocument sheet is read whole once its extent is known to be small.
+        super::legacy::check_ods(src.open()?, max_rows + HEADER_SEARCH_ROWS, MAX_COLUMNS)?;
+        let wb = calamine::Ods::new(src.open()?).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+        return range_rows(wb, &bounds, found, each);
     }
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        // .ods, .xlsb and .xls: read whole, then handed out row by row.
-        if head.starts_with(b"PK\x03\x04") {
-            check_unpacked_size(src.open()?)?;
-        }
-        let bytes = src.all()?;
-        let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.as_ref()))
-            .map_err(|_| Msg::new("import.error.not_xlsx"))?;
-        let range = match wb.worksheet_range_at(0) {
-            Some(Ok(r)) => r,
-            _ => return Err(Msg::new("import.error.no_sheet")),
-        };
-        if range.height() > max_rows + 1 {
-            return Err(too_many());
-        }
-        let first = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-        found(first + range.height());
-        for (i, r) in range.rows().enumerate() {
-            let cells: Vec<String> = r.iter().map(cell_text).collect();
-            if cells.iter().all(String::is_empty) {
-                continue;
-            }
-            if !each(first + i + 1, cells) {
-                break;
-            }
-        }
-        return Ok(());
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        // .xls: calamine reads every sheet whole when it opens the file, so the file's records
+        // are checked first.
+        super::legacy::check_xls(src.open()?, max_rows + HEADER_SEARCH_ROWS, MAX_COLUMNS)?;
+        let wb = calamine::Xls::new(src.open()?).map_err(|_| Msg::new("import.error.not_xlsx"))?;
+        return range_rows(wb, &bounds, found, each);
     }
     let bytes = src.all()?;
+    check_csv(&bytes, max_rows)?;
     let text = decode_csv(&bytes)?;
     found(text.bytes().filter(|b| *b == b'\n').count().max(1));
     let mut reader = csv::ReaderBuilder::new()
@@ -164,11 +135,126 @@ pub fn for_each_row(
             Err(_) => return Err(Msg::new("import.error.not_xlsx")),
         }
         n += 1;
-        if n > max_rows + 1 {
-            return Err(too_many());
-        }
+        bounds.check(n, record.len().saturating_sub(1))?;
         if !each(n, record.iter().map(fold).collect()) {
             break;
+        }
+    }
+    Ok(())
+}
+
+/// An `.xlsx` sheet cell by cell: empty (styled only) cells are skipped, every other cell's
+/// place is checked before its row is widened.
+fn xlsx_rows<R: Read + Seek>(
+    wb: &mut calamine::Xlsx<R>,
+    bounds: &Bounds,
+    found: &mut dyn FnMut(usize),
+    each: &mut dyn FnMut(usize, Vec<String>) -> bool,
+) -> Result<(), Msg> {
+    let Some(name) = wb.sheet_names().first().cloned() else {
+        return Err(Msg::new("import.error.no_sheet"));
+    };
+    let mut cells = wb
+        .worksheet_cells_reader(&name)
+        .map_err(|_| Msg::new("import.error.no_sheet"))?;
+    // The declared extent is only a hint for progress: many writers overstate it.
+    let declared = cells.dimensions().end.0 as usize + 1;
+    found(declared.min(bounds.rows + HEADER_SEARCH_ROWS));
+    let mut row: Vec<String> = Vec::new();
+    let mut at: Option<u32> = None;
+    loop {
+        let cell = cells
+            .next_cell()
+            .map_err(|_| Msg::new("import.error.not_xlsx"))?;
+        let Some(cell) = cell else { break };
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        bounds.check(r as usize + 1, c as usize)?;
+        if at != Some(r) {
+            if let Some(prev) = at
+                && !each(prev as usize + 1, std::mem::take(&mut row))
+            {
+                return Ok(());
+            }
+            at = Some(r);
+        }
+        let c = c as usize;
+        if c >= row.len() {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = ref_text(cell.get_value());
+    }
+    if let Some(prev) = at {
+        each(prev as usize + 1, row);
+    }
+    Ok(())
+}
+
+/// A sheet calamine reads whole (`.xls`, `.ods`), its extent already checked, handed out row by
+/// row.
+fn range_rows<R: Reader<RS>, RS: Read + Seek>(
+    mut wb: R,
+    bounds: &Bounds,
+    found: &mut dyn FnMut(usize),
+    each: &mut dyn FnMut(usize, Vec<String>) -> bool,
+) -> Result<(), Msg> {
+    let range = match wb.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        _ => return Err(Msg::new("import.error.no_sheet")),
+    };
+    let (first, left) = range
+        .start()
+        .map(|(r, c)| (r as usize, c as usize))
+        .unwrap_or((0, 0));
+    bounds.check(
+        first + range.height(),
+        left + range.width().saturating_sub(1),
+    )?;
+    found(first + range.height());
+    for (i, r) in range.rows().enumerate() {
+        let mut cells: Vec<String> = vec![String::new(); left];
+        cells.extend(r.iter().map(cell_text));
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        if !each(first + i + 1, cells) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Longest CSV record taken (a roster line is a few hundred bytes).
+const MAX_CSV_RECORD_BYTES: usize = 64 * 1024;
+
+/// Checks a CSV file's records before any is parsed: none longer than `MAX_CSV_RECORD_BYTES`,
+/// none with more than `MAX_COLUMNS` fields, at most `max_rows` (and the title lines). Works on
+/// the raw bytes: quotes, commas and line ends never occur inside a GB 18030 character.
+fn check_csv(bytes: &[u8], max_rows: usize) -> Result<(), Msg> {
+    let (mut quoted, mut len, mut fields, mut records) = (false, 0usize, 1usize, 1usize);
+    for &b in bytes {
+        len += 1;
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => fields += 1,
+            b'\n' if !quoted => {
+                records += 1;
+                (len, fields) = (0, 1);
+            }
+            _ => {}
+        }
+        if len > MAX_CSV_RECORD_BYTES {
+            return Err(Msg::new("import.error.record_too_long")
+                .arg("row", records)
+                .arg("max", MAX_CSV_RECORD_BYTES / 1024));
+        }
+        if fields > MAX_COLUMNS {
+            return Err(Msg::new("import.error.too_many_columns").arg("max", MAX_COLUMNS));
+        }
+        if records > max_rows + HEADER_SEARCH_ROWS + 1 {
+            return Err(Msg::new("import.error.too_many_rows").arg("max", max_rows));
         }
     }
     Ok(())
@@ -239,7 +325,7 @@ fn settle(
 /// column, blank rows skipped, stopping at a totals row. `Ok(Err(..))` when the header lacks a
 /// required column; `Err` when the file cannot be read.
 pub fn for_each_located(
-    src: &Source,
+    src: &Source<'_>,
     columns: &[Column],
     max_rows: usize,
     found: &mut dyn FnMut(usize),

@@ -119,7 +119,8 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let excel::Upload { file, mode, .. } = excel::read_upload(&mut multipart).await?;
+    let excel::Upload { file, mode, .. } =
+        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
     let both = |m: &Msg| {
         format!(
             "{} / {}",

@@ -149,7 +149,8 @@ pub(crate) async fn api_import(
     mut multipart: axum::extract::Multipart,
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
-    let crate::excel::Upload { file, mode, .. } = crate::excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload { file, mode, .. } =
+        crate::excel::read_upload(&mut multipart, crate::state::MAX_ROSTER_UPLOAD_BYTES).await?;
     let out = match import_file(&state, &me, &node, file, mode).await? {
         Ok(out) => out,
         Err(m) => return Err(AppError::Invalid(m)),
@@ -208,7 +209,8 @@ pub(crate) async fn api_import_job(
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
-    let crate::excel::Upload { file, mode, .. } = crate::excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload { file, mode, .. } =
+        crate::excel::read_upload(&mut multipart, crate::state::MAX_ROSTER_UPLOAD_BYTES).await?;
     if file.is_empty() {
         return Err(AppError::Invalid(Msg::new("import.error.no_file")));
     }

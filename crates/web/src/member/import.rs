@@ -590,7 +590,7 @@ pub(super) struct RosterHeader {
 /// person twice in the file is reported on the later row. A missing column comes as one batch of
 /// errors on the header row. Stops when `batch` returns false. `Err` when the file is unreadable.
 pub(super) fn read_roster(
-    src: &crate::excel::stream::Source,
+    src: &crate::excel::stream::Source<'_>,
     orgs: &OrgNames,
     found: &mut dyn FnMut(usize),
     header: &mut dyn FnMut(RosterHeader),
@@ -919,7 +919,7 @@ pub(super) async fn import_source(
     state: &AppState,
     me: &CurrentUser,
     node: &Node,
-    src: crate::excel::stream::Source,
+    src: crate::excel::stream::Source<'static>,
     mode: baiqian_store::import::ImportMode,
     progress: std::sync::Arc<crate::job::Progress>,
 ) -> Result<Result<baiqian_store::import::ImportOutcome, Msg>, AppError> {
@@ -986,7 +986,7 @@ pub(super) async fn import(
         file,
         mode,
         preview,
-    } = crate::excel::read_upload(&mut multipart).await?;
+    } = crate::excel::read_upload(&mut multipart, crate::state::MAX_ROSTER_UPLOAD_BYTES).await?;
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,

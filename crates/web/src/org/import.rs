@@ -59,7 +59,8 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let node = tree_node_for_change(&state, &me, &code).await?;
-    let crate::excel::Upload { file, mode, .. } = excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload { file, mode, .. } =
+        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,

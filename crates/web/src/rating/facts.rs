@@ -137,7 +137,8 @@ pub(super) async fn facts_import(
     if !me.role().is_admin() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
-    let crate::excel::Upload { file, mode, .. } = excel::read_upload(&mut multipart).await?;
+    let crate::excel::Upload { file, mode, .. } =
+        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
     let mut page = FactsPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "ratings").await?,

@@ -153,7 +153,7 @@ async fn create(
     if !me.role().is_admin() {
         return Err(AppError::Denied(Msg::new("error.denied")));
     }
-    let broken = |_| AppError::Invalid(Msg::new("import.error.upload"));
+    let broken = excel::upload_failed(crate::state::MAX_UPLOAD_BYTES);
     let (mut code, mut name, mut file) = (String::new(), String::new(), Vec::new());
     while let Some(field) = multipart.next_field().await.map_err(broken)? {
         match field.name().unwrap_or_default() {

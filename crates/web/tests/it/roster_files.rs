@@ -438,7 +438,10 @@ async fn a_decompression_bomb_is_refused(app: TestApp) {
     let (status, body) = import(&app, MEISHAN, &bytes, "all", &town).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("256"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("解压后超过"),
         "{body}"
     );
     assert_eq!(app.audit_count().await, audits);
