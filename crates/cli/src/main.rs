@@ -187,6 +187,11 @@ struct ServerArgs {
     /// Mark cookies Secure (serve behind HTTPS).
     #[arg(long, env = "BAIQIAN_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// The server sits behind a reverse proxy it trusts: login throttling counts the caller's
+    /// address as the last one in X-Forwarded-For (never set this when clients reach the server
+    /// directly: they could name any address).
+    #[arg(long, env = "BAIQIAN_TRUSTED_PROXY")]
+    trusted_proxy: bool,
     /// Directory of the rating round's evidence files (stored by SHA-256). Default: beside a
     /// SQLite database (`PATH.evidence/`), else `baiqian-evidence/`. Back it up with the
     /// database.
@@ -326,6 +331,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 policy: server.policy.policy(),
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
+                trusted_proxy: server.trusted_proxy,
                 evidence_dir: Some(server.evidence_dir(&db)),
             };
             serve(store, vault, clock, config, listen).await
@@ -336,6 +342,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 policy: server.policy.policy(),
                 demo: None,
                 secure_cookies: server.secure_cookies,
+                trusted_proxy: server.trusted_proxy,
                 evidence_dir: Some(server.evidence_dir(&db)),
             };
             let vault = server.key.vault(&db)?;

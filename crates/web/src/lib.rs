@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod request_log;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod audit;
@@ -41,9 +42,13 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         tracing::error!(error = %e, "interrupted jobs not recovered");
     }
     let daily = ledger::spawn_daily(state.clone());
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    // The peer's address is what login throttling counts by (`throttle::ClientAddress`).
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     daily.abort();
     request_log::flush();
     served

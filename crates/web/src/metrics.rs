@@ -22,6 +22,11 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
 }
@@ -33,6 +38,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     /// Requests a route's capability guard refused (answered 404).
     denied: Counter,
+    /// Logins turned away before a password check: `throttled` (429), `busy` (503).
+    login_refused: Family<RefusalLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -66,13 +73,27 @@ impl Metrics {
             "Requests refused because the caller's role lacks the route's capability",
             denied.clone(),
         );
+        let login_refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "logins_refused",
+            "Logins turned away before a password check: throttled (429) or busy (503)",
+            login_refused.clone(),
+        );
         Self {
+            login_refused,
             denied,
             registry,
             requests,
             errors,
             latency,
         }
+    }
+
+    /// A login turned away before its password was checked.
+    pub fn count_login_refused(&self, reason: &'static str) {
+        self.login_refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
     }
 
     pub fn count_denied(&self) {

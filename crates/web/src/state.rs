@@ -21,6 +21,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Where evidence files are kept, content-addressed; uploads are refused without it.
     pub evidence_dir: Option<std::path::PathBuf>,
+    /// The server sits behind a proxy it trusts: the caller's address is the last one in
+    /// `X-Forwarded-For`, not the connection's peer (the proxy).
+    pub trusted_proxy: bool,
 }
 
 impl Config {
@@ -77,6 +80,8 @@ pub struct AppParts {
     pub drafts: Arc<crate::drafts::Drafts>,
     /// Long imports and exports, and where their files go.
     pub jobs: Arc<crate::job::Jobs>,
+    /// Password checks as a bounded resource; failed logins counted per address and account.
+    pub login_guard: Arc<crate::throttle::LoginGuard>,
 }
 
 impl AppState {
@@ -84,7 +89,16 @@ impl AppState {
     pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
         let jobs = Arc::new(crate::job::Jobs::new(config.jobs_dir()));
         let checkins = CheckinWriter::spawn(db.clone(), clock.clone());
+        let login_guard = Arc::new(crate::throttle::LoginGuard::new(
+            crate::throttle::ThrottlePolicy {
+                pair_max: config.policy.max_failed_attempts,
+                address_max: crate::throttle::ADDRESS_MAX_FAILURES,
+                window_ms: config.policy.lockout_minutes * 60_000,
+            },
+            std::thread::available_parallelism().map_or(2, usize::from),
+        ));
         Self(Arc::new(AppParts {
+            login_guard,
             db,
             vault: Arc::new(vault),
             clock,

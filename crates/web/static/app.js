@@ -32,6 +32,10 @@
       if (e.target.getAttribute && e.target.getAttribute("form") === "scores-form") { recount(); }
     });
   }
+  // Print buttons (the member card, the village file): no inline handlers under the CSP.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) { window.print(); }
+  });
   // An evidence upload sent by htmx clears its file box once the list shows the new file.
   document.addEventListener("htmx:afterRequest", function (e) {
     var f = e.detail.elt;

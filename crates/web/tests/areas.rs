@@ -34,6 +34,7 @@ const SHARED: &[&str] = &[
     "request_log",
     "routes",
     "state",
+    "throttle",
 ];
 
 fn src() -> std::path::PathBuf {

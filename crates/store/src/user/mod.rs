@@ -181,14 +181,6 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// What a login attempt did to the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailedLogin {
-    Counted,
-    /// This failure reached the limit and locked the account.
-    Locked,
-}
-
 impl Db {
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
         let row = sqlx::query(&user_select("WHERE u.login = $1"))
@@ -324,27 +316,22 @@ impl Db {
         Ok(after)
     }
 
-    /// Counts a failed password; the `max`-th failure in a row locks the account until
-    /// `now + lock_ms`, and that lock is audited.
+    /// Counts a failed password. `locked` is the address the web layer's throttle has just
+    /// locked this account for, and until when: the lock holds for that address only (so that
+    /// nobody can lock an account's owner out from elsewhere), and it is audited here.
     pub async fn record_failed_login(
         &self,
         user: &User,
-        max: u32,
-        lock_ms: i64,
+        locked: Option<(&str, i64)>,
         now: i64,
-    ) -> Result<FailedLogin> {
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         let failed: i64 = sqlx::query("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts")
             .bind(user.id)
             .fetch_one(tx.conn())
             .await?
             .try_get(0)?;
-        let outcome = if failed >= i64::from(max) {
-            sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = $1 WHERE id = $2")
-                .bind(now + lock_ms)
-                .bind(user.id)
-                .execute(tx.conn())
-                .await?;
+        if let Some((address, until)) = locked {
             let system = Actor {
                 user_id: None,
                 login: "system".into(),
@@ -355,18 +342,15 @@ impl Db {
                 "user",
                 &user.login,
                 &user.org_path,
-                json!({ "locked_until": user.locked_until }),
-                json!({ "locked_until": now + lock_ms }),
+                json!({ "locked_for": null }),
+                json!({ "locked_for": address, "locked_until": until }),
             );
             change.action = "lock";
-            change.reason = Some(format!("{max} failed logins"));
+            change.reason = Some(format!("{failed} failed logins, the last from {address}"));
             audit::record(tx.conn(), &system, now, change).await?;
-            FailedLogin::Locked
-        } else {
-            FailedLogin::Counted
-        };
+        }
         tx.commit().await?;
-        Ok(outcome)
+        Ok(())
     }
 
     /// A successful login: clears failures and creates a new session (the id is new at every login).

@@ -267,10 +267,11 @@ async fn unlock(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     require_admin(&me)?;
-    state
+    let user = state
         .db
         .unlock_user(&me.actor, id, state.clock.now_ms())
         .await?;
+    state.login_guard.unlock(&user.login);
     Ok(Redirect::to("/users").into_response())
 }
 

@@ -3,9 +3,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use baiqian_store::user::FailedLogin;
 use serde::Deserialize;
 
 use crate::auth::is_local_path;
@@ -17,6 +16,7 @@ use crate::error::{AppError, html};
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
+use crate::throttle::ClientAddress;
 use baiqian_domain::capability::Capability;
 
 pub fn routes() -> Routes {
@@ -116,10 +116,16 @@ struct LoginForm {
 
 /// Checks the password, counting failures towards the lockout; on success starts a new session
 /// (a new id, whatever cookie came in) and ends the one the browser had.
+///
+/// An unknown login, a wrong password, a disabled account and a lock give the same page in the
+/// same time (a password check always runs, through the bounded `LoginGuard`): nobody learns
+/// which logins exist or are locked. An address that failed too often is told to wait (429),
+/// whatever account it names; when every check is taken and the queue is full, 503.
 async fn login(
     State(state): State<AppState>,
     tr: Tr,
     headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now_ms();
@@ -128,59 +134,89 @@ async fn login(
         .clone()
         .filter(|n| is_local_path(n))
         .unwrap_or_else(|| "/".into());
-    let login_name = form.login.trim().to_lowercase();
-    let fail = |key: &str, args: &[(&str, &str)]| -> Result<Response, AppError> {
-        let token = random_token()?;
+    // A login is at most 32 characters (`password::parse_login`): one character more keeps a
+    // longer one from matching any account, and bounds what the throttle remembers of it.
+    let login_name: String = form.login.trim().to_lowercase().chars().take(33).collect();
+    let policy = &state.config.policy;
+    let page = |status: StatusCode, token: &str, error: String| -> Result<Response, AppError> {
         let page = login_page(
             &state,
             tr,
-            token.clone(),
+            token.to_string(),
             next.clone(),
-            login_name.chars().take(32).collect(),
-            Some(tr.f(key, args)),
+            login_name.clone(),
+            Some(error),
         );
         let mut res = html(&page)?;
-        *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-        with_login_csrf(res, &state, &token)
+        *res.status_mut() = status;
+        with_login_csrf(res, &state, token)
     };
     let expected = cookie(headers.get(header::COOKIE), LOGIN_CSRF_COOKIE);
     if expected.as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
-        return fail("login.error.expired", &[]);
+        return page(
+            StatusCode::UNAUTHORIZED,
+            &random_token()?,
+            tr.t("login.error.expired").to_string(),
+        );
+    }
+    // The form's own token is good: the answer reuses it, so refusals do not differ by a token.
+    let token = form.csrf.clone();
+    let wait = |status: StatusCode, secs: u64, key: &str| -> Result<Response, AppError> {
+        let minutes = secs.div_ceil(60).to_string();
+        let mut res = page(status, &token, tr.f(key, &[("minutes", &minutes)]))?;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        Ok(res)
+    };
+    if let Some(secs) = state.login_guard.address_blocked(&address, now) {
+        state.metrics.count_login_refused("throttled");
+        tracing::warn!(%address, "login refused: too many failures from this address");
+        return wait(StatusCode::TOO_MANY_REQUESTS, secs, "login.error.throttled");
     }
     let user = state.db.user_by_login(&login_name).await?;
-    let Some(user) = user else {
-        // Spend the same time as a real check, so timing does not tell which logins exist.
-        let pw = form.password.clone();
-        let _ = tokio::task::spawn_blocking(move || verify_password(&DUMMY_HASH, &pw)).await;
-        return fail("login.error.wrong", &[]);
+    let locked = state.login_guard.pair_blocked(&login_name, &address, now)
+        || user.as_ref().is_some_and(|u| u.is_locked(now));
+    // Spend the same time whoever it is, so timing does not tell which logins exist.
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => DUMMY_HASH.clone(),
     };
-    if user.is_locked(now) {
-        let until = tr.datetime(user.locked_until.unwrap_or(now));
-        return fail("login.error.locked", &[("until", &until)]);
-    }
-    let hash = user.password_hash.clone();
     let pw = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
+    let Ok(matched) = state
+        .login_guard
+        .check(&address, move || verify_password(&hash, &pw))
         .await
-        .unwrap_or(false);
-    if !ok || user.disabled {
-        let policy = &state.config.policy;
-        let outcome = state
-            .db
-            .record_failed_login(
-                &user,
-                policy.max_failed_attempts,
-                policy.lockout_minutes * 60_000,
-                now,
-            )
-            .await?;
-        if outcome == FailedLogin::Locked {
-            tracing::warn!(login = %user.login, "account locked after failed logins");
-            let until = tr.datetime(now + policy.lockout_minutes * 60_000);
-            return fail("login.error.locked", &[("until", &until)]);
+    else {
+        state.metrics.count_login_refused("busy");
+        return wait(StatusCode::SERVICE_UNAVAILABLE, 1, "login.error.busy");
+    };
+    let user = match user {
+        Some(u) if matched && !locked && !u.disabled => u,
+        other => {
+            let lock_now = state.login_guard.failed(&login_name, &address, now);
+            if let Some(u) = other {
+                let until = now + policy.lockout_minutes * 60_000;
+                state
+                    .db
+                    .record_failed_login(&u, lock_now.then_some((address.as_str(), until)), now)
+                    .await?;
+                if lock_now {
+                    tracing::warn!(login = %u.login, %address, "account locked for an address after failed logins");
+                }
+            }
+            let attempts = policy.max_failed_attempts.to_string();
+            let minutes = policy.lockout_minutes.to_string();
+            return page(
+                StatusCode::UNAUTHORIZED,
+                &token,
+                tr.f(
+                    "login.error.wrong",
+                    &[("attempts", &attempts), ("minutes", &minutes)],
+                ),
+            );
         }
-        return fail("login.error.wrong", &[]);
-    }
+    };
+    state.login_guard.succeeded(&login_name, &address);
     if let Some(old) = cookie(headers.get(header::COOKIE), SESSION_COOKIE) {
         state.db.end_session(&sha256_hex(&old)).await?;
     }

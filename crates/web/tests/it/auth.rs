@@ -54,50 +54,153 @@ async fn login_rotates_the_session_and_cookies_are_locked_down(app: TestApp) {
 both!(login_rotates_the_session_and_cookies_are_locked_down);
 
 async fn five_failures_lock_the_account_for_fifteen_minutes(app: TestApp) {
+    let (here, elsewhere) = (Some("10.0.0.1"), Some("10.0.0.2"));
     let audit0 = app.audit_count().await;
-    for i in 0..4 {
+    for i in 0..5 {
         let res = app
-            .try_login("meishan.admin", "Wrong-pass1")
+            .try_login_from("meishan.admin", "Wrong-pass1", here)
             .await
             .unwrap_err();
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "try {i}");
         assert!(res.text().contains("账号或密码不正确"));
     }
-    let res = app
-        .try_login("meishan.admin", "Wrong-pass1")
-        .await
-        .unwrap_err();
-    assert!(res.text().contains("已锁定"), "the fifth failure locks");
     assert_eq!(app.audit_count().await, audit0 + 1, "the lock is audited");
     let res = app
-        .try_login("meishan.admin", baiqian_demo::DEMO_PASSWORD)
+        .try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, here)
         .await
         .unwrap_err();
-    assert!(
-        res.text().contains("已锁定"),
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
         "the right password is refused while locked"
+    );
+    assert!(
+        app.try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, elsewhere)
+            .await
+            .is_ok(),
+        "the owner elsewhere is not locked out"
     );
     app.clock.advance_minutes(14);
     assert!(
-        app.try_login("meishan.admin", baiqian_demo::DEMO_PASSWORD)
+        app.try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, here)
             .await
             .is_err()
     );
     app.clock.advance_minutes(2);
     assert!(
-        app.try_login("meishan.admin", baiqian_demo::DEMO_PASSWORD)
+        app.try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, here)
             .await
             .is_ok(),
         "unlocked after 15 minutes"
     );
-    // Unknown logins get the same answer as a wrong password.
-    let res = app
-        .try_login("nobody.here", "Wrong-pass1")
+    // Locked again; the township's administrator unlocks it at once.
+    for _ in 0..5 {
+        app.try_login_from("meishan.admin", "Wrong-pass1", here)
+            .await
+            .unwrap_err();
+    }
+    let id = app
+        .db
+        .user_by_login("meishan.admin")
         .await
-        .unwrap_err();
-    assert!(res.text().contains("账号或密码不正确"));
+        .unwrap()
+        .unwrap()
+        .id;
+    let county = app.login("changxing.admin").await;
+    let res = app
+        .post_form(&format!("/users/{id}/unlock"), &[], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(
+        app.try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, here)
+            .await
+            .is_ok(),
+        "unlocked by the administrator"
+    );
 }
 both!(five_failures_lock_the_account_for_fifteen_minutes);
+
+/// An unknown login, a wrong password and a locked account get the same page, byte for byte
+/// (but the login as typed), so nobody learns which logins exist or are locked.
+async fn refusals_do_not_tell_which_logins_exist_or_are_locked(app: TestApp) {
+    let at = Some("10.0.0.7");
+    for _ in 0..5 {
+        app.try_login_from("meishan.admin", "Wrong-pass1", at)
+            .await
+            .unwrap_err();
+    }
+    let form = app.login_form().await;
+    let answer = |res: crate::support::TestResponse, login: &str| {
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{login}");
+        (
+            res.text().replace(login, "LOGIN"),
+            res.cookie("bq_login_csrf"),
+        )
+    };
+    let unknown = answer(
+        app.post_login(&form, "nobody.here", "Wrong-pass1", at)
+            .await,
+        "nobody.here",
+    );
+    let wrong = answer(
+        app.post_login(&form, "changxing.admin", "Wrong-pass1", at)
+            .await,
+        "changxing.admin",
+    );
+    let locked = answer(
+        app.post_login(&form, "meishan.admin", baiqian_demo::DEMO_PASSWORD, at)
+            .await,
+        "meishan.admin",
+    );
+    assert!(unknown.0.contains("账号或密码不正确"));
+    assert_eq!(unknown, wrong);
+    assert_eq!(unknown, locked);
+}
+both!(refusals_do_not_tell_which_logins_exist_or_are_locked);
+
+/// An address that keeps failing, whatever the account, is told to wait (429, `Retry-After`),
+/// counted in `/metrics`; another address is not affected; the wait ends with the window.
+async fn an_address_that_keeps_failing_is_told_to_wait(app: TestApp) {
+    let at = Some("10.0.0.9");
+    let form = app.login_form().await;
+    for i in 0..30 {
+        let res = app
+            .post_login(&form, &format!("guess{i}"), "Wrong-pass1", at)
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "try {i}");
+    }
+    let res = app
+        .post_login(&form, "meishan.admin", baiqian_demo::DEMO_PASSWORD, at)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text());
+    assert_eq!(
+        res.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("900")
+    );
+    assert!(res.text().contains("15 分钟后再试"), "{}", res.text());
+    assert!(
+        app.try_login_from(
+            "meishan.admin",
+            baiqian_demo::DEMO_PASSWORD,
+            Some("10.0.0.10")
+        )
+        .await
+        .is_ok()
+    );
+    let city = app.login("city.admin").await;
+    let metrics = app.get("/metrics", &city).await.text();
+    assert!(
+        metrics.contains("baiqian_logins_refused_total{reason=\"throttled\"} 1"),
+        "{metrics}"
+    );
+    app.clock.advance_minutes(16);
+    assert!(
+        app.try_login_from("meishan.admin", baiqian_demo::DEMO_PASSWORD, at)
+            .await
+            .is_ok()
+    );
+}
+both!(an_address_that_keeps_failing_is_told_to_wait);
 
 async fn idle_sessions_end_after_thirty_minutes(app: TestApp) {
     let who = app.login("changxing.admin").await;

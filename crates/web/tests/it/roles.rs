@@ -270,3 +270,58 @@ async fn no_page_puts_the_csrf_token_in_a_url(app: TestApp) {
     );
 }
 both!(no_page_puts_the_csrf_token_in_a_url);
+
+/// Every page and API answer, as the city's administrator gets it: the content security policy
+/// and the other headers (`app::security_headers`); a page or JSON answer is not stored; no
+/// page holds an inline script, an inline event handler or a style attribute (the policy would
+/// refuse them).
+async fn every_answer_carries_the_security_headers(app: TestApp) {
+    let city = app.login("city.admin").await;
+    let mut pages = 0;
+    for spec in baiqian_web::app::routes().specs() {
+        if spec.method != Method::GET {
+            continue;
+        }
+        let url = concrete(spec.path);
+        let res = app.get(&url, &city).await;
+        let h = |name: &str| {
+            res.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let ctype = h("content-type");
+        if ctype.starts_with("application/pdf") {
+            continue;
+        }
+        let csp = h("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{url}: {csp:?}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{url}: {csp}");
+        assert_eq!(h("x-content-type-options"), "nosniff", "{url}");
+        assert_eq!(h("referrer-policy"), "same-origin", "{url}");
+        assert_eq!(h("x-frame-options"), "DENY", "{url}");
+        if ctype.starts_with("text/html") || ctype.starts_with("application/json") {
+            assert_eq!(h("cache-control"), "no-store", "{url}");
+        }
+        if ctype.starts_with("text/html") {
+            pages += 1;
+            let html = res.text();
+            assert!(!html.contains("<script>"), "{url} has an inline script");
+            assert!(!html.contains(" style=\""), "{url} has a style attribute");
+            let handler = html.split(" on").skip(1).find(|rest| {
+                let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+                !name.is_empty() && rest[name.len()..].starts_with("=\"")
+            });
+            assert!(
+                handler.is_none(),
+                "{url} has an inline handler: on{handler:?}"
+            );
+        }
+    }
+    assert!(pages > 20, "only {pages} pages were read");
+}
+both!(every_answer_carries_the_security_headers);

@@ -193,6 +193,8 @@ impl TestApp {
         ));
         let config = Config {
             evidence_dir: Some(evidence_dir.clone()),
+            // Tests name the caller's address in X-Forwarded-For.
+            trusted_proxy: true,
             ..Config::default()
         };
         let state = AppState::new(db.clone(), vault, clock.clone(), config);
@@ -397,26 +399,55 @@ impl TestApp {
     }
 
     pub async fn try_login(&self, login: &str, password: &str) -> Result<Who, TestResponse> {
+        self.try_login_from(login, password, None).await
+    }
+
+    /// The login page's pre-session CSRF cookie and token.
+    pub async fn login_form(&self) -> (String, String) {
         let form = self.get("/login", &Who::Anonymous).await;
         assert_eq!(form.status, StatusCode::OK);
         let pre = form.cookie("bq_login_csrf").expect("login csrf cookie");
         let csrf = form
             .between("name=\"csrf\" value=\"", "\"")
             .expect("csrf field");
+        (pre, csrf)
+    }
+
+    /// Posts the login form (`form` from `login_form`), from `address` when given (the tests'
+    /// server trusts `X-Forwarded-For`).
+    pub async fn post_login(
+        &self,
+        form: &(String, String),
+        login: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> TestResponse {
         let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("csrf", &csrf)
+            .append_pair("csrf", &form.1)
             .append_pair("login", login)
             .append_pair("password", password)
             .append_pair("next", "/")
             .finish();
-        let req = Request::builder()
+        let mut req = Request::builder()
             .method(Method::POST)
             .uri("/login")
-            .header(header::COOKIE, format!("bq_login_csrf={pre}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        let res = self.request(req).await;
+            .header(header::COOKIE, format!("bq_login_csrf={}", form.0))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(a) = address {
+            req = req.header("x-forwarded-for", a);
+        }
+        self.request(req.body(Body::from(body)).expect("request"))
+            .await
+    }
+
+    pub async fn try_login_from(
+        &self,
+        login: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<Who, TestResponse> {
+        let form = self.login_form().await;
+        let res = self.post_login(&form, login, password, address).await;
         if res.status != StatusCode::SEE_OTHER {
             return Err(res);
         }

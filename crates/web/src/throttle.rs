@@ -1,0 +1,311 @@
+//! Login throttling (登录限流). A password check costs about 19 MiB and tens of milliseconds of
+//! argon2id: anyone on the internet can ask for one, so checks are a bounded resource (a few at
+//! once, a short queue, then "busy"), failures slow down the address they come from, and an
+//! account is locked only for the address that failed on it — an attacker elsewhere cannot use
+//! the lockout to keep its owner out.
+//!
+//! Kept in this process's memory, in a map of bounded size; a second app node keeps its own
+//! (issue 34 moves it to the database).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
+use crate::state::AppState;
+
+/// Failures an address may have in a window before its logins are refused until the window ends.
+pub const ADDRESS_MAX_FAILURES: u32 = 30;
+
+/// Password checks one address may have running or waiting at once: a flood from a few
+/// addresses cannot fill the queue that everyone else waits in.
+const PER_ADDRESS_IN_FLIGHT: usize = 2;
+
+/// Most addresses and (account, address) pairs remembered; past it the expired are forgotten,
+/// and if none has expired, all are (with a warning): memory stays bounded under any flood.
+const MAX_KEYS: usize = 100_000;
+
+/// What the guard counts against.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    /// Failures of one account from one address that lock that pair.
+    pub pair_max: u32,
+    /// Failures from one address, any account.
+    pub address_max: u32,
+    /// How long failures are counted, and a lock lasts.
+    pub window_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Strikes {
+    count: u32,
+    since: i64,
+    blocked_until: i64,
+}
+
+/// Password checks were all taken and the queue was full.
+#[derive(Debug)]
+pub struct Busy;
+
+pub struct LoginGuard {
+    checks: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    strikes: Mutex<HashMap<String, Strikes>>,
+    /// Checks running or waiting, per address (only addresses with some).
+    in_flight: Mutex<HashMap<String, usize>>,
+    policy: ThrottlePolicy,
+}
+
+/// An address's place among the checks in flight, given back when dropped.
+struct InFlight<'g> {
+    guard: &'g LoginGuard,
+    address: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .guard
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
+fn address_key(address: &str) -> String {
+    format!("a|{address}")
+}
+
+fn pair_key(login: &str, address: &str) -> String {
+    format!("p|{login}|{address}")
+}
+
+impl LoginGuard {
+    /// At most `parallel` checks at once (the cores), `16 × parallel` more waiting.
+    pub fn new(policy: ThrottlePolicy, parallel: usize) -> LoginGuard {
+        let parallel = parallel.max(1);
+        LoginGuard {
+            checks: tokio::sync::Semaphore::new(parallel),
+            waiting: AtomicUsize::new(0),
+            max_waiting: 16 * parallel,
+            strikes: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            policy,
+        }
+    }
+
+    fn strikes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Strikes>> {
+        // A panic while holding the lock leaves counts, never a broken invariant.
+        self.strikes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Seconds until `key` may try again, if it is blocked now.
+    fn blocked(&self, key: &str, now: i64) -> Option<u64> {
+        let strikes = self.strikes();
+        let s = strikes.get(key)?;
+        (s.blocked_until > now).then(|| ((s.blocked_until - now) as u64).div_ceil(1000))
+    }
+
+    /// Seconds until this address may log in again, when it has failed too often.
+    pub fn address_blocked(&self, address: &str, now: i64) -> Option<u64> {
+        self.blocked(&address_key(address), now)
+    }
+
+    /// Whether this account is locked for this address.
+    pub fn pair_blocked(&self, login: &str, address: &str, now: i64) -> bool {
+        self.blocked(&pair_key(login, address), now).is_some()
+    }
+
+    /// Counts a failure of `login` from `address`; true when this one locked the pair.
+    pub fn failed(&self, login: &str, address: &str, now: i64) -> bool {
+        let window = self.policy.window_ms;
+        let mut strikes = self.strikes();
+        if strikes.len() >= MAX_KEYS {
+            strikes.retain(|_, s| s.blocked_until > now || s.since + window > now);
+            if strikes.len() >= MAX_KEYS {
+                tracing::warn!(
+                    keys = strikes.len(),
+                    "login throttle full of live entries: forgotten"
+                );
+                strikes.clear();
+            }
+        }
+        let mut strike = |key: String, max: u32| -> bool {
+            let s = strikes.entry(key).or_insert(Strikes {
+                count: 0,
+                since: now,
+                blocked_until: 0,
+            });
+            if s.blocked_until > now {
+                // A failure while blocked does not lengthen the block.
+                return false;
+            }
+            if s.since + window <= now {
+                *s = Strikes {
+                    count: 0,
+                    since: now,
+                    blocked_until: 0,
+                };
+            }
+            s.count += 1;
+            if s.count >= max {
+                *s = Strikes {
+                    count: 0,
+                    since: now,
+                    blocked_until: now + window,
+                };
+                return true;
+            }
+            false
+        };
+        strike(address_key(address), self.policy.address_max);
+        strike(pair_key(login, address), self.policy.pair_max)
+    }
+
+    /// A successful login clears the pair's failures.
+    pub fn succeeded(&self, login: &str, address: &str) {
+        self.strikes().remove(&pair_key(login, address));
+    }
+
+    /// An administrator's unlock: the account's locks at every address end.
+    pub fn unlock(&self, login: &str) {
+        let prefix = pair_key(login, "");
+        self.strikes().retain(|k, _| !k.starts_with(&prefix));
+    }
+
+    /// Runs `check` (a password verification) for a caller at `address` when a slot is free,
+    /// waiting in a short queue; `Busy` when the queue is full or the address already has
+    /// `PER_ADDRESS_IN_FLIGHT` checks in it.
+    pub async fn check<F>(&self, address: &str, check: F) -> Result<bool, Busy>
+    where
+        F: FnOnce() -> bool + Send + 'static,
+    {
+        let _place = {
+            let mut map = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = map.entry(address.to_string()).or_insert(0);
+            if *n >= PER_ADDRESS_IN_FLIGHT {
+                return Err(Busy);
+            }
+            *n += 1;
+            InFlight {
+                guard: self,
+                address: address.to_string(),
+            }
+        };
+        let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if queued >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        let permit = self.checks.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let Ok(_permit) = permit else {
+            return Err(Busy);
+        };
+        // On tokio's blocking pool. Each thread that runs a check keeps argon2's 19 MiB in its
+        // allocator arena afterwards (glibc raises its mmap threshold after the first free):
+        // measured in docs/benchmarks.md; reusing one buffer per check slot is the next step.
+        Ok(tokio::task::spawn_blocking(check).await.unwrap_or(false))
+    }
+}
+
+/// The caller's address: the peer of the connection, or — behind a proxy the server is told to
+/// trust (`--trusted-proxy`) — the last address that proxy added to `X-Forwarded-For`.
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.config.trusted_proxy
+            && let Some(last) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|a| !a.is_empty())
+        {
+            return Ok(ClientAddress(last.chars().take(64).collect()));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientAddress(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> LoginGuard {
+        LoginGuard::new(
+            ThrottlePolicy {
+                pair_max: 5,
+                address_max: 30,
+                window_ms: 15 * 60_000,
+            },
+            2,
+        )
+    }
+
+    #[test]
+    fn a_lock_holds_for_its_address_only_and_ends_with_the_window() {
+        let g = guard();
+        for i in 0..4 {
+            assert!(!g.failed("a", "10.0.0.1", i), "failure {i}");
+        }
+        assert!(g.failed("a", "10.0.0.1", 5), "the fifth locks");
+        assert!(g.pair_blocked("a", "10.0.0.1", 6));
+        assert!(!g.pair_blocked("a", "10.0.0.2", 6), "not from elsewhere");
+        assert!(!g.failed("a", "10.0.0.1", 7), "no longer while locked");
+        assert!(g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000 - 1));
+        assert!(!g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000));
+        g.failed("a", "10.0.0.2", 10);
+        g.unlock("a");
+        assert!(!g.pair_blocked("a", "10.0.0.1", 6));
+    }
+
+    #[test]
+    fn an_address_failing_on_many_accounts_is_stopped() {
+        let g = guard();
+        for i in 0..29 {
+            g.failed(&format!("user{i}"), "10.0.0.9", i64::from(i));
+        }
+        assert_eq!(g.address_blocked("10.0.0.9", 29), None);
+        g.failed("user29", "10.0.0.9", 29);
+        assert_eq!(g.address_blocked("10.0.0.9", 30), Some(900));
+        assert_eq!(g.address_blocked("10.0.0.8", 30), None);
+    }
+
+    #[test]
+    fn the_map_stays_bounded() {
+        let g = guard();
+        for i in 0..(MAX_KEYS + 10) {
+            g.failed("x", &format!("a{i}"), 0);
+        }
+        assert!(g.strikes().len() <= MAX_KEYS);
+    }
+}
