@@ -125,6 +125,48 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("argon2: {e}")))
 }
 
+/// `verify_password` with argon2's working memory given, grown to what the hash needs and kept
+/// by the caller for the next check: a login then allocates nothing large (argon2id takes
+/// 19 MiB a check, and a freed buffer stays in the allocator's arena of whichever thread ran
+/// it). A malformed hash never matches.
+pub fn verify_password_in(memory: &mut Vec<argon2::Block>, hash: &str, password: &str) -> bool {
+    use argon2::{Algorithm, Params, Version};
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map(Version::try_from).transpose() else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && out.len() == expected.as_bytes().len()
+        && out
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 /// Whether `password` matches the stored PHC string; a malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
@@ -302,4 +344,31 @@ pub fn is_local_path(p: &str) -> bool {
         && !p.starts_with("//")
         && !p.starts_with("/\\")
         && !p.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_with_given_memory_agrees_with_the_library_and_reuses_it() {
+        let hash = hash_password("Right-pass1").unwrap_or_default();
+        let mut memory = Vec::new();
+        assert!(verify_password_in(&mut memory, &hash, "Right-pass1"));
+        assert!(verify_password(&hash, "Right-pass1"));
+        let grown = memory.len();
+        assert_eq!(
+            grown,
+            19 * 1024,
+            "argon2id's default 19 MiB in 1 KiB blocks"
+        );
+        assert!(!verify_password_in(&mut memory, &hash, "Wrong-pass1"));
+        assert!(!verify_password(&hash, "Wrong-pass1"));
+        assert_eq!(memory.len(), grown, "kept, not grown again");
+        assert!(!verify_password_in(
+            &mut memory,
+            "not a hash",
+            "Right-pass1"
+        ));
+    }
 }

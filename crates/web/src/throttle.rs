@@ -55,6 +55,10 @@ pub struct LoginGuard {
     waiting: AtomicUsize,
     max_waiting: usize,
     strikes: Mutex<HashMap<String, Strikes>>,
+    /// argon2's working memory, one buffer per check that may run at once, reused: allocated
+    /// per check on the blocking pool it stayed in each thread's arena after a flood
+    /// (docs/benchmarks.md).
+    memory: Mutex<Vec<Vec<argon2::Block>>>,
     /// Checks running or waiting, per address (only addresses with some).
     in_flight: Mutex<HashMap<String, usize>>,
     policy: ThrottlePolicy,
@@ -99,6 +103,7 @@ impl LoginGuard {
             waiting: AtomicUsize::new(0),
             max_waiting: 16 * parallel,
             strikes: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Vec::new()),
             in_flight: Mutex::new(HashMap::new()),
             policy,
         }
@@ -188,9 +193,10 @@ impl LoginGuard {
     /// Runs `check` (a password verification) for a caller at `address` when a slot is free,
     /// waiting in a short queue; `Busy` when the queue is full or the address already has
     /// `PER_ADDRESS_IN_FLIGHT` checks in it.
+    /// `check` is given a working buffer of its own, kept for the next check.
     pub async fn check<F>(&self, address: &str, check: F) -> Result<bool, Busy>
     where
-        F: FnOnce() -> bool + Send + 'static,
+        F: FnOnce(&mut Vec<argon2::Block>) -> bool + Send + 'static,
     {
         let _place = {
             let mut map = self
@@ -217,10 +223,28 @@ impl LoginGuard {
         let Ok(_permit) = permit else {
             return Err(Busy);
         };
-        // On tokio's blocking pool. Each thread that runs a check keeps argon2's 19 MiB in its
-        // allocator arena afterwards (glibc raises its mmap threshold after the first free):
-        // measured in docs/benchmarks.md; reusing one buffer per check slot is the next step.
-        Ok(tokio::task::spawn_blocking(check).await.unwrap_or(false))
+        // The permit bounds the buffers: at most one a check running.
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        let done = tokio::task::spawn_blocking(move || {
+            let ok = check(&mut memory);
+            (ok, memory)
+        })
+        .await;
+        Ok(match done {
+            Ok((ok, memory)) => {
+                self.memory
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(memory);
+                ok
+            }
+            Err(_) => false,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::auth::is_local_path;
 use crate::auth::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, set_cookie, sha256_hex,
-    verify_password,
+    verify_password_in,
 };
 use crate::error::{AppError, html};
 use crate::i18n::Tr;
@@ -184,7 +184,9 @@ async fn login(
     let pw = form.password.clone();
     let Ok(matched) = state
         .login_guard
-        .check(&address, move || verify_password(&hash, &pw))
+        .check(&address, move |memory| {
+            verify_password_in(memory, &hash, &pw)
+        })
         .await
     else {
         state.metrics.count_login_refused("busy");
