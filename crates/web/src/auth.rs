@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -125,8 +125,8 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("argon2: {e}")))
 }
 
-/// `verify_password` with argon2's working memory given, grown to what the hash needs and kept
-/// by the caller for the next check: a login then allocates nothing large (argon2id takes
+/// Whether `password` matches the stored PHC string, with argon2's working memory given, grown to
+/// what the hash needs and kept by the caller for the next check: a login then allocates nothing large (argon2id takes
 /// 19 MiB a check, and a freed buffer stays in the allocator's arena of whichever thread ran
 /// it). A malformed hash never matches.
 pub fn verify_password_in(memory: &mut Vec<argon2::Block>, hash: &str, password: &str) -> bool {
@@ -165,15 +165,6 @@ pub fn verify_password_in(memory: &mut Vec<argon2::Block>, hash: &str, password:
             .zip(expected.as_bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
-}
-
-/// Whether `password` matches the stored PHC string; a malformed hash never matches.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
 }
 
 /// Resolves the caller from a bearer token or the session cookie, and checks CSRF on unsafe
@@ -349,6 +340,16 @@ pub fn is_local_path(p: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordVerifier;
+
+    /// The library's own check, to compare with.
+    fn verify_password(hash: &str, password: &str) -> bool {
+        PasswordHash::new(hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    }
 
     #[test]
     fn a_check_with_given_memory_agrees_with_the_library_and_reuses_it() {

@@ -56,12 +56,18 @@ pub struct LoginGuard {
     max_waiting: usize,
     strikes: Mutex<HashMap<String, Strikes>>,
     /// argon2's working memory, one buffer per check that may run at once, reused: allocated
-    /// per check on the blocking pool it stayed in each thread's arena after a flood
+    /// per check, it stayed in the allocator arena of every blocking thread that ran one
     /// (docs/benchmarks.md).
     memory: Mutex<Vec<Vec<argon2::Block>>>,
     /// Checks running or waiting, per address (only addresses with some).
     in_flight: Mutex<HashMap<String, usize>>,
     policy: ThrottlePolicy,
+}
+
+/// A lock of the guard's: a panic while one was held leaves counts or buffers, never a broken
+/// invariant, so a poisoned lock is taken as it is.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An address's place among the checks in flight, given back when dropped.
@@ -72,11 +78,7 @@ struct InFlight<'g> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let mut map = self
-            .guard
-            .in_flight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = locked(&self.guard.in_flight);
         if let Some(n) = map.get_mut(&self.address) {
             *n -= 1;
             if *n == 0 {
@@ -110,10 +112,7 @@ impl LoginGuard {
     }
 
     fn strikes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Strikes>> {
-        // A panic while holding the lock leaves counts, never a broken invariant.
-        self.strikes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.strikes)
     }
 
     /// Seconds until `key` may try again, if it is blocked now.
@@ -192,17 +191,14 @@ impl LoginGuard {
 
     /// Runs `check` (a password verification) for a caller at `address` when a slot is free,
     /// waiting in a short queue; `Busy` when the queue is full or the address already has
-    /// `PER_ADDRESS_IN_FLIGHT` checks in it.
-    /// `check` is given a working buffer of its own, kept for the next check.
+    /// `PER_ADDRESS_IN_FLIGHT` checks in it. `check` is given a working buffer of its own (one of
+    /// the guard's, at most one a running check), kept for the next check.
     pub async fn check<F>(&self, address: &str, check: F) -> Result<bool, Busy>
     where
         F: FnOnce(&mut Vec<argon2::Block>) -> bool + Send + 'static,
     {
         let _place = {
-            let mut map = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = locked(&self.in_flight);
             let n = map.entry(address.to_string()).or_insert(0);
             if *n >= PER_ADDRESS_IN_FLIGHT {
                 return Err(Busy);
@@ -224,12 +220,7 @@ impl LoginGuard {
             return Err(Busy);
         };
         // The permit bounds the buffers: at most one a check running.
-        let mut memory = self
-            .memory
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
+        let mut memory = locked(&self.memory).pop().unwrap_or_default();
         let done = tokio::task::spawn_blocking(move || {
             let ok = check(&mut memory);
             (ok, memory)
@@ -237,10 +228,7 @@ impl LoginGuard {
         .await;
         Ok(match done {
             Ok((ok, memory)) => {
-                self.memory
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(memory);
+                locked(&self.memory).push(memory);
                 ok
             }
             Err(_) => false,

@@ -10,18 +10,7 @@
 mod support;
 
 use baiqian_store::Backend;
-use support::TestApp;
-
-fn peak_rss_mb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse::<u64>().ok())
-        .expect("VmHWM in /proc/self/status")
-        / 1024
-}
+use support::{TestApp, peak_rss_mb};
 
 /// 64 clients from 8 addresses send 2,000 bad logins at once: the addresses are told to wait
 /// (429) or that the checks are busy (503), nothing else fails, and the owner of an account

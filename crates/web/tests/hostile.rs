@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use axum::http::StatusCode;
 use baiqian_store::Backend;
 use support::codes::{CITY, MEISHAN};
-use support::{TestApp, Who};
+use support::{TestApp, Who, peak_rss_mb};
 
 /// The peak memory the whole set may reach, both backends' worlds included.
 const PEAK_RSS_MB: u64 = 300;
@@ -126,70 +126,62 @@ struct Route {
     job: bool,
 }
 
+impl Route {
+    fn new(path: String, fields: &[(&'static str, &'static str)], who: &Who, job: bool) -> Route {
+        Route {
+            path,
+            fields: fields.to_vec(),
+            who: who.clone(),
+            job,
+        }
+    }
+}
+
 async fn routes(app: &TestApp) -> Vec<Route> {
     let city = app.login("city.admin").await;
     let county = app.login("changxing.admin").await;
     let town = app.login("meishan.admin").await;
     let town_token = app.token("meishan.admin").await;
-    let mode = ("mode", "all");
+    let mode = [("mode", "all")];
     vec![
-        Route {
-            path: format!("/orgs/{CITY}/import"),
-            fields: vec![mode],
-            who: city.clone(),
-            job: false,
-        },
-        Route {
-            path: "/standards".into(),
-            fields: vec![("code", "HOSTILE"), ("name", "敌意标准")],
-            who: city,
-            job: false,
-        },
-        Route {
-            path: format!("/orgs/{MEISHAN}/village-facts/2016"),
-            fields: vec![mode],
-            who: county,
-            job: false,
-        },
-        Route {
-            path: format!("/orgs/{MEISHAN}/problems/import"),
-            fields: vec![mode],
-            who: town.clone(),
-            job: false,
-        },
-        Route {
-            path: format!("/orgs/{MEISHAN}/members/import"),
-            fields: vec![mode],
-            who: town,
-            job: false,
-        },
-        Route {
-            path: format!("/api/v1/orgs/{MEISHAN}/members/import"),
-            fields: vec![mode],
-            who: town_token.clone(),
-            job: false,
-        },
-        Route {
-            path: format!("/api/v1/orgs/{MEISHAN}/members/import-jobs"),
-            fields: vec![mode],
-            who: town_token,
-            job: true,
-        },
+        Route::new(format!("/orgs/{CITY}/import"), &mode, &city, false),
+        Route::new(
+            "/standards".into(),
+            &[("code", "HOSTILE"), ("name", "敌意标准")],
+            &city,
+            false,
+        ),
+        Route::new(
+            format!("/orgs/{MEISHAN}/village-facts/2016"),
+            &mode,
+            &county,
+            false,
+        ),
+        Route::new(
+            format!("/orgs/{MEISHAN}/problems/import"),
+            &mode,
+            &town,
+            false,
+        ),
+        Route::new(
+            format!("/orgs/{MEISHAN}/members/import"),
+            &mode,
+            &town,
+            false,
+        ),
+        Route::new(
+            format!("/api/v1/orgs/{MEISHAN}/members/import"),
+            &mode,
+            &town_token,
+            false,
+        ),
+        Route::new(
+            format!("/api/v1/orgs/{MEISHAN}/members/import-jobs"),
+            &mode,
+            &town_token,
+            true,
+        ),
     ]
-}
-
-fn peak_rss_mb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("VmHWM in /proc/self/status");
-    let kb: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    kb / 1024
 }
 
 async fn every_hostile_file_is_refused_on_every_import_route(app: TestApp) {

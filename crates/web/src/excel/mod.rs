@@ -93,7 +93,8 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
     Ok(table)
 }
 
-/// Largest unpacked size of a workbook (a roster of 50,000 rows unpacks to about 30 MB).
+/// Largest unpacked size of what a roster read holds besides its rows (shared strings, styles),
+/// and of the worksheets of a sheet read whole (a roster of 50,000 rows unpacks to about 30 MB).
 const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Largest unpacked size of what a sheet read holds in memory besides its rows (shared strings,

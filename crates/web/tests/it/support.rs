@@ -644,6 +644,20 @@ pub fn between(t: &str, start: &str, end: &str) -> Option<String> {
     Some(t[i..j].to_string())
 }
 
+/// The peak resident memory of this test process so far (VmHWM), in MB: read by the test
+/// binaries of their own (`hostile`, `flood`) at their end.
+#[allow(dead_code)]
+pub fn peak_rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("VmHWM in /proc/self/status")
+        / 1024
+}
+
 pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
