@@ -183,6 +183,16 @@ impl LoginGuard {
         self.strikes().remove(&pair_key(login, address));
     }
 
+    /// The logins locked at some address now, in one pass over what the guard remembers (the
+    /// accounts page offers their unlock). A real login has no `|`, so it ends at the first.
+    pub fn locked_logins(&self, now: i64) -> std::collections::HashSet<String> {
+        self.strikes()
+            .iter()
+            .filter(|(_, s)| s.blocked_until > now)
+            .filter_map(|(k, _)| k.strip_prefix("p|")?.split('|').next().map(str::to_string))
+            .collect()
+    }
+
     /// An administrator's unlock: the account's locks at every address end.
     pub fn unlock(&self, login: &str) {
         let prefix = pair_key(login, "");
@@ -296,7 +306,9 @@ mod tests {
         assert!(g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000 - 1));
         assert!(!g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000));
         g.failed("a", "10.0.0.2", 10);
+        assert!(g.locked_logins(6).contains("a"));
         g.unlock("a");
+        assert!(g.locked_logins(6).is_empty());
         assert!(!g.pair_blocked("a", "10.0.0.1", 6));
     }
 

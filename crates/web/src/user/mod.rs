@@ -54,6 +54,8 @@ struct ListPage {
     f: Frame,
     users: Vec<User>,
     now: i64,
+    /// Accounts the login guard holds locked at some address (`throttle::LoginGuard`).
+    throttled: std::collections::HashSet<i64>,
     page: i64,
     more: bool,
     me_id: i64,
@@ -61,7 +63,7 @@ struct ListPage {
 
 impl ListPage {
     fn locked(&self, u: &User) -> bool {
-        u.is_locked(self.now)
+        u.is_locked(self.now) || self.throttled.contains(&u.id)
     }
 }
 
@@ -85,11 +87,19 @@ async fn list(
         .await?;
     let more = users.len() as i64 > PAGE;
     users.truncate(PAGE as usize);
+    let now = state.clock.now_ms();
+    let locked = state.login_guard.locked_logins(now);
+    let throttled = users
+        .iter()
+        .filter(|u| locked.contains(&u.login))
+        .map(|u| u.id)
+        .collect();
     let page = ListPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "accounts").await?,
         users,
-        now: state.clock.now_ms(),
+        throttled,
+        now,
         page,
         more,
         me_id: me.user.id,

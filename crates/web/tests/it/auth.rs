@@ -107,6 +107,11 @@ async fn five_failures_lock_the_account_for_fifteen_minutes(app: TestApp) {
         .unwrap()
         .id;
     let county = app.login("changxing.admin").await;
+    let accounts = app.get("/users", &county).await.text();
+    assert!(
+        accounts.contains(&format!("/users/{id}/unlock")),
+        "the accounts page offers the unlock"
+    );
     let res = app
         .post_form(&format!("/users/{id}/unlock"), &[], &county)
         .await;
