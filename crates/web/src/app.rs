@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .into_router(&state)
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(from_fn(crate::excel::upload::pace))
         .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
         .layer(from_fn(crate::error::render_errors))
         .layer(from_fn_with_state(state.clone(), security_headers))
@@ -132,7 +133,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// Headers every answer carries: the content security policy, no sniffing, no framing, the
 /// referrer kept on this site; pages and API answers (which may hold personal data) are not
 /// stored by browsers or proxies unless their handler said otherwise; HSTS when served over
-/// TLS (`--secure-cookies`, or `X-Forwarded-Proto: https` from a trusted proxy).
+/// TLS (`--secure-cookies`, or `X-Forwarded-Proto: https` from a trusted proxy), when every
+/// cookie set is `Secure` too.
 pub async fn security_headers(
     State(state): State<AppState>,
     req: axum::extract::Request,
@@ -177,6 +179,35 @@ pub async fn security_headers(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
+        mark_cookies_secure(h);
     }
     res
+}
+
+/// Served over TLS, every cookie is `Secure` (the browser never sends it over plain HTTP),
+/// whether the server was told so (`--secure-cookies`) or learns it from a trusted proxy.
+fn mark_cookies_secure(h: &mut axum::http::HeaderMap) {
+    let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    h.remove(header::SET_COOKIE);
+    for c in cookies {
+        let secure = c
+            .to_str()
+            .map(|t| {
+                t.to_ascii_lowercase()
+                    .split(';')
+                    .any(|a| a.trim() == "secure")
+            })
+            .unwrap_or(true);
+        let value = if secure {
+            c
+        } else {
+            let mut v = c.as_bytes().to_vec();
+            v.extend_from_slice(b"; Secure");
+            HeaderValue::from_bytes(&v).unwrap_or(c)
+        };
+        h.append(header::SET_COOKIE, value);
+    }
 }

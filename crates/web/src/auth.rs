@@ -275,30 +275,46 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
         let token = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.to_string());
-        (token, bytes)
+        (token, Body::from(bytes))
     } else if content_type.starts_with("multipart/form-data") {
-        // The route's own limit applies when its handler reads the body; this is the largest any has.
-        let bytes = axum::body::to_bytes(body, crate::state::MAX_ROSTER_UPLOAD_BYTES)
-            .await
-            .map_err(|_| crate::excel::file_too_large(crate::state::MAX_ROSTER_UPLOAD_BYTES))?;
-        // The pages send `csrf` first: its field lies within the body's first bytes, and a scan
-        // of those is not refused by the multipart reader's own 2 MB default.
-        let head = bytes.slice(..bytes.len().min(CSRF_SCAN_BYTES));
-        let token = multipart_field(&content_type, head, "csrf").await;
-        (token, bytes)
+        // Only the body's first bytes are read here: the pages send `csrf` first. The whole body
+        // then streams on to the handler, which writes a file to disk as it comes and applies
+        // its route's limit; nothing here holds an upload.
+        use futures_util::StreamExt;
+        let mut rest = body.into_data_stream();
+        let mut head = Vec::new();
+        while head.len() < CSRF_SCAN_BYTES {
+            match rest.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(_)) => {
+                    return Err(AppError::Invalid(baiqian_domain::Msg::new(
+                        "import.error.upload",
+                    )));
+                }
+                None => break,
+            }
+        }
+        let head = axum::body::Bytes::from(head);
+        let token = multipart_field(
+            &content_type,
+            head.slice(..head.len().min(CSRF_SCAN_BYTES)),
+            "csrf",
+        )
+        .await;
+        let whole =
+            futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest);
+        (token, Body::from_stream(whole))
     } else {
         return Err(AppError::Csrf);
     };
     match token {
-        (Some(t), bytes) if constant_eq(&t, expected) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
-        }
+        (Some(t), body) if constant_eq(&t, expected) => Ok(Request::from_parts(parts, body)),
         _ => Err(AppError::Csrf),
     }
 }
 
-/// The text of field `name` in a buffered multipart body; the handler reads the same bytes
-/// again. The pages put `csrf` first, so the scan stops before any file.
+/// The text of field `name` in the first bytes of a multipart body; the handler reads the same
+/// bytes again. The pages put `csrf` first, so the scan stops before any file.
 async fn multipart_field(
     content_type: &str,
     bytes: axum::body::Bytes,

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 mod legacy;
 pub mod stream;
+pub mod upload;
 
 /// The tree sheet's columns: field name (as import errors name it) and Chinese header.
 pub const ORG_COLUMNS: [(&str, &str); 8] = [
@@ -164,25 +165,6 @@ fn check_zip_entries<R: std::io::Read + std::io::Seek>(
     Ok(())
 }
 
-/// A CSV file's text: UTF-8 (a byte-order mark dropped) or else GB 18030; `Err` when it is
-/// neither, or holds NUL bytes (a binary file).
-fn decode_csv(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, Msg> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
-        Err(_) => {
-            let (t, _, bad) = encoding_rs::GB18030.decode(bytes);
-            if bad {
-                return Err(Msg::new("import.error.not_xlsx"));
-            }
-            t
-        }
-    };
-    if text.contains('\0') {
-        return Err(Msg::new("import.error.not_xlsx"));
-    }
-    Ok(text)
-}
-
 fn cell_text(d: &Data) -> String {
     match d {
         Data::Empty => String::new(),
@@ -242,16 +224,17 @@ pub fn header_of(field: &str) -> &'static str {
         .unwrap_or("")
 }
 
-/// Reads an import form's upload: the `file` field and the `mode` choice (`good_rows` imports
-/// exactly the good rows; anything else rejects the whole file on any bad row).
-/// An import form's upload: the file, the mode chosen, and whether the user asked to see a
-/// preview before anything is written.
+/// An import form's upload: the file (written to disk as it arrived), the mode chosen, and
+/// whether the user asked to see a preview before anything is written.
 pub struct Upload {
-    pub file: Vec<u8>,
+    pub file: Option<upload::UploadedFile>,
     pub mode: baiqian_store::import::ImportMode,
     pub preview: bool,
 }
 
+/// Reads an import form: the `file` field (refused past `max_bytes`, the route's limit), the
+/// `mode` choice (`good_rows` imports exactly the good rows; anything else rejects the whole
+/// file on any bad row) and `step` (`preview`).
 pub async fn read_upload(
     multipart: &mut axum::extract::Multipart,
     max_bytes: usize,
@@ -259,14 +242,14 @@ pub async fn read_upload(
     use baiqian_store::import::ImportMode;
     let broken = upload_failed(max_bytes);
     let mut up = Upload {
-        file: Vec::new(),
+        file: None,
         mode: ImportMode::AllOrNothing,
         preview: false,
     };
     while let Some(field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "file" => up.file = field.bytes().await.map_err(broken)?.to_vec(),
+            "file" => up.file = Some(upload::UploadedFile::receive(field, max_bytes).await?),
             "mode" => {
                 up.mode = match field.text().await.map_err(broken)?.as_str() {
                     "good_rows" => ImportMode::GoodRowsOnly,

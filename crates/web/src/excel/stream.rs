@@ -3,16 +3,14 @@
 //! (small by nature: an `.xls` sheet holds 65,536 rows) are read whole and handed out the same way.
 
 use std::io::{Cursor, Read, Seek};
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use baiqian_domain::Msg;
 use baiqian_domain::sheet::{fold, is_total_row};
 use baiqian_store::import::ImportError;
 use calamine::{DataRef, Reader};
 
-use super::{
-    Column, HEADER_SEARCH_ROWS, Located, cell_text, check_streamed_size, decode_csv, locate,
-};
+use super::{Column, HEADER_SEARCH_ROWS, Located, cell_text, check_streamed_size, locate};
 
 /// Most rows one streamed sheet may have: an Excel sheet's own limit.
 pub const MAX_STREAM_ROWS: usize = 1_048_576;
@@ -21,13 +19,11 @@ pub const MAX_STREAM_ROWS: usize = 1_048_576;
 /// fewer than 40. A cell further right is refused before a row is widened to hold it.
 pub const MAX_COLUMNS: usize = 100;
 
-/// Where an uploaded sheet is: in memory (a form's upload, owned or borrowed) or in a file
-/// (a job's).
+/// Where an uploaded sheet is: in memory, or in an upload's temporary file.
 #[derive(Clone)]
 pub enum Source<'a> {
-    Bytes(std::sync::Arc<Vec<u8>>),
     Slice(&'a [u8]),
-    File(PathBuf),
+    File(Arc<tempfile::TempPath>),
 }
 
 trait ReadSeek: Read + Seek {}
@@ -36,11 +32,11 @@ impl<T: Read + Seek> ReadSeek for T {}
 impl Source<'_> {
     fn open(&self) -> Result<Box<dyn ReadSeek + '_>, Msg> {
         Ok(match self {
-            Source::Bytes(b) => Box::new(Cursor::new(b.as_slice())),
             Source::Slice(b) => Box::new(Cursor::new(*b)),
             Source::File(p) => Box::new(std::io::BufReader::with_capacity(
                 1 << 16,
-                std::fs::File::open(p).map_err(|_| Msg::new("import.error.no_file"))?,
+                std::fs::File::open(p.as_ref() as &std::path::Path)
+                    .map_err(|_| Msg::new("import.error.no_file"))?,
             )),
         })
     }
@@ -53,16 +49,6 @@ impl Source<'_> {
             .read_to_end(&mut head)
             .map_err(|_| Msg::new("import.error.no_file"))?;
         Ok(head)
-    }
-
-    fn all(&self) -> Result<std::borrow::Cow<'_, [u8]>, Msg> {
-        Ok(match self {
-            Source::Bytes(b) => std::borrow::Cow::Borrowed(b.as_slice()),
-            Source::Slice(b) => std::borrow::Cow::Borrowed(*b),
-            Source::File(p) => std::borrow::Cow::Owned(
-                std::fs::read(p).map_err(|_| Msg::new("import.error.no_file"))?,
-            ),
-        })
     }
 }
 
@@ -118,14 +104,19 @@ pub fn for_each_row(
         let wb = calamine::Xls::new(src.open()?).map_err(|_| Msg::new("import.error.not_xlsx"))?;
         return range_rows(wb, &bounds, found, each);
     }
-    let bytes = src.all()?;
-    check_csv(&bytes, max_rows)?;
-    let text = decode_csv(&bytes)?;
-    found(text.bytes().filter(|b| *b == b'\n').count().max(1));
+    // A CSV is read twice as a stream: once to check its records and find its encoding, then
+    // decoded to UTF-8 as it is parsed.
+    let scan = scan_csv(src.open()?, max_rows)?;
+    found(scan.lines.max(1));
+    let encoding = if scan.utf8 {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::GB18030
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(Decoded::new(src.open()?, encoding));
     let mut record = csv::StringRecord::new();
     let mut n = 0usize;
     loop {
@@ -229,35 +220,143 @@ fn range_rows<R: Reader<RS>, RS: Read + Seek>(
 /// Longest CSV record taken (a roster line is a few hundred bytes).
 const MAX_CSV_RECORD_BYTES: usize = 64 * 1024;
 
-/// Checks a CSV file's records before any is parsed: none longer than `MAX_CSV_RECORD_BYTES`,
-/// none with more than `MAX_COLUMNS` fields, at most `max_rows` (and the title lines). Works on
-/// the raw bytes: quotes, commas and line ends never occur inside a GB 18030 character.
-fn check_csv(bytes: &[u8], max_rows: usize) -> Result<(), Msg> {
+/// What a first pass over a CSV file found.
+struct CsvScan {
+    /// Line ends, for progress.
+    lines: usize,
+    /// The whole file is UTF-8 (else it is read as GB 18030, as Excel in China saves CSV).
+    utf8: bool,
+}
+
+/// Checks a CSV file's records before any is parsed, reading it in 64 KB chunks: none longer
+/// than `MAX_CSV_RECORD_BYTES`, none with more than `MAX_COLUMNS` fields, at most `max_rows`
+/// (and the title lines), no NUL byte. Works on the raw bytes: quotes, commas, line ends and
+/// NUL never occur inside a GB 18030 or UTF-8 character.
+fn scan_csv(mut r: impl Read, max_rows: usize) -> Result<CsvScan, Msg> {
     let (mut quoted, mut len, mut fields, mut records) = (false, 0usize, 1usize, 1usize);
-    for &b in bytes {
-        len += 1;
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => fields += 1,
-            b'\n' if !quoted => {
-                records += 1;
-                (len, fields) = (0, 1);
+    let mut scan = CsvScan {
+        lines: 0,
+        utf8: true,
+    };
+    // The bytes of a UTF-8 character cut by the chunk's end.
+    let mut cut: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(Msg::new("import.error.no_file")),
+        };
+        let chunk = &buf[..n];
+        if scan.utf8 {
+            scan.utf8 = utf8_so_far(&mut cut, chunk);
+        }
+        for &b in chunk {
+            len += 1;
+            match b {
+                0 => return Err(Msg::new("import.error.not_xlsx")),
+                b'"' => quoted = !quoted,
+                b',' if !quoted => fields += 1,
+                b'\n' => {
+                    scan.lines += 1;
+                    if !quoted {
+                        records += 1;
+                        (len, fields) = (0, 1);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        if len > MAX_CSV_RECORD_BYTES {
-            return Err(Msg::new("import.error.record_too_long")
-                .arg("row", records)
-                .arg("max", MAX_CSV_RECORD_BYTES / 1024));
-        }
-        if fields > MAX_COLUMNS {
-            return Err(Msg::new("import.error.too_many_columns").arg("max", MAX_COLUMNS));
-        }
-        if records > max_rows + HEADER_SEARCH_ROWS + 1 {
-            return Err(Msg::new("import.error.too_many_rows").arg("max", max_rows));
+            if len > MAX_CSV_RECORD_BYTES {
+                return Err(Msg::new("import.error.record_too_long")
+                    .arg("row", records)
+                    .arg("max", MAX_CSV_RECORD_BYTES / 1024));
+            }
+            if fields > MAX_COLUMNS {
+                return Err(Msg::new("import.error.too_many_columns").arg("max", MAX_COLUMNS));
+            }
+            if records > max_rows + HEADER_SEARCH_ROWS + 1 {
+                return Err(Msg::new("import.error.too_many_rows").arg("max", max_rows));
+            }
         }
     }
-    Ok(())
+    scan.utf8 &= cut.is_empty();
+    Ok(scan)
+}
+
+/// Whether `chunk`, after the `cut` bytes the last chunk ended with, is still UTF-8; keeps in
+/// `cut` the start of a character this chunk ends inside.
+fn utf8_so_far(cut: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    let joined;
+    let data = if cut.is_empty() {
+        chunk
+    } else {
+        joined = [std::mem::take(cut).as_slice(), chunk].concat();
+        joined.as_slice()
+    };
+    match std::str::from_utf8(data) {
+        Ok(_) => true,
+        Err(e) if e.error_len().is_none() => {
+            cut.extend_from_slice(&data[e.valid_up_to()..]);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// A file's bytes decoded to UTF-8 as they are read (a byte-order mark dropped); a byte that is
+/// not of the encoding is an `InvalidData` error.
+struct Decoded<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+impl<R: Read> Decoded<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Decoded<R> {
+        Decoded {
+            inner,
+            decoder: encoding.new_decoder(),
+            input: vec![0u8; 1 << 16],
+            out: Vec::new(),
+            at: 0,
+            ended: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.out.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.input)?;
+            self.ended = n == 0;
+            let room = self
+                .decoder
+                .max_utf8_buffer_length_without_replacement(n)
+                .ok_or_else(|| std::io::Error::other("decoder buffer"))?;
+            self.out.resize(room, 0);
+            let (result, _, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[..n],
+                &mut self.out,
+                self.ended,
+            );
+            if let encoding_rs::DecoderResult::Malformed(..) = result {
+                return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+            }
+            self.out.truncate(written);
+            self.at = 0;
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 fn ref_text(d: &DataRef<'_>) -> String {
@@ -372,4 +471,67 @@ pub fn for_each_located(
         Some(e) => Err(e),
         None => Ok(()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, Msg> {
+        let mut out = Vec::new();
+        for_each_row(&Source::Slice(bytes), 1000, &mut |_| {}, &mut |_, cells| {
+            out.push(cells);
+            true
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_gb18030_csv_is_decoded_as_it_is_read() {
+        let text = "姓名,支部\n张逸灵,缫舍村党支部\n";
+        let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+        assert!(
+            std::str::from_utf8(&bytes).is_err(),
+            "the test file is not UTF-8"
+        );
+        assert_eq!(
+            rows(&bytes).unwrap_or_default(),
+            vec![vec!["姓名", "支部"], vec!["张逸灵", "缫舍村党支部"]]
+        );
+    }
+
+    #[test]
+    fn a_utf8_csv_loses_its_byte_order_mark_and_keeps_characters_cut_by_a_chunk() {
+        // After the mark, 655 lines of 100 bytes end at byte 65,503; 32 more put a three-byte
+        // character on the first 64 KB chunk's end (bytes 65,535 to 65,537).
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        for _ in 0..655 {
+            bytes.extend(std::iter::repeat_n(b'a', 99));
+            bytes.push(b'\n');
+        }
+        bytes.extend(std::iter::repeat_n(b'b', 32));
+        bytes.extend("村,x\n".as_bytes());
+        assert_eq!(bytes.len() - "村,x\n".len() + 3, (1 << 16) + 2);
+        let read = rows(&bytes).unwrap_or_default();
+        assert_eq!(read.len(), 656);
+        assert_eq!(read[0][0], "a".repeat(99), "no mark left");
+        assert_eq!(read[655], vec![format!("{}村", "b".repeat(32)), "x".into()]);
+    }
+
+    #[test]
+    fn a_csv_with_a_nul_or_bytes_of_no_encoding_is_refused() {
+        assert!(rows(b"a,b\n\0,c\n").is_err());
+        // 0xFF never occurs in GB 18030 (nor in UTF-8).
+        assert!(rows(b"a,b\n\xFF\xFF,c\n").is_err());
+    }
+
+    #[test]
+    fn a_csv_record_too_long_or_too_wide_is_refused_before_parsing() {
+        let long = vec![b'a'; MAX_CSV_RECORD_BYTES + 1];
+        let m = rows(&long).err().map(|m| m.key);
+        assert_eq!(m, Some("import.error.record_too_long"));
+        let wide = vec![b','; MAX_COLUMNS + 1];
+        let m = rows(&wide).err().map(|m| m.key);
+        assert_eq!(m, Some("import.error.too_many_columns"));
+    }
 }

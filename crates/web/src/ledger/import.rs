@@ -121,6 +121,7 @@ pub(super) async fn import(
     let org = state.db.org(me.scope(), &code).await?;
     let excel::Upload { file, mode, .. } =
         excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
+    let file = crate::excel::upload::bytes_of(&file).await?;
     let both = |m: &Msg| {
         format!(
             "{} / {}",

@@ -211,9 +211,7 @@ pub(crate) async fn api_import_job(
     require_manager(&me)?;
     let crate::excel::Upload { file, mode, .. } =
         crate::excel::read_upload(&mut multipart, crate::state::MAX_ROSTER_UPLOAD_BYTES).await?;
-    if file.is_empty() {
-        return Err(AppError::Invalid(Msg::new("import.error.no_file")));
-    }
+    let file = crate::excel::upload::require(file).map_err(AppError::Invalid)?;
     Ok(job_started(
         start_import_job(&state, &me, &node, file, mode).await?,
     ))

@@ -703,7 +703,7 @@ struct RosterRead {
 async fn read_for_preview(
     nodes: Vec<Node>,
     page: Node,
-    file: std::sync::Arc<Vec<u8>>,
+    src: crate::excel::stream::Source<'static>,
 ) -> Result<Result<RosterRead, Msg>, AppError> {
     tokio::task::spawn_blocking(move || {
         let orgs = OrgNames::new(&page, &nodes);
@@ -713,7 +713,6 @@ async fn read_for_preview(
             good: 0,
             errors: Vec::new(),
         };
-        let src = crate::excel::stream::Source::Bytes(file);
         let mut header = None;
         let outcome = read_roster(
             &src,
@@ -742,7 +741,7 @@ async fn preview_page(
     state: &AppState,
     me: &CurrentUser,
     mut page: ImportPage,
-    file: Vec<u8>,
+    file: Option<crate::excel::upload::UploadedFile>,
 ) -> Result<Response, AppError> {
     page.done = false;
     let refuse = |mut page: ImportPage, m: Msg| -> Result<Response, AppError> {
@@ -751,15 +750,15 @@ async fn preview_page(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(res)
     };
-    if file.is_empty() {
-        return refuse(page, Msg::new("import.error.no_file"));
-    }
+    let file = match crate::excel::upload::require(file) {
+        Ok(f) => f,
+        Err(m) => return refuse(page, m),
+    };
     let nodes = state
         .db
         .org_subtree(me.scope(), &page.org.code, false)
         .await?;
-    let file = std::sync::Arc::new(file);
-    let read = match read_for_preview(nodes.clone(), page.org.clone(), file.clone()).await? {
+    let read = match read_for_preview(nodes.clone(), page.org.clone(), file.source()).await? {
         Ok(r) => r,
         Err(m) => return refuse(page, m),
     };
@@ -778,7 +777,6 @@ async fn preview_page(
     };
     let mut bad: Vec<usize> = read.errors.iter().map(|e| e.row).collect();
     bad.dedup();
-    let file = std::sync::Arc::try_unwrap(file).unwrap_or_else(|shared| shared.as_ref().clone());
     page.preview = Some(Preview {
         draft: state.drafts.put(
             me.user.id,
@@ -867,7 +865,7 @@ pub(super) async fn start_import_job(
     state: &AppState,
     me: &CurrentUser,
     node: &Node,
-    file: Vec<u8>,
+    file: crate::excel::upload::UploadedFile,
     mode: baiqian_store::import::ImportMode,
 ) -> Result<i64, AppError> {
     use baiqian_store::job::{JobEnd, JobKind};
@@ -880,8 +878,8 @@ pub(super) async fn start_import_job(
         JobKind::MemberImport,
         &code,
         move |state, progress| async move {
-            let src = crate::excel::stream::Source::Bytes(std::sync::Arc::new(file));
-            let outcome = import_source(&state, &me, &node, src, mode, progress.clone()).await?;
+            let outcome =
+                import_source(&state, &me, &node, file.source(), mode, progress.clone()).await?;
             let (found, done) = progress.get();
             Ok(match outcome {
                 Err(m) => JobEnd {
@@ -957,19 +955,19 @@ pub(super) async fn import_source(
     }
 }
 
-/// Imports a roster file held in memory (a form's or the API's upload).
+/// Imports an uploaded roster file (a form's or the API's upload) while the request waits.
 pub(super) async fn import_file(
     state: &AppState,
     me: &CurrentUser,
     node: &Node,
-    file: Vec<u8>,
+    file: Option<crate::excel::upload::UploadedFile>,
     mode: baiqian_store::import::ImportMode,
 ) -> Result<Result<baiqian_store::import::ImportOutcome, Msg>, AppError> {
-    if file.is_empty() {
-        return Ok(Err(Msg::new("import.error.no_file")));
-    }
-    let src = crate::excel::stream::Source::Bytes(std::sync::Arc::new(file));
-    import_source(state, me, node, src, mode, Default::default()).await
+    let file = match crate::excel::upload::require(file) {
+        Ok(f) => f,
+        Err(m) => return Ok(Err(m)),
+    };
+    import_source(state, me, node, file.source(), mode, Default::default()).await
 }
 
 pub(super) async fn import(

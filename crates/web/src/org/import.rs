@@ -61,6 +61,7 @@ pub(super) async fn import(
     let node = tree_node_for_change(&state, &me, &code).await?;
     let crate::excel::Upload { file, mode, .. } =
         excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
+    let file = crate::excel::upload::bytes_of(&file).await?;
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,

@@ -139,6 +139,7 @@ pub(super) async fn facts_import(
     }
     let crate::excel::Upload { file, mode, .. } =
         excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
+    let file = crate::excel::upload::bytes_of(&file).await?;
     let mut page = FactsPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "ratings").await?,

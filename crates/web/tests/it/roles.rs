@@ -325,3 +325,39 @@ async fn every_answer_carries_the_security_headers(app: TestApp) {
     assert!(pages > 20, "only {pages} pages were read");
 }
 both!(every_answer_carries_the_security_headers);
+
+/// Behind a trusted proxy that terminated TLS (`X-Forwarded-Proto: https`), the answers carry
+/// HSTS and every cookie is `Secure`; over plain HTTP neither (the tests' server is told it is
+/// behind a trusted proxy and not configured for TLS).
+async fn over_tls_from_a_trusted_proxy_cookies_are_secure(app: TestApp) {
+    let ask = |proto: Option<&'static str>| {
+        let mut req = Request::builder().uri("/login");
+        if let Some(p) = proto {
+            req = req.header("x-forwarded-proto", p);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let plain = app.request(ask(None)).await;
+    let tls = app.request(ask(Some("https"))).await;
+    let cookies = |res: &crate::support::TestResponse| -> Vec<String> {
+        res.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        !cookies(&plain).is_empty(),
+        "the login form sets its cookie"
+    );
+    assert!(cookies(&plain).iter().all(|c| !c.contains("Secure")));
+    assert!(plain.headers.get("strict-transport-security").is_none());
+    assert_eq!(cookies(&tls).len(), cookies(&plain).len());
+    assert!(
+        cookies(&tls).iter().all(|c| c.ends_with("; Secure")),
+        "{:?}",
+        cookies(&tls)
+    );
+    assert!(tls.headers.get("strict-transport-security").is_some());
+}
+both!(over_tls_from_a_trusted_proxy_cookies_are_secure);

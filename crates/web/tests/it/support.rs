@@ -365,6 +365,49 @@ impl TestApp {
         self.request(req).await
     }
 
+    /// Posts a multipart form whose file is `mb` MB of `a` with no line end, generated as it is
+    /// sent: the test holds none of it, so a peak read afterwards is the server's.
+    #[allow(dead_code, reason = "the hostile-input binary's, not every binary's")]
+    pub async fn post_multipart_streamed_line(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        mb: usize,
+        who: &Who,
+    ) -> TestResponse {
+        let boundary = "XbaiqianBoundaryX";
+        let mut head = String::new();
+        if let Who::Session(s) = who {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
+                s.csrf
+            ));
+        }
+        for (k, v) in fields {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        head.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"));
+        let chunk = axum::body::Bytes::from(vec![b'a'; 1 << 20]);
+        let parts = std::iter::once(axum::body::Bytes::from(head))
+            .chain(std::iter::repeat_n(chunk, mb))
+            .chain(std::iter::once(axum::body::Bytes::from(format!(
+                "\r\n--{boundary}--\r\n"
+            ))))
+            .map(Ok::<_, std::io::Error>);
+        let req = who
+            .apply(Request::builder().method(Method::POST).uri(path))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from_stream(futures_util::stream::iter(parts)))
+            .expect("request");
+        self.request(req).await
+    }
+
     /// The node with `code`, looked up with the whole tree in scope (tests read as the system).
     pub async fn node(&self, code: &str) -> baiqian_store::kernel::Node {
         let code = baiqian_domain::org::OrgCode::parse(code).expect("a valid code");
