@@ -83,9 +83,11 @@ async fn generate(db: &Db, args: &Args) -> Result<(), BoxError> {
         db,
         &format!(
             "INSERT INTO problems (village_code, village_path, source, item_group, description, \
-             owner_name, measures, deadline, status, found_on, found_by, updated_at) \
+             owner_name, measures, deadline, original_deadline, status, found_on, found_by, \
+             updated_at) \
              SELECT v.code, v.path, 'survey', {group}, '村级后备干部不足，缺少年轻人', '村党组织书记', \
-             '从返乡大学生中物色后备干部2名', '2016-' || {m} || '-' || {d}, {status}, \
+             '从返乡大学生中物色后备干部2名', '2016-' || {m} || '-' || {d}, \
+             '2016-' || {m} || '-' || {d}, {status}, \
              '2015-10-01', 'bench', {NOW} FROM bench_villages v CROSS JOIN bench_k k \
              WHERE k.k < {ppv}",
             m = pad2(b, month),

@@ -76,6 +76,9 @@ enum Command {
     /// Manage card readers and kiosks.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a consistent copy of the database while it serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump custom format).
     Backup {
         #[arg(long, env = "BAIQIAN_DB")]
@@ -104,6 +107,20 @@ enum UserCommand {
         org: String,
         #[command(flatten)]
         policy: PolicyArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk the audit log's hash chain and recompute every row's hash; name the first row
+    /// changed, removed or slipped in, and exit 1 if there is one.
+    Verify {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        /// An anchor written down earlier (`SEQ:HASH`, from the server's log line "audit chain
+        /// anchor"): the chain must pass through it, which a rewritten chain does not.
+        #[arg(long)]
+        anchor: Option<String>,
     },
 }
 
@@ -251,6 +268,9 @@ enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Usage(String),
+    /// The audit chain is broken (the message names where).
+    #[error("{0}")]
+    Broken(String),
 }
 
 #[tokio::main]
@@ -474,6 +494,50 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 device.id, device.name, device.org_code
             );
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { db, anchor }) => {
+            use baiqian_store::audit::chain::{BreakKind, parse_anchor};
+            let anchor = anchor
+                .map(|a| parse_anchor(&a))
+                .transpose()
+                .map_err(|_| CliError::Usage("--anchor: SEQ:HASH (64 hex digits)".into()))?;
+            let store = Db::connect(&db).await?;
+            let check = store
+                .verify_audit_chain(anchor.as_ref().map(|(s, h)| (*s, h.as_str())))
+                .await?;
+            let Some(b) = check.broken else {
+                println!(
+                    "Audit chain verified: {} rows, head {}:{}.",
+                    check.rows, check.head_seq, check.head
+                );
+                return Ok(());
+            };
+            let what = match b.kind {
+                BreakKind::Changed => {
+                    "its fields no longer hash to its stored hash: it was changed"
+                }
+                BreakKind::Link => {
+                    "it does not follow the row before it: rows were removed or reordered"
+                }
+                BreakKind::Unchained => {
+                    "it is outside the chain: it was inserted behind the application"
+                }
+                BreakKind::Head => {
+                    "the chain ends before the recorded head: rows at its end were removed"
+                }
+                BreakKind::Anchor => "the chain does not pass through the anchor: it was rewritten",
+            };
+            let seq = b.seq.map(|s| format!(" (seq {s})")).unwrap_or_default();
+            let row = if b.id > 0 {
+                format!("row id {}{seq}", b.id)
+            } else {
+                format!("link{seq}")
+            };
+            Err(CliError::Broken(format!(
+                "audit chain broken at {row}: {what} ({}); {} rows verified before it",
+                b.kind.as_str(),
+                check.rows
+            )))
         }
         Command::Backup { db, to } => {
             let store = Db::connect(&db).await?;

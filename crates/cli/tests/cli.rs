@@ -297,7 +297,7 @@ fn help_documents_every_subcommand() {
     let (ok, out, _) = run(&["--help"], None);
     assert!(ok);
     for cmd in [
-        "demo", "serve", "migrate", "user", "token", "device", "backup",
+        "demo", "serve", "migrate", "user", "token", "device", "backup", "audit",
     ] {
         assert!(out.contains(cmd), "{cmd} missing from --help");
     }

@@ -68,15 +68,20 @@ pub enum Capability {
     ManageAccounts,
     /// The problem ledgers (问题清单) of villages, their boards and situation files.
     ReadProblems,
-    /// Report a problem, set its owner, measures and deadline, start and rectify it, add
-    /// evidence: the village and everyone above it.
+    /// Report a problem, set its owner, measures and deadline (a later deadline as a request),
+    /// start and rectify it, add evidence: the village and the administrations above it, who do
+    /// the work. Leaders guide and look; they do not drive problems.
     ReportProblems,
-    /// Check a rectified problem and close (销号) or reopen it: the level above the village.
+    /// Check a rectified problem and close (销号) or reopen it, and decide a deadline extension:
+    /// the level above the village, never on one's own work (the four-eyes rule).
     VerifyProblems,
     /// Leaders' visits (走访调研), their guided areas and pledges (公开承诺).
     ReadVisits,
-    /// Log a visit, name a leader and their areas, make a pledge.
+    /// Log one's visits, make one's pledges, turn one's own visit's findings into problems (a
+    /// leader acts only as themselves; an administration for any leader in scope).
     LogVisits,
+    /// Name the leaders serving at a node and the areas each guides.
+    ManageLeaders,
     /// Start a township's survey (排摸) and mark its villages surveyed.
     RunSurveys,
     /// A village's situation file (村情档案) and the files of the villages under a node.
@@ -123,10 +128,11 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::EditPartyOrg, &[C, Co, T, S]),
     (Capability::ManageAccounts, &[C, Co, T]),
     (Capability::ReadProblems, &[C, Co, T, S, L, A]),
-    (Capability::ReportProblems, &[C, Co, T, S, L]),
+    (Capability::ReportProblems, &[C, Co, T, S]),
     (Capability::VerifyProblems, &[C, Co, T]),
     (Capability::ReadVisits, &[C, Co, T, S, L, A]),
     (Capability::LogVisits, &[C, Co, T, L]),
+    (Capability::ManageLeaders, &[C, Co, T]),
     (Capability::RunSurveys, &[C, Co, T]),
     (Capability::ReadVillageFiles, &[C, Co, T, S, L, A]),
     (Capability::KeepVillageFiles, &[C, Co, T, S]),
@@ -160,6 +166,7 @@ impl Capability {
                 | Capability::ReportProblems
                 | Capability::VerifyProblems
                 | Capability::LogVisits
+                | Capability::ManageLeaders
                 | Capability::KeepVillageFiles
                 | Capability::RunSurveys
         )
@@ -198,6 +205,7 @@ impl Capability {
             Capability::VerifyProblems => "verify_problems",
             Capability::ReadVisits => "read_visits",
             Capability::LogVisits => "log_visits",
+            Capability::ManageLeaders => "manage_leaders",
             Capability::RunSurveys => "run_surveys",
             Capability::ReadVillageFiles => "read_village_files",
             Capability::KeepVillageFiles => "keep_village_files",
@@ -228,7 +236,25 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 36);
+        assert_eq!(seen.len(), 37);
+    }
+
+    #[test]
+    fn a_leader_guides_and_looks_but_does_not_drive_problems() {
+        for cap in [
+            Capability::ReadProblems,
+            Capability::ReadVisits,
+            Capability::LogVisits,
+        ] {
+            assert!(Role::Leader.may(cap), "leader may not {cap:?}");
+        }
+        for cap in [
+            Capability::ReportProblems,
+            Capability::VerifyProblems,
+            Capability::ManageLeaders,
+        ] {
+            assert!(!Role::Leader.may(cap), "leader may {cap:?}");
+        }
     }
 
     #[test]

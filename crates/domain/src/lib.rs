@@ -13,5 +13,6 @@ pub mod role;
 pub mod scope;
 pub mod sheet;
 pub mod time;
+pub mod trust;
 
 pub use msg::Msg;

@@ -82,11 +82,24 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_problem_groups.sql"),
         postgres: include_str!("../migrations/postgres/0011_problem_groups.sql"),
     },
+    Migration {
+        version: 12,
+        name: "deadline_extensions",
+        sqlite: include_str!("../migrations/sqlite/0012_deadline_extensions.sql"),
+        postgres: include_str!("../migrations/postgres/0012_deadline_extensions.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "audit_chain",
+        sqlite: include_str!("../migrations/sqlite/0013_audit_chain.sql"),
+        postgres: include_str!("../migrations/postgres/0013_audit_chain.sql"),
+    },
 ];
 
 impl Db {
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize> {
+        const AUDIT_CHAIN_VERSION: i64 = 13;
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
         )
@@ -109,6 +122,16 @@ impl Db {
                 .execute(tx.conn())
                 .await
                 .map_err(|e| StoreError::Migration(m.name.into(), e.to_string()))?;
+            if m.version == AUDIT_CHAIN_VERSION {
+                // Rows kept before the chain are sealed into it, oldest first, and only then
+                // is the log append-only again.
+                let sealed = crate::audit::chain::seal_unchained(tx.conn()).await?;
+                sqlx::raw_sql(crate::audit::chain::guards(self.backend()))
+                    .execute(tx.conn())
+                    .await
+                    .map_err(|e| StoreError::Migration(m.name.into(), e.to_string()))?;
+                tracing::info!(rows = sealed, "audit rows sealed into the chain");
+            }
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)

@@ -1,5 +1,9 @@
-//! The audit log (审计日志): one row per change, written in the same transaction as the change.
-//! Rows are never updated or deleted; triggers in both schemas refuse it.
+//! The audit log (审计日志): one row per change, written in the same transaction as the change,
+//! each a link of a hash chain (`chain`). Rows are never updated or deleted; triggers in both
+//! schemas refuse it (and TRUNCATE on PostgreSQL), and the chain shows it if someone goes
+//! around them.
+
+pub mod chain;
 
 use baiqian_domain::scope::Scope;
 use serde::Serialize;
@@ -62,9 +66,33 @@ pub(crate) async fn record(
     now: i64,
     c: Change,
 ) -> Result<()> {
+    let (before, after) = (
+        c.before.map(|v| v.to_string()),
+        c.after.map(|v| v.to_string()),
+    );
+    let (last, prev) = chain::head(conn).await?;
+    let seq = last + 1;
+    let hash = chain::row_hash(
+        seq,
+        &prev,
+        &chain::Fields {
+            at: now,
+            actor_id: actor.user_id,
+            actor_login: &actor.login,
+            actor_role: actor.role.as_str(),
+            action: c.action,
+            entity: c.entity,
+            entity_key: &c.key,
+            org_path: &c.org_path,
+            before_json: before.as_deref(),
+            after_json: after.as_deref(),
+            reason: c.reason.as_deref(),
+        },
+    );
     sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, actor_login, actor_role, action, entity, entity_key, org_path, before_json, after_json, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO audit_log (at, actor_id, actor_login, actor_role, action, entity, entity_key, \
+         org_path, before_json, after_json, reason, seq, prev_hash, row_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(now)
     .bind(actor.user_id)
@@ -74,12 +102,15 @@ pub(crate) async fn record(
     .bind(c.entity)
     .bind(&c.key)
     .bind(&c.org_path)
-    .bind(c.before.map(|v| v.to_string()))
-    .bind(c.after.map(|v| v.to_string()))
+    .bind(before)
+    .bind(after)
     .bind(c.reason)
-    .execute(conn)
+    .bind(seq)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    chain::set_head(conn, seq, &hash).await
 }
 
 #[derive(Debug, Clone, Serialize)]

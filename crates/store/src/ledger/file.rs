@@ -157,7 +157,8 @@ const FILE_COLUMNS: &str = "o.code, o.name, o.secretary_name, COALESCE(t.name, '
     f.population, f.households, f.income_sources, f.land_tenth_mu, f.land, f.notes, \
     f.updated_at, f.updated_by, c.income_fen, b.level AS b_level, b.year AS b_year, \
     pt.open AS p_open, pt.in_progress AS p_in_progress, pt.rectified AS p_rectified, \
-    pt.verified AS p_verified, pt.reopened AS p_reopened, pt.overdue AS p_overdue";
+    pt.verified AS p_verified, pt.reopened AS p_reopened, pt.overdue AS p_overdue, \
+    pt.extended AS p_extended";
 
 const FILE_FROM: &str = "orgs o LEFT JOIN orgs t ON t.code = o.parent_code \
     LEFT JOIN village_files f ON f.org_code = o.code AND f.year = $3 \
@@ -203,6 +204,7 @@ fn file_from_row(r: &AnyRow, year: i64, as_of: &str) -> Result<VillageFile> {
             rectified,
             verified,
             overdue: n("p_overdue")?,
+            extended: n("p_extended")?,
         },
         entries: FileEntries {
             population: r.try_get("population")?,

@@ -3,12 +3,14 @@
 //! tallies the boards read; the daily mark of what is overdue; and the leaders' visits and
 //! pledges (`visit`) and the townships' surveys (`survey`) that find problems.
 
+mod deadline;
 mod file;
 mod import;
 mod survey;
 mod tally;
 mod visit;
 
+pub use deadline::{DeadlineExtension, PlanOutcome};
 pub use file::{FileEntries, FileForm, VillageFile, file_day, tenths};
 pub use import::{ProblemRow, parse_status};
 pub use survey::{NewSurvey, Survey, SurveyVillage};
@@ -21,6 +23,7 @@ use baiqian_domain::ledger::{ProblemSource, ProblemStatus, ProblemStep, days_lat
 use baiqian_domain::org::{Level, OrgCode};
 use baiqian_domain::scope::Scope;
 use baiqian_domain::time::china_date;
+use baiqian_domain::trust::four_eyes;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -49,8 +52,13 @@ pub struct Problem {
     pub owner_user_id: Option<i64>,
     pub measures: String,
     pub deadline: String,
+    /// The deadline as first agreed: the one in force moves later only by an approved
+    /// extension.
+    pub original_deadline: String,
     pub status: ProblemStatus,
     pub overdue: bool,
+    /// Unresolved, and due after its original deadline (延期).
+    pub extended: bool,
     pub found_on: String,
     pub found_by: String,
     pub updated_at: i64,
@@ -63,6 +71,15 @@ impl Problem {
             return None;
         }
         days_late(&self.deadline, today).filter(|d| *d > 0)
+    }
+
+    /// Days past the original deadline on `today`, when it was extended and is unresolved and
+    /// late against it: what an extension hides from the plain overdue count.
+    pub fn days_late_against_original(&self, today: &str) -> Option<i64> {
+        if !self.status.is_unresolved() || self.original_deadline == self.deadline {
+            return None;
+        }
+        days_late(&self.original_deadline, today).filter(|d| *d > 0)
     }
 
     fn audit_json(&self) -> serde_json::Value {
@@ -122,13 +139,15 @@ pub struct NewProblem {
     pub found_on: String,
 }
 
-/// The owner, measures and deadline of a problem, changed while it is being worked on.
+/// The owner, measures and deadline of a problem, changed while it is being worked on; a
+/// deadline moved says why.
 #[derive(Debug, Clone, Default)]
 pub struct ProblemPlan {
     pub owner_name: String,
     pub owner_login: String,
     pub measures: String,
     pub deadline: String,
+    pub deadline_reason: String,
 }
 
 /// Which problems a list shows.
@@ -137,6 +156,10 @@ pub struct ProblemFilter {
     pub status: Option<ProblemStatus>,
     /// Only the overdue ones.
     pub overdue: bool,
+    /// Only the extended ones (unresolved, due after their original deadline).
+    pub extended: bool,
+    /// Only those with an extension request waiting for its decision.
+    pub extension_waiting: bool,
     /// Only those found by one survey.
     pub survey_id: Option<i64>,
     /// Only those of one standard item group.
@@ -157,15 +180,33 @@ macro_rules! late {
 }
 pub(crate) use late;
 
+/// Extended: unresolved, and due after the original deadline; over a problem's columns
+/// prefixed with `$p`.
+macro_rules! extended {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "status IN ('open', 'in_progress', 'reopened') AND ",
+            $p,
+            "deadline > ",
+            $p,
+            "original_deadline"
+        )
+    };
+}
+pub(crate) use extended;
+
 pub(crate) const LATE: &str = late!("p.");
 
 pub(crate) const PROBLEM_COLUMNS: &str = concat!(
     "p.id, p.village_code, v.name AS village_name, \
     COALESCE(t.name, '') AS township_name, p.village_path, p.source, p.survey_id, p.visit_id, \
     p.item_code, p.item_group, p.description, p.owner_name, p.owner_user_id, p.measures, \
-    p.deadline, p.status, CASE WHEN ",
+    p.deadline, p.original_deadline, p.status, CASE WHEN ",
     late!("p."),
-    " THEN 1 ELSE 0 END AS overdue, p.found_on, p.found_by, p.updated_at"
+    " THEN 1 ELSE 0 END AS overdue, CASE WHEN ",
+    extended!("p."),
+    " THEN 1 ELSE 0 END AS extended, p.found_on, p.found_by, p.updated_at"
 );
 
 /// The day of the last daily mark, read so that it holds until this transaction ends (the
@@ -202,9 +243,11 @@ pub(crate) fn problem_from_row(r: &AnyRow) -> Result<Problem> {
         owner_user_id: r.try_get("owner_user_id")?,
         measures: r.try_get("measures")?,
         deadline: r.try_get("deadline")?,
+        original_deadline: r.try_get("original_deadline")?,
         status: ProblemStatus::parse(&r.try_get::<String, _>("status")?)
             .ok_or_else(|| corrupt("status"))?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
+        extended: r.try_get::<i64, _>("extended")? != 0,
         found_on: r.try_get("found_on")?,
         found_by: r.try_get("found_by")?,
         updated_at: r.try_get("updated_at")?,
@@ -422,9 +465,9 @@ pub(crate) async fn insert_problem(
     let overdue = p.deadline.as_str() < marked;
     let id: i64 = sqlx::query(
         "INSERT INTO problems (village_code, village_path, source, survey_id, visit_id, item_code, \
-         item_group, description, owner_name, owner_user_id, measures, deadline, status, \
-         found_on, found_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15) \
+         item_group, description, owner_name, owner_user_id, measures, deadline, \
+         original_deadline, status, found_on, found_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, 'open', $13, $14, $15) \
          RETURNING id",
     )
     .bind(p.village.code.as_str())
@@ -464,7 +507,10 @@ pub(crate) async fn insert_problem(
         },
         None,
         Some(ProblemStatus::Open),
-        i64::from(overdue),
+        tally::Flags {
+            overdue: i64::from(overdue),
+            extended: 0,
+        },
     )
     .await?;
     Ok(id)
@@ -510,14 +556,17 @@ pub(crate) async fn set_imported_status(
         },
         Some(ProblemStatus::Open),
         Some(status),
-        i64::from(overdue) - i64::from(late),
+        tally::Flags {
+            overdue: i64::from(overdue) - i64::from(late),
+            extended: 0,
+        },
     )
     .await
 }
 
 impl Db {
     /// Reports a problem of a village in scope. The village and those above it report; a
-    /// leader reports what a visit found (`source` = visit).
+    /// leader reports what their own visit found (`source` = visit, the visit named).
     pub async fn create_problem(&self, actor: &Actor, new: &NewProblem, now: i64) -> Result<i64> {
         let from_visit = new.source.trim() == ProblemSource::Visit.as_str();
         if !(actor.role.may(Capability::ReportProblems)
@@ -530,6 +579,11 @@ impl Db {
         let checked = check_problem(tx.conn(), actor, new, &today).await?;
         if let Some(visit) = checked.visit_id {
             visit::check_visit_place(tx.conn(), &actor.scope, visit, &checked.village.path).await?;
+        }
+        if !actor.role.may(Capability::ReportProblems) {
+            // A leader turns only their own visit's findings into problems.
+            let visit = checked.visit_id.ok_or_else(denied)?;
+            visit::check_own_visit(tx.conn(), actor, visit).await?;
         }
         if let Some(survey) = checked.survey_id {
             survey::check_survey_village(tx.conn(), survey, checked.village.code.as_str()).await?;
@@ -681,7 +735,21 @@ impl Db {
             return Err(denied());
         }
         let to = before.status.after(step).map_err(StoreError::Conflict)?;
+        if step == ProblemStep::Verify {
+            // Whoever recorded the rectification does not close it.
+            let rectifier: Option<String> = sqlx::query(
+                "SELECT login FROM problem_updates WHERE problem_id = $1 AND step = 'rectify' \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+            four_eyes(&actor.login, rectifier.as_deref()).map_err(StoreError::Denied)?;
+        }
         let overdue = to.is_unresolved() && before.deadline.as_str() < marked.as_str();
+        let extended = to.is_unresolved() && before.deadline > before.original_deadline;
         // The status is the one read: a step taken meanwhile by someone else wins, this fails.
         let n = sqlx::query(
             "UPDATE problems SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
@@ -719,12 +787,13 @@ impl Db {
             },
             Some(before.status),
             Some(to),
-            i64::from(overdue) - i64::from(before.overdue),
+            tally::Flags::moved((before.overdue, before.extended), (overdue, extended)),
         )
         .await?;
         let after = Problem {
             status: to,
             overdue,
+            extended,
             updated_at: now,
             ..before.clone()
         };
@@ -739,95 +808,6 @@ impl Db {
         change.action = step.as_str();
         change.reason = Some(note).filter(|n| !n.is_empty());
         audit::record(tx.conn(), actor, now, change).await?;
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    /// Changes the owner, measures or deadline of a problem not yet closed.
-    pub async fn plan_problem(
-        &self,
-        actor: &Actor,
-        id: i64,
-        plan: &ProblemPlan,
-        now: i64,
-    ) -> Result<Problem> {
-        if !actor.role.may(Capability::ReportProblems) {
-            return Err(denied());
-        }
-        let owner_name = required(&plan.owner_name, 40, "owner_name")?;
-        let measures = required(&plan.measures, 1000, "measures")?;
-        let deadline = date(&plan.deadline, "deadline")?;
-        let mut tx = self.write().await?;
-        let marked = marked_day(tx.conn()).await?;
-        let before = problem_in(tx.conn(), &actor.scope, id).await?;
-        if before.status == ProblemStatus::Verified {
-            return Err(StoreError::Conflict(
-                Msg::new("problem.error.closed").arg("id", id),
-            ));
-        }
-        if deadline < before.found_on {
-            return Err(StoreError::Invalid(Msg::new(
-                "problem.error.deadline_before",
-            )));
-        }
-        let owner_user_id = user_in_scope(tx.conn(), &actor.scope, &plan.owner_login).await?;
-        let overdue = before.status.is_unresolved() && deadline.as_str() < marked.as_str();
-        sqlx::query(
-            "UPDATE problems SET owner_name = $1, owner_user_id = $2, measures = $3, deadline = $4, \
-             updated_at = $5 WHERE id = $6",
-        )
-        .bind(&owner_name)
-        .bind(owner_user_id)
-        .bind(&measures)
-        .bind(&deadline)
-        .bind(now)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-        add_update(
-            tx.conn(),
-            id,
-            now,
-            &actor.login,
-            "plan",
-            (before.status, before.status),
-            "",
-        )
-        .await?;
-        tally::bump(
-            tx.conn(),
-            &tally::Tallied {
-                village_code: &before.village_code,
-                village_path: &before.village_path,
-                item_group: &before.item_group,
-            },
-            None,
-            None,
-            i64::from(overdue) - i64::from(before.overdue),
-        )
-        .await?;
-        let after = Problem {
-            owner_name,
-            owner_user_id,
-            measures,
-            deadline,
-            overdue,
-            updated_at: now,
-            ..before.clone()
-        };
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::update(
-                "problem",
-                &before.key(),
-                &before.village_path,
-                before.audit_json(),
-                after.audit_json(),
-            ),
-        )
-        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -934,6 +914,15 @@ impl Db {
         }
         if filter.overdue {
             sql.push_str(&format!(" AND {LATE}"));
+        }
+        if filter.extended {
+            sql.push_str(concat!(" AND ", extended!("p.")));
+        }
+        if filter.extension_waiting {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM deadline_extensions e WHERE e.problem_id = p.id \
+                 AND e.status = 'pending')",
+            );
         }
         if filter.survey_id.is_some() {
             n += 1;

@@ -19,6 +19,8 @@ pub struct ProblemCounts {
     pub rectified: i64,
     pub verified: i64,
     pub overdue: i64,
+    /// Unresolved, with a deadline extended past the original (延期).
+    pub extended: i64,
 }
 
 /// One child of a node (a county, a township, a village) with its problems.
@@ -58,14 +60,32 @@ pub(super) fn township_path<'a>(village_path: &'a str, village_code: &str) -> &'
 pub(super) const TOWNSHIP_PATH: &str =
     "substr(village_path, 1, length(village_path) - length(village_code) - 1)";
 
-/// Moves one problem from status `from` to `to` (either may be none) and adds `overdue` to the
-/// overdue count, in its village's tally and in its township's tally of its item group.
+/// What one change adds to the overdue and extended counts (each -1, 0 or 1).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Flags {
+    pub overdue: i64,
+    pub extended: i64,
+}
+
+impl Flags {
+    /// The change from a problem's flags `before` to `after`.
+    pub fn moved(before: (bool, bool), after: (bool, bool)) -> Flags {
+        Flags {
+            overdue: i64::from(after.0) - i64::from(before.0),
+            extended: i64::from(after.1) - i64::from(before.1),
+        }
+    }
+}
+
+/// Moves one problem from status `from` to `to` (either may be none) and adds `flags` to the
+/// overdue and extended counts, in its village's tally and in its township's tally of its item
+/// group.
 pub(super) async fn bump(
     conn: &mut AnyConnection,
     of: &Tallied<'_>,
     from: Option<ProblemStatus>,
     to: Option<ProblemStatus>,
-    overdue: i64,
+    flags: Flags,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO problem_tallies (village_code, village_path) VALUES ($1, $2) \
@@ -84,7 +104,11 @@ pub(super) async fn bump(
     .bind(of.item_group)
     .execute(&mut *conn)
     .await?;
-    let mut sets = vec!["overdue = overdue + $2".to_string()];
+    // The deltas are the change's own small integers, never input: written into the statement.
+    let mut sets = vec![
+        format!("overdue = overdue + {}", flags.overdue),
+        format!("extended = extended + {}", flags.extended),
+    ];
     if let Some(f) = from {
         sets.push(format!("{0} = {0} - 1", column(f)));
     }
@@ -101,14 +125,12 @@ pub(super) async fn bump(
         "UPDATE problem_tallies SET {sets} WHERE village_code = $1"
     ))
     .bind(of.village_code)
-    .bind(overdue)
     .execute(&mut *conn)
     .await?;
     sqlx::query(&format!(
-        "UPDATE problem_group_tallies SET {sets} WHERE township_path = $1 AND item_group = $3"
+        "UPDATE problem_group_tallies SET {sets} WHERE township_path = $1 AND item_group = $2"
     ))
     .bind(township)
-    .bind(overdue)
     .bind(of.item_group)
     .execute(conn)
     .await?;
@@ -118,9 +140,9 @@ pub(super) async fn bump(
 const SUMS: &str = "CAST(COALESCE(SUM(open), 0) AS BIGINT), \
     CAST(COALESCE(SUM(in_progress), 0) AS BIGINT), CAST(COALESCE(SUM(rectified), 0) AS BIGINT), \
     CAST(COALESCE(SUM(verified), 0) AS BIGINT), CAST(COALESCE(SUM(reopened), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(overdue), 0) AS BIGINT)";
+    CAST(COALESCE(SUM(overdue), 0) AS BIGINT), CAST(COALESCE(SUM(extended), 0) AS BIGINT)";
 
-/// A problems query's counts by status and overdue, in the order of [`SUMS`] (problem columns
+/// A problems query's counts by status, overdue and extended, in the order of [`SUMS`] (problem columns
 /// unqualified).
 const RECOUNT: &str = concat!(
     "CAST(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS BIGINT), \
@@ -130,6 +152,8 @@ const RECOUNT: &str = concat!(
     CAST(SUM(CASE WHEN status = 'reopened' THEN 1 ELSE 0 END) AS BIGINT), \
     CAST(SUM(CASE WHEN ",
     super::late!(""),
+    " THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN ",
+    super::extended!(""),
     " THEN 1 ELSE 0 END) AS BIGINT)"
 );
 
@@ -152,8 +176,15 @@ fn counts_from(r: &sqlx::any::AnyRow, at: usize) -> Result<ProblemCounts> {
         // PostgreSQL's SUM of BIGINT is NUMERIC; the casts in the queries keep it an integer.
         Ok(r.try_get::<i64, _>(at + i)?)
     };
-    let (open, in_progress, rectified, verified, reopened, overdue) =
-        (get(0)?, get(1)?, get(2)?, get(3)?, get(4)?, get(5)?);
+    let (open, in_progress, rectified, verified, reopened, overdue, extended) = (
+        get(0)?,
+        get(1)?,
+        get(2)?,
+        get(3)?,
+        get(4)?,
+        get(5)?,
+        get(6)?,
+    );
     Ok(ProblemCounts {
         found: open + in_progress + rectified + verified + reopened,
         open: open + reopened,
@@ -161,6 +192,7 @@ fn counts_from(r: &sqlx::any::AnyRow, at: usize) -> Result<ProblemCounts> {
         rectified,
         verified,
         overdue,
+        extended,
     })
 }
 
@@ -332,7 +364,7 @@ impl Db {
     pub async fn problem_group_tallies_kept(&self) -> Result<Vec<(String, ProblemCounts)>> {
         let rows = sqlx::query(
             "SELECT township_path, item_group, open, in_progress, rectified, verified, reopened, \
-             overdue FROM problem_group_tallies \
+             overdue, extended FROM problem_group_tallies \
              WHERE open + in_progress + rectified + verified + reopened > 0 ORDER BY 1, 2",
         )
         .fetch_all(self.pool())
@@ -380,8 +412,8 @@ impl Db {
     /// The kept tallies by village (non-empty ones), in the recount's shape.
     pub async fn problem_tallies_kept(&self) -> Result<Vec<(String, ProblemCounts)>> {
         let rows = sqlx::query(
-            "SELECT village_code, open, in_progress, rectified, verified, reopened, overdue \
-             FROM problem_tallies WHERE open + in_progress + rectified + verified + reopened > 0 \
+            "SELECT village_code, open, in_progress, rectified, verified, reopened, overdue, \
+             extended FROM problem_tallies WHERE open + in_progress + rectified + verified + reopened > 0 \
              ORDER BY village_code",
         )
         .fetch_all(self.pool())

@@ -105,6 +105,26 @@ async fn leader_in(conn: &mut AnyConnection, actor: &Actor, id: i64) -> Result<(
     Ok((r.try_get("name")?, r.try_get("org_path")?))
 }
 
+/// Checks that a visit is the actor's own: its leader speaks for their account.
+pub(super) async fn check_own_visit(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    visit_id: i64,
+) -> Result<()> {
+    let user: Option<i64> = sqlx::query(
+        "SELECT l.user_id FROM visits v JOIN leaders l ON l.id = v.leader_id WHERE v.id = $1",
+    )
+    .bind(visit_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .try_get(0)?;
+    if user.is_none() || user != actor.user_id {
+        return Err(denied());
+    }
+    Ok(())
+}
+
 /// Checks that a visit lies in scope and that `village_path` is its place or below it (a
 /// finding of a township visit names one of its villages).
 pub(super) async fn check_visit_place(
@@ -193,7 +213,7 @@ async fn insert_visit(
 }
 
 fn may_name_leaders(actor: &Actor) -> Result<()> {
-    if actor.role.is_admin() && actor.role.may(Capability::LogVisits) {
+    if actor.role.may(Capability::ManageLeaders) {
         Ok(())
     } else {
         Err(denied())

@@ -97,7 +97,7 @@ pub const IMPORT_BATCH: usize = 1000;
 /// Columns of one member row, of its card row and of its audit row.
 const MEMBER_WIDTH: usize = 14;
 const CARD_WIDTH: usize = 2;
-const AUDIT_WIDTH: usize = 3;
+const AUDIT_WIDTH: usize = 6;
 
 impl MemberImport<'_> {
     /// Records rows the caller found bad before they got here.
@@ -319,11 +319,15 @@ impl MemberImport<'_> {
             }
             q.execute(self.tx.conn()).await?;
         }
+        // Each member's audit row, linked into the chain in the order written.
+        let (mut seq, mut prev) = crate::audit::chain::head(self.tx.conn()).await?;
         for part in with_ids.chunks(bulk::rows_per_statement(AUDIT_WIDTH)) {
             let sql = format!(
-                "INSERT INTO audit_log (at, actor_id, actor_login, actor_role, action, entity, entity_key, org_path, before_json, after_json, reason) VALUES {}",
+                "INSERT INTO audit_log (at, actor_id, actor_login, actor_role, action, entity, \
+                 entity_key, org_path, before_json, after_json, reason, seq, prev_hash, row_hash) \
+                 VALUES {}",
                 bulk::values(
-                    "($1, $2, $3, $4, 'create', 'member', ?1, ?2, NULL, ?3, NULL)",
+                    "($1, $2, $3, $4, 'create', 'member', ?1, ?2, NULL, ?3, NULL, ?4, ?5, ?6)",
                     AUDIT_WIDTH,
                     part.len(),
                     5
@@ -340,13 +344,36 @@ impl MemberImport<'_> {
                     .get(m.home_org.as_str())
                     .map(|o| o.path.clone())
                     .unwrap_or_default();
+                let (key, after) = (id.to_string(), audit_after(m).to_string());
+                seq += 1;
+                let hash = crate::audit::chain::row_hash(
+                    seq,
+                    &prev,
+                    &crate::audit::chain::Fields {
+                        at: self.now,
+                        actor_id: self.actor.user_id,
+                        actor_login: &self.actor.login,
+                        actor_role: self.actor.role.as_str(),
+                        action: "create",
+                        entity: "member",
+                        entity_key: &key,
+                        org_path: &path,
+                        before_json: None,
+                        after_json: Some(&after),
+                        reason: None,
+                    },
+                );
                 q = q
-                    .bind(id.to_string())
+                    .bind(key)
                     .bind(path)
-                    .bind(audit_after(m).to_string());
+                    .bind(after)
+                    .bind(seq)
+                    .bind(std::mem::replace(&mut prev, hash.clone()))
+                    .bind(hash);
             }
             q.execute(self.tx.conn()).await?;
         }
+        crate::audit::chain::set_head(self.tx.conn(), seq, &prev).await?;
         for (m, _) in &with_ids {
             *self
                 .per_org

@@ -1,6 +1,7 @@
 //! The daily overdue mark (逾期标记): once each China day, every unresolved problem past its
 //! deadline is marked overdue and counted on the boards above it and on its owner's and
-//! guiding leader's task lists. The day comes from the injected clock, so tests move it.
+//! guiding leader's task lists. The day comes from the injected clock, so tests move it. Each
+//! day's mark is followed by the audit chain's anchor in the log output.
 
 use std::time::Duration;
 
@@ -35,12 +36,25 @@ pub async fn mark_overdue_if_new_day(state: &AppState, last: Option<&str>) -> Op
     {
         Ok(n) => {
             tracing::info!(day = %today, marked = n, "overdue problems marked");
+            write_anchor(state, &today).await;
             Some(today)
         }
         Err(e) => {
             tracing::error!(day = %today, error = %e, "overdue mark failed");
             last.map(str::to_string)
         }
+    }
+}
+
+/// Writes the audit chain's head to the log output (`baiqian audit verify --anchor SEQ:HASH`
+/// checks a database against it later): a copy kept apart from the database shows whether the
+/// chain was rewritten since.
+async fn write_anchor(state: &AppState, day: &str) {
+    match state.db.audit_chain_head().await {
+        Ok((seq, head)) => {
+            tracing::info!(target: "baiqian::audit", day, anchor = %format!("{seq}:{head}"), "audit chain anchor");
+        }
+        Err(e) => tracing::error!(day, error = %e, "audit chain anchor not read"),
     }
 }
 

@@ -138,7 +138,7 @@ pub(super) async fn leaders(
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let may_name = me.role().is_admin() && me.role().may(Capability::LogVisits);
+    let may_name = me.role().may(Capability::ManageLeaders);
     let areas = if may_name {
         state
             .db

@@ -23,8 +23,8 @@ use baiqian_domain::org::{Level, OrgCode};
 use baiqian_domain::time::china_date;
 use baiqian_store::kernel::Node;
 use baiqian_store::ledger::{
-    ChildCounts, NewProblem, NewVisit, Pledge, PledgePlace, Problem, ProblemCounts,
-    ProblemEvidence, ProblemFilter, ProblemPlan, ProblemUpdate, Survey, Visit,
+    ChildCounts, DeadlineExtension, NewProblem, NewVisit, Pledge, PledgePlace, Problem,
+    ProblemCounts, ProblemEvidence, ProblemFilter, ProblemPlan, ProblemUpdate, Survey, Visit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,11 @@ pub fn routes() -> Routes {
             Capability::ReportProblems,
             problems::upload,
         )
+        .post(
+            "/deadline-extensions/{id}",
+            Capability::VerifyProblems,
+            problems::decide_extension,
+        )
         .get(
             "/problem-evidence/{id}",
             Capability::ReadProblems,
@@ -132,12 +137,12 @@ pub fn routes() -> Routes {
         )
         .post(
             "/orgs/{code}/leaders",
-            Capability::LogVisits,
+            Capability::ManageLeaders,
             manage::create_leader,
         )
         .post(
             "/leaders/{id}/areas",
-            Capability::LogVisits,
+            Capability::ManageLeaders,
             manage::assign_area,
         )
         .post("/pledges", Capability::LogVisits, manage::create_pledge)
@@ -164,7 +169,8 @@ fn today(state: &AppState) -> String {
 }
 
 /// What waits for the reader in the ledger: their overdue problems (owned, or in villages they
-/// guide), and for those who verify, the problems rectified and waiting to be checked.
+/// guide), and for those who verify, the deadline extensions others asked for and the problems
+/// rectified and waiting to be checked.
 pub(crate) async fn tasks(
     state: &AppState,
     me: &CurrentUser,
@@ -197,6 +203,18 @@ pub(crate) async fn tasks(
     {
         let node = state.db.org(me.scope(), &root).await?;
         let counts = state.db.problem_counts(&node).await?;
+        let waiting = state.db.extensions_waiting(&node, &me.actor.login).await?;
+        if waiting > 0 {
+            out.push(Task {
+                kind: "problem_extension",
+                title: tr.f(
+                    "problem.task.extension",
+                    &[("n", &tr.num(waiting)), ("org", &node.name)],
+                ),
+                url: format!("/orgs/{}/problems?extension=waiting", node.code),
+                due: None,
+            });
+        }
         if counts.rectified > 0 {
             out.push(Task {
                 kind: "problem_verify",

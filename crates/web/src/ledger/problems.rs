@@ -10,6 +10,8 @@ const PAGE: i64 = 100;
 pub(super) struct ListQuery {
     status: Option<String>,
     overdue: Option<String>,
+    extended: Option<String>,
+    extension: Option<String>,
     survey: Option<i64>,
     group: Option<String>,
     offset: Option<i64>,
@@ -25,6 +27,8 @@ impl ListQuery {
         Ok(ProblemFilter {
             status,
             overdue: self.overdue.as_deref() == Some("1"),
+            extended: self.extended.as_deref() == Some("1"),
+            extension_waiting: self.extension.as_deref() == Some("waiting"),
             survey_id: self.survey,
             item_group: self.group.clone().filter(|g| !g.is_empty()),
         })
@@ -75,6 +79,8 @@ impl BoardPage {
     fn is_filtered(&self) -> bool {
         self.filter.status.is_some()
             || self.filter.overdue
+            || self.filter.extended
+            || self.filter.extension_waiting
             || self.filter.survey_id.is_some()
             || self.filter.item_group.is_some()
     }
@@ -120,6 +126,8 @@ pub(super) async fn board(
     // Above a township the list with no filter is the overdue one: the rest is the counts'.
     let unfiltered = filter.status.is_none()
         && !filter.overdue
+        && !filter.extended
+        && !filter.extension_waiting
         && filter.survey_id.is_none()
         && filter.item_group.is_none();
     if unfiltered && matches!(org.level, Level::City | Level::County) {
@@ -179,6 +187,12 @@ pub(super) async fn board(
     }
     if filter.overdue {
         query.push("overdue=1".into());
+    }
+    if filter.extended {
+        query.push("extended=1".into());
+    }
+    if filter.extension_waiting {
+        query.push("extension=waiting".into());
     }
     if let Some(s) = filter.survey_id {
         query.push(format!("survey={s}"));
@@ -291,6 +305,12 @@ struct ProblemPage {
     steps: Vec<ProblemStep>,
     checks: Vec<ProblemStep>,
     can_plan: bool,
+    /// The reader recorded the rectification waiting to be checked: someone else verifies it.
+    rectified_by_me: bool,
+    extensions: Vec<DeadlineExtension>,
+    /// The reader may decide extensions here (above the village); not their own requests.
+    can_decide: bool,
+    login: String,
 }
 
 impl ProblemPage {
@@ -308,6 +328,27 @@ impl ProblemPage {
             .days_late(&self.today)
             .map(|d| self.tr.f("problem.days_late", &[("n", &d.to_string())]))
             .unwrap_or_default()
+    }
+    /// "N days past the original deadline", when an extension hides that.
+    fn late_against_original(&self) -> String {
+        self.p
+            .days_late_against_original(&self.today)
+            .map(|d| {
+                self.tr
+                    .f("problem.days_late_original", &[("n", &d.to_string())])
+            })
+            .unwrap_or_default()
+    }
+    fn extension_status(&self, e: &DeadlineExtension) -> String {
+        self.tr.word("extension.status", e.status.as_str())
+    }
+    fn may_decide(&self, e: &DeadlineExtension) -> bool {
+        self.can_decide
+            && e.status == baiqian_domain::trust::ExtensionStatus::Pending
+            && e.requested_by != self.login
+    }
+    fn waiting(&self, e: &DeadlineExtension) -> bool {
+        e.status == baiqian_domain::trust::ExtensionStatus::Pending
     }
     fn kib(&self, n: &i64) -> String {
         crate::evidence::kib(*n)
@@ -341,14 +382,25 @@ pub(super) async fn show(
     } else {
         Vec::new()
     };
-    let checks = if me.role().may(Capability::VerifyProblems) && !own_village {
+    let can_decide = me.role().may(Capability::VerifyProblems) && !own_village;
+    // The four-eyes rule, shown before it refuses: who recorded the rectification does not
+    // verify it.
+    let rectified_by_me = p.status == ProblemStatus::Rectified
+        && updates
+            .iter()
+            .rev()
+            .find(|u| u.step == ProblemStep::Rectify.as_str())
+            .is_some_and(|u| u.login == me.actor.login);
+    let checks = if can_decide {
         [ProblemStep::Verify, ProblemStep::Reopen]
             .into_iter()
             .filter(available)
+            .filter(|s| !(rectified_by_me && *s == ProblemStep::Verify))
             .collect()
     } else {
         Vec::new()
     };
+    let extensions = state.db.problem_extensions(me.scope(), id).await?;
     html(&ProblemPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
@@ -359,6 +411,10 @@ pub(super) async fn show(
         evidence,
         steps,
         checks,
+        rectified_by_me,
+        extensions,
+        can_decide,
+        login: me.actor.login.clone(),
     })
 }
 
@@ -419,8 +475,12 @@ pub(super) struct PlanForm {
     measures: String,
     #[serde(default)]
     deadline: String,
+    #[serde(default)]
+    deadline_reason: String,
 }
 
+/// A new owner, measures or deadline. A later deadline is filed as a request for the level
+/// above: the problem's page then shows it waiting.
 pub(super) async fn plan(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -432,12 +492,49 @@ pub(super) async fn plan(
         owner_login: form.owner_login,
         measures: form.measures,
         deadline: form.deadline,
+        deadline_reason: form.deadline_reason,
     };
-    state
+    let out = state
         .db
         .plan_problem(&me.actor, id, &plan, state.clock.now_ms())
         .await?;
-    Ok(Redirect::to(&format!("/problems/{id}")).into_response())
+    let anchor = if out.extension.is_some() {
+        "#extensions"
+    } else {
+        ""
+    };
+    Ok(Redirect::to(&format!("/problems/{id}{anchor}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Approves or refuses a deadline extension (the level above the village, not the requester).
+pub(super) async fn decide_extension(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        other => {
+            return Err(AppError::Invalid(
+                baiqian_domain::Msg::new("problem.error.decision").arg("value", other),
+            ));
+        }
+    };
+    let p = state
+        .db
+        .decide_extension(&me.actor, id, approve, &form.note, state.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/problems/{}#extensions", p.id)).into_response())
 }
 
 /// An evidence file of a problem's rectification (a photo, a scanned page).
@@ -490,6 +587,8 @@ pub struct ProblemSummary {
     pub rectified: i64,
     pub verified: i64,
     pub overdue: i64,
+    /// Unresolved, with a deadline extended past the original (延期).
+    pub extended: i64,
 }
 
 #[utoipa::path(
@@ -512,6 +611,7 @@ pub(crate) async fn api_summary(
         rectified: c.rectified,
         verified: c.verified,
         overdue: c.overdue,
+        extended: c.extended,
     })
     .into_response())
 }

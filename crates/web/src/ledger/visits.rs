@@ -32,6 +32,11 @@ impl VisitsPage {
     fn kind_name(&self, k: &VisitKind) -> String {
         self.tr.word("visit.kind", k.as_str())
     }
+    /// Whether the reader may turn this visit's findings into problems: whoever reports
+    /// problems, any visit; a leader, only their own.
+    fn may_turn(&self, v: &Visit) -> bool {
+        self.f.may(Capability::ReportProblems) || self.loggable.iter().any(|l| l.id == v.leader_id)
+    }
     /// The villages of this page under a visited township, for its findings' form.
     fn villages_of(&self, place: &str) -> Vec<&Node> {
         self.places

@@ -28,3 +28,4 @@ mod rating_scope;
 mod roles;
 mod roster_files;
 mod site;
+mod trust;
