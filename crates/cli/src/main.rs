@@ -79,6 +79,15 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Restore a backup into a new database (SQLite: a file that does not exist yet; PostgreSQL: an existing, empty database), bring it up to date and verify its audit chain.
+    Restore {
+        /// The backup file `baiqian backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        /// Database URL to restore into.
+        #[arg(long)]
+        db: String,
+    },
     /// Write a consistent copy of the database while it serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump custom format).
     Backup {
         #[arg(long, env = "BAIQIAN_DB")]
@@ -292,6 +301,16 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A message from the store in both languages, as an operator reads it.
+fn both_languages(m: &baiqian_domain::Msg) -> String {
+    use baiqian_web::i18n::{Lang, Tr};
+    format!(
+        "{} / {}",
+        Tr::new(Lang::Zh).msg(m),
+        Tr::new(Lang::En).msg(m)
+    )
 }
 
 async fn open(url: &str) -> Result<Db, CliError> {
@@ -538,6 +557,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 b.kind.as_str(),
                 check.rows
             )))
+        }
+        Command::Restore { from, db } => {
+            let store = Db::restore(&from, &db).await.map_err(|e| match e {
+                StoreError::Invalid(m) => CliError::Usage(both_languages(&m)),
+                other => other.into(),
+            })?;
+            let check = store.verify_audit_chain(None).await?;
+            store.close().await;
+            if let Some(b) = check.broken {
+                return Err(CliError::Broken(format!(
+                    "restored {} into {db}, but its audit chain is broken at row id {} ({}): \
+                     run `baiqian audit verify --db {db}`",
+                    from.display(),
+                    b.id,
+                    b.kind.as_str()
+                )));
+            }
+            println!(
+                "Restored {} into {db}; audit chain verified: {} rows, head {}:{}.",
+                from.display(),
+                check.rows,
+                check.head_seq,
+                check.head
+            );
+            Ok(())
         }
         Command::Backup { db, to } => {
             let store = Db::connect(&db).await?;

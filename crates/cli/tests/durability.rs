@@ -1,5 +1,6 @@
 //! A check-in is acknowledged only after it is committed: kill the server (SIGKILL) in the middle
-//! of a burst, start it again, and every acknowledged check-in is there.
+//! of a burst, start it again, and every acknowledged check-in is there. A backup taken in the
+//! middle of a burst restores every check-in acknowledged before it began.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
@@ -83,7 +84,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn kill_during_burst(db: &str, key: &std::path::Path) {
+/// A served light demo world with an activity day around now, 600 members with cards and a
+/// reader's token.
+struct World {
+    reader: String,
+    port: u16,
+    server: Child,
+    event_id: i64,
+    cards: Vec<String>,
+}
+
+fn world(db: &str, key: &std::path::Path) -> World {
     run(&["demo", "--no-serve", "--light", "--db", db], key);
     let admin = run(
         &["token", "issue", "--db", db, "--login", "meishan.admin"],
@@ -104,7 +115,7 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
     );
     assert!(reader.starts_with("dev_"));
     let port = free_port();
-    let mut server = start(db, port, key);
+    let server = start(db, port, key);
 
     // An activity day around now, and 600 members with cards.
     let now = chrono::Utc::now();
@@ -154,13 +165,33 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
         );
     }
 
-    // Four readers swipe as fast as they can; the server is killed part-way through.
+    World {
+        reader,
+        port,
+        server,
+        event_id,
+        cards,
+    }
+}
+
+type Acked = Arc<Mutex<Vec<String>>>;
+
+/// Four readers swipe every card as fast as they can: the client ids acknowledged (201), the
+/// count sent, and the threads (each stops when the server stops answering).
+fn burst(
+    w: &World,
+) -> (
+    Acked,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Vec<std::thread::JoinHandle<()>>,
+) {
+    let (port, event_id) = (w.port, w.event_id);
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut threads = Vec::new();
     for t in 0..4 {
-        let cards: Vec<String> = cards.iter().skip(t).step_by(4).cloned().collect();
-        let (acked, sent, reader) = (acked.clone(), sent.clone(), reader.clone());
+        let cards: Vec<String> = w.cards.iter().skip(t).step_by(4).cloned().collect();
+        let (acked, sent, reader) = (acked.clone(), sent.clone(), w.reader.clone());
         threads.push(std::thread::spawn(move || {
             for (i, card) in cards.iter().enumerate() {
                 let client = format!("d{t}000000-0000-4000-8000-{i:012}");
@@ -174,11 +205,26 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
             }
         }));
     }
+    (acked, sent, threads)
+}
+
+fn kill_during_burst(db: &str, key: &std::path::Path) {
+    let mut w = world(db, key);
+    // The server is killed part-way through the burst.
+    let (acked, sent, threads) = burst(&w);
+    let World {
+        ref reader,
+        port,
+        event_id,
+        ref cards,
+        ..
+    } = w;
+    let (reader, cards) = (reader.clone(), cards.clone());
     while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
         std::thread::sleep(Duration::from_millis(1));
     }
-    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
-    server.wait().unwrap();
+    w.server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    w.server.wait().unwrap();
     for t in threads {
         t.join().unwrap();
     }
@@ -258,6 +304,140 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
     assert_eq!(after, 0);
     server.kill().unwrap();
     let _ = server.wait();
+}
+
+/// A backup taken while check-ins arrive, restored into a new database: every check-in
+/// acknowledged before the backup began is there, and the audit chain verifies.
+fn backup_during_burst(db: &str, restored: &str, file: &std::path::Path, key: &std::path::Path) {
+    let mut w = world(db, key);
+    let (acked, sent, threads) = burst(&w);
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < 200 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let before = acked.lock().unwrap().clone();
+    run(
+        &["backup", "--db", db, "--to", &file.display().to_string()],
+        key,
+    );
+    let during = sent.load(std::sync::atomic::Ordering::SeqCst);
+    for t in threads {
+        t.join().unwrap();
+    }
+    w.server.kill().unwrap();
+    let _ = w.server.wait();
+    assert!(
+        during < 600,
+        "the backup ran during the burst ({during} sent when it ended)"
+    );
+    let out = run(
+        &[
+            "restore",
+            "--from",
+            &file.display().to_string(),
+            "--db",
+            restored,
+        ],
+        key,
+    );
+    assert!(out.contains("audit chain verified"), "{out}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stored: Vec<String> = rt.block_on(async {
+        let store = baiqian_store::Db::connect(restored).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        rows.into_iter().map(|r| r.0).collect()
+    });
+    let missing: Vec<&String> = before.iter().filter(|c| !stored.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} check-ins acknowledged before the backup missing from the restore: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    eprintln!(
+        "backup under load: {} acknowledged before it began, {} in the restored database",
+        before.len(),
+        stored.len()
+    );
+    // A restore never overwrites.
+    let refused = Command::new(BIN)
+        .args([
+            "restore",
+            "--from",
+            &file.display().to_string(),
+            "--db",
+            restored,
+        ])
+        .env("RUST_LOG", "warn")
+        .env("BAIQIAN_DATA_KEY_FILE", key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn a_backup_under_load_restores_every_acknowledged_checkin_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("baiqian-restore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    backup_during_burst(
+        &format!("sqlite://{}/live.db", dir.display()),
+        &format!("sqlite://{}/restored.db", dir.display()),
+        &dir.join("backup.db"),
+        &dir.join("restore.key"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_backup_under_load_restores_every_acknowledged_checkin_on_postgres() {
+    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+        return;
+    };
+    let (live, restored) = (
+        format!("bq_live_{}", std::process::id()),
+        format!("bq_restored_{}", std::process::id()),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin_db = rt.block_on(baiqian_store::Db::connect(&admin)).unwrap();
+    for name in [&live, &restored] {
+        rt.block_on(
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(admin_db.pool()),
+        )
+        .unwrap();
+        rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()))
+            .unwrap();
+    }
+    let root = admin.rsplit_once('/').map(|(r, _)| r).unwrap();
+    let dir = std::env::temp_dir().join(format!("baiqian-restore-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    backup_during_burst(
+        &format!("{root}/{live}"),
+        &format!("{root}/{restored}"),
+        &dir.join("backup.dump"),
+        &dir.join("restore.key"),
+    );
+    for name in [&live, &restored] {
+        rt.block_on(
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(admin_db.pool()),
+        )
+        .unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

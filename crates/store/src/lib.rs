@@ -337,6 +337,76 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Restores a backup (`backup`'s file) into a new database at `to_url` and opens it with
+    /// its migrations applied (a backup of an older version comes up to date). SQLite: the file
+    /// must not exist; the copy is written beside it and renamed into place. PostgreSQL: the
+    /// database must exist and be empty; `pg_restore` loads it in one transaction.
+    pub async fn restore(from: &std::path::Path, to_url: &str) -> Result<Db> {
+        use sqlx::Row;
+        let mut head = [0u8; 16];
+        let read = std::fs::File::open(from)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok();
+        let not_backup = || {
+            StoreError::Invalid(Msg::new("restore.error.not_backup").arg("path", from.display()))
+        };
+        if let Some(rest) = to_url
+            .strip_prefix("sqlite://")
+            .or_else(|| to_url.strip_prefix("sqlite:"))
+        {
+            let path = std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest));
+            if !read || &head != b"SQLite format 3\0" {
+                return Err(not_backup());
+            }
+            if path.exists() {
+                return Err(StoreError::Invalid(
+                    Msg::new("restore.error.exists").arg("path", path.display()),
+                ));
+            }
+            let part = path.with_extension("restoring");
+            let copied = std::fs::copy(from, &part).and_then(|_| std::fs::rename(&part, &path));
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&part);
+                return Err(StoreError::Migration("restore".into(), e.to_string()));
+            }
+        } else {
+            // pg_dump's custom format starts with "PGDMP".
+            if !read || !head.starts_with(b"PGDMP") {
+                return Err(not_backup());
+            }
+            let target = Db::connect(to_url).await?;
+            let tables: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_one(target.pool())
+            .await?
+            .try_get(0)?;
+            target.close().await;
+            if tables > 0 {
+                return Err(StoreError::Invalid(Msg::new("restore.error.not_empty")));
+            }
+            let out = tokio::process::Command::new("pg_restore")
+                .args(["--exit-on-error", "--single-transaction", "--no-owner"])
+                .arg("--dbname")
+                .arg(to_url)
+                .arg(from)
+                .output()
+                .await
+                .map_err(|e| StoreError::Migration("restore".into(), format!("pg_restore: {e}")))?;
+            if !out.status.success() {
+                return Err(StoreError::Migration(
+                    "restore".into(),
+                    String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                ));
+            }
+        }
+        let db = Db::connect(to_url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+}
+
 /// Turns a unique-constraint violation into the given message, other errors into `Db`.
 pub(crate) fn on_unique(e: sqlx::Error, msg: Msg) -> StoreError {
     if let sqlx::Error::Database(db) = &e
