@@ -69,3 +69,33 @@ fn every_route_goes_through_the_capability_table() {
         "routes outside routes.rs: {offenders:?}"
     );
 }
+
+/// No source file of the workspace passes 800 lines: a file that long holds more than one
+/// thing, and each thing gets its own file.
+#[test]
+fn no_source_file_passes_800_lines() {
+    const MAX_LINES: usize = 800;
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut stack: Vec<std::path::PathBuf> = std::fs::read_dir(&crates)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("src"))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert!(stack.len() >= 5, "the workspace's crates: {stack:?}");
+    let mut long = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > MAX_LINES {
+                    long.push(format!("{} ({lines})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "split these: {long:?}");
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod api;
 mod card;
+mod export;
 mod home;
 mod import;
 pub mod team;
@@ -10,7 +11,7 @@ pub mod team;
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::home_part;
 #[allow(unused_imports)]
-use self::{api::*, card::*, import::*};
+use self::{api::*, card::*, export::*, import::*};
 
 use askama::Template;
 use axum::Form;

@@ -1,0 +1,246 @@
+//! The roster's export as Excel (a file, or a job for a large subtree) and the import's
+//! template.
+
+use super::*;
+
+/// The roster as exported: field and Chinese header. The organization by name, its code beside.
+pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
+    ("name", "姓名"),
+    ("gender", "性别"),
+    ("birth_date", "出生日期"),
+    ("id_number", "身份证号"),
+    ("phone", "手机号"),
+    ("home_org_name", "所在党组织"),
+    ("home_org", "组织关系所在地代码"),
+    ("joined", "入党日期"),
+    ("workplace", "工作单位"),
+    ("mobile", "流动党员"),
+    ("mobile_where", "流动去向"),
+];
+
+/// The roster's import template: the headers officials fill in under a title line, an example
+/// row, drop-down lists where a column has fixed values, and a sheet saying how each column may
+/// be written (and which other header words are read).
+pub(super) async fn template(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+    let node = state.db.org(me.scope(), &code).await?;
+    require_manager(&me)?;
+    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name("党员名册").map_err(xerr)?;
+    ws.write_string_with_format(0, 0, tr.f("template.title", &[("node", &node.name)]), &bold)
+        .map_err(xerr)?;
+    let example = [
+        "许月刚",
+        "男",
+        "1965-10-25",
+        "",
+        "13600001725",
+        node.name.as_str(),
+        "1992-07-01",
+        "天能集团",
+        "否",
+        "",
+    ];
+    for (c, col) in IMPORT_COLUMNS.iter().enumerate() {
+        let c16 = c as u16;
+        ws.write_string_with_format(1, c16, col.header, &bold)
+            .map_err(xerr)?;
+        ws.write_string(2, c16, example[c]).map_err(xerr)?;
+        ws.set_column_width(c16, 14).map_err(xerr)?;
+        let list: &[&str] = match col.field {
+            "gender" => &["男", "女"],
+            "mobile" => &["是", "否"],
+            _ => &[],
+        };
+        if !list.is_empty() {
+            let v = DataValidation::new()
+                .allow_list_strings(list)
+                .map_err(xerr)?;
+            ws.add_data_validation(2, c16, 5001, c16, &v)
+                .map_err(xerr)?;
+        }
+    }
+    ws.set_freeze_panes(2, 0).map_err(xerr)?;
+    let help = wb.add_worksheet();
+    help.set_name(tr.t("template.instructions")).map_err(xerr)?;
+    for (c, key) in [
+        "template.col_column",
+        "template.col_required",
+        "template.col_forms",
+        "template.col_also",
+    ]
+    .iter()
+    .enumerate()
+    {
+        help.write_string_with_format(0, c as u16, tr.t(key), &bold)
+            .map_err(xerr)?;
+    }
+    for (r, col) in IMPORT_COLUMNS.iter().enumerate() {
+        let r = (r + 1) as u32;
+        help.write_string(r, 0, col.header).map_err(xerr)?;
+        let required = if col.required {
+            "template.yes"
+        } else {
+            "template.no"
+        };
+        help.write_string(r, 1, tr.t(required)).map_err(xerr)?;
+        help.write_string(r, 2, tr.t(&format!("template.forms.{}", col.field)))
+            .map_err(xerr)?;
+        help.write_string(r, 3, col.synonyms.join("、"))
+            .map_err(xerr)?;
+    }
+    let last = IMPORT_COLUMNS.len() as u32 + 2;
+    help.write_string(last, 0, tr.t("template.note"))
+        .map_err(xerr)?;
+    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 60.0), (3, 40.0)] {
+        help.set_column_width(c, w).map_err(xerr)?;
+    }
+    let bytes = wb.save_to_buffer().map_err(xerr)?;
+    crate::excel::xlsx_response(bytes, &format!("members-template-{code}.xlsx"))
+}
+
+/// A roster row as exported. Personal data leaves the system masked.
+fn member_cells(m: &Member) -> Vec<crate::excel::Cell> {
+    use crate::excel::Cell;
+    let text = |s: &str| Cell::Text(s.to_string());
+    vec![
+        text(&m.name),
+        text(Gender::parse(&m.gender).map(Gender::zh).unwrap_or("")),
+        Cell::Date(m.birth_date.clone()),
+        text(&m.id_masked),
+        text(m.phone_masked.as_deref().unwrap_or("")),
+        text(&m.home_org_name),
+        text(&m.home_org),
+        Cell::Date(m.joined.clone()),
+        text(m.workplace.as_deref().unwrap_or("")),
+        text(if m.mobile { "是" } else { "否" }),
+        text(m.mobile_where.as_deref().unwrap_or("")),
+    ]
+}
+
+/// Organizations read per query when streaming a roster out.
+const EXPORT_ORGS_PER_READ: usize = 64;
+
+/// Writes the roster under `node` to `path` as `.xlsx`, streaming: the database read a few
+/// dozen organizations at a time (in the page's order) while a blocking thread writes rows in
+/// rust_xlsxwriter's constant-memory mode, so memory stays flat whatever the roster's size and
+/// the server's other requests go on. Returns the rows written.
+pub(super) async fn write_roster(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    node: &Node,
+    path: std::path::PathBuf,
+    progress: std::sync::Arc<crate::job::Progress>,
+) -> Result<u32, AppError> {
+    let nodes = state.db.org_subtree(me.scope(), &node.code, true).await?;
+    progress.found(node.member_count);
+    let title =
+        crate::excel::export_title(tr, "export.roster", &node.name, me, state.clock.now_ms());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Member>>(4);
+    let written = progress.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<u32, AppError> {
+        let mut w = crate::excel::ListWriter::new("党员名册", &title, &MEMBER_COLUMNS, true)?;
+        while let Some(batch) = rx.blocking_recv() {
+            for m in &batch {
+                w.row(&member_cells(m))?;
+            }
+            written.advance(batch.len() as i64);
+        }
+        let rows = w.rows();
+        w.finish_to_file(&path)?;
+        Ok(rows)
+    });
+    let codes: Vec<String> = nodes.iter().map(|n| n.code.to_string()).collect();
+    drop(nodes);
+    for chunk in codes.chunks(EXPORT_ORGS_PER_READ) {
+        let batch = state.db.members_of_orgs(me.scope(), chunk).await?;
+        if batch.is_empty() {
+            continue;
+        }
+        if tx.send(batch).await.is_err() {
+            // The writer stopped: its error says why.
+            break;
+        }
+    }
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| AppError::Internal(format!("roster writer: {e}")))?
+}
+
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    let path = state.jobs.scratch_path()?;
+    let written = write_roster(&state, &me, tr, &node, path.clone(), Default::default()).await;
+    let bytes = match written {
+        Ok(_) => tokio::fs::read(&path)
+            .await
+            .map_err(|e| AppError::Internal(format!("roster file: {e}"))),
+        Err(e) => Err(e),
+    };
+    let _ = tokio::fs::remove_file(&path).await;
+    crate::excel::xlsx_response(bytes?, &format!("members-{code}.xlsx"))
+}
+
+/// Starts exporting the roster under the node as a job (for a county's or a province's roster):
+/// the answer is the job's page, with the file to download when it is done.
+pub(super) async fn export_job(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let node = state.db.org(me.scope(), &code).await?;
+    let id = start_export_job(&state, &me, tr, &node).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// Starts the roster export of `node` as a job; returns its id.
+pub(super) async fn start_export_job(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    node: &Node,
+) -> Result<i64, AppError> {
+    use baiqian_store::job::{JobEnd, JobKind};
+    let me = me.clone();
+    let node = node.clone();
+    let code = node.code.to_string();
+    crate::job::start(
+        state,
+        &me.clone(),
+        JobKind::MemberExport,
+        &code,
+        move |state, progress| async move {
+            let id = progress.id();
+            let part = state.jobs.part_path(id);
+            let rows = write_roster(&state, &me, tr, &node, part.clone(), progress.clone()).await?;
+            tokio::fs::rename(&part, state.jobs.file_path(id))
+                .await
+                .map_err(|e| AppError::Internal(format!("export file: {e}")))?;
+            let (found, _) = progress.get();
+            Ok(JobEnd {
+                rows_found: found.max(i64::from(rows)),
+                rows_done: i64::from(rows),
+                created: i64::from(rows),
+                file_name: Some(format!("members-{}.xlsx", node.code)),
+                ..JobEnd::default()
+            })
+        },
+    )
+    .await
+}
