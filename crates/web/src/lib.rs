@@ -5,6 +5,7 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod chart;
+pub mod checkin_writer;
 pub mod clock;
 pub mod drafts;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod openapi;
 pub mod request_log;
 pub mod routes;
 pub mod state;
+pub mod task;
 pub mod throttle;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).

@@ -7,7 +7,7 @@ use baiqian_domain::password::PasswordPolicy;
 use baiqian_store::Db;
 use baiqian_store::vault::Vault;
 
-use crate::checkin::{CheckinWriter, DeviceCache};
+use crate::checkin_writer::{CheckinWriter, DeviceCache};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 

@@ -18,6 +18,7 @@ const SHARED: &[&str] = &[
     "assets",
     "auth",
     "chart",
+    "checkin_writer",
     "clock",
     "drafts",
     "job",
@@ -34,6 +35,7 @@ const SHARED: &[&str] = &[
     "request_log",
     "routes",
     "state",
+    "task",
     "throttle",
 ];
 
@@ -44,6 +46,19 @@ fn src() -> std::path::PathBuf {
 #[test]
 fn areas_import_the_shared_modules_never_each_other() {
     walls::check(&src(), AREAS, SHARED);
+}
+
+/// The kernel — every shared module but the composition root that assembles the areas (`app`,
+/// `openapi`, `home`) — imports no area: shared types live below their users.
+#[test]
+fn the_kernel_imports_no_area() {
+    let kernel: Vec<&str> = SHARED
+        .iter()
+        .copied()
+        .filter(|m| !["app", "openapi", "home"].contains(m))
+        .collect();
+    let found = walls::kernel_violations(&src(), &kernel, AREAS);
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
 /// `axum`'s own `.route(` would add a route without a capability: only `routes.rs` calls it.

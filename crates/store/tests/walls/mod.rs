@@ -81,6 +81,30 @@ pub fn violations(src: &Path, areas: &[&str]) -> Vec<String> {
     found
 }
 
+/// Where a kernel module (shared, below every area) imports an area.
+pub fn kernel_violations(src: &Path, kernel: &[&str], areas: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for module in kernel {
+        let mut files = sources(&src.join(module));
+        let single = src.join(format!("{module}.rs"));
+        if single.exists() {
+            files.push(single);
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("readable source");
+            for (line, imported) in crate_modules(&text) {
+                if areas.contains(&imported.as_str()) {
+                    found.push(format!(
+                        "{}:{line}: kernel module `{module}` imports area `{imported}`",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Fails unless every module of `src` is an area or shared, and no area imports another.
 pub fn check(src: &Path, areas: &[&str], shared: &[&str]) {
     let found = violations(src, areas);

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::auth::CurrentUser;
-use crate::home::Task;
+use crate::task::Task;
 
 /// Activity days shown on a home.
 const HOME_EVENTS: i64 = 6;

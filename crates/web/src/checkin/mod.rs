@@ -6,23 +6,19 @@ pub mod device;
 mod home;
 mod pages;
 mod qr;
-mod writer;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::{home_part, tasks};
 #[allow(unused_imports)]
-use self::{api::*, pages::*, qr::*, writer::*};
-pub use writer::{CheckinWriter, DeviceCache};
-
-use std::sync::Arc;
-use std::time::Duration;
+use self::{api::*, pages::*, qr::*};
+#[allow(unused_imports)]
+use crate::checkin_writer::*;
 
 use askama::Template;
 use axum::Form;
 use axum::Json;
-use axum::extract::{FromRequestParts, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
@@ -34,10 +30,8 @@ use baiqian_store::checkin::{
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::{Auth, random_token};
-use crate::clock::Clock;
 use crate::error::{AppError, html};
 use crate::extract::{CodeParam, MonthParam};
 use crate::frame::Frame;

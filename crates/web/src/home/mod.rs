@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use baiqian_domain::capability::Capability;
-use serde::Serialize;
 
 use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
@@ -16,25 +15,7 @@ use crate::frame::{Frame, here};
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
-
-/// One thing that waits for the reader (待办).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Task {
-    /// What sort of task: `rating_self_assessment`, `rating_review`, `rating_approval`,
-    /// `rating_publication`, `rating_late`, `activity_day`, `check_in`, `problem_overdue`,
-    /// `problem_verify`, …
-    pub kind: &'static str,
-    pub title: String,
-    /// Where the reader does it.
-    pub url: String,
-    /// `YYYY-MM-DD`, or none.
-    pub due: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Tasks {
-    pub items: Vec<Task>,
-}
+pub use crate::task::{Task, Tasks};
 
 pub fn routes() -> Routes {
     Routes::new().get("/", Capability::SignedIn, home).get(

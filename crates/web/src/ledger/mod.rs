@@ -32,10 +32,10 @@ use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::extract::CodeParam;
 use crate::frame::{Frame, here};
-use crate::home::Task;
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
+use crate::task::Task;
 
 pub fn routes() -> Routes {
     Routes::new()

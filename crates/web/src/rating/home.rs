@@ -3,7 +3,7 @@
 //! figures this year.
 
 use super::*;
-use crate::home::Task;
+use crate::task::Task;
 
 /// Villages listed one by one on a task list; past that, one entry links to the whole list.
 const TASKS_LISTED: usize = 30;

@@ -1,6 +1,17 @@
-//! The group-commit check-in writer every check-in goes through, and the readers' token cache.
+//! The group-commit check-in writer every check-in goes through, and the readers' token cache:
+//! process-wide resources the application state owns, shared by the check-in area's routes.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use baiqian_store::Db;
+use baiqian_store::checkin::{CheckinOutcome, CheckinRequest, Device};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::error::AppError;
 
 /// Largest batch one commit takes.
 pub(super) const MAX_BATCH: usize = 1024;
