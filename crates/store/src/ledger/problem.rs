@@ -176,10 +176,11 @@ impl Db {
         }
         let to = before.status.after(step).map_err(StoreError::Conflict)?;
         if step == ProblemStep::Verify {
-            // Whoever recorded the rectification does not close it.
+            // Whoever recorded the rectification (by its step, or by importing a ledger that
+            // says it is rectified) does not close it.
             let rectifier: Option<String> = sqlx::query(
-                "SELECT login FROM problem_updates WHERE problem_id = $1 AND step = 'rectify' \
-                 ORDER BY id DESC LIMIT 1",
+                "SELECT login FROM problem_updates WHERE problem_id = $1 AND (step = 'rectify' \
+                 OR (step = 'import' AND to_status = 'rectified')) ORDER BY id DESC LIMIT 1",
             )
             .bind(id)
             .fetch_optional(tx.conn())

@@ -116,6 +116,55 @@ async fn the_maker_never_closes_their_own_problem(app: TestApp) {
 }
 both!(the_maker_never_closes_their_own_problem);
 
+/// A ledger imported as already rectified counts as the importer's rectification: they do not
+/// verify it either.
+async fn an_imported_rectification_is_not_verified_by_its_importer(app: TestApp) {
+    let town = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    let file = crate::support::xlsx(&[
+        vec!["村", "问题", "整改措施", "责任人", "整改时限", "状态"],
+        vec![
+            "新民村",
+            "村务公开栏内容陈旧",
+            "每月更新",
+            "村党组织书记",
+            "2016-06-30",
+            "已整改",
+        ],
+    ]);
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/problems/import"),
+            &file,
+            "all",
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let id: i64 =
+        sqlx::query_scalar("SELECT MAX(id) FROM problems WHERE description = '村务公开栏内容陈旧'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let res = app
+        .post_form(
+            &format!("/problems/{id}/checks"),
+            &step("verify", ""),
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    let res = app
+        .post_form(
+            &format!("/problems/{id}/checks"),
+            &step("verify", ""),
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+}
+both!(an_imported_rectification_is_not_verified_by_its_importer);
+
 async fn a_deadline_moves_with_a_reason_and_later_only_when_approved(app: TestApp) {
     let village = app.login("xinmin.secretary").await;
     let town = app.login("meishan.admin").await;
