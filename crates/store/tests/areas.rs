@@ -33,3 +33,14 @@ fn the_check_sees_an_import_of_another_area() {
         .collect();
     assert_eq!(names, ["kernel", "Db", "member", "rating"]);
 }
+
+/// The store's shared modules are below the areas: none of them imports an area.
+#[test]
+fn the_shared_modules_import_no_area() {
+    let found = walls::kernel_violations(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        SHARED,
+        AREAS,
+    );
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
