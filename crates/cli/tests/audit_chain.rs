@@ -7,6 +7,8 @@
 
 use std::process::Command;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
 
 fn run(args: &[&str]) -> (bool, String) {
@@ -182,40 +184,17 @@ fn tampering_with_the_audit_log_is_named_on_sqlite() {
 }
 
 struct Postgres {
-    admin: String,
-    root: String,
-    prefix: String,
+    built: common::PgDatabase,
+    /// The copies made, dropped with the world.
+    copies: std::cell::RefCell<Vec<common::PgDatabase>>,
 }
 
 impl World for Postgres {
     fn copy(&self, name: &str) -> String {
-        let db = format!("{}_{name}", self.prefix);
-        rt().block_on(async {
-            exec(
-                &self.admin,
-                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-            )
-            .await
-            .unwrap();
-            // A template must have no session open; the CLI's and the tests' are done.
-            exec(
-                &self.admin,
-                &format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = '{}' AND pid <> pg_backend_pid()",
-                    self.prefix
-                ),
-            )
-            .await
-            .unwrap();
-            exec(
-                &self.admin,
-                &format!("CREATE DATABASE {db} TEMPLATE {}", self.prefix),
-            )
-            .await
-            .unwrap();
-        });
-        format!("{}/{db}", self.root)
+        let db = common::PgDatabase::copy_of(&self.built, &format!("{}_{name}", self.built.name));
+        let url = db.url.clone();
+        self.copies.borrow_mut().push(db);
+        url
     }
     fn unguard(&self) -> &'static str {
         "DROP TRIGGER audit_log_no_change ON audit_log;"
@@ -224,44 +203,20 @@ impl World for Postgres {
 
 #[test]
 fn tampering_with_the_audit_log_is_named_on_postgres() {
-    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
-        .ok()
-        .filter(|s| !s.is_empty())
+    let Some(built) = common::PgDatabase::create(&format!("bq_chain_{}", std::process::id()))
     else {
-        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
         return;
     };
-    let rt = rt();
-    let prefix = format!("bq_chain_{}", std::process::id());
-    let root = admin.rsplit_once('/').map(|(r, _)| r.to_string()).unwrap();
-    let drop_all = |names: &[&str]| {
-        for n in names {
-            let db = if n.is_empty() {
-                prefix.clone()
-            } else {
-                format!("{prefix}_{n}")
-            };
-            rt.block_on(exec(
-                &admin,
-                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-            ))
-            .unwrap();
-        }
-    };
-    let names = ["", "changed", "removed", "forged", "cut", "truncated"];
-    drop_all(&names);
-    rt.block_on(exec(&admin, &format!("CREATE DATABASE {prefix}")))
-        .unwrap_or_else(|e| panic!("BAIQIAN_TEST_PG unreachable: {e}"));
-    let built = format!("{root}/{prefix}");
-    let (ok, out) = run(&["demo", "--no-serve", "--light", "--db", &built]);
+    let (ok, out) = run(&["demo", "--no-serve", "--light", "--db", &built.url]);
     assert!(ok, "{out}");
+    let url = built.url.clone();
     let world = Postgres {
-        admin: admin.clone(),
-        root,
-        prefix: prefix.clone(),
+        built,
+        copies: Default::default(),
     };
-    tampering_is_named(&world, &built);
+    tampering_is_named(&world, &url);
     // TRUNCATE is refused; around its guard, the emptied log fails against its head.
+    let rt = rt();
     let db = world.copy("truncated");
     let refused = rt.block_on(exec(&db, "TRUNCATE audit_log"));
     assert!(refused.is_err(), "TRUNCATE refused");
@@ -272,5 +227,4 @@ fn tampering_with_the_audit_log_is_named_on_postgres() {
     .unwrap();
     let (ok, out) = verify(&db, None);
     assert!(!ok && out.contains("(head)"), "{out}");
-    drop_all(&names);
 }

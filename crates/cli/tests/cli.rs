@@ -7,6 +7,8 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
 
 fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
@@ -193,39 +195,10 @@ fn demo_then_serve_on_sqlite() {
 
 #[test]
 fn demo_then_serve_on_postgres() {
-    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+    let Some(db) = common::PgDatabase::create(&format!("bq_cli_{}", std::process::id())) else {
         return;
     };
-    let name = format!("bq_cli_{}", std::process::id());
-    let rt = tokio_rt();
-    let admin_db = rt
-        .block_on(baiqian_store::Db::connect(&admin))
-        .unwrap_or_else(|e| panic!("BAIQIAN_TEST_PG unreachable: {e}"));
-    rt.block_on(
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin_db.pool()),
-    )
-    .unwrap();
-    rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()))
-        .unwrap();
-    let root = admin.rsplit_once('/').map(|(r, _)| r).unwrap();
-    demo_then_serve(&format!("{root}/{name}"));
-    rt.block_on(
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin_db.pool()),
-    )
-    .unwrap();
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    demo_then_serve(&db.url);
 }
 
 #[test]
@@ -297,7 +270,7 @@ fn help_documents_every_subcommand() {
     let (ok, out, _) = run(&["--help"], None);
     assert!(ok);
     for cmd in [
-        "demo", "serve", "migrate", "user", "token", "device", "backup", "audit",
+        "demo", "serve", "migrate", "user", "token", "device", "backup", "restore", "audit",
     ] {
         assert!(out.contains(cmd), "{cmd} missing from --help");
     }

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
 
 fn run(args: &[&str], key: &std::path::Path) -> String {
@@ -396,47 +398,21 @@ fn a_backup_under_load_restores_every_acknowledged_checkin_on_sqlite() {
 
 #[test]
 fn a_backup_under_load_restores_every_acknowledged_checkin_on_postgres() {
-    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+    let pid = std::process::id();
+    let (Some(live), Some(restored)) = (
+        common::PgDatabase::create(&format!("bq_live_{pid}")),
+        common::PgDatabase::create(&format!("bq_restored_{pid}")),
+    ) else {
         return;
     };
-    let (live, restored) = (
-        format!("bq_live_{}", std::process::id()),
-        format!("bq_restored_{}", std::process::id()),
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let admin_db = rt.block_on(baiqian_store::Db::connect(&admin)).unwrap();
-    for name in [&live, &restored] {
-        rt.block_on(
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(admin_db.pool()),
-        )
-        .unwrap();
-        rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()))
-            .unwrap();
-    }
-    let root = admin.rsplit_once('/').map(|(r, _)| r).unwrap();
-    let dir = std::env::temp_dir().join(format!("baiqian-restore-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("baiqian-restore-pg-{pid}"));
     std::fs::create_dir_all(&dir).unwrap();
     backup_during_burst(
-        &format!("{root}/{live}"),
-        &format!("{root}/{restored}"),
+        &live.url,
+        &restored.url,
         &dir.join("backup.dump"),
         &dir.join("restore.key"),
     );
-    for name in [&live, &restored] {
-        rt.block_on(
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(admin_db.pool()),
-        )
-        .unwrap();
-    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -453,33 +429,10 @@ fn acknowledged_checkins_survive_sigkill_on_sqlite() {
 
 #[test]
 fn acknowledged_checkins_survive_sigkill_on_postgres() {
-    let Some(admin) = std::env::var("BAIQIAN_TEST_PG")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("postgres: skipped (BAIQIAN_TEST_PG is not set)");
+    let Some(db) = common::PgDatabase::create(&format!("bq_kill_{}", std::process::id())) else {
         return;
     };
-    let name = format!("bq_kill_{}", std::process::id());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let admin_db = rt.block_on(baiqian_store::Db::connect(&admin)).unwrap();
-    rt.block_on(
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin_db.pool()),
-    )
-    .unwrap();
-    rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()))
-        .unwrap();
-    let root = admin.rsplit_once('/').map(|(r, _)| r).unwrap();
     let key = std::env::temp_dir().join(format!("baiqian-kill-{}.key", std::process::id()));
-    kill_during_burst(&format!("{root}/{name}"), &key);
-    rt.block_on(
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin_db.pool()),
-    )
-    .unwrap();
+    kill_during_burst(&db.url, &key);
     let _ = std::fs::remove_file(&key);
 }

@@ -8,8 +8,8 @@ use baiqian_domain::ledger::ProblemStatus;
 use baiqian_domain::trust::{DeadlineMove, ExtensionStatus, four_eyes};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{
     Problem, ProblemPlan, add_update, date, denied, marked_day, optional, problem_in, required,
@@ -64,12 +64,16 @@ fn extension_from_row(r: &AnyRow) -> Result<DeadlineExtension> {
     })
 }
 
-fn tallied(p: &Problem) -> tally::Tallied<'_> {
-    tally::Tallied {
-        village_code: &p.village_code,
-        village_path: &p.village_path,
-        item_group: &p.item_group,
-    }
+/// Moves a problem's overdue and extended counts from `before` to `after` (its status kept).
+async fn retally(conn: &mut AnyConnection, before: &Problem, after: &Problem) -> Result<()> {
+    tally::bump(
+        conn,
+        &before.tallied(),
+        None,
+        None,
+        tally::Flags::between(before, after),
+    )
+    .await
 }
 
 impl Db {
@@ -114,16 +118,12 @@ impl Db {
         } else {
             before.deadline.clone()
         };
-        let unresolved = before.status.is_unresolved();
         let after = Problem {
             owner_name,
             owner_user_id,
             measures,
-            overdue: unresolved && in_force.as_str() < marked.as_str(),
-            extended: unresolved && in_force > before.original_deadline,
-            deadline: in_force,
             updated_at: now,
-            ..before.clone()
+            ..before.standing(before.status, &in_force, &marked)
         };
         let changed = after.owner_name != before.owner_name
             || after.owner_user_id != before.owner_user_id
@@ -157,17 +157,7 @@ impl Db {
                 &note,
             )
             .await?;
-            tally::bump(
-                tx.conn(),
-                &tallied(&before),
-                None,
-                None,
-                tally::Flags::moved(
-                    (before.overdue, before.extended),
-                    (after.overdue, after.extended),
-                ),
-            )
-            .await?;
+            retally(tx.conn(), &before, &after).await?;
             let mut change = Change::update(
                 "problem",
                 &before.key(),
@@ -262,28 +252,17 @@ impl Db {
         }
         let mut after = before.clone();
         if approve {
-            let unresolved = before.status.is_unresolved();
-            after.deadline = ext.to_deadline.clone();
-            after.overdue = unresolved && after.deadline.as_str() < marked.as_str();
-            after.extended = unresolved && after.deadline > before.original_deadline;
-            after.updated_at = now;
+            after = Problem {
+                updated_at: now,
+                ..before.standing(before.status, &ext.to_deadline, &marked)
+            };
             sqlx::query("UPDATE problems SET deadline = $1, updated_at = $2 WHERE id = $3")
                 .bind(&after.deadline)
                 .bind(now)
                 .bind(before.id)
                 .execute(tx.conn())
                 .await?;
-            tally::bump(
-                tx.conn(),
-                &tallied(&before),
-                None,
-                None,
-                tally::Flags::moved(
-                    (before.overdue, before.extended),
-                    (after.overdue, after.extended),
-                ),
-            )
-            .await?;
+            retally(tx.conn(), &before, &after).await?;
         }
         let step = if approve {
             "extension_approved"

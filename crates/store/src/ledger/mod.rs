@@ -74,6 +74,19 @@ impl Problem {
         days_late(&self.deadline, today).filter(|d| *d > 0)
     }
 
+    /// This problem with `status` and `deadline` in force, its overdue and extended flags as
+    /// they then are on the marked day (`late!` and `extended!` in Rust).
+    pub(crate) fn standing(&self, status: ProblemStatus, deadline: &str, marked: &str) -> Problem {
+        let unresolved = status.is_unresolved();
+        Problem {
+            status,
+            deadline: deadline.to_string(),
+            overdue: unresolved && deadline < marked,
+            extended: unresolved && deadline > self.original_deadline.as_str(),
+            ..self.clone()
+        }
+    }
+
     /// Days past the original deadline on `today`, when it was extended and is unresolved and
     /// late against it: what an extension hides from the plain overdue count.
     pub fn days_late_against_original(&self, today: &str) -> Option<i64> {
@@ -106,6 +119,19 @@ pub struct ProblemUpdate {
     pub from_status: String,
     pub to_status: String,
     pub note: String,
+}
+
+/// The history rows that record a rectification: its step, or an import of a ledger that says
+/// the problem is rectified. Whoever wrote the latest does not verify it (the four-eyes rule).
+pub(crate) const RECTIFICATION_RECORD: &str =
+    "(step = 'rectify' OR (step = 'import' AND to_status = 'rectified'))";
+
+impl ProblemUpdate {
+    /// Whether this row records a rectification ([`RECTIFICATION_RECORD`]).
+    pub fn records_rectification(&self) -> bool {
+        self.step == ProblemStep::Rectify.as_str()
+            || (self.step == "import" && self.to_status == ProblemStatus::Rectified.as_str())
+    }
 }
 
 /// An evidence file of a problem's rectification, stored by SHA-256 as the ratings' are.

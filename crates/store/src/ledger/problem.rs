@@ -178,10 +178,10 @@ impl Db {
         if step == ProblemStep::Verify {
             // Whoever recorded the rectification (by its step, or by importing a ledger that
             // says it is rectified) does not close it.
-            let rectifier: Option<String> = sqlx::query(
-                "SELECT login FROM problem_updates WHERE problem_id = $1 AND (step = 'rectify' \
-                 OR (step = 'import' AND to_status = 'rectified')) ORDER BY id DESC LIMIT 1",
-            )
+            let rectifier: Option<String> = sqlx::query(&format!(
+                "SELECT login FROM problem_updates WHERE problem_id = $1 AND {RECTIFICATION_RECORD} \
+                 ORDER BY id DESC LIMIT 1"
+            ))
             .bind(id)
             .fetch_optional(tx.conn())
             .await?
@@ -189,8 +189,7 @@ impl Db {
             .transpose()?;
             four_eyes(&actor.login, rectifier.as_deref()).map_err(StoreError::Denied)?;
         }
-        let overdue = to.is_unresolved() && before.deadline.as_str() < marked.as_str();
-        let extended = to.is_unresolved() && before.deadline > before.original_deadline;
+        let standing = before.standing(to, &before.deadline, &marked);
         // The status is the one read: a step taken meanwhile by someone else wins, this fails.
         let n = sqlx::query(
             "UPDATE problems SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
@@ -219,25 +218,18 @@ impl Db {
             &note,
         )
         .await?;
+        let after = Problem {
+            updated_at: now,
+            ..standing
+        };
         tally::bump(
             tx.conn(),
-            &tally::Tallied {
-                village_code: &before.village_code,
-                village_path: &before.village_path,
-                item_group: &before.item_group,
-            },
+            &before.tallied(),
             Some(before.status),
             Some(to),
-            tally::Flags::moved((before.overdue, before.extended), (overdue, extended)),
+            tally::Flags::between(&before, &after),
         )
         .await?;
-        let after = Problem {
-            status: to,
-            overdue,
-            extended,
-            updated_at: now,
-            ..before.clone()
-        };
         let mut change = Change::update(
             "problem",
             &before.key(),

@@ -68,11 +68,22 @@ pub(super) struct Flags {
 }
 
 impl Flags {
-    /// The change from a problem's flags `before` to `after`.
-    pub fn moved(before: (bool, bool), after: (bool, bool)) -> Flags {
+    /// The change from a problem's flags as it was to its flags as it is.
+    pub fn between(before: &super::Problem, after: &super::Problem) -> Flags {
         Flags {
-            overdue: i64::from(after.0) - i64::from(before.0),
-            extended: i64::from(after.1) - i64::from(before.1),
+            overdue: i64::from(after.overdue) - i64::from(before.overdue),
+            extended: i64::from(after.extended) - i64::from(before.extended),
+        }
+    }
+}
+
+impl super::Problem {
+    /// The tallies this problem counts in.
+    pub(super) fn tallied(&self) -> Tallied<'_> {
+        Tallied {
+            village_code: &self.village_code,
+            village_path: &self.village_path,
+            item_group: &self.item_group,
         }
     }
 }

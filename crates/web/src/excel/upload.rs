@@ -53,10 +53,6 @@ impl UploadedFile {
         })
     }
 
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -389,10 +389,7 @@ pub(super) async fn show(
         && updates
             .iter()
             .rev()
-            .find(|u| {
-                u.step == ProblemStep::Rectify.as_str()
-                    || (u.step == "import" && u.to_status == ProblemStatus::Rectified.as_str())
-            })
+            .find(|u| u.records_rectification())
             .is_some_and(|u| u.login == me.actor.login);
     let checks = if can_decide {
         [ProblemStep::Verify, ProblemStep::Reopen]

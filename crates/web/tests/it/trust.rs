@@ -43,6 +43,17 @@ async fn summary(app: &TestApp, code: &str, who: &Who) -> serde_json::Value {
     res.json()
 }
 
+/// The extension request waiting on problem `id`.
+async fn waiting_extension(app: &TestApp, id: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT id FROM deadline_extensions WHERE problem_id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+}
+
 fn step(s: &'static str, note: &'static str) -> [(&'static str, &'static str); 2] {
     [("step", s), ("note", note)]
 }
@@ -253,15 +264,31 @@ async fn a_deadline_moves_with_a_reason_and_later_only_when_approved(app: TestAp
         "{tasks}"
     );
     assert_eq!(listed(&app, MEISHAN, "extension=waiting", &town).await, 1);
-    let ext: i64 = sqlx::query_scalar(
-        "SELECT id FROM deadline_extensions WHERE problem_id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
-    // The village may not decide; a refusal needs a reason.
+    let ext = waiting_extension(&app, id).await;
+    // The village may not decide; another township does not see it; a decision is approve or
+    // refuse; a refusal needs a reason.
     let audits = app.audit_count().await;
+    let res = app
+        .post_form(
+            &format!("/deadline-extensions/{ext}"),
+            &[("decision", "approve"), ("note", "")],
+            &app.login("miaoxi.admin").await,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text());
+    let res = app
+        .post_form(
+            &format!("/deadline-extensions/{ext}"),
+            &[("decision", "maybe"), ("note", "")],
+            &town,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
     let res = app
         .post_form(
             &format!("/deadline-extensions/{ext}"),
@@ -317,13 +344,7 @@ async fn a_deadline_moves_with_a_reason_and_later_only_when_approved(app: TestAp
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let ext: i64 = sqlx::query_scalar(
-        "SELECT id FROM deadline_extensions WHERE problem_id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
+    let ext = waiting_extension(&app, id).await;
     let res = app
         .post_form(
             &format!("/deadline-extensions/{ext}"),
