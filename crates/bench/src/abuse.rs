@@ -19,10 +19,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use baiqian_bench::wire::{http, login_form, post_login};
 use baiqian_bench::{BoxError, median, ms};
 use clap::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,72 +44,6 @@ struct Args {
     /// Times each hostile file is sent.
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-}
-
-/// One request on a connection of its own: status, headers (lower-case names), body.
-async fn http(
-    port: u16,
-    head: &str,
-    body: &[u8],
-) -> Result<(u16, Vec<(String, String)>, Vec<u8>), BoxError> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(
-        format!(
-            "{head}Host: b\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await?;
-    s.write_all(body).await?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no header end")?;
-    let text = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = text.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .ok_or("no status")?
-        .parse()?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Ok((status, headers, raw[split + 4..].to_vec()))
-}
-
-/// The login page's pre-session cookie and token.
-async fn login_form(port: u16) -> Result<(String, String), BoxError> {
-    let (_, headers, body) = http(port, "GET /login HTTP/1.1\r\n", b"").await?;
-    let cookie = headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("bq_login_csrf="))
-        .and_then(|(_, v)| v.split(';').next())
-        .ok_or("no login cookie")?
-        .to_string();
-    let page = String::from_utf8_lossy(&body);
-    let at = page.find("name=\"csrf\" value=\"").ok_or("no csrf field")? + 19;
-    let token = page[at..].split('"').next().unwrap_or_default().to_string();
-    Ok((cookie, token))
-}
-
-async fn post_login(
-    port: u16,
-    form: &(String, String),
-    login: &str,
-    password: &str,
-    address: &str,
-) -> Result<u16, BoxError> {
-    let body = format!("csrf={}&login={login}&password={password}&next=%2F", form.1);
-    let head = format!(
-        "POST /login HTTP/1.1\r\nCookie: {}\r\nX-Forwarded-For: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n",
-        form.0
-    );
-    Ok(http(port, &head, body.as_bytes()).await?.0)
 }
 
 /// The server's resident and peak memory, MB.

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use baiqian_store::Db;
 
+pub mod wire;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A new, empty database named `name`: a SQLite file in the temp directory, or, given a

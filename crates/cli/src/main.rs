@@ -10,6 +10,7 @@ use baiqian_domain::org::OrgCode;
 use baiqian_domain::password::{PasswordPolicy, parse_login};
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
+use baiqian_domain::second_factor::SecondFactorPolicy;
 use baiqian_store::user::NewUser;
 use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db, StoreError};
@@ -117,6 +118,18 @@ enum UserCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Turn off an account's two-step verification (a lost phone, no recovery code left): its
+    /// secret and recovery codes are removed and its sessions end; it sets up a new one at its
+    /// next sign-in if its role must have one. Audited with the reason.
+    ResetMfa {
+        #[arg(long, env = "BAIQIAN_DB")]
+        db: String,
+        #[arg(long)]
+        login: String,
+        /// Why (kept in the audit log), e.g. "phone lost, identity checked in person".
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -218,6 +231,12 @@ struct ServerArgs {
     /// directly: they could name any address).
     #[arg(long, env = "BAIQIAN_TRUSTED_PROXY")]
     trusted_proxy: bool,
+    /// Roles that must sign in with two-step verification (an authenticator app's code after
+    /// the password), separated by commas, or `none`. Default for `serve`:
+    /// city-admin,county-admin,township-admin,auditor. Default for `demo`: none — its accounts
+    /// are shared and their password is printed on the login page.
+    #[arg(long, env = "BAIQIAN_SECOND_FACTOR_ROLES")]
+    second_factor_roles: Option<String>,
     /// Directory of the rating round's evidence files (stored by SHA-256). Default: beside a
     /// SQLite database (`PATH.evidence/`), else `baiqian-evidence/`. Back it up with the
     /// database.
@@ -226,6 +245,15 @@ struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The second-factor rule: as given, else `default`.
+    fn second_factor(&self, default: SecondFactorPolicy) -> Result<SecondFactorPolicy, CliError> {
+        match &self.second_factor_roles {
+            Some(roles) => SecondFactorPolicy::parse(roles)
+                .map_err(|e| CliError::Usage(format!("--second-factor-roles: {e}"))),
+            None => Ok(default),
+        }
+    }
+
     fn evidence_dir(&self, db: &str) -> PathBuf {
         match &self.evidence_dir {
             Some(p) => p.clone(),
@@ -368,6 +396,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let config = Config {
                 policy: server.policy.policy(),
+                second_factor: server.second_factor(SecondFactorPolicy::none())?,
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
                 trusted_proxy: server.trusted_proxy,
@@ -379,6 +408,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let store = open(&db).await?;
             let config = Config {
                 policy: server.policy.policy(),
+                second_factor: server.second_factor(SecondFactorPolicy::default())?,
                 demo: None,
                 secure_cookies: server.secure_cookies,
                 trusted_proxy: server.trusted_proxy,
@@ -436,6 +466,26 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 user.role.as_str(),
                 user.org_code,
                 user.org_name
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::ResetMfa { db, login, reason }) => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                return Err(CliError::Usage("--reason: 1 to 500 characters".into()));
+            }
+            let store = open(&db).await?;
+            let user = store
+                .reset_second_factor(&Actor::cli(), &login, reason, clock.now_ms())
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => CliError::Usage(format!("no account {login}")),
+                    other => other.into(),
+                })?;
+            println!(
+                "Two-step verification of {} ({}) is off; its sessions have ended.",
+                user.login,
+                user.role.as_str()
             );
             Ok(())
         }
@@ -629,10 +679,11 @@ async fn serve(
     listen: SocketAddr,
 ) -> Result<(), CliError> {
     let backend = store.backend().as_str();
+    let second_factor = config.second_factor.describe();
     let state = AppState::new(store, vault, clock, config);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend, "serving");
+    tracing::info!(%addr, backend, %second_factor, "serving (second factor required for these roles)");
     println!("Serving at http://{addr}");
     baiqian_web::serve(state, listener).await?;
     Ok(())

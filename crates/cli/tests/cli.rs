@@ -276,6 +276,12 @@ fn help_documents_every_subcommand() {
     }
     let (ok, out, _) = run(&["demo", "--help"], None);
     assert!(ok && out.contains("--no-serve") && out.contains("sqlite://baiqian-demo.db"));
+    let (ok, out, _) = run(&["user", "--help"], None);
+    for cmd in ["add", "reset-mfa"] {
+        assert!(ok && out.contains(cmd), "user {cmd} missing from --help");
+    }
+    let (ok, out, _) = run(&["serve", "--help"], None);
+    assert!(ok && out.contains("--second-factor-roles"));
     let (ok, out, _) = run(&["device", "--help"], None);
     for cmd in ["add", "list", "revoke"] {
         assert!(ok && out.contains(cmd), "device {cmd} missing from --help");

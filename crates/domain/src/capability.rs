@@ -10,11 +10,14 @@ use crate::role::Role;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
-    /// Anyone, signed in or not: the login page, health, static files, the language switch,
-    /// and the readers' check-in endpoints (a reader authenticates with its own token).
+    /// Anyone, signed in or not: the login page, signing out, health, static files, the
+    /// language switch, and the readers' check-in endpoints (a reader authenticates with its own token).
     Public,
-    /// Any account: its home, `/api/v1/me`, signing out.
+    /// Any account: its home, `/api/v1/me`.
     SignedIn,
+    /// Any account: set up its own second factor, and give it at sign-in. The only routes open
+    /// to a session still owing its second factor (signing out is public).
+    OwnSecondFactor,
     /// The tree's public facts: an organization's page, its children, search.
     ReadTree,
     /// One's own member record, card and attendance. A role that may also read the roster
@@ -103,6 +106,7 @@ use Role::{
 pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::Public, &[C, Co, T, S, M, L, A]),
     (Capability::SignedIn, &[C, Co, T, S, M, L, A]),
+    (Capability::OwnSecondFactor, &[C, Co, T, S, M, L, A]),
     (Capability::ReadTree, &[C, Co, T, S, M, L, A]),
     (Capability::ReadOwnRecord, &[C, Co, T, S, M, L, A]),
     (Capability::CheckIn, &[C, Co, T, S, M, L, A]),
@@ -176,6 +180,7 @@ impl Capability {
         match self {
             Capability::Public => "public",
             Capability::SignedIn => "signed_in",
+            Capability::OwnSecondFactor => "own_second_factor",
             Capability::ReadTree => "read_tree",
             Capability::ReadOwnRecord => "read_own_record",
             Capability::CheckIn => "check_in",
@@ -236,7 +241,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 37);
+        assert_eq!(seen.len(), 38);
     }
 
     #[test]

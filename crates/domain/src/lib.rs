@@ -11,6 +11,7 @@ pub mod password;
 pub mod rating;
 pub mod role;
 pub mod scope;
+pub mod second_factor;
 pub mod sheet;
 pub mod time;
 pub mod trust;

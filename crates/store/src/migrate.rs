@@ -94,6 +94,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_audit_chain.sql"),
         postgres: include_str!("../migrations/postgres/0013_audit_chain.sql"),
     },
+    Migration {
+        version: 14,
+        name: "second_factor",
+        sqlite: include_str!("../migrations/sqlite/0014_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0014_second_factor.sql"),
+    },
 ];
 
 impl Db {

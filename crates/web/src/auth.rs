@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
+use baiqian_domain::second_factor::{AuthMethod, SecondFactorPolicy};
 use baiqian_store::Actor;
 use baiqian_store::user::User;
 use sha2::{Digest, Sha256};
@@ -30,6 +31,11 @@ pub const SESSION_COOKIE: &str = "bq_session";
 pub const LOGIN_CSRF_COOKIE: &str = "bq_login_csrf";
 pub const LANG_COOKIE: &str = "bq_lang";
 
+/// Where a session owing its second factor is sent (`AuthStage::SecondFactorDue`).
+pub const SECOND_FACTOR_PATH: &str = "/login/second-factor";
+/// Where an account sets up its second factor (`AuthStage::SecondFactorSetupDue`).
+pub const SECOND_FACTOR_SETUP_PATH: &str = "/me/second-factor";
+
 /// Card readers' tokens carry this prefix, so the middleware knows where to look them up.
 pub const DEVICE_TOKEN_PREFIX: &str = "dev_";
 
@@ -40,6 +46,37 @@ pub struct CurrentUser {
     pub actor: Actor,
     /// The session's CSRF token; `None` for bearer-token requests.
     pub csrf: Option<String>,
+    /// How far the caller has signed in.
+    pub stage: AuthStage,
+}
+
+/// How far a caller has signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStage {
+    /// Signed in as far as the account needs: every route the role holds is open.
+    Complete,
+    /// The password was right; the account's second factor is still to come. Only the second
+    /// factor's own routes (and signing out) are open.
+    SecondFactorDue,
+    /// The role must have a second factor and the account has none yet: only setting it up
+    /// (and signing out) is open.
+    SecondFactorSetupDue,
+}
+
+impl AuthStage {
+    /// The stage of a session of `user` authenticated by `method` under `policy`. A bearer
+    /// token is complete: it is issued by the operator and is itself a long random secret.
+    pub fn of_session(user: &User, method: AuthMethod, policy: &SecondFactorPolicy) -> Self {
+        if method.has_second_factor() {
+            AuthStage::Complete
+        } else if user.second_factor {
+            AuthStage::SecondFactorDue
+        } else if policy.requires(user.role) {
+            AuthStage::SecondFactorSetupDue
+        } else {
+            AuthStage::Complete
+        }
+    }
 }
 
 impl CurrentUser {
@@ -208,6 +245,7 @@ pub async fn authenticate(
             user,
             actor,
             csrf: None,
+            stage: AuthStage::Complete,
         }));
         return Ok(next.run(req).await);
     }
@@ -216,13 +254,18 @@ pub async fn authenticate(
         return Ok(next.run(req).await);
     };
     let idle_ms = state.config.policy.idle_timeout_minutes * 60_000;
-    let Some((user, csrf)) = state
+    let Some(baiqian_store::user::Session {
+        user,
+        csrf,
+        auth_method,
+    }) = state
         .db
         .session_user(&sha256_hex(&session), idle_ms, now)
         .await?
     else {
         return Ok(next.run(req).await);
     };
+    let stage = AuthStage::of_session(&user, auth_method, &state.config.second_factor);
     let actor = user.actor()?;
     let mut req = req;
     // The login form carries its own pre-session token (a browser may still hold an old session).
@@ -235,6 +278,7 @@ pub async fn authenticate(
         user,
         actor,
         csrf: Some(csrf),
+        stage,
     }));
     Ok(next.run(req).await)
 }

@@ -37,6 +37,12 @@ pub enum AppError {
     NotFound,
     #[error("login required")]
     Unauthenticated,
+    /// Signed in with the password; the account's second factor is still to come.
+    #[error("second factor required")]
+    SecondFactorDue,
+    /// The role must have a second factor and the account has none yet.
+    #[error("second factor to be set up")]
+    SecondFactorSetupDue,
     /// Inside scope, but the caller's role may not do it.
     #[error("denied: {}", .0.key)]
     Denied(Msg),
@@ -78,7 +84,8 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::SecondFactorDue => StatusCode::UNAUTHORIZED,
+            AppError::SecondFactorSetupDue => StatusCode::FORBIDDEN,
             AppError::Denied(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Invalid(_) | AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -90,6 +97,11 @@ impl AppError {
         let (code, msg) = match self {
             AppError::NotFound => ("not_found", Msg::new("error.not_found")),
             AppError::Unauthenticated => ("unauthenticated", Msg::new("error.unauthenticated")),
+            AppError::SecondFactorDue => ("second_factor_due", Msg::new("error.second_factor_due")),
+            AppError::SecondFactorSetupDue => (
+                "second_factor_setup_due",
+                Msg::new("error.second_factor_setup_due"),
+            ),
             AppError::Denied(m) => ("forbidden", m.clone()),
             AppError::Invalid(m) => ("invalid", m.clone()),
             AppError::Refused(m) => (m.key.rsplit('.').next().unwrap_or("invalid"), m.clone()),
@@ -188,7 +200,13 @@ fn finish(
     query: Option<&str>,
     info: ErrorInfo,
 ) -> Response {
-    if info.code == "unauthenticated" && !is_api {
+    let login_step = match info.code {
+        "unauthenticated" => Some("/login"),
+        "second_factor_due" => Some(crate::auth::SECOND_FACTOR_PATH),
+        "second_factor_setup_due" => Some(crate::auth::SECOND_FACTOR_SETUP_PATH),
+        _ => None,
+    };
+    if let Some(step) = login_step.filter(|_| !is_api) {
         let next = match query {
             Some(q) => format!("{path}?{q}"),
             None => path.to_string(),
@@ -196,7 +214,7 @@ fn finish(
         let target: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("next", &next)
             .finish();
-        return Redirect::to(&format!("/login?{target}")).into_response();
+        return Redirect::to(&format!("{step}?{target}")).into_response();
     }
     let message = tr.msg(&info.msg);
     if is_api {

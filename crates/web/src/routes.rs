@@ -3,7 +3,8 @@
 //! refuses a caller whose role lacks the capability (`baiqian_domain::capability::GRANTS`):
 //! 404 for what they may not read (as for anything out of scope), 403 for an act they may not
 //! do on what they see. The list itself (`RouteSpec`) is what the route ×
-//! role test walks.
+//! role test walks. A caller still owing their second factor reaches only the routes of
+//! `Capability::OwnSecondFactor` (`auth::AuthStage`).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -15,7 +16,7 @@ use axum::routing::{MethodRouter, get, post};
 use baiqian_domain::capability::Capability;
 use std::sync::Arc;
 
-use crate::auth::CurrentUser;
+use crate::auth::{AuthStage, CurrentUser};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -119,13 +120,23 @@ async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
     if g.capability == Capability::Public {
         return next.run(req).await;
     }
-    let Some(role) = req
+    let Some((role, stage)) = req
         .extensions()
         .get::<Arc<CurrentUser>>()
-        .map(|me| me.role())
+        .map(|me| (me.role(), me.stage))
     else {
         return AppError::Unauthenticated.into_response();
     };
+    // Half signed in, one reaches the second factor's own routes and nothing else.
+    if g.capability != Capability::OwnSecondFactor {
+        match stage {
+            AuthStage::Complete => {}
+            AuthStage::SecondFactorDue => return AppError::SecondFactorDue.into_response(),
+            AuthStage::SecondFactorSetupDue => {
+                return AppError::SecondFactorSetupDue.into_response();
+            }
+        }
+    }
     if !role.may(g.capability) {
         g.state.metrics.count_denied();
         return if g.capability.denied_as_absent() {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use baiqian_domain::password::PasswordPolicy;
+use baiqian_domain::second_factor::SecondFactorPolicy;
 use baiqian_store::Db;
 use baiqian_store::vault::Vault;
 
@@ -15,6 +16,9 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub policy: PasswordPolicy,
+    /// The roles that must sign in with a second factor (default: the administrations and the
+    /// auditors).
+    pub second_factor: SecondFactorPolicy,
     /// Demo mode: the login page lists these logins and their password.
     pub demo: Option<DemoLogins>,
     /// Marks cookies `Secure`; on when served behind HTTPS.

@@ -1,10 +1,14 @@
 //! Accounts, sessions and API tokens. Secrets are stored only as hashes: the password as an
-//! argon2id PHC string, session ids and tokens as SHA-256 hex (computed by the caller).
+//! argon2id PHC string, session ids and tokens as SHA-256 hex (computed by the caller). The
+//! second factor lives in `second_factor`.
+
+pub mod second_factor;
 
 use baiqian_domain::Msg;
 use baiqian_domain::org::OrgCode;
 use baiqian_domain::role::Role;
 use baiqian_domain::scope::Scope;
+use baiqian_domain::second_factor::AuthMethod;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -31,10 +35,12 @@ pub struct User {
     pub disabled: bool,
     /// The roster row of a member's own account.
     pub member_id: Option<i64>,
+    /// Whether the account has a confirmed second factor (an authenticator app).
+    pub second_factor: bool,
 }
 
 const USER_COLUMNS: &str = "u.id, u.login, u.name, u.role, u.org_code, o.name AS org_name, o.path AS org_path, \
-    u.password_hash, u.failed_attempts, u.locked_until, u.disabled, u.member_id";
+    u.password_hash, u.failed_attempts, u.locked_until, u.disabled, u.member_id, u.totp_confirmed_at";
 const USER_FROM: &str = "FROM users u JOIN orgs o ON o.code = u.org_code";
 
 /// `SELECT <user columns> FROM users … <rest>`.
@@ -143,6 +149,7 @@ impl User {
             locked_until: r.try_get("locked_until")?,
             disabled: r.try_get::<i64, _>("disabled")? != 0,
             member_id: r.try_get("member_id")?,
+            second_factor: r.try_get::<Option<i64>, _>("totp_confirmed_at")?.is_some(),
         })
     }
 
@@ -168,8 +175,36 @@ impl User {
 
     fn audit_json(&self) -> serde_json::Value {
         json!({ "login": self.login, "name": self.name, "role": self.role, "org_code": self.org_code,
-                "disabled": self.disabled, "locked_until": self.locked_until })
+                "disabled": self.disabled, "locked_until": self.locked_until,
+                "second_factor": self.second_factor })
     }
+}
+
+/// A live browser session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+    pub auth_method: AuthMethod,
+}
+
+async fn insert_session(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id_hash: &str,
+    csrf: &str,
+    method: AuthMethod,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen_at, auth_method) VALUES ($1, $2, $3, $4, $4, $5)")
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(method.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -353,7 +388,8 @@ impl Db {
         Ok(())
     }
 
-    /// A successful login: clears failures and creates a new session (the id is new at every login).
+    /// A right password: clears failures and creates a new session (the id is new at every
+    /// login), authenticated by the password alone.
     pub async fn start_session(
         &self,
         user_id: i64,
@@ -366,27 +402,48 @@ impl Db {
             .bind(user_id)
             .execute(tx.conn())
             .await?;
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)")
-            .bind(id_hash)
-            .bind(user_id)
-            .bind(csrf)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+        insert_session(tx.conn(), user_id, id_hash, csrf, AuthMethod::Password, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The user and CSRF token of a live session, touching it; `None` when absent, idle longer
-    /// than `idle_ms`, or the account is disabled (the session is then removed).
+    /// A second factor given: the session `old_hash` ends and `new_hash` begins with `method`
+    /// (a new id whenever what the session may do grows, as at login).
+    pub async fn raise_session(
+        &self,
+        user_id: i64,
+        old_hash: &str,
+        new_hash: &str,
+        csrf: &str,
+        method: AuthMethod,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
+            .bind(old_hash)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if ended != 1 {
+            return Err(StoreError::NotFound);
+        }
+        insert_session(tx.conn(), user_id, new_hash, csrf, method, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The account, CSRF token and authentication of a live session, touching it; `None` when
+    /// absent, idle longer than `idle_ms`, or the account is disabled (the session is then
+    /// removed).
     pub async fn session_user(
         &self,
         id_hash: &str,
         idle_ms: i64,
         now: i64,
-    ) -> Result<Option<(User, String)>> {
+    ) -> Result<Option<Session>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, s.csrf AS csrf, s.last_seen_at AS last_seen_at {USER_FROM} \
+            "SELECT {USER_COLUMNS}, s.csrf AS csrf, s.last_seen_at AS last_seen_at, s.auth_method AS auth_method {USER_FROM} \
              JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1"
         ))
         .bind(id_hash)
@@ -409,7 +466,13 @@ impl Db {
                 .await?;
             tx.commit().await?;
         }
-        Ok(Some((user, meta.try_get("csrf")?)))
+        let method: String = meta.try_get("auth_method")?;
+        Ok(Some(Session {
+            user,
+            csrf: meta.try_get("csrf")?,
+            auth_method: AuthMethod::parse(&method)
+                .ok_or_else(|| StoreError::Corrupt(format!("session auth method {method}")))?,
+        }))
     }
 
     pub async fn end_session(&self, id_hash: &str) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Accounts in the admin's subtree: list, create, disable, enable, unlock.
 
 pub mod me;
+pub mod second_factor;
 pub mod session;
 
 use askama::Template;
@@ -33,6 +34,7 @@ pub fn routes() -> Routes {
         .post("/users/{id}/enable", Capability::ManageAccounts, enable)
         .post("/users/{id}/unlock", Capability::ManageAccounts, unlock)
         .merge(session::routes())
+        .merge(second_factor::routes())
         .get("/api/v1/me", Capability::SignedIn, me::me)
         .get("/users.xlsx", Capability::ManageAccounts, export)
 }

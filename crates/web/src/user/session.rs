@@ -23,7 +23,9 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/login", Capability::Public, login_form)
         .post("/login", Capability::Public, login)
-        .post("/logout", Capability::SignedIn, logout)
+        // Public: it ends whatever session the browser holds, one still owing its second
+        // factor included (the session's CSRF token is checked all the same).
+        .post("/logout", Capability::Public, logout)
 }
 
 /// A demo login as the login page shows it.
@@ -229,7 +231,22 @@ async fn login(
         .start_session(user.id, &sha256_hex(&session), &csrf, now)
         .await?;
     tracing::info!(login = %user.login, "logged in");
-    let mut res = Redirect::to(&next).into_response();
+    // The password alone may not be the whole sign-in: the second factor comes next, or its
+    // setup when the role must have one.
+    let with_next = |path: &str| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish();
+        format!("{path}?{q}")
+    };
+    let target = if user.second_factor {
+        with_next(crate::auth::SECOND_FACTOR_PATH)
+    } else if state.config.second_factor.requires(user.role) {
+        with_next(crate::auth::SECOND_FACTOR_SETUP_PATH)
+    } else {
+        next.clone()
+    };
+    let mut res = Redirect::to(&target).into_response();
     let secure = state.config.secure_cookies;
     for c in [
         set_cookie(SESSION_COOKIE, &session, secure, None),

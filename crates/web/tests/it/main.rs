@@ -27,5 +27,6 @@ mod rating;
 mod rating_scope;
 mod roles;
 mod roster_files;
+mod second_factor;
 mod site;
 mod trust;

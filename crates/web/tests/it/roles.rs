@@ -127,6 +127,7 @@ fn only_these_routes_are_public() {
         "POST /api/v1/checkins",
         "POST /api/v1/checkins/batch",
         "POST /login",
+        "POST /logout",
     ]
     .into_iter()
     .map(String::from)

@@ -195,6 +195,9 @@ impl TestApp {
             evidence_dir: Some(evidence_dir.clone()),
             // Tests name the caller's address in X-Forwarded-For.
             trusted_proxy: true,
+            // Tests sign in with the password alone, but those of the second factor
+            // (`TestApp::requiring_second_factor`).
+            second_factor: baiqian_domain::second_factor::SecondFactorPolicy::none(),
             ..Config::default()
         };
         let state = AppState::new(db.clone(), vault, clock.clone(), config);
@@ -207,6 +210,23 @@ impl TestApp {
             evidence_dir,
             cleanup: Some(cleanup),
         })
+    }
+
+    /// The same app (database, data key, clock) served with the campaign's second-factor rule:
+    /// administrations and auditors must sign in with two steps.
+    pub fn requiring_second_factor(mut self) -> TestApp {
+        let config = Config {
+            second_factor: baiqian_domain::second_factor::SecondFactorPolicy::default(),
+            ..(*self.state.config).clone()
+        };
+        self.state = AppState::new(
+            self.db.clone(),
+            (*self.state.vault).clone(),
+            self.clock.clone(),
+            config,
+        );
+        self.router = baiqian_web::app(self.state.clone());
+        self
     }
 
     pub async fn request(&self, req: Request<Body>) -> TestResponse {
