@@ -141,8 +141,13 @@ async fn main() -> Result<(), BoxError> {
         }
     };
     let admins = logins("'city-admin', 'county-admin', 'township-admin', 'auditor'").await?;
-    let mut secretaries = logins("'village-secretary'").await?;
-    secretaries.truncate(admins.len() * args.rounds);
+    // As many password-only sign-ins as two-step ones, the secretaries taken in turn.
+    let secretaries: Vec<String> = logins("'village-secretary'")
+        .await?
+        .into_iter()
+        .cycle()
+        .take(admins.len() * args.rounds)
+        .collect();
     store.close().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

@@ -561,3 +561,94 @@ async fn leaders_guide_and_look_but_do_not_drive_problems(app: TestApp) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
 }
 both!(leaders_guide_and_look_but_do_not_drive_problems);
+
+/// In Chromium, as the township that decides: a problem whose deadline was extended once and
+/// has a second request waiting shows its original deadline, the days late against it, the
+/// extensions and the decision form — on a phone (360 px) and a desk (1,440 px), in Chinese
+/// and English, no wider than the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_a_problem_shows_its_extensions_on_a_phone_and_a_desk() {
+    use crate::browser::{keep_screenshot, log_in, required, with_browser};
+    use fantoccini::Locator;
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let app = TestApp::new(baiqian_store::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let village = app.login("xinmin.secretary").await;
+    let town = app.login("meishan.admin").await;
+    let id = report(&app, &village, "2016-02-20").await;
+    app.db
+        .mark_overdue_problems(&baiqian_store::Actor::cli(), "2016-03-01", 0)
+        .await
+        .unwrap();
+    for (deadline, reason) in [("2016-06-30", "雨季无法施工"), ("2016-09-30", "材料未到")]
+    {
+        let res = app
+            .post_form(
+                &format!("/problems/{id}/plan"),
+                &[
+                    ("owner_name", "王建国"),
+                    ("measures", "修缮屋顶，更换门窗"),
+                    ("deadline", deadline),
+                    ("deadline_reason", reason),
+                ],
+                &village,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+        if deadline == "2016-06-30" {
+            let ext = waiting_extension(&app, id).await;
+            let res = app
+                .post_form(
+                    &format!("/deadline-extensions/{ext}"),
+                    &[("decision", "approve"), ("note", "同意")],
+                    &town,
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+        }
+    }
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        log_in(&c, &base, "meishan.admin").await?;
+        for lang in ["zh", "en"] {
+            if lang == "en" {
+                c.goto(&format!("{base}/lang/en?back=/problems/{id}"))
+                    .await?;
+            } else {
+                c.goto(&format!("{base}/problems/{id}")).await?;
+            }
+            c.wait()
+                .for_element(Locator::Id("problem-original"))
+                .await?;
+            c.find(Locator::Css("form[action^='/deadline-extensions/']"))
+                .await?;
+            for width in [360, 1440] {
+                c.set_window_size(width, 900).await?;
+                let overflow = c
+                    .execute(
+                        "return document.documentElement.scrollWidth - window.innerWidth",
+                        vec![],
+                    )
+                    .await?;
+                assert!(
+                    overflow.as_i64().unwrap_or(1) <= 0,
+                    "{lang} at {width} px: {overflow} px too wide"
+                );
+                c.execute(
+                    "document.getElementById('extensions')?.scrollIntoView()",
+                    vec![],
+                )
+                .await?;
+                keep_screenshot(
+                    &c,
+                    &format!("browser-problem-extensions-{lang}-{width}.png"),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
