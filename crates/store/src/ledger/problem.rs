@@ -336,39 +336,13 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Problem>> {
-        let mut sql = format!(
-            "SELECT {PROBLEM_COLUMNS} FROM {PROBLEM_FROM} \
-             WHERE p.village_path >= $1 AND p.village_path < $2"
-        );
-        let mut n = 2;
-        if filter.status.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.status = ${n}"));
-        }
-        if filter.overdue {
-            sql.push_str(&format!(" AND {LATE}"));
-        }
-        if filter.extended {
-            sql.push_str(concat!(" AND ", extended!("p.")));
-        }
-        if filter.extension_waiting {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM deadline_extensions e WHERE e.problem_id = p.id \
-                 AND e.status = 'pending')",
-            );
-        }
-        if filter.survey_id.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.survey_id = ${n}"));
-        }
-        if filter.item_group.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.item_group = ${n}"));
-        }
+        let (where_, binds) = filter_sql(filter);
+        let n = binds.len() + 2;
         // The overdue, the latest deadline last (most late first); else the newest. Each order
         // has its index, so a province's list stops after one page instead of sorting millions.
-        sql.push_str(&format!(
-            " ORDER BY {} LIMIT ${} OFFSET ${}",
+        let sql = format!(
+            "SELECT {PROBLEM_COLUMNS} FROM {PROBLEM_FROM} \
+             WHERE p.village_path >= $1 AND p.village_path < $2{where_} ORDER BY {} LIMIT ${} OFFSET ${}",
             if filter.overdue {
                 "p.deadline, p.id"
             } else {
@@ -376,17 +350,14 @@ impl Db {
             },
             n + 1,
             n + 2
-        ));
+        );
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
         let mut q = sqlx::query(&sql).bind(&node.path).bind(upper);
-        if let Some(s) = filter.status {
-            q = q.bind(s.as_str());
-        }
-        if let Some(s) = filter.survey_id {
-            q = q.bind(s);
-        }
-        if let Some(g) = &filter.item_group {
-            q = q.bind(g.as_str());
+        for b in binds {
+            q = match b {
+                FilterBind::Text(t) => q.bind(t),
+                FilterBind::Int(i) => q.bind(i),
+            };
         }
         q.bind(limit)
             .bind(offset)
@@ -395,6 +366,25 @@ impl Db {
             .iter()
             .map(problem_from_row)
             .collect()
+    }
+
+    /// How many problems `problems_under` lists with `filter`, over every page: the figure a
+    /// board shows for that filter.
+    pub async fn count_problems_under(&self, node: &Node, filter: &ProblemFilter) -> Result<i64> {
+        let (where_, binds) = filter_sql(filter);
+        let sql = format!(
+            "SELECT COUNT(*) FROM problems p \
+             WHERE p.village_path >= $1 AND p.village_path < $2{where_}"
+        );
+        let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        let mut q = sqlx::query(&sql).bind(&node.path).bind(upper);
+        for b in binds {
+            q = match b {
+                FilterBind::Text(t) => q.bind(t),
+                FilterBind::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_one(self.pool()).await?.try_get(0)?)
     }
 
     /// The overdue problems waiting for one account: those it owns and those of the villages
@@ -447,4 +437,50 @@ impl Db {
         found.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(found)
     }
+}
+
+enum FilterBind {
+    Text(String),
+    Int(i64),
+}
+
+/// A filter's conditions over `problems p`, appended after the node's `$1`/`$2`, with what they
+/// bind from `$3` on. Open means open or reopened: a reopened problem is counted as open again
+/// (`tally`), so the list behind the figure holds both.
+fn filter_sql(filter: &ProblemFilter) -> (String, Vec<FilterBind>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    let mut n = 2;
+    match filter.status {
+        Some(ProblemStatus::Open) => sql.push_str(" AND p.status IN ('open', 'reopened')"),
+        Some(s) => {
+            n += 1;
+            sql.push_str(&format!(" AND p.status = ${n}"));
+            binds.push(FilterBind::Text(s.as_str().to_string()));
+        }
+        None => {}
+    }
+    if filter.overdue {
+        sql.push_str(&format!(" AND {LATE}"));
+    }
+    if filter.extended {
+        sql.push_str(concat!(" AND ", extended!("p.")));
+    }
+    if filter.extension_waiting {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM deadline_extensions e WHERE e.problem_id = p.id \
+             AND e.status = 'pending')",
+        );
+    }
+    if let Some(id) = filter.survey_id {
+        n += 1;
+        sql.push_str(&format!(" AND p.survey_id = ${n}"));
+        binds.push(FilterBind::Int(id));
+    }
+    if let Some(g) = &filter.item_group {
+        n += 1;
+        sql.push_str(&format!(" AND p.item_group = ${n}"));
+        binds.push(FilterBind::Text(g.clone()));
+    }
+    (sql, binds)
 }

@@ -3,6 +3,7 @@
 //! evidence, the leaders' visits and pledges, the daily overdue mark, and the tasks they put on
 //! the owners' and guiding leaders' lists.
 
+pub(crate) mod api;
 mod daily;
 mod file;
 mod import;
@@ -72,7 +73,12 @@ pub fn routes() -> Routes {
         .get(
             "/api/v1/orgs/{code}/problems/summary",
             Capability::ReadProblems,
-            problems::api_summary,
+            api::api_summary,
+        )
+        .get(
+            "/api/v1/orgs/{code}/problems",
+            Capability::ReadProblems,
+            api::api_list,
         )
         .get("/problems/{id}", Capability::ReadProblems, problems::show)
         .post(

@@ -577,45 +577,6 @@ pub(super) async fn evidence_file(
     crate::evidence::serve(&state, &e.sha256, &e.mime).await
 }
 
-/// `GET /api/v1/orgs/{code}/problems/summary`: the problems of the villages under a node.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProblemSummary {
-    pub found: i64,
-    /// Open, including those reopened after a check.
-    pub open: i64,
-    pub in_progress: i64,
-    pub rectified: i64,
-    pub verified: i64,
-    pub overdue: i64,
-    /// Unresolved, with a deadline extended past the original (延期).
-    pub extended: i64,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/orgs/{code}/problems/summary",
-    params(("code" = String, Path)),
-    responses((status = 200, body = ProblemSummary), (status = 404))
-)]
-pub(crate) async fn api_summary(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let c = state.db.problem_counts(&org).await?;
-    Ok(Json(ProblemSummary {
-        found: c.found,
-        open: c.open,
-        in_progress: c.in_progress,
-        rectified: c.rectified,
-        verified: c.verified,
-        overdue: c.overdue,
-        extended: c.extended,
-    })
-    .into_response())
-}
-
 /// The problems of a node as `.xlsx`, with the filter of the board.
 pub(super) async fn export(
     State(state): State<AppState>,

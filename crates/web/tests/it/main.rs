@@ -15,6 +15,7 @@ mod checkin;
 mod checkin_readers;
 mod excel;
 mod exports;
+mod figures;
 mod files;
 mod home;
 mod jobs;

@@ -1,0 +1,104 @@
+//! Every figure opens a list of exactly that many (issue 31): on every problem board of the demo
+//! (the city, each county, each township), each figure of the summary — found, open (with the
+//! reopened), in progress, rectified, verified, overdue, extended — equals the total of the list
+//! API with that figure's filter, and a list that fits one page holds that many items. And the
+//! reproduction: 和孚镇's "待整改" opens every open and reopened problem on the board's page.
+
+use axum::http::StatusCode;
+use sqlx::Row;
+
+use crate::both;
+use crate::support::{TestApp, between};
+
+const HEFU: &str = baiqian_demo::ledger::HEFU;
+
+async fn every_figure_opens_a_list_of_exactly_that_many(app: TestApp) {
+    let city = app.login("city.admin").await;
+    let boards: Vec<String> = sqlx::query(
+        "SELECT code FROM orgs WHERE level IN ('city', 'county', 'township') AND retired_at IS NULL ORDER BY path",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<String, _>(0).unwrap())
+    .collect();
+    assert_eq!(boards.len(), 1 + 5 + 68);
+    let reopened: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM problems WHERE status = 'reopened'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(reopened > 0, "the demo holds reopened problems to count");
+    let mut checked = 0;
+    for code in &boards {
+        let summary = app
+            .get(&format!("/api/v1/orgs/{code}/problems/summary"), &city)
+            .await
+            .json();
+        for (figure, query) in [
+            ("found", ""),
+            ("open", "status=open"),
+            ("in_progress", "status=in_progress"),
+            ("rectified", "status=rectified"),
+            ("verified", "status=verified"),
+            ("overdue", "overdue=true"),
+            ("extended", "extended=true"),
+        ] {
+            let res = app
+                .get(&format!("/api/v1/orgs/{code}/problems?{query}"), &city)
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+            let list = res.json();
+            let want = summary[figure].as_i64().unwrap();
+            assert_eq!(
+                list["total"].as_i64(),
+                Some(want),
+                "{code} {figure}: the figure and its list differ"
+            );
+            let items = list["items"].as_array().unwrap();
+            assert_eq!(items.len() as i64, want.min(100), "{code} {figure}");
+            if figure == "open" {
+                assert!(items.iter().all(|i| i["status"] == "open"));
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, boards.len() * 7);
+    // Bad filters are refused, not ignored.
+    for query in ["status=reopened", "status=done", "page=0", "overdue=maybe"] {
+        let res = app
+            .get(&format!("/api/v1/orgs/{HEFU}/problems?{query}"), &city)
+            .await;
+        assert!(
+            matches!(
+                res.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST
+            ),
+            "{query}: {}",
+            res.status
+        );
+    }
+    // The board's own page: "待整改" lists the open and the reopened.
+    let town = app.login("hefu.admin").await;
+    let summary = app
+        .get(&format!("/api/v1/orgs/{HEFU}/problems/summary"), &town)
+        .await
+        .json();
+    let reopened_here: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM problems WHERE status = 'reopened' AND village_path LIKE $1",
+    )
+    .bind(format!("%/{HEFU}/%"))
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(reopened_here > 0, "和孚镇 has reopened problems");
+    let page = app
+        .get(&format!("/orgs/{HEFU}/problems?status=open"), &town)
+        .await;
+    let rows = between(&page.text(), "id=\"problems\"", "</table>")
+        .map(|t| t.matches("href=\"/problems/").count())
+        .unwrap_or(0);
+    assert_eq!(rows as i64, summary["open"].as_i64().unwrap());
+}
+both!(every_figure_opens_a_list_of_exactly_that_many);
