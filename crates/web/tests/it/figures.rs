@@ -100,5 +100,31 @@ async fn every_figure_opens_a_list_of_exactly_that_many(app: TestApp) {
         .map(|t| t.matches("href=\"/problems/").count())
         .unwrap_or(0);
     assert_eq!(rows as i64, summary["open"].as_i64().unwrap());
+    // The township's task list names every overdue problem: one task whose list is the
+    // board's overdue figure.
+    let overdue = summary["overdue"].as_i64().unwrap();
+    assert!(overdue > 1, "和孚镇 has overdue problems: {summary}");
+    let tasks = app.get("/api/v1/me/tasks", &town).await.json();
+    let all = tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "problem_overdue_all")
+        .cloned()
+        .unwrap_or_else(|| panic!("no overdue task: {tasks}"));
+    assert!(
+        all["title"]
+            .as_str()
+            .unwrap()
+            .contains(&overdue.to_string()),
+        "{all}"
+    );
+    let url = all["url"].as_str().unwrap();
+    assert_eq!(url, format!("/orgs/{HEFU}/problems?overdue=1"));
+    let page = app.get(url, &town).await;
+    let rows = between(&page.text(), "id=\"problems\"", "</table>")
+        .map(|t| t.matches("href=\"/problems/").count())
+        .unwrap_or(0);
+    assert_eq!(rows as i64, overdue);
 }
 both!(every_figure_opens_a_list_of_exactly_that_many);
