@@ -408,6 +408,17 @@ impl Db {
         Ok(moves)
     }
 
+    /// How many of a round's villages are not yet approved: publishing waits for none.
+    pub async fn assessments_not_approved(&self, round_id: i64) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM assessments WHERE round_id = $1 AND stage <> 'approved'",
+        )
+        .bind(round_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?)
+    }
+
     /// The city publishes its round once every village's rating is approved.
     pub async fn publish_round(&self, actor: &Actor, year: i64, now: i64) -> Result<u64> {
         if actor.role != Role::CityAdmin {

@@ -21,6 +21,8 @@ pub(super) struct BoardPage {
     w: Words,
     /// City admin at the round's (or a new round's) node.
     is_round_owner: bool,
+    /// Villages of the round not yet approved: publishing is shown disabled while any are.
+    unapproved: i64,
     can_assign: bool,
     sets: Vec<StandardSet>,
     moves: Option<Moves>,
@@ -199,6 +201,12 @@ pub(super) async fn board_page(
     let can_assign = me.role() == Role::CountyAdmin
         && me.scope().is_root_path(&org.path)
         && round.as_ref().is_some_and(|r| r.published_at.is_none());
+    let unapproved = match &round {
+        Some(r) if is_round_owner && r.published_at.is_none() => {
+            state.db.assessments_not_approved(r.id).await?
+        }
+        _ => 0,
+    };
     let sets = if is_round_owner || can_assign {
         state.db.standard_sets(me.scope()).await?
     } else {
@@ -217,6 +225,7 @@ pub(super) async fn board_page(
         today,
         w: Words(tr),
         is_round_owner,
+        unapproved,
         can_assign,
         sets,
         moves,

@@ -65,6 +65,16 @@ pub(super) struct RulesForm {
     lagging_max: String,
     #[serde(default)]
     lagging_on_veto: String,
+    /// The box that says re-rating every village at once is meant.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// An irreversible act's form: its box says it is meant.
+#[derive(Deserialize)]
+pub(super) struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
 }
 
 pub(super) fn int(s: &str, what: &'static str) -> Result<i64, Msg> {
@@ -83,6 +93,18 @@ pub(super) async fn set_rules(
     Form(form): Form<RulesForm>,
 ) -> Result<Response, AppError> {
     let (org, year) = round_owner(&state, &me, &code, year).await?;
+    if form.confirm != "1" {
+        return refused_on_board(
+            &state,
+            &me,
+            tr,
+            &here(&uri),
+            org,
+            year,
+            &Msg::new("rating.error.confirm_rerate"),
+        )
+        .await;
+    }
     let parsed = (|| {
         let t = Thresholds::new(
             [
@@ -120,18 +142,35 @@ pub(super) async fn set_rules(
     }
 }
 
+/// Publishes the round, when its box says so; a refusal is the board again with the reason
+/// (while villages wait for approval the page shows the button disabled with the same reason).
 pub(super) async fn publish(
     State(state): State<AppState>,
     Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
     CodeParam(code): CodeParam,
     YearParam(year): YearParam,
+    Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let (org, year) = round_owner(&state, &me, &code, year).await?;
-    state
+    if form.confirm != "1" {
+        let why = Msg::new("rating.error.confirm_publish");
+        return refused_on_board(&state, &me, tr, &here(&uri), org, year, &why).await;
+    }
+    match state
         .db
         .publish_round(&me.actor, year, state.clock.now_ms())
-        .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)).into_response())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/ratings/{year}", org.code)).into_response()),
+        Err(StoreError::Conflict(why)) => {
+            let mut res = refused_on_board(&state, &me, tr, &here(&uri), org, year, &why).await?;
+            *res.status_mut() = axum::http::StatusCode::CONFLICT;
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use baiqian_store::rating::standard::StandardSet;
 
 use crate::both;
 use crate::support::codes::*;
-use crate::support::{TestApp, Who, xlsx};
+use crate::support::{TestApp, Who, between, xlsx};
 
 pub(crate) async fn set_by_code(app: &TestApp, code: &str) -> StandardSet {
     app.db
@@ -388,6 +388,25 @@ async fn full_round_from_self_assessment_to_publication(app: TestApp) {
     );
     assert_eq!(stage_of(&app, id).await, Stage::Reviewed);
 
+    // While a village waits for approval, the city's board shows publishing disabled and why;
+    // without its box ticked a publish is refused on the board, nothing written.
+    let board = app
+        .get(&format!("/orgs/{CITY}/ratings/2017"), &city)
+        .await
+        .text();
+    let blocked = between(&board, "id=\"publish-blocked\">", "</p>").unwrap_or_default();
+    assert!(
+        blocked.contains('1'),
+        "the reason names the count: {blocked}"
+    );
+    assert!(board.contains("aria-describedby=\"publish-blocked\""));
+    let audits = app.audit_count().await;
+    let res = app
+        .post_form(&format!("/orgs/{CITY}/ratings/2017/publish"), &[], &city)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("请勾选确认") && res.text().contains("id=\"sidenav\""));
+    assert_eq!(app.audit_count().await, audits);
     // Another county cannot approve; the city may not publish before 长兴县 approves.
     let wuxing = app.login("wuxing.admin").await;
     assert_eq!(
@@ -395,7 +414,11 @@ async fn full_round_from_self_assessment_to_publication(app: TestApp) {
         StatusCode::NOT_FOUND
     );
     let res = app
-        .post_form(&format!("/orgs/{CITY}/ratings/2017/publish"), &[], &city)
+        .post_form(
+            &format!("/orgs/{CITY}/ratings/2017/publish"),
+            &[("confirm", "1")],
+            &city,
+        )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text().contains("1"), "names the count: {}", res.text());
@@ -409,13 +432,17 @@ async fn full_round_from_self_assessment_to_publication(app: TestApp) {
     let res = app
         .post_form(
             &format!("/orgs/{CHANGXING}/ratings/2017/publish"),
-            &[],
+            &[("confirm", "1")],
             &county,
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = app
-        .post_form(&format!("/orgs/{CITY}/ratings/2017/publish"), &[], &city)
+        .post_form(
+            &format!("/orgs/{CITY}/ratings/2017/publish"),
+            &[("confirm", "1")],
+            &city,
+        )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(stage_of(&app, id).await, Stage::Published);
@@ -691,6 +718,7 @@ async fn threshold_change_rerates_and_says_what_moved(app: TestApp) {
             ("veto_cap", "2"),
             ("lagging_max", "2"),
             ("lagging_on_veto", "1"),
+            ("confirm", "1"),
         ]
     };
     // Refused: out of order, a county, a published year. Nothing written.
