@@ -37,15 +37,16 @@ pub(super) async fn template(
     ws.set_name("党员名册").map_err(xerr)?;
     ws.write_string_with_format(0, 0, tr.f("template.title", &[("node", &node.name)]), &bold)
         .map_err(xerr)?;
+    // Made up: a template is handed around, and nobody's real name or phone belongs in it.
     let example = [
-        "许月刚",
+        "王示例",
         "男",
-        "1965-10-25",
+        "1980-01-01",
         "",
-        "13600001725",
+        "13800000000",
         node.name.as_str(),
-        "1992-07-01",
-        "天能集团",
+        "2005-07-01",
+        "示例村股份经济合作社",
         "否",
         "",
     ];

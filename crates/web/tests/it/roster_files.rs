@@ -408,6 +408,7 @@ async fn the_export_and_the_template_are_what_officials_expect(app: TestApp) {
     for h in ["姓名", "身份证号", "入党日期", "组织关系所在地代码"] {
         assert!(sheet[1].iter().any(|c| c == h), "{h}: {:?}", sheet[1]);
     }
+
     // A member cannot have it (managing members is not theirs).
     let member = app.token("xinmin.member").await;
     assert_eq!(
@@ -418,6 +419,44 @@ async fn the_export_and_the_template_are_what_officials_expect(app: TestApp) {
     );
 }
 both!(the_export_and_the_template_are_what_officials_expect);
+
+/// The template is handed around: its example row names nobody of the 67,910-member roster,
+/// by name or by phone.
+async fn the_templates_example_is_nobody_real(app: TestApp) {
+    let town = app.token("meishan.admin").await;
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(members > 60_000, "the whole roster: {members}");
+    let res = app
+        .get(&format!("/orgs/{XINMIN}/members/template.xlsx"), &town)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let sheet = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    // Its example row is made up: no member of the roster has its name or its phone.
+    let example = &sheet[2];
+    let named: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE name = $1")
+        .bind(&example[0])
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(named, 0, "the example is a real member: {example:?}");
+    let phone = baiqian_domain::member::Phone::parse(&example[4]).expect("an example phone");
+    let look_alike: Vec<String> =
+        sqlx::query_scalar("SELECT phone_sealed FROM members WHERE phone_masked = $1")
+            .bind(phone.masked())
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        look_alike
+            .iter()
+            .all(|sealed| app.state.vault.open(sealed).ok().as_deref() != Some(phone.as_str())),
+        "the example's phone is a real member's"
+    );
+}
+both!(the_templates_example_is_nobody_real, roster);
 
 /// A decompression bomb (a small file that unpacks to 300 MB) is refused before it is unpacked.
 async fn a_decompression_bomb_is_refused(app: TestApp) {
