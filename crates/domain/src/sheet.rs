@@ -1,15 +1,29 @@
 //! Reading cells as officials type them (台账): full-width characters, spaced-out headers, dates in
 //! a dozen forms, totals rows. Pure text rules; the web layer applies them to a sheet.
 
-/// Full-width ASCII (`１２３`, `ＡＢ`, `（）`) as ASCII, the ideographic space as a space, runs of
-/// whitespace as one space, trimmed.
+/// A cell as typed, read: full-width digits and Latin letters (`１２３`, `ＡＢ`) and the marks
+/// that write dates and numbers (`．－／＋`) as ASCII, the ideographic space as a space, runs of
+/// whitespace as one space, trimmed. Chinese punctuation (`：，（）；！？`) stays as typed: it is
+/// part of the text an official wrote.
 pub fn fold(s: &str) -> String {
+    fold_with(
+        s,
+        |c| matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '．' | '－' | '／' | '＋'),
+    )
+}
+
+/// Every full-width ASCII character folded (`（姓名）` reads `(姓名)`): for comparing headers.
+fn fold_all(s: &str) -> String {
+    fold_with(s, |_| true)
+}
+
+fn fold_with(s: &str, folds: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     for c in s.chars() {
         let c = match c {
             '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{FF01}'..='\u{FF5E}' if folds(c) => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             c => c,
         };
         if c.is_whitespace() {
@@ -28,7 +42,7 @@ pub fn fold(s: &str) -> String {
 /// A header as compared: folded, without spaces and punctuation, lower case (`"姓　名"`,
 /// `"姓名："`, `"(姓名)"` all read `姓名`).
 pub fn header_key(s: &str) -> String {
-    fold(s)
+    fold_all(s)
         .chars()
         .filter(|c| {
             !c.is_whitespace()
@@ -130,6 +144,12 @@ mod tests {
     #[test]
     fn cells_fold_and_headers_match_as_typed() {
         assert_eq!(fold("　３３０５２２　１９７０ "), "330522 1970");
+        assert_eq!(fold("２０１６．３．１"), "2016.3.1");
+        assert_eq!(
+            fold("问题１：活动室（二楼）漏雨，需修缮！"),
+            "问题1：活动室（二楼）漏雨，需修缮！",
+            "Chinese punctuation is kept as typed"
+        );
         assert_eq!(header_key("姓　 名："), "姓名");
         assert_eq!(header_key("（公民身份号码）"), "公民身份号码");
         assert_eq!(header_key("Name"), "name");

@@ -1266,3 +1266,81 @@ async fn the_offices_set_up_surveys_leaders_and_pledges(app: TestApp) {
     assert!(item["visited"].as_i64().unwrap() <= 22);
 }
 both!(the_offices_set_up_surveys_leaders_and_pledges);
+
+/// An official's ledger is read as written (issue 31): a status word that is none of ours
+/// (基本完成) is a row error in its column, never taken as 待整改; the text of a problem keeps
+/// its Chinese punctuation exactly as typed, while full-width digits in a date still read.
+async fn an_imported_ledger_keeps_its_words(app: TestApp) {
+    let town = app.login("meishan.admin").await;
+    let header = vec!["村", "问题", "整改措施", "责任人", "整改时限", "状态"];
+    let typed = "活动室（二楼）漏雨：需修缮，尽快！";
+    let bad = vec![
+        header.clone(),
+        vec![
+            "新民村",
+            typed,
+            "修屋顶；换门窗",
+            "王建国",
+            "２０１６－０６－３０",
+            "基本完成",
+        ],
+    ];
+    let audits = app.audit_count().await;
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/problems/import"),
+            &crate::support::xlsx(&bad),
+            "all",
+            &town,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let report = res
+        .between("id=\"import-report\"", "</table>")
+        .expect("report");
+    assert!(
+        report.contains("<td class=\"num\">2</td><td>状态 (status)</td>")
+            && report.contains("基本完成"),
+        "{report}"
+    );
+    assert_eq!(app.audit_count().await, audits, "nothing written");
+    let good = vec![
+        header,
+        vec![
+            "新民村",
+            typed,
+            "修屋顶；换门窗",
+            "王建国",
+            "２０１６－０６－３０",
+            "整改中",
+        ],
+    ];
+    let res = app
+        .post_file(
+            &format!("/orgs/{MEISHAN}/problems/import"),
+            &crate::support::xlsx(&good),
+            "all",
+            &town,
+        )
+        .await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    let (description, measures, deadline): (String, String, String) = sqlx::query_as(
+        "SELECT description, measures, deadline FROM problems ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(description, typed);
+    assert_eq!(measures, "修屋顶；换门窗");
+    assert_eq!(deadline, "2016-06-30");
+}
+both!(an_imported_ledger_keeps_its_words);
