@@ -168,6 +168,14 @@ pub fn value(tr: Tr, field: &str, v: &Value) -> String {
             };
             if field.ends_with("_fen") {
                 yuan(tr, i)
+            } else if field.ends_with("_tenth_mu") {
+                // Kept in tenths of a mu (亩), shown as written: 150 → 15, 155 → 15.5.
+                let tenths = if i % 10 == 0 {
+                    tr.num(i / 10)
+                } else {
+                    format!("{}.{}", tr.num(i / 10), (i % 10).abs())
+                };
+                tr.f("audit.mu", &[("n", &tenths)])
             } else if field.ends_with("_at") || field == "locked_until" {
                 tr.datetime(i)
             } else if FLAG_FIELDS.contains(&field) && (i == 0 || i == 1) {
@@ -186,6 +194,7 @@ pub fn value(tr: Tr, field: &str, v: &Value) -> String {
                 "party_org_kind" => Some(tr.party_kind(s)),
                 "stage" => Some(tr.t(&format!("rating.stage.{s}")).to_string()),
                 "class" => Some(tr.t(&format!("rating.class.{s}")).to_string()),
+                "status" => Some(words(tr, "audit.status.", s)),
                 _ => None,
             };
             coded.unwrap_or_else(|| s.clone())

@@ -160,3 +160,91 @@ async fn the_audit_log_cannot_be_changed(app: TestApp) {
     }
 }
 both!(the_audit_log_cannot_be_changed);
+
+/// The audit log in words (issue 31): every field name, action, object kind and status the
+/// demo world's log holds has words in both languages, so the log never shows a code.
+async fn every_recorded_field_and_status_has_words(app: TestApp) {
+    use baiqian_web::i18n::{Lang, Tr};
+    // A problem reported and started, so the log holds a status change besides the demo's.
+    let village = app.login("xinmin.secretary").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{}/problems", crate::support::codes::XINMIN),
+            &[
+                ("village", crate::support::codes::XINMIN),
+                ("source", "survey"),
+                ("description", "党员活动室漏雨"),
+                ("owner_name", "王建国"),
+                ("measures", "修缮屋顶"),
+                ("deadline", "2016-06-30"),
+                ("found_on", "2016-02-01"),
+            ],
+            &village,
+        )
+        .await;
+    let id = res.location().unwrap_or_default();
+    let res = app
+        .post_form(
+            &format!("{id}/steps"),
+            &[("step", "start"), ("note", "")],
+            &village,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        axum::http::StatusCode::SEE_OTHER,
+        "{}",
+        res.text()
+    );
+    let rows: Vec<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT action, entity, before_json, after_json FROM audit_log")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert!(rows.len() > 100, "the demo's log: {} rows", rows.len());
+    let mut keys = std::collections::BTreeSet::new();
+    let mut statuses = std::collections::BTreeSet::new();
+    for (action, entity, before, after) in &rows {
+        keys.insert(format!("audit.action.{action}"));
+        keys.insert(format!("audit.entity.{entity}"));
+        for json in [before, after].into_iter().flatten() {
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(json) {
+                for (k, v) in m {
+                    keys.insert(format!("audit.field.{k}"));
+                    if k == "status"
+                        && let Some(s) = v.as_str()
+                    {
+                        statuses.insert(s.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for lang in [Lang::Zh, Lang::En] {
+        let tr = Tr::new(lang);
+        for k in &keys {
+            if tr.t(k) == k.as_str() {
+                missing.push(format!("{lang:?} {k}"));
+            }
+        }
+        for s in &statuses {
+            let shown = baiqian_web::audit::words::value(tr, "status", &serde_json::json!(s));
+            if shown == *s {
+                missing.push(format!("{lang:?} status {s}"));
+            }
+        }
+    }
+    assert!(
+        statuses.contains("in_progress"),
+        "a status change is in the log: {statuses:?}"
+    );
+    assert!(missing.is_empty(), "shown as codes: {missing:#?}");
+    // Tenths of a mu read as mu.
+    let tr = Tr::new(Lang::Zh);
+    assert_eq!(
+        baiqian_web::audit::words::value(tr, "land_tenth_mu", &serde_json::json!(155)),
+        "15.5 亩"
+    );
+}
+both!(every_recorded_field_and_status_has_words);
