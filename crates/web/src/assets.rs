@@ -41,6 +41,11 @@ const ASSETS: &[Asset] = &[
         mime: "text/javascript; charset=utf-8",
     },
     Asset {
+        name: "favicon.svg",
+        body: include_bytes!("../static/favicon.svg"),
+        mime: "image/svg+xml",
+    },
+    Asset {
         name: "echarts.min.js",
         body: include_bytes!("../static/echarts.min.js"),
         mime: "text/javascript; charset=utf-8",

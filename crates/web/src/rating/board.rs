@@ -483,7 +483,7 @@ async fn villages(
         parts.push(tr.t(&format!("rating.stage.{}", s.as_str())).to_string());
     }
     if let Some(s) = filter.stars {
-        parts.push(tr.f("rating.n_stars", &[("n", &s.to_string())]));
+        parts.push(n_stars(tr, s));
     }
     if let Some(c) = filter.class {
         parts.push(tr.t(&format!("rating.class.{}", c.as_str())).to_string());
@@ -619,9 +619,7 @@ pub(super) async fn board_export(
         .iter()
         .map(|c| tr.t(&format!("rating.class.{}", c.as_str())).to_string())
         .collect();
-    let star_headers: Vec<String> = (1..=5)
-        .map(|n| tr.f("rating.n_stars", &[("n", &n.to_string())]))
-        .collect();
+    let star_headers: Vec<String> = (1..=5).map(|n| n_stars(tr, n)).collect();
     let mut headers: Vec<String> = vec![
         tr.t("org.name").into(),
         tr.t("org.code").into(),
@@ -636,4 +634,13 @@ pub(super) async fn board_export(
     let title = crate::excel::export_title(tr, &what, &board.org.name, &me, state.clock.now_ms());
     let bytes = crate::excel::write_list("星级评定", &title, &columns, &rows)?;
     crate::excel::xlsx_response(bytes, &format!("ratings-board-{code}-{year}.xlsx"))
+}
+
+/// "1 star", "3 stars" (Chinese has one form).
+fn n_stars(tr: Tr, n: i64) -> String {
+    if n == 1 {
+        tr.t("rating.one_star").to_string()
+    } else {
+        tr.f("rating.n_stars", &[("n", &n.to_string())])
+    }
 }

@@ -16,6 +16,18 @@ async fn health_metrics_and_static(app: TestApp) {
             "{f}"
         );
     }
+    // Every page names its icon, and the icon is served.
+    let login = app.get("/login", &Who::Anonymous).await.text();
+    let icon = crate::support::between(&login, "<link rel=\"icon\" href=\"", "\"")
+        .expect("the login page names an icon");
+    let res = app.get(&icon, &Who::Anonymous).await;
+    assert_eq!(res.status, StatusCode::OK, "{icon}");
+    assert_eq!(
+        res.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/svg+xml")
+    );
     assert_eq!(
         app.get("/static/../Cargo.toml", &Who::Anonymous)
             .await
