@@ -16,10 +16,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use baiqian_bench::wire::{http, login_form, post_login};
+use baiqian_bench::wire::{http, light_demo, login_form, post_login, start_server};
 use baiqian_bench::{BoxError, median, ms};
 use clap::Parser;
 
@@ -157,14 +156,7 @@ async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("baiqian-abuse-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("abuse.db").display());
-    let built = std::process::Command::new(&args.server)
-        .args(["demo", "--no-serve", "--light", "--db", &db])
-        .stdout(Stdio::null())
-        .status()?;
-    if !built.success() {
-        return Err("the demo world was not built".into());
-    }
+    let db = light_demo(&args.server, &dir, "abuse")?;
     let store = baiqian_store::Db::connect(&db).await?;
     let token = baiqian_bench::token_for(
         &store,
@@ -175,24 +167,8 @@ async fn main() -> Result<(), BoxError> {
     )
     .await?;
     store.close().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = tokio::process::Command::new(&args.server)
-        .args(["serve", "--trusted-proxy", "--db", &db, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log"))?)
-        .kill_on_drop(true)
-        .spawn()?;
+    let (mut server, port) = start_server(&args.server, &db, &dir).await?;
     let pid = server.id().ok_or("no server pid")?;
-    for _ in 0..200 {
-        if http(port, "GET /healthz HTTP/1.1\r\n", b"").await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     println!("server up: RSS {} MB", memory(pid).0);
 
     // 1. Hostile files, one after another, `repeat` times each.

@@ -11,10 +11,9 @@
 //! Each sign-in comes from an address of its own, sequentially: the figure is the cost of one
 //! person's sign-in on an idle server, not a load test.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use baiqian_bench::wire::{csrf_field, http, login_form, set_cookie};
+use baiqian_bench::wire::{csrf_field, http, light_demo, login_form, set_cookie, start_server};
 use baiqian_bench::{BoxError, median, ms};
 use baiqian_domain::second_factor::{STEP_SECONDS, TotpSecret};
 use clap::Parser;
@@ -116,14 +115,7 @@ async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("baiqian-login-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("login.db").display());
-    let built = std::process::Command::new(&args.server)
-        .args(["demo", "--no-serve", "--light", "--db", &db])
-        .stdout(Stdio::null())
-        .status()?;
-    if !built.success() {
-        return Err("the demo world was not built".into());
-    }
+    let db = light_demo(&args.server, &dir, "login")?;
     let store = baiqian_store::Db::connect(&db).await?;
     let logins = |roles: &'static str| {
         let store = store.clone();
@@ -149,24 +141,7 @@ async fn main() -> Result<(), BoxError> {
         .take(admins.len() * args.rounds)
         .collect();
     store.close().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = tokio::process::Command::new(&args.server)
-        .args(["serve", "--trusted-proxy", "--db", &db, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env_remove("RUST_LOG")
-        .env_remove("BAIQIAN_SECOND_FACTOR_ROLES")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log"))?)
-        .kill_on_drop(true)
-        .spawn()?;
-    for _ in 0..200 {
-        if http(port, "GET /healthz HTTP/1.1\r\n", b"").await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut server, port) = start_server(&args.server, &db, &dir).await?;
 
     // 1. Every administration sets up its authenticator.
     let t = Instant::now();

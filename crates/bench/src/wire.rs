@@ -1,6 +1,10 @@
 //! Plain HTTP/1.1 to the release server, one connection per request (what a browser's first
 //! visit costs), and its login form: shared by the benches that drive a running server.
 
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -86,4 +90,47 @@ pub fn csrf_field(body: &[u8]) -> Option<String> {
     let page = String::from_utf8_lossy(body);
     let at = page.find("name=\"csrf\" value=\"")? + 19;
     page[at..].split('"').next().map(str::to_string)
+}
+
+/// Builds the light demo world into a new SQLite file `name.db` in `dir` with the release
+/// binary `server`; returns the database URL.
+pub fn light_demo(server: &Path, dir: &Path, name: &str) -> Result<String, BoxError> {
+    let db = format!("sqlite://{}", dir.join(format!("{name}.db")).display());
+    let built = std::process::Command::new(server)
+        .args(["demo", "--no-serve", "--light", "--db", &db])
+        .stdout(Stdio::null())
+        .status()?;
+    if !built.success() {
+        return Err("the demo world was not built".into());
+    }
+    Ok(db)
+}
+
+/// Starts `server serve` on `db` as shipped (default logging, its log to `dir/server.log`),
+/// behind `--trusted-proxy` so one process can speak from many addresses, on a free port; waits
+/// for `/healthz`. The server ends with the returned child.
+pub async fn start_server(
+    server: &Path,
+    db: &str,
+    dir: &Path,
+) -> Result<(tokio::process::Child, u16), BoxError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = tokio::process::Command::new(server)
+        .args(["serve", "--trusted-proxy", "--db", db, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("RUST_LOG")
+        .env_remove("BAIQIAN_SECOND_FACTOR_ROLES")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log"))?)
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..200 {
+        if http(port, "GET /healthz HTTP/1.1\r\n", b"").await.is_ok() {
+            return Ok((child, port));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("the server did not answer /healthz".into())
 }

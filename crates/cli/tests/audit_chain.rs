@@ -5,28 +5,10 @@
 //! always; PostgreSQL with `BAIQIAN_TEST_PG`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
-
 fn run(args: &[&str]) -> (bool, String) {
-    let key = std::env::temp_dir().join(format!("baiqian-chain-{}.key", std::process::id()));
-    let out = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env("BAIQIAN_DATA_KEY_FILE", key)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::run("chain", args)
 }
 
 fn verify(db: &str, anchor: Option<&str>) -> (bool, String) {

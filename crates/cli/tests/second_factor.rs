@@ -4,40 +4,14 @@
 //! `BAIQIAN_TEST_PG`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_baiqian");
-
 fn run(args: &[&str]) -> (bool, String) {
-    let key = std::env::temp_dir().join(format!("baiqian-mfa-{}.key", std::process::id()));
-    let out = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env("BAIQIAN_DATA_KEY_FILE", key)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+    common::run("mfa", args)
 }
 
 fn scalar(db: &str, sql: &str) -> i64 {
-    block_on(async {
+    common::block_on(async {
         let store = baiqian_store::Db::connect(db).await.unwrap();
         let v = sqlx::query_scalar(sql)
             .fetch_one(store.pool())
@@ -53,7 +27,7 @@ fn reset_story(db: &str) {
     assert!(ok, "{out}");
     // 煤山镇's admin as after setting up an app and signing in with it: a confirmed secret, a
     // recovery code, a two-step session.
-    block_on(async {
+    common::block_on(async {
         let store = baiqian_store::Db::connect(db).await.unwrap();
         for sql in [
             "UPDATE users SET totp_secret_sealed = 'sealed', totp_confirmed_at = 1, totp_last_step = 9 \

@@ -9,12 +9,36 @@ pub struct PgDatabase {
     pub url: String,
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(f)
+}
+
+/// Runs the binary quietly, with a data key file of this test process's own (`tag` names it);
+/// whether it succeeded, and what it printed (stdout, then stderr).
+#[allow(
+    dead_code,
+    reason = "the stories that read the binary's answers use it; the others drive a server"
+)]
+pub fn run(tag: &str, args: &[&str]) -> (bool, String) {
+    let key = std::env::temp_dir().join(format!("baiqian-{tag}-{}.key", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baiqian"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("BAIQIAN_DATA_KEY_FILE", key)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// Runs one statement as the server's admin.

@@ -352,13 +352,7 @@ impl Db {
             n + 2
         );
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
-        let mut q = sqlx::query(&sql).bind(&node.path).bind(upper);
-        for b in binds {
-            q = match b {
-                FilterBind::Text(t) => q.bind(t),
-                FilterBind::Int(i) => q.bind(i),
-            };
-        }
+        let q = bind_filter(sqlx::query(&sql).bind(&node.path).bind(upper), binds);
         q.bind(limit)
             .bind(offset)
             .fetch_all(self.pool())
@@ -377,13 +371,7 @@ impl Db {
              WHERE p.village_path >= $1 AND p.village_path < $2{where_}"
         );
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
-        let mut q = sqlx::query(&sql).bind(&node.path).bind(upper);
-        for b in binds {
-            q = match b {
-                FilterBind::Text(t) => q.bind(t),
-                FilterBind::Int(i) => q.bind(i),
-            };
-        }
+        let q = bind_filter(sqlx::query(&sql).bind(&node.path).bind(upper), binds);
         Ok(q.fetch_one(self.pool()).await?.try_get(0)?)
     }
 
@@ -437,6 +425,20 @@ impl Db {
         found.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(found)
     }
+}
+
+/// Binds a filter's values, in the order `filter_sql` numbered them.
+fn bind_filter<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: Vec<FilterBind>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            FilterBind::Text(t) => q.bind(t),
+            FilterBind::Int(i) => q.bind(i),
+        };
+    }
+    q
 }
 
 enum FilterBind {

@@ -381,6 +381,18 @@ async fn setup_view(
     })
 }
 
+/// The setup page again, saying the code was not right (422).
+async fn wrong_code(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    next: String,
+) -> Result<Response, AppError> {
+    let error = Some(tr.t("second_factor.error.setup_code").to_string());
+    let page = setup_view(state, me, tr, next, Vec::new(), error).await?;
+    private(html(&page), StatusCode::UNPROCESSABLE_ENTITY)
+}
+
 /// Recovery codes, as shown once and as stored (hashes of the normalized code).
 fn new_recovery_codes() -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut shown = Vec::with_capacity(RECOVERY_CODES);
@@ -419,16 +431,7 @@ async fn confirm(
         _ => None,
     };
     let Some(step) = step.and_then(|s| i64::try_from(s).ok()) else {
-        let page = setup_view(
-            &state,
-            &me,
-            tr,
-            next,
-            Vec::new(),
-            Some(tr.t("second_factor.error.setup_code").to_string()),
-        )
-        .await?;
-        return private(html(&page), StatusCode::UNPROCESSABLE_ENTITY);
+        return wrong_code(&state, &me, tr, next).await;
     };
     let (shown, hashes) = new_recovery_codes()?;
     let user = state
@@ -467,16 +470,7 @@ async fn replace_recovery_codes(
         None => false,
     };
     if !proved {
-        let page = setup_view(
-            &state,
-            &me,
-            tr,
-            next,
-            Vec::new(),
-            Some(tr.t("second_factor.error.setup_code").to_string()),
-        )
-        .await?;
-        return private(html(&page), StatusCode::UNPROCESSABLE_ENTITY);
+        return wrong_code(&state, &me, tr, next).await;
     }
     let (shown, hashes) = new_recovery_codes()?;
     state

@@ -103,6 +103,18 @@ pub(crate) async fn log_in(
     base: &str,
     login: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
+    submit_login(c, base, login).await?;
+    // Everyone lands on their home, with what waits for them.
+    c.wait().for_element(Locator::Id("home-tasks")).await?;
+    Ok(())
+}
+
+/// Types a demo login and its password into the login page and sends it.
+pub(crate) async fn submit_login(
+    c: &fantoccini::Client,
+    base: &str,
+    login: &str,
+) -> Result<(), fantoccini::error::CmdError> {
     c.goto(&format!("{base}/login")).await?;
     c.find(Locator::Id("login")).await?.send_keys(login).await?;
     c.find(Locator::Id("password"))
@@ -112,10 +124,18 @@ pub(crate) async fn log_in(
     c.find(Locator::Css("button[type=submit]"))
         .await?
         .click()
+        .await
+}
+
+/// How many pixels the page is wider than the window: 0 or less when it fits.
+pub(crate) async fn overflow(c: &fantoccini::Client) -> Result<i64, fantoccini::error::CmdError> {
+    let v = c
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
         .await?;
-    // Everyone lands on their home, with what waits for them.
-    c.wait().for_element(Locator::Id("home-tasks")).await?;
-    Ok(())
+    Ok(v.as_i64().unwrap_or(i64::MAX))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -497,19 +517,7 @@ async fn a_member_sees_their_own_pages_on_a_phone_and_a_desk() {
         return;
     };
     with_browser(&app, &driver, &chromium, move |c, base| async move {
-        c.goto(&format!("{base}/login")).await?;
-        c.find(Locator::Id("login"))
-            .await?
-            .send_keys("xinmin.member")
-            .await?;
-        c.find(Locator::Id("password"))
-            .await?
-            .send_keys(baiqian_demo::DEMO_PASSWORD)
-            .await?;
-        c.find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
+        submit_login(&c, &base, "xinmin.member").await?;
         // Their home is "mine": their record and card one tap away.
         c.wait().for_element(Locator::Css("#home-me")).await?;
         let record = c

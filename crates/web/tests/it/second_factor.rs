@@ -398,7 +398,7 @@ both!(a_village_secretary_signs_in_with_the_password_alone);
 /// codes, signs out, and signs in again with password and code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_browser_an_admin_sets_up_two_steps_and_signs_in_with_them() {
-    use crate::browser::{keep_screenshot, required, with_browser};
+    use crate::browser::{keep_screenshot, overflow, required, submit_login, with_browser};
     use fantoccini::Locator;
     let Some((driver, chromium)) = required() else {
         return;
@@ -413,37 +413,17 @@ async fn in_the_browser_an_admin_sets_up_two_steps_and_signs_in_with_them() {
             let step = u64::try_from(clock.now_ms() / 1000).unwrap_or(0) / STEP_SECONDS;
             secret.code_at_step(step)
         };
-        let password = |c: fantoccini::Client, base: String| async move {
-            c.goto(&format!("{base}/login")).await?;
-            c.find(Locator::Id("login"))
-                .await?
-                .send_keys("meishan.admin")
-                .await?;
-            c.find(Locator::Id("password"))
-                .await?
-                .send_keys(baiqian_demo::DEMO_PASSWORD)
-                .await?;
-            c.find(Locator::Css("button[type=submit]"))
-                .await?
-                .click()
-                .await
-        };
-        password(c.clone(), base.clone()).await?;
+        submit_login(&c, &base, "meishan.admin").await?;
         c.wait()
             .for_element(Locator::Id("second-factor-setup"))
             .await?;
         for width in [360, 1440] {
             c.set_window_size(width, 900).await?;
             keep_screenshot(&c, &format!("browser-second-factor-setup-{width}.png")).await?;
-            let overflow = c
-                .execute(
-                    "return document.documentElement.scrollWidth - window.innerWidth",
-                    vec![],
-                )
-                .await?;
+            let over = overflow(&c).await?;
             assert!(
-                overflow.as_i64().unwrap_or(1) <= 0,
-                "the setup page fits {width} px: {overflow}"
+                over <= 0,
+                "the setup page fits {width} px: {over} px too wide"
             );
         }
         let typed = c
@@ -479,7 +459,7 @@ async fn in_the_browser_an_admin_sets_up_two_steps_and_signs_in_with_them() {
             .click()
             .await?;
         c.wait().for_element(Locator::Id("login")).await?;
-        password(c.clone(), base.clone()).await?;
+        submit_login(&c, &base, "meishan.admin").await?;
         c.wait()
             .for_element(Locator::Id("second-factor-form"))
             .await?;

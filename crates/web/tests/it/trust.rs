@@ -568,7 +568,7 @@ both!(leaders_guide_and_look_but_do_not_drive_problems);
 /// and English, no wider than the screen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_browser_a_problem_shows_its_extensions_on_a_phone_and_a_desk() {
-    use crate::browser::{keep_screenshot, log_in, required, with_browser};
+    use crate::browser::{keep_screenshot, log_in, overflow, required, with_browser};
     use fantoccini::Locator;
     let Some((driver, chromium)) = required() else {
         return;
@@ -626,16 +626,8 @@ async fn in_the_browser_a_problem_shows_its_extensions_on_a_phone_and_a_desk() {
                 .await?;
             for width in [360, 1440] {
                 c.set_window_size(width, 900).await?;
-                let overflow = c
-                    .execute(
-                        "return document.documentElement.scrollWidth - window.innerWidth",
-                        vec![],
-                    )
-                    .await?;
-                assert!(
-                    overflow.as_i64().unwrap_or(1) <= 0,
-                    "{lang} at {width} px: {overflow} px too wide"
-                );
+                let over = overflow(&c).await?;
+                assert!(over <= 0, "{lang} at {width} px: {over} px too wide");
                 c.execute(
                     "document.getElementById('extensions')?.scrollIntoView()",
                     vec![],
