@@ -417,6 +417,16 @@ pub(crate) fn on_unique(e: sqlx::Error, msg: Msg) -> StoreError {
     StoreError::Db(e)
 }
 
+/// An uploaded file's name as kept beside its content (evidence of a rating or a problem): no
+/// control characters, slashes or quotes (it comes back in a Content-Disposition header and in
+/// pages), at most 100 characters.
+pub(crate) fn stored_file_name(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"'))
+        .take(100)
+        .collect()
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -389,6 +389,14 @@ fn constant_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// `path?next=…`: a sign-in step, and the page to return to after it.
+pub fn with_next(path: &str, next: &str) -> String {
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    format!("{path}?{q}")
+}
+
 /// A redirect target on this site only: `/x`, never `//host` or `/\host`.
 pub fn is_local_path(p: &str) -> bool {
     p.starts_with('/')

@@ -211,10 +211,7 @@ fn finish(
             Some(q) => format!("{path}?{q}"),
             None => path.to_string(),
         };
-        let target: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish();
-        return Redirect::to(&format!("{step}?{target}")).into_response();
+        return Redirect::to(&crate::auth::with_next(step, &next)).into_response();
     }
     let message = tr.msg(&info.msg);
     if is_api {

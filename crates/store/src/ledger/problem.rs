@@ -267,11 +267,7 @@ impl Db {
                 Msg::new("problem.error.closed").arg("id", id),
             ));
         }
-        let name: String = file_name
-            .chars()
-            .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"'))
-            .take(100)
-            .collect();
+        let name = crate::stored_file_name(file_name);
         let eid: i64 = sqlx::query(
             "INSERT INTO problem_evidence (problem_id, sha256, mime, size, file_name, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

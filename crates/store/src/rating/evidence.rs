@@ -45,11 +45,7 @@ impl Db {
             .iter()
             .find(|i| i.id == item_id)
             .ok_or(StoreError::NotFound)?;
-        let name: String = file_name
-            .chars()
-            .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"'))
-            .take(100)
-            .collect();
+        let name = crate::stored_file_name(file_name);
         let id: i64 = sqlx::query(
             "INSERT INTO evidence (assessment_id, item_id, sha256, mime, size, file_name, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

@@ -617,13 +617,15 @@ pub fn export_title(
 }
 
 /// One column of an import template: its header, an example value, whether it must be filled,
-/// the translation key saying how it may be written, and its fixed values (a drop-down) if any.
+/// the translation key saying how it may be written, its fixed values (a drop-down) if any, and
+/// the other header words the importer reads for it (listed when any column has some).
 pub struct TemplateColumn<'a> {
     pub header: &'a str,
     pub example: String,
     pub required: bool,
     pub forms_key: String,
     pub list: Vec<&'a str>,
+    pub also: &'a [&'a str],
 }
 
 /// An import's template: a title line, the headers, an example row, drop-down lists where a
@@ -663,14 +665,22 @@ pub fn write_template(
     ws.set_freeze_panes(2, 0).map_err(xerr)?;
     let help = wb.add_worksheet();
     help.set_name(tr.t("template.instructions")).map_err(xerr)?;
-    for (c, key) in [
-        "template.col_column",
-        "template.col_required",
-        "template.col_forms",
-    ]
-    .iter()
-    .enumerate()
-    {
+    let with_also = columns.iter().any(|c| !c.also.is_empty());
+    let heads: &[&str] = if with_also {
+        &[
+            "template.col_column",
+            "template.col_required",
+            "template.col_forms",
+            "template.col_also",
+        ]
+    } else {
+        &[
+            "template.col_column",
+            "template.col_required",
+            "template.col_forms",
+        ]
+    };
+    for (c, key) in heads.iter().enumerate() {
         help.write_string_with_format(0, c as u16, tr.t(key), &bold)
             .map_err(xerr)?;
     }
@@ -685,10 +695,13 @@ pub fn write_template(
         help.write_string(r, 1, tr.t(required)).map_err(xerr)?;
         help.write_string(r, 2, tr.t(&col.forms_key))
             .map_err(xerr)?;
+        if with_also {
+            help.write_string(r, 3, col.also.join("、")).map_err(xerr)?;
+        }
     }
     help.write_string(columns.len() as u32 + 2, 0, tr.t("template.note"))
         .map_err(xerr)?;
-    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 70.0)] {
+    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 70.0), (3, 40.0)] {
         help.set_column_width(c, w).map_err(xerr)?;
     }
     wb.save_to_buffer().map_err(xerr)

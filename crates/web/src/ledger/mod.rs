@@ -204,29 +204,30 @@ pub(crate) async fn tasks(
             due: Some(p.deadline.clone()),
         });
     }
-    let Some(root) = me.scope().root.clone() else {
+    let (reports, verifies) = (
+        me.role().may(Capability::ReportProblems),
+        me.role().may(Capability::VerifyProblems),
+    );
+    let Some(root) = me.scope().root.clone().filter(|_| reports || verifies) else {
         return Ok(out);
     };
-    // Those who do the work see all that is overdue under them as one task whose list holds
-    // exactly the board's figure; the ones they own are also named above.
-    if me.role().may(Capability::ReportProblems) {
-        let node = state.db.org(me.scope(), &root).await?;
-        let counts = state.db.problem_counts(&node).await?;
-        if counts.overdue > 0 {
-            out.push(Task {
-                kind: "problem_overdue_all",
-                title: tr.f(
-                    "problem.task.overdue_all",
-                    &[("n", &tr.num(counts.overdue)), ("org", &node.name)],
-                ),
-                url: format!("/orgs/{}/problems?overdue=1", node.code),
-                due: None,
-            });
-        }
+    // One look at the node's tallies serves both: those who do the work see all that is overdue
+    // under them as one task whose list holds exactly the board's figure (the ones they own are
+    // also named above); those who verify see what waits for them.
+    let node = state.db.org(me.scope(), &root).await?;
+    let counts = state.db.problem_counts(&node).await?;
+    if reports && counts.overdue > 0 {
+        out.push(Task {
+            kind: "problem_overdue_all",
+            title: tr.f(
+                "problem.task.overdue_all",
+                &[("n", &tr.num(counts.overdue)), ("org", &node.name)],
+            ),
+            url: format!("/orgs/{}/problems?overdue=1", node.code),
+            due: None,
+        });
     }
-    if me.role().may(Capability::VerifyProblems) {
-        let node = state.db.org(me.scope(), &root).await?;
-        let counts = state.db.problem_counts(&node).await?;
+    if verifies {
         let waiting = state.db.extensions_waiting(&node, &me.actor.login).await?;
         if waiting > 0 {
             out.push(Task {

@@ -18,25 +18,17 @@ pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
     ("mobile_where", "流动去向"),
 ];
 
-/// The roster's import template: the headers officials fill in under a title line, an example
-/// row, drop-down lists where a column has fixed values, and a sheet saying how each column may
-/// be written (and which other header words are read).
+/// The roster's import template, through the shared writer (`excel::write_template`): the
+/// headers under a title line, a made-up example row, drop-downs for gender and the mobile flag,
+/// and a sheet saying how each column may be written and which other header words are read.
 pub(super) async fn template(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
-    use rust_xlsxwriter::{DataValidation, Format, Workbook};
     let node = state.db.org(me.scope(), &code).await?;
     require_manager(&me)?;
-    let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
-    let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
-    let ws = wb.add_worksheet();
-    ws.set_name("党员名册").map_err(xerr)?;
-    ws.write_string_with_format(0, 0, tr.f("template.title", &[("node", &node.name)]), &bold)
-        .map_err(xerr)?;
     // Made up: a template is handed around, and nobody's real name or phone belongs in it.
     let example = [
         "王示例",
@@ -50,61 +42,24 @@ pub(super) async fn template(
         "否",
         "",
     ];
-    for (c, col) in IMPORT_COLUMNS.iter().enumerate() {
-        let c16 = c as u16;
-        ws.write_string_with_format(1, c16, col.header, &bold)
-            .map_err(xerr)?;
-        ws.write_string(2, c16, example[c]).map_err(xerr)?;
-        ws.set_column_width(c16, 14).map_err(xerr)?;
-        let list: &[&str] = match col.field {
-            "gender" => &["男", "女"],
-            "mobile" => &["是", "否"],
-            _ => &[],
-        };
-        if !list.is_empty() {
-            let v = DataValidation::new()
-                .allow_list_strings(list)
-                .map_err(xerr)?;
-            ws.add_data_validation(2, c16, 5001, c16, &v)
-                .map_err(xerr)?;
-        }
-    }
-    ws.set_freeze_panes(2, 0).map_err(xerr)?;
-    let help = wb.add_worksheet();
-    help.set_name(tr.t("template.instructions")).map_err(xerr)?;
-    for (c, key) in [
-        "template.col_column",
-        "template.col_required",
-        "template.col_forms",
-        "template.col_also",
-    ]
-    .iter()
-    .enumerate()
-    {
-        help.write_string_with_format(0, c as u16, tr.t(key), &bold)
-            .map_err(xerr)?;
-    }
-    for (r, col) in IMPORT_COLUMNS.iter().enumerate() {
-        let r = (r + 1) as u32;
-        help.write_string(r, 0, col.header).map_err(xerr)?;
-        let required = if col.required {
-            "template.yes"
-        } else {
-            "template.no"
-        };
-        help.write_string(r, 1, tr.t(required)).map_err(xerr)?;
-        help.write_string(r, 2, tr.t(&format!("template.forms.{}", col.field)))
-            .map_err(xerr)?;
-        help.write_string(r, 3, col.synonyms.join("、"))
-            .map_err(xerr)?;
-    }
-    let last = IMPORT_COLUMNS.len() as u32 + 2;
-    help.write_string(last, 0, tr.t("template.note"))
-        .map_err(xerr)?;
-    for (c, w) in [(0u16, 18.0), (1, 8.0), (2, 60.0), (3, 40.0)] {
-        help.set_column_width(c, w).map_err(xerr)?;
-    }
-    let bytes = wb.save_to_buffer().map_err(xerr)?;
+    let columns: Vec<crate::excel::TemplateColumn<'_>> = IMPORT_COLUMNS
+        .iter()
+        .zip(example)
+        .map(|(col, example)| crate::excel::TemplateColumn {
+            header: col.header,
+            example: example.to_string(),
+            required: col.required,
+            forms_key: format!("template.forms.{}", col.field),
+            list: match col.field {
+                "gender" => vec!["男", "女"],
+                "mobile" => vec!["是", "否"],
+                _ => Vec::new(),
+            },
+            also: col.synonyms,
+        })
+        .collect();
+    let title = tr.f("template.title", &[("node", &node.name)]);
+    let bytes = crate::excel::write_template(tr, "党员名册", &title, &columns)?;
     crate::excel::xlsx_response(bytes, &format!("members-template-{code}.xlsx"))
 }
 

@@ -180,6 +180,7 @@ pub(super) async fn template(
                 "party_org_kind" => kinds.clone(),
                 _ => Vec::new(),
             },
+            also: &[],
         })
         .collect();
     let title = tr.f("template.tree.title", &[("node", &node.name)]);

@@ -256,6 +256,7 @@ pub(super) async fn facts_template(
             } else {
                 Vec::new()
             },
+            also: &[],
         })
         .collect();
     let title = tr.f(

@@ -350,6 +350,7 @@ async fn template(Auth(me): Auth, tr: Tr) -> Result<Response, AppError> {
             } else {
                 Vec::new()
             },
+            also: &[],
         })
         .collect();
     let title = tr.f("template.standard.title", &[("node", &me.user.org_name)]);

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::auth::{
     Auth, AuthStage, CurrentUser, SESSION_COOKIE, cookie, is_local_path, random_token, sha256_hex,
+    with_next,
 };
 use crate::error::{AppError, html};
 use crate::i18n::Tr;
@@ -27,6 +28,7 @@ use crate::state::AppState;
 use crate::throttle::ClientAddress;
 
 use crate::auth::{SECOND_FACTOR_PATH as SIGN_IN_PATH, SECOND_FACTOR_SETUP_PATH as SETUP_PATH};
+
 const RECOVERY_PATH: &str = "/me/second-factor/recovery-codes";
 
 pub fn routes() -> Routes {
@@ -125,17 +127,11 @@ fn elsewhere(me: &CurrentUser, stage: AuthStage, next: &str) -> Option<Response>
     if me.stage == stage {
         return None;
     }
-    let with_next = |path: &str| {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", next)
-            .finish();
-        format!("{path}?{q}")
-    };
     Some(
         match me.stage {
             AuthStage::Complete => Redirect::to(next),
-            AuthStage::SecondFactorDue => Redirect::to(&with_next(SIGN_IN_PATH)),
-            AuthStage::SecondFactorSetupDue => Redirect::to(&with_next(SETUP_PATH)),
+            AuthStage::SecondFactorDue => Redirect::to(&with_next(SIGN_IN_PATH, next)),
+            AuthStage::SecondFactorSetupDue => Redirect::to(&with_next(SETUP_PATH, next)),
         }
         .into_response(),
     )
@@ -313,7 +309,7 @@ async fn setup_page(
 ) -> Result<Response, AppError> {
     let next = local_next(q.next);
     if me.stage == AuthStage::SecondFactorDue {
-        return Ok(elsewhere(&me, AuthStage::Complete, &next).unwrap_or_default());
+        return Ok(Redirect::to(&with_next(SIGN_IN_PATH, &next)).into_response());
     }
     let page = setup_view(&state, &me, tr, next, Vec::new(), None).await?;
     private(html(&page), StatusCode::OK)
@@ -420,7 +416,12 @@ async fn confirm(
 ) -> Result<Response, AppError> {
     let next = local_next(form.next);
     if me.stage == AuthStage::SecondFactorDue || me.user.second_factor {
-        return Ok(elsewhere(&me, AuthStage::SecondFactorSetupDue, &next).unwrap_or_default());
+        // Half signed in: the code first; already on: nothing to set up.
+        let to = match me.stage {
+            AuthStage::SecondFactorDue => with_next(SIGN_IN_PATH, &next),
+            _ => next,
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
     let now = state.clock.now_ms();
     let record = state.db.totp_record(me.user.id).await?;

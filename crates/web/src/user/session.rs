@@ -233,16 +233,11 @@ async fn login(
     tracing::info!(login = %user.login, "logged in");
     // The password alone may not be the whole sign-in: the second factor comes next, or its
     // setup when the role must have one.
-    let with_next = |path: &str| {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish();
-        format!("{path}?{q}")
-    };
+    use crate::auth::with_next;
     let target = if user.second_factor {
-        with_next(crate::auth::SECOND_FACTOR_PATH)
+        with_next(crate::auth::SECOND_FACTOR_PATH, &next)
     } else if state.config.second_factor.requires(user.role) {
-        with_next(crate::auth::SECOND_FACTOR_SETUP_PATH)
+        with_next(crate::auth::SECOND_FACTOR_SETUP_PATH, &next)
     } else {
         next.clone()
     };

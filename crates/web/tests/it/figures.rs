@@ -79,6 +79,12 @@ async fn every_figure_opens_a_list_of_exactly_that_many(app: TestApp) {
             res.status
         );
     }
+    // Another township's list does not exist for a township admin (scope, as for every page).
+    let elsewhere = app.login("meishan.admin").await;
+    let res = app
+        .get(&format!("/api/v1/orgs/{HEFU}/problems"), &elsewhere)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text());
     // The board's own page: "待整改" lists the open and the reopened.
     let town = app.login("hefu.admin").await;
     let summary = app

@@ -751,6 +751,23 @@ async fn threshold_change_rerates_and_says_what_moved(app: TestApp) {
     assert_eq!(app.audit_count().await, audits);
     assert_eq!(stars_of(&app, &token, 2016).await, before);
 
+    // Without the box that says every village is re-rated: refused on the board, nothing written.
+    let unconfirmed: Vec<(&str, &str)> = rules("97", "70")
+        .into_iter()
+        .filter(|(k, _)| *k != "confirm")
+        .collect();
+    let res = app
+        .post_form(
+            &format!("/orgs/{CITY}/ratings/2016/rules"),
+            &unconfirmed,
+            &city,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("请勾选确认"), "{}", res.text());
+    assert_eq!(app.audit_count().await, audits);
+    assert_eq!(stars_of(&app, &token, 2016).await, before);
+
     // Raising the 5-star line moves villages down at once and says so.
     let res = app
         .post_form(

@@ -54,6 +54,31 @@ async fn waiting_extension(app: &TestApp, id: i64) -> i64 {
     .unwrap()
 }
 
+/// Logs a visit to 陈塔村 by leader `leader_id` as `who`.
+async fn log_chenta_visit(
+    app: &TestApp,
+    leader_id: i64,
+    on: &str,
+    kind: &str,
+    findings: &str,
+    who: &Who,
+) {
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHENTA}/visits"),
+            &[
+                ("leader_id", &leader_id.to_string()),
+                ("visited_on", on),
+                ("place", CHENTA),
+                ("kind", kind),
+                ("findings", findings),
+            ],
+            who,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+}
+
 fn step(s: &'static str, note: &'static str) -> [(&'static str, &'static str); 2] {
     [("step", s), ("note", note)]
 }
@@ -472,20 +497,15 @@ async fn leaders_guide_and_look_but_do_not_drive_problems(app: TestApp) {
         .between("name=\"leader_id\"><option value=\"", "\"")
         .and_then(|id| id.parse().ok())
         .expect("the leader's own record, the only one offered");
-    let res = app
-        .post_form(
-            &format!("/orgs/{CHENTA}/visits"),
-            &[
-                ("leader_id", &own_leader.to_string()),
-                ("visited_on", "2016-02-25"),
-                ("place", CHENTA),
-                ("kind", "research"),
-                ("findings", "村务公开栏内容陈旧"),
-            ],
-            &leader,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    log_chenta_visit(
+        &app,
+        own_leader,
+        "2016-02-25",
+        "research",
+        "村务公开栏内容陈旧",
+        &leader,
+    )
+    .await;
     let visit_of = |mine: bool| {
         let sql = format!(
             "SELECT MAX(v.id) FROM visits v WHERE v.place_code = $1 AND v.leader_id {} $2",
@@ -511,20 +531,15 @@ async fn leaders_guide_and_look_but_do_not_drive_problems(app: TestApp) {
     .fetch_one(app.db.pool())
     .await
     .unwrap();
-    let res = app
-        .post_form(
-            &format!("/orgs/{CHENTA}/visits"),
-            &[
-                ("leader_id", &other_leader.to_string()),
-                ("visited_on", "2016-02-26"),
-                ("place", CHENTA),
-                ("kind", "forum"),
-                ("findings", "后备干部不足"),
-            ],
-            &town,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    log_chenta_visit(
+        &app,
+        other_leader,
+        "2016-02-26",
+        "forum",
+        "后备干部不足",
+        &town,
+    )
+    .await;
     let (own, theirs) = (visit_of(true).await.unwrap(), visit_of(false).await);
     let finding = [
         ("village", CHENTA),
