@@ -10,6 +10,9 @@
 //!    (server time: no network), each as the user it is for. Four earlier rounds (published)
 //!    give the star history and the public pages their years.
 //!
+//! 4. the campaign's targets (issue 13, `campaign.rs`): every level's standing and every
+//!    township's advancement in one pass, and the targets and advancement pages.
+//!
 //! Each measurement alternates the 5-star threshold between 90 % and 95 % so every run moves
 //! villages; the median of the runs is reported.
 
@@ -39,6 +42,8 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     earlier_years: i64,
 }
+
+mod campaign;
 
 use baiqian_bench::{BoxError, admin_router, fresh_db, median, ms, time_get};
 
@@ -179,6 +184,20 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
         report.push((what, took));
     }
 
+    // 4. The campaign's targets, from the earliest generated round to this one.
+    let campaign = campaign::measure(
+        &db,
+        &city,
+        &top,
+        &router,
+        (&token, &township_token),
+        (&county, &township),
+        (YEAR - args.earlier_years, YEAR),
+        args.runs,
+        NOW,
+    )
+    .await?;
+
     let (page, statics, files) =
         baiqian_bench::first_load_bytes(&router, &token, &board("330000")).await?;
     let app = median(app_times);
@@ -203,6 +222,9 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     );
     for (what, d) in report {
         println!("  {what}: median {:.1} ms", ms(d));
+    }
+    for (what, d) in campaign {
+        println!("  campaign: {what}: median {:.1} ms", ms(d));
     }
     println!(
         "  city board, first load with an empty cache: {:.1} KB ({:.1} KB page + {:.1} KB in {files} static files, compressed as sent)",

@@ -14,6 +14,7 @@
 
 mod activity;
 pub mod ledger;
+pub mod plan;
 mod province;
 pub mod ratings;
 
@@ -608,6 +609,7 @@ pub async fn build(
         db.create_user(&actor, new, now).await?;
     }
     ratings::build(db, &world, seed, now).await?;
+    plan::build(db, now).await?;
     let ledger = ledger::build(db, &world, seed, now).await?;
     let mut members = 0;
     let mut checkins = 0;

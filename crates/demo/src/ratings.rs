@@ -295,7 +295,7 @@ fn items_of(defs: &[&[ItemDef]]) -> Vec<NewItem> {
         .collect()
 }
 
-fn actor(login: &str, role: Role, code: &str, path: &str) -> Result<Actor, StoreError> {
+pub(crate) fn actor(login: &str, role: Role, code: &str, path: &str) -> Result<Actor, StoreError> {
     let root = OrgCode::parse(code).map_err(|e| StoreError::Invalid(e.msg()))?;
     Ok(Actor {
         user_id: None,

@@ -91,6 +91,11 @@ pub enum Capability {
     ReadVillageFiles,
     /// Write a year's entries in a village's file.
     KeepVillageFiles,
+    /// The campaign's targets (目标) and progress against them at every level, and the
+    /// whole-township advancement (整乡提升) of the townships in scope.
+    ReadTargets,
+    /// Set the campaign's targets and name model townships (先进乡镇): the city's.
+    ManageCampaign,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -140,6 +145,8 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::RunSurveys, &[C, Co, T]),
     (Capability::ReadVillageFiles, &[C, Co, T, S, L, A]),
     (Capability::KeepVillageFiles, &[C, Co, T, S]),
+    (Capability::ReadTargets, &[C, Co, T, S, L, A]),
+    (Capability::ManageCampaign, &[C]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -173,6 +180,7 @@ impl Capability {
                 | Capability::ManageLeaders
                 | Capability::KeepVillageFiles
                 | Capability::RunSurveys
+                | Capability::ManageCampaign
         )
     }
 
@@ -214,6 +222,8 @@ impl Capability {
             Capability::RunSurveys => "run_surveys",
             Capability::ReadVillageFiles => "read_village_files",
             Capability::KeepVillageFiles => "keep_village_files",
+            Capability::ReadTargets => "read_targets",
+            Capability::ManageCampaign => "manage_campaign",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -241,7 +251,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 38);
+        assert_eq!(seen.len(), 40);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod money;
 pub mod msg;
 pub mod org;
 pub mod password;
+pub mod plan;
 pub mod rating;
 pub mod role;
 pub mod scope;

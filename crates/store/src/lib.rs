@@ -20,6 +20,7 @@ pub mod job;
 pub mod ledger;
 pub mod member;
 pub mod org;
+pub mod plan;
 pub mod rating;
 pub mod team;
 pub mod user;
@@ -32,6 +33,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     checkin::follow_tree,
     team::follow_tree,
     ledger::follow_tree,
+    plan::follow_tree,
 ];
 
 use std::sync::Arc;

@@ -100,6 +100,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_second_factor.sql"),
         postgres: include_str!("../migrations/postgres/0014_second_factor.sql"),
     },
+    Migration {
+        version: 15,
+        name: "campaign",
+        sqlite: include_str!("../migrations/sqlite/0015_campaign.sql"),
+        postgres: include_str!("../migrations/postgres/0015_campaign.sql"),
+    },
 ];
 
 impl Db {

@@ -33,6 +33,7 @@ pub fn routes() -> Routes {
         .merge(crate::checkin::routes())
         .merge(crate::rating::routes())
         .merge(crate::ledger::routes())
+        .merge(crate::plan::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

@@ -31,6 +31,7 @@ pub mod job;
 pub mod ledger;
 pub mod member;
 pub mod org;
+pub mod plan;
 pub mod rating;
 pub mod user;
 

@@ -11,7 +11,7 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "audit", "checkin", "ledger", "member", "org", "rating", "user",
+    "audit", "checkin", "ledger", "member", "org", "plan", "rating", "user",
 ];
 const SHARED: &[&str] = &[
     "app",

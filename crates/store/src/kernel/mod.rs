@@ -4,7 +4,7 @@
 //! the tree's changes (a node created, moved, retired) reach the areas that keep records per
 //! node ([`TreeEvent`], followed by each area's hook listed in `crate::TREE_FOLLOWERS`).
 //!
-//! Areas (`org`, `member`, `checkin`, `rating`, `team`, `user`, `ledger`) import this module, `import`,
+//! Areas (`org`, `member`, `checkin`, `rating`, `team`, `user`, `ledger`, `plan`) import this module, `import`,
 //! `bulk`, `time` and `audit`, never one another: `tests/areas.rs` reads their `use` lines.
 
 mod cascade;

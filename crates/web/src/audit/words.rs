@@ -73,6 +73,9 @@ pub const ENTITIES: &[&str] = &[
     "survey",
     "survey_village",
     "village_file",
+    "campaign",
+    "campaign_target",
+    "model_township",
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

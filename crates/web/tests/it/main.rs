@@ -23,6 +23,7 @@ mod ledger;
 mod member;
 mod pages;
 mod phone;
+mod plan;
 mod public;
 mod rating;
 mod rating_scope;

@@ -32,6 +32,7 @@ fn concrete(path: &str) -> String {
         .replace("{file}", "app.css")
         .replace("{lang}", "en")
         .replace("{action}", "end")
+        .replace("{measure}", "pioneer_villages")
 }
 
 async fn ask(app: &TestApp, method: &Method, url: &str, who: &Who) -> StatusCode {

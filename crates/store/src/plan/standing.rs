@@ -1,0 +1,307 @@
+//! Where a node stands against the campaign in a year, counted from the ratings on every
+//! read: one grouped pass over the villages under the node (per township), whatever its size.
+//! Only rated villages count (approved or published); the campaign's first round is the
+//! baseline a village advances from.
+
+use std::collections::HashMap;
+
+use baiqian_domain::org::Level;
+use baiqian_domain::plan::{CriterionCheck, Standing, TownshipFacts};
+use baiqian_domain::rating::VillageClass;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use super::{Campaign, ModelTownship};
+use crate::kernel::Node;
+use crate::{Db, Result, StoreError};
+
+/// A township against the rule and the targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct TownshipStanding {
+    pub code: String,
+    pub name: String,
+    pub path: String,
+    pub facts: TownshipFacts,
+    pub standing: Standing,
+    pub checks: Vec<CriterionCheck>,
+    pub advanced: bool,
+    pub model: Option<ModelTownship>,
+}
+
+/// A village as the targets count it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VillageStanding {
+    pub code: String,
+    pub name: String,
+    pub path: String,
+    /// Rated stars of the year, and of the campaign's first round.
+    pub stars: Option<i64>,
+    pub base_stars: Option<i64>,
+    pub class: Option<VillageClass>,
+    pub standing: Standing,
+}
+
+/// A node and each of the children asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStanding {
+    pub node: Standing,
+    pub children: Vec<Standing>,
+}
+
+/// The rating rounds a year's figures read: the year's and the campaign's first.
+async fn rounds(
+    conn: &mut AnyConnection,
+    path: &str,
+    c: &Campaign,
+    year: i64,
+) -> Result<(i64, i64)> {
+    let mut ids = [-1i64; 2];
+    for (i, y) in [year, c.first_year].into_iter().enumerate() {
+        if let Some(r) = sqlx::query(
+            "SELECT id FROM rating_rounds WHERE year = $1 AND substr($2, 1, length(org_path)) = org_path \
+             ORDER BY length(org_path) DESC LIMIT 1",
+        )
+        .bind(y)
+        .bind(path)
+        .fetch_optional(&mut *conn)
+        .await?
+        {
+            ids[i] = r.try_get(0)?;
+        }
+    }
+    Ok((ids[0], ids[1]))
+}
+
+/// The rated assessment of the year (`a`) and of the baseline (`b`) beside each active village.
+const VILLAGES_RATED: &str = "FROM orgs o \
+    LEFT JOIN assessments a ON a.org_code = o.code AND a.round_id = $1 \
+        AND a.stage IN ('approved', 'published') \
+    LEFT JOIN assessments b ON b.org_code = o.code AND b.round_id = $2 \
+        AND b.stage IN ('approved', 'published') \
+    WHERE o.level = 'village' AND o.retired_at IS NULL AND o.path >= $3 AND o.path < $4";
+
+/// 晋位提升 in SQL: more stars than at the baseline, or five.
+const ADVANCED: &str = "a.stars IS NOT NULL AND (a.stars >= 5 OR a.stars > COALESCE(b.stars, 99))";
+
+impl Db {
+    /// Every village under a node, in the tree's order, with what the targets count of it.
+    pub async fn village_standings(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
+        year: i64,
+    ) -> Result<Vec<VillageStanding>> {
+        let mut conn = self.pool().acquire().await?;
+        let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
+        let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        let rows = sqlx::query(&format!(
+            "SELECT o.code, o.name, o.path, a.stars, b.stars AS base_stars, \
+             COALESCE(a.class_manual, a.class) AS class, \
+             CASE WHEN {ADVANCED} THEN 1 ELSE 0 END AS advanced \
+             {VILLAGES_RATED} ORDER BY o.path"
+        ))
+        .bind(round)
+        .bind(base)
+        .bind(&node.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let stars: Option<i64> = r.try_get("stars")?;
+                let class = match r.try_get::<Option<String>, _>("class")? {
+                    Some(c) => Some(
+                        VillageClass::parse(&c)
+                            .ok_or_else(|| StoreError::Corrupt(format!("class {c}")))?,
+                    ),
+                    None => None,
+                };
+                let at_four = i64::from(stars.is_some_and(|s| s >= 4));
+                Ok(VillageStanding {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    path: r.try_get("path")?,
+                    stars,
+                    base_stars: r.try_get("base_stars")?,
+                    class,
+                    standing: Standing {
+                        villages: 1,
+                        pioneer: i64::from(class == Some(VillageClass::Pioneer)),
+                        advanced: r.try_get("advanced")?,
+                        at_four_stars: at_four,
+                        ..Standing::default()
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Every active township under a node (the node itself if it is one), in the tree's order,
+    /// checked against the campaign's rule: one grouped pass over the villages.
+    pub async fn township_standings(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
+        year: i64,
+    ) -> Result<Vec<TownshipStanding>> {
+        let mut conn = self.pool().acquire().await?;
+        let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
+        let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        let rule = campaign.rule;
+        let groups = sqlx::query(&format!(
+            "SELECT o.parent_code, COUNT(*) AS villages, \
+             SUM(CASE WHEN a.stars >= $5 THEN 1 ELSE 0 END) AS at_min, \
+             SUM(CASE WHEN a.stars >= 4 THEN 1 ELSE 0 END) AS at_four, \
+             SUM(CASE WHEN COALESCE(a.class_manual, a.class) = 'lagging' THEN 1 ELSE 0 END) AS lagging, \
+             SUM(CASE WHEN COALESCE(a.class_manual, a.class) = 'pioneer' THEN 1 ELSE 0 END) AS pioneer, \
+             SUM(CASE WHEN {ADVANCED} THEN 1 ELSE 0 END) AS advanced \
+             {VILLAGES_RATED} GROUP BY o.parent_code"
+        ))
+        .bind(round)
+        .bind(base)
+        .bind(&node.path)
+        .bind(&upper)
+        .bind(rule.min_stars)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut by_parent: HashMap<String, (TownshipFacts, Standing)> = HashMap::new();
+        for g in &groups {
+            let Some(parent) = g.try_get::<Option<String>, _>("parent_code")? else {
+                continue;
+            };
+            let villages: i64 = g.try_get("villages")?;
+            by_parent.insert(
+                parent,
+                (
+                    TownshipFacts {
+                        villages,
+                        at_min_stars: g.try_get("at_min")?,
+                        lagging: g.try_get("lagging")?,
+                    },
+                    Standing {
+                        villages,
+                        pioneer: g.try_get("pioneer")?,
+                        advanced: g.try_get("advanced")?,
+                        at_four_stars: g.try_get("at_four")?,
+                        ..Standing::default()
+                    },
+                ),
+            );
+        }
+        let mut models: HashMap<String, ModelTownship> = sqlx::query(
+            "SELECT org_code, reason, decided_by, decided_at FROM model_townships \
+             WHERE campaign_id = $1 AND year = $2 AND org_path >= $3 AND org_path < $4",
+        )
+        .bind(campaign.id)
+        .bind(year)
+        .bind(&node.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("org_code")?,
+                ModelTownship {
+                    org_code: r.try_get("org_code")?,
+                    reason: r.try_get("reason")?,
+                    decided_by: r.try_get("decided_by")?,
+                    decided_at: r.try_get("decided_at")?,
+                },
+            ))
+        })
+        .collect::<Result<_>>()?;
+        let townships = sqlx::query(
+            "SELECT code, name, path FROM orgs WHERE level = 'township' AND retired_at IS NULL \
+             AND path >= $1 AND path < $2 ORDER BY path",
+        )
+        .bind(&node.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?;
+        townships
+            .iter()
+            .map(|t| {
+                let code: String = t.try_get("code")?;
+                let (facts, mut standing) = by_parent.remove(&code).unwrap_or_default();
+                let checks = rule.check(&facts);
+                let advanced = checks.iter().all(|c| c.met);
+                let model = models.remove(&code);
+                standing.townships = 1;
+                standing.townships_advanced = i64::from(advanced);
+                standing.model_townships = i64::from(model.is_some());
+                Ok(TownshipStanding {
+                    name: t.try_get("name")?,
+                    path: t.try_get("path")?,
+                    code,
+                    facts,
+                    standing,
+                    checks,
+                    advanced,
+                    model,
+                })
+            })
+            .collect()
+    }
+
+    /// A node's standing and its children's (given in the order to answer). Above the
+    /// townships it reads the townships once and sums them per child; at a township its
+    /// children are villages, read one by one.
+    pub async fn node_standing(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
+        children: &[Node],
+        year: i64,
+    ) -> Result<NodeStanding> {
+        let mut total = Standing::default();
+        let mut parts = vec![Standing::default(); children.len()];
+        if matches!(node.level, Level::Township | Level::Village) {
+            for v in self.village_standings(campaign, node, year).await? {
+                total.add(&v.standing);
+                if let Some(i) = children.iter().position(|c| c.path == v.path) {
+                    parts[i] = v.standing;
+                }
+            }
+            if node.level == Level::Township {
+                for t in self.township_standings(campaign, node, year).await? {
+                    total.townships += t.standing.townships;
+                    total.townships_advanced += t.standing.townships_advanced;
+                    total.model_townships += t.standing.model_townships;
+                }
+            }
+        } else {
+            for t in self.township_standings(campaign, node, year).await? {
+                total.add(&t.standing);
+                if let Some(i) = children.iter().position(|c| t.path.starts_with(&c.path)) {
+                    parts[i].add(&t.standing);
+                }
+            }
+        }
+        Ok(NodeStanding {
+            node: total,
+            children: parts,
+        })
+    }
+
+    /// The villages and townships of the campaign's whole area: what a count goal is shared by.
+    pub async fn campaign_area(&self, campaign: &Campaign) -> Result<Standing> {
+        let rows = sqlx::query(
+            "SELECT level, COUNT(*) FROM orgs WHERE level IN ('village', 'township') \
+             AND retired_at IS NULL AND path >= $1 AND path < $2 GROUP BY level",
+        )
+        .bind(&campaign.org_path)
+        .bind(baiqian_domain::org::path_upper_bound(&campaign.org_path))
+        .fetch_all(self.pool())
+        .await?;
+        let mut s = Standing::default();
+        for r in rows {
+            let n: i64 = r.try_get(1)?;
+            match r.try_get::<String, _>(0)?.as_str() {
+                "village" => s.villages = n,
+                _ => s.townships = n,
+            }
+        }
+        Ok(s)
+    }
+}
