@@ -91,11 +91,16 @@ pub enum Capability {
     ReadVillageFiles,
     /// Write a year's entries in a village's file.
     KeepVillageFiles,
-    /// The campaign's targets (目标) and progress against them at every level, and the
-    /// whole-township advancement (整乡提升) of the townships in scope.
+    /// The campaign's targets (目标) and progress against them at every level, the
+    /// whole-township advancement (整乡提升) of the townships in scope, and their plans.
     ReadTargets,
     /// Set the campaign's targets and name model townships (先进乡镇): the city's.
     ManageCampaign,
+    /// Write one's own node's plan of a year (a county's 规划, a township's 方案, a village's
+    /// 计划), send it up, mark its items done.
+    KeepPlans,
+    /// Approve the plans of the level below, or send them back with a reason.
+    ApprovePlans,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -147,6 +152,8 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::KeepVillageFiles, &[C, Co, T, S]),
     (Capability::ReadTargets, &[C, Co, T, S, L, A]),
     (Capability::ManageCampaign, &[C]),
+    (Capability::KeepPlans, &[Co, T, S]),
+    (Capability::ApprovePlans, &[C, Co, T]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -181,6 +188,8 @@ impl Capability {
                 | Capability::KeepVillageFiles
                 | Capability::RunSurveys
                 | Capability::ManageCampaign
+                | Capability::KeepPlans
+                | Capability::ApprovePlans
         )
     }
 
@@ -224,6 +233,8 @@ impl Capability {
             Capability::KeepVillageFiles => "keep_village_files",
             Capability::ReadTargets => "read_targets",
             Capability::ManageCampaign => "manage_campaign",
+            Capability::KeepPlans => "keep_plans",
+            Capability::ApprovePlans => "approve_plans",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -251,7 +262,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 40);
+        assert_eq!(seen.len(), 42);
     }
 
     #[test]

@@ -334,3 +334,88 @@ mod tests {
         assert!(!TargetMeasure::PioneerVillages.goal_is_valid(0));
     }
 }
+
+/// Where a plan stands (规划/方案/计划的审批): written, sent up, approved by the level above, or
+/// sent back with a reason to be put right and sent up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Draft,
+    Submitted,
+    Approved,
+    SentBack,
+}
+
+impl PlanStatus {
+    pub const ALL: [PlanStatus; 4] = [
+        PlanStatus::Draft,
+        PlanStatus::Submitted,
+        PlanStatus::Approved,
+        PlanStatus::SentBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Draft => "draft",
+            PlanStatus::Submitted => "submitted",
+            PlanStatus::Approved => "approved",
+            PlanStatus::SentBack => "sent_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Items may be added while the plan is with its writer.
+    pub fn editable(self) -> bool {
+        matches!(self, PlanStatus::Draft | PlanStatus::SentBack)
+    }
+}
+
+/// Who writes a node's plan: a county its plan (规划), a township its scheme (方案), a village
+/// its plan (计划) — each the node's own administration.
+pub fn plan_writer(level: crate::org::Level) -> Option<crate::role::Role> {
+    use crate::org::Level;
+    use crate::role::Role;
+    match level {
+        Level::County => Some(Role::CountyAdmin),
+        Level::Township => Some(Role::TownshipAdmin),
+        Level::Village => Some(Role::VillageSecretary),
+        _ => None,
+    }
+}
+
+/// Who approves it or sends it back: the level above.
+pub fn plan_approver(level: crate::org::Level) -> Option<crate::role::Role> {
+    use crate::org::Level;
+    use crate::role::Role;
+    match level {
+        Level::County => Some(Role::CityAdmin),
+        Level::Township => Some(Role::CountyAdmin),
+        Level::Village => Some(Role::TownshipAdmin),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::org::Level;
+    use crate::role::Role;
+
+    #[test]
+    fn each_level_writes_its_own_plan_and_the_level_above_approves_it() {
+        for level in [Level::County, Level::Township, Level::Village] {
+            let (w, a) = (plan_writer(level).unwrap(), plan_approver(level).unwrap());
+            assert_ne!(w, a);
+        }
+        assert_eq!(plan_approver(Level::Township), Some(Role::CountyAdmin));
+        assert_eq!(plan_writer(Level::City), None);
+        assert!(PlanStatus::SentBack.editable());
+        assert!(!PlanStatus::Submitted.editable());
+        for s in PlanStatus::ALL {
+            assert_eq!(PlanStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -106,6 +106,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_campaign.sql"),
         postgres: include_str!("../migrations/postgres/0015_campaign.sql"),
     },
+    Migration {
+        version: 16,
+        name: "plans",
+        sqlite: include_str!("../migrations/sqlite/0016_plans.sql"),
+        postgres: include_str!("../migrations/postgres/0016_plans.sql"),
+    },
 ];
 
 impl Db {

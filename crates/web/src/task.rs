@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct Task {
     /// What sort of task: `rating_self_assessment`, `rating_review`, `rating_approval`,
     /// `rating_publication`, `rating_late`, `activity_day`, `check_in`, `problem_overdue`,
-    /// `problem_verify`, …
+    /// `problem_verify`, `plan_approval`, `plan_sent_back`, …
     pub kind: &'static str,
     pub title: String,
     /// Where the reader does it.

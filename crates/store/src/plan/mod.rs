@@ -1,10 +1,13 @@
 //! The campaign's planning (专项行动): the campaign with its years, its yearly targets and the
 //! whole-township advancement rule, all kept as data; the standing of every node against them,
 //! counted from the ratings each time it is asked (`standing`); model townships designated
-//! among the advanced ones, with a reason.
+//! among the advanced ones, with a reason; and the cascaded plans (`plans`) the levels write
+//! and the level above approves.
 
+mod plans;
 mod standing;
 
+pub use plans::{NewPlanItem, Plan, PlanDecision, PlanItem, PlanStep, PlanSummary, WaitingPlan};
 pub use standing::{NodeStanding, TownshipStanding, VillageStanding};
 
 use baiqian_domain::Msg;
@@ -352,7 +355,11 @@ pub(crate) fn follow_tree<'c>(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'c>> {
     Box::pin(async move {
         if let TreeEvent::Moved { old_path, new_path } = *event {
-            for (table, column) in [("campaigns", "org_path"), ("model_townships", "org_path")] {
+            for (table, column) in [
+                ("campaigns", "org_path"),
+                ("model_townships", "org_path"),
+                ("plans", "org_path"),
+            ] {
                 crate::kernel::move_paths(&mut *conn, table, column, old_path, new_path).await?;
             }
         }

@@ -41,6 +41,7 @@ pub const ACTIONS: &[&str] = &[
     "rectify",
     "verify",
     "reopen",
+    "finish",
 ];
 
 /// Every kind of object the store records (`audit_log.entity`).
@@ -76,6 +77,8 @@ pub const ENTITIES: &[&str] = &[
     "campaign",
     "campaign_target",
     "model_township",
+    "plan",
+    "plan_item",
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

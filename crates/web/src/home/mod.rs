@@ -35,6 +35,7 @@ pub(crate) async fn tasks(
     let mut items = crate::rating::tasks(state, me, tr, seen).await?;
     items.extend(crate::checkin::tasks(state, me, tr).await?);
     items.extend(crate::ledger::tasks(state, me, tr).await?);
+    items.extend(crate::plan::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,

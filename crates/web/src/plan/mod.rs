@@ -1,10 +1,12 @@
 //! The campaign's targets in the browser and the API (专项行动的目标): progress at every level
 //! against each year's targets, with the straight line to the date, each figure opening the
 //! list of villages or townships it counts; the whole-township advancement (整乡提升) of every
-//! township criterion by criterion; model townships named by the city with a reason.
+//! township criterion by criterion; model townships named by the city with a reason; the
+//! cascaded plans, written by each level and approved by the one above.
 
 mod advancement;
 pub(crate) mod api;
+mod plans;
 mod targets;
 
 use askama::Template;
@@ -59,6 +61,24 @@ pub fn routes() -> Routes {
             "/orgs/{code}/advancement/{year}/model",
             Capability::ManageCampaign,
             advancement::designate,
+        )
+        .get(
+            "/orgs/{code}/plans/{year}",
+            Capability::ReadTargets,
+            plans::page,
+        )
+        .post(
+            "/orgs/{code}/plans/{year}",
+            Capability::KeepPlans,
+            plans::create,
+        )
+        .post("/plans/{id}/items", Capability::KeepPlans, plans::add_item)
+        .post("/plans/{id}/submit", Capability::KeepPlans, plans::submit)
+        .post("/plans/{id}/done", Capability::KeepPlans, plans::done)
+        .post(
+            "/plans/{id}/decide",
+            Capability::ApprovePlans,
+            plans::decide,
         )
         .get(
             "/api/v1/orgs/{code}/targets/{year}",
@@ -179,6 +199,44 @@ pub(crate) fn criterion_words(
             &[("what", &name), ("n", &tr.num(c.missing))],
         )
     }
+}
+
+/// What waits for the reader in the plans: schemes sent up for them to decide, and their own
+/// plan sent back (`plan_approval`, `plan_sent_back`).
+pub(crate) async fn tasks(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+) -> Result<Vec<crate::task::Task>, AppError> {
+    if !me.role().may(Capability::KeepPlans) && !me.role().may(Capability::ApprovePlans) {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .db
+        .plans_waiting(&me.actor, 50)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let approval = p.status == baiqian_domain::plan::PlanStatus::Submitted;
+            crate::task::Task {
+                kind: if approval {
+                    "plan_approval"
+                } else {
+                    "plan_sent_back"
+                },
+                title: tr.f(
+                    if approval {
+                        "plan.task.approval"
+                    } else {
+                        "plan.task.sent_back"
+                    },
+                    &[("org", &p.org_name), ("title", &p.title)],
+                ),
+                url: format!("/orgs/{}/plans/{}", p.org_code, p.year),
+                due: None,
+            }
+        })
+        .collect())
 }
 
 pub(crate) fn today(state: &AppState) -> String {

@@ -318,3 +318,267 @@ async fn a_city_admin_reads_the_targets_on_a_phone_and_a_desk() {
     })
     .await;
 }
+
+/// The kinds of the tasks waiting for `who`.
+async fn task_kinds(app: &TestApp, who: &Who) -> Vec<String> {
+    let res = app.get("/api/v1/me/tasks", who).await;
+    assert_eq!(res.status, StatusCode::OK);
+    res.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The plan of a node in a year as the page shows it: its status code.
+async fn plan_status(app: &TestApp, who: &Who, code: &str) -> Option<String> {
+    let res = app.get(&format!("/orgs/{code}/plans/2016"), who).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.between("data-status=\"", "\"")
+}
+
+/// The id of a node's plan of 2016, from its page's forms.
+async fn plan_id(app: &TestApp, who: &Who, code: &str) -> i64 {
+    let res = app.get(&format!("/orgs/{code}/plans/2016"), who).await;
+    res.between("action=\"/plans/", "/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no plan form on {code}'s page"))
+}
+
+async fn a_township_scheme_goes_up_and_the_county_decides(app: TestApp) {
+    let township = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    let other_county = app.login("wuxing.admin").await;
+    let city = app.login("city.admin").await;
+    assert_eq!(plan_status(&app, &township, MEISHAN).await, None);
+    // Only the township writes its scheme: not the county above, not the city.
+    let path = format!("/orgs/{MEISHAN}/plans/2016");
+    let audit = app.audit_count().await;
+    for who in [&county, &city] {
+        let res = app
+            .post_form(&path, &[("title", "煤山镇整乡提升方案")], who)
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+    }
+    let res = app.post_form(&path, &[("title", " ")], &township).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count().await, audit);
+    let res = app
+        .post_form(&path, &[("title", "煤山镇2016年整乡提升方案")], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(
+        plan_status(&app, &township, MEISHAN).await.as_deref(),
+        Some("draft")
+    );
+    let id = plan_id(&app, &township, MEISHAN).await;
+
+    // Nothing to send up yet; then an item, checked.
+    let submit = format!("/plans/{id}/submit");
+    let res = app.post_form(&submit, &[], &township).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let items = format!("/plans/{id}/items");
+    let item = |deadline: &'static str| {
+        vec![
+            ("content", "后进村摘帽"),
+            ("measures", "每村一名镇领导联系，第一书记驻村"),
+            ("owner", "镇组织委员"),
+            ("deadline", deadline),
+            ("measure", "townships_advanced"),
+        ]
+    };
+    let res = app.post_form(&items, &item("2016-13-01"), &township).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app.post_form(&items, &item("2016-11-30"), &township).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let res = app.post_form(&submit, &[], &township).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(
+        plan_status(&app, &county, MEISHAN).await.as_deref(),
+        Some("submitted")
+    );
+    // The county finds it on its task list; the other county does not.
+    assert!(
+        task_kinds(&app, &county)
+            .await
+            .contains(&"plan_approval".to_string())
+    );
+    assert!(
+        !task_kinds(&app, &other_county)
+            .await
+            .contains(&"plan_approval".to_string())
+    );
+    // Sent up, it no longer changes.
+    let res = app.post_form(&items, &item("2016-11-30"), &township).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+
+    // The order holds: the township cannot approve its own scheme, another county cannot see
+    // it, the county sends it back only with a reason.
+    let decide = format!("/plans/{id}/decide");
+    let audit = app.audit_count().await;
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &other_county)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = app
+        .post_form(&decide, &[("action", "send_back"), ("reason", "")], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count().await, audit);
+    let res = app
+        .post_form(
+            &decide,
+            &[
+                ("action", "send_back"),
+                ("reason", "请补充每个后进村的摘帽时限"),
+            ],
+            &county,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = app.get(&path, &township).await.text();
+    assert!(
+        page.contains("请补充每个后进村的摘帽时限"),
+        "the reason is shown"
+    );
+    assert_eq!(
+        plan_status(&app, &township, MEISHAN).await.as_deref(),
+        Some("sent_back")
+    );
+    assert!(
+        task_kinds(&app, &township)
+            .await
+            .contains(&"plan_sent_back".to_string())
+    );
+    assert!(
+        !task_kinds(&app, &county)
+            .await
+            .contains(&"plan_approval".to_string())
+    );
+
+    // Put right and sent up again; approved; then its items are done one by one.
+    let res = app.post_form(&items, &item("2016-10-31"), &township).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.post_form(&submit, &[], &township).await;
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(
+        plan_status(&app, &city, MEISHAN).await.as_deref(),
+        Some("approved")
+    );
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "approved once");
+    let plan = app
+        .db
+        .plan_of(&app.node(MEISHAN).await, 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.items.len(), 2);
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| s.action.as_str())
+            .collect::<Vec<_>>(),
+        ["submit", "send_back", "submit", "approve"]
+    );
+    let done = format!("/plans/{id}/done");
+    let first = plan.items[0].id.to_string();
+    let res = app.post_form(&done, &[("item", &first)], &county).await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "the county does not do the township's work"
+    );
+    let res = app.post_form(&done, &[("item", &first)], &township).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // The county's page lists the scheme with its items done.
+    let res = app
+        .get(&format!("/orgs/{CHANGXING}/plans/2016"), &county)
+        .await;
+    let row = res
+        .between(&format!("/orgs/{MEISHAN}/plans/2016\">"), "</tr>")
+        .unwrap();
+    assert!(row.contains("1 / 2"), "{row}");
+}
+both!(a_township_scheme_goes_up_and_the_county_decides);
+
+/// A county admin, in Chromium, opens a township's scheme sent up for approval and approves it;
+/// the page says so at a phone's width. Screenshots: `target/browser-plan-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_a_county_admin_approves_a_township_scheme() {
+    use crate::browser::{keep_screenshot, overflow, required, submit_login, with_browser};
+    use fantoccini::Locator;
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let Some(app) = TestApp::new(baiqian_store::Backend::Sqlite).await else {
+        return;
+    };
+    let township = app.login("meishan.admin").await;
+    let path = format!("/orgs/{MEISHAN}/plans/2016");
+    app.post_form(&path, &[("title", "煤山镇2016年整乡提升方案")], &township)
+        .await;
+    let id = plan_id(&app, &township, MEISHAN).await;
+    let res = app
+        .post_form(
+            &format!("/plans/{id}/items"),
+            &[
+                ("content", "后进村摘帽"),
+                ("measures", "每村一名镇领导联系"),
+                ("owner", "镇组织委员"),
+                ("deadline", "2016-11-30"),
+                ("measure", "townships_advanced"),
+            ],
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.post_form(&format!("/plans/{id}/submit"), &[], &township)
+        .await;
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        submit_login(&c, &base, "changxing.admin").await?;
+        c.wait().for_element(Locator::Css("main")).await?;
+        c.set_window_size(360, 900).await?;
+        c.goto(&format!("{base}{path}")).await?;
+        c.wait().for_element(Locator::Id("approve-plan")).await?;
+        assert!(
+            overflow(&c).await? <= 0,
+            "the scheme is wider than the phone"
+        );
+        keep_screenshot(&c, "browser-plan-submitted-360.png").await?;
+        c.find(Locator::Id("approve-plan")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Css("#plan[data-status=approved]"))
+            .await?;
+        let status = c.find(Locator::Id("plan-status")).await?.text().await?;
+        assert_eq!(status, "已批准");
+        assert!(
+            c.find(Locator::Id("approve-plan")).await.is_err(),
+            "decided once"
+        );
+        keep_screenshot(&c, "browser-plan-approved-360.png").await?;
+        c.set_window_size(1440, 900).await?;
+        keep_screenshot(&c, "browser-plan-approved-1440.png").await?;
+        Ok(())
+    })
+    .await;
+    assert_eq!(
+        app.db
+            .plan_of(&app.node(MEISHAN).await, 2016)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        baiqian_domain::plan::PlanStatus::Approved
+    );
+}
