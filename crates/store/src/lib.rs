@@ -127,6 +127,8 @@ pub struct Db {
     pg_typed: Option<sqlx::PgPool>,
     /// Counts of published rounds already read (they never change).
     published_counts: Arc<rating::PublishedCounts>,
+    /// The campaign's township standings, remembered per audit sequence (`plan::standing`).
+    standings_memo: Arc<plan::StandingsMemo>,
 }
 
 /// A write transaction, holding the SQLite writer lock until commit or drop.
@@ -243,6 +245,7 @@ impl Db {
             sqlite_checkins,
             pg_typed,
             published_counts: Arc::default(),
+            standings_memo: Arc::default(),
         })
     }
 

@@ -8,6 +8,7 @@ mod plans;
 mod standing;
 
 pub use plans::{NewPlanItem, Plan, PlanDecision, PlanItem, PlanStep, PlanSummary, WaitingPlan};
+pub(crate) use standing::StandingsMemo;
 pub use standing::{NodeStanding, TownshipStanding, VillageStanding};
 
 use baiqian_domain::Msg;

@@ -1,7 +1,15 @@
-//! Where a node stands against the campaign in a year, counted from the ratings on every
-//! read: one grouped pass over the villages under the node (per township), whatever its size.
-//! Only rated villages count (approved or published); the campaign's first round is the
-//! baseline a village advances from.
+//! Where a node stands against the campaign in a year, counted from the ratings: one grouped
+//! pass over the villages under the node (per township), whatever its size. Only rated
+//! villages count (approved or published); the campaign's first round is the baseline a
+//! village advances from.
+//!
+//! The pass is remembered per (campaign, node, year) together with the audit log's sequence
+//! number read before it: every change that can move a figure (a rating, a class, the tree, a
+//! model township) is audited in its own transaction, so an unchanged sequence means unchanged
+//! records, and any change anywhere makes the next read count again. Every app node keeps its
+//! own memory and reads the sequence from the shared database, so none serves another's stale
+//! figures. (A test that changes records by hand, without the audit log, reads before it
+//! changes nothing or gets the figures of before.)
 
 use std::collections::HashMap;
 
@@ -40,6 +48,16 @@ pub struct VillageStanding {
     pub class: Option<VillageClass>,
     pub standing: Standing,
 }
+
+/// What a pass is remembered by: campaign, node path, year.
+type MemoKey = (i64, String, i64);
+
+/// Township standings remembered with the audit sequence they were counted at.
+#[derive(Default)]
+pub(crate) struct StandingsMemo(std::sync::Mutex<HashMap<MemoKey, (i64, Vec<TownshipStanding>)>>);
+
+/// How many (campaign, node, year) passes are remembered before the memory starts over.
+const MEMO_ENTRIES: usize = 512;
 
 /// A node and each of the children asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -145,7 +163,37 @@ impl Db {
         year: i64,
     ) -> Result<Vec<TownshipStanding>> {
         let mut conn = self.pool().acquire().await?;
-        let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
+        let seq: i64 = sqlx::query("SELECT seq FROM audit_chain WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        let key = (campaign.id, node.path.clone(), year);
+        if let Ok(memo) = self.standings_memo.0.lock()
+            && let Some((at, found)) = memo.get(&key)
+            && *at == seq
+        {
+            return Ok(found.clone());
+        }
+        let found = self
+            .count_township_standings(&mut conn, campaign, node, year)
+            .await?;
+        if let Ok(mut memo) = self.standings_memo.0.lock() {
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(key, (seq, found.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn count_township_standings(
+        &self,
+        conn: &mut AnyConnection,
+        campaign: &Campaign,
+        node: &Node,
+        year: i64,
+    ) -> Result<Vec<TownshipStanding>> {
+        let (round, base) = rounds(&mut *conn, &node.path, campaign, year).await?;
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
         let rule = campaign.rule;
         let groups = sqlx::query(&format!(
