@@ -2,11 +2,14 @@
 //! 2016, 80 pioneer villages, 70 % of village organizations advanced and 60 % of townships
 //! advanced as a whole; by the end, every village at four stars or more, about 100 pioneers,
 //! every township advanced and about 10 model townships. The figures against them are counted
-//! from the demo's ratings.
+//! from the demo's ratings. Every county has its three-year plan (县县有规划), four approved by
+//! the city and 安吉县's awaiting approval; 和孚镇's scheme (乡乡有方案) is approved with its first
+//! item done, 洪桥镇's waits for 长兴县.
 
+use baiqian_domain::org::OrgCode;
 use baiqian_domain::plan::{AdvancementRule, TargetMeasure};
 use baiqian_domain::role::Role;
-use baiqian_store::plan::{NewCampaign, Target};
+use baiqian_store::plan::{NewCampaign, NewPlanItem, PlanDecision, Target};
 use baiqian_store::{Db, StoreError};
 
 /// The campaign's targets: (year, measure, goal, due).
@@ -43,5 +46,147 @@ pub async fn build(db: &Db, now: i64) -> Result<(), StoreError> {
         };
         db.set_target(city, &campaign, &target, now).await?;
     }
+    build_plans(db, now).await
+}
+
+/// The counties' plans: (code, name, approved by the city yet).
+const COUNTY_PLANS: &[(&str, &str, bool)] = &[
+    ("330502", "吴兴区", true),
+    ("330503", "南浔区", true),
+    ("330521", "德清县", true),
+    ("330522", "长兴县", true),
+    ("330523", "安吉县", false),
+];
+
+/// (content, measures, owner, deadline, the target served) of a county's plan.
+const COUNTY_ITEMS: &[(&str, &str, &str, &str, TargetMeasure)] = &[
+    (
+        "村党组织2018年底前全部达到四星级以上",
+        "逐村排摸，一村一策；县领导联系后进村，限期摘帽",
+        "县委组织部",
+        "2018-12-31",
+        TargetMeasure::VillagesAtFourStars,
+    ),
+    (
+        "培育先锋示范村",
+        "按四项标准逐村培育，年度评定，推广特色工作",
+        "县委组织部组织科",
+        "2018-12-31",
+        TargetMeasure::PioneerVillages,
+    ),
+    (
+        "乡镇整乡提升",
+        "每个乡镇制定年度方案，县委组织部逐一审批、季度督查",
+        "各乡镇党委书记",
+        "2018-12-31",
+        TargetMeasure::TownshipsAdvanced,
+    ),
+];
+
+/// (content, measures, owner, deadline, the target served) of a township's scheme.
+const TOWNSHIP_ITEMS: &[(&str, &str, &str, &str, TargetMeasure)] = &[
+    (
+        "整镇调研，逐村建立村情档案",
+        "镇领导包村，问题清单逐条销号",
+        "镇党委副书记",
+        "2016-06-30",
+        TargetMeasure::TownshipsAdvanced,
+    ),
+    (
+        "后进村摘帽",
+        "每个后进村一名镇领导联系、一名第一书记驻村",
+        "镇组织委员",
+        "2016-11-30",
+        TargetMeasure::VillagesAdvanced,
+    ),
+    (
+        "争创先锋示范村",
+        "选树两个村按四项标准创建",
+        "镇党委书记",
+        "2016-12-20",
+        TargetMeasure::PioneerVillages,
+    ),
+];
+
+fn demo_actor(role: Role, code: &str, path: &str) -> Result<baiqian_store::Actor, StoreError> {
+    crate::ratings::actor(&format!("demo.{code}"), role, code, path)
+}
+
+/// Writes a node's 2016 plan with its items and sends it up; returns its id.
+async fn sent_up(
+    db: &Db,
+    writer: &baiqian_store::Actor,
+    code: &str,
+    title: &str,
+    items: &[(&str, &str, &str, &str, TargetMeasure)],
+    now: i64,
+) -> Result<i64, StoreError> {
+    let code = OrgCode::parse(code).map_err(|e| StoreError::Invalid(e.msg()))?;
+    let node = db.org(&writer.scope, &code).await?;
+    let id = db.create_plan(writer, &node, 2016, title, now).await?;
+    for &(content, measures, owner, deadline, measure) in items {
+        let item = NewPlanItem {
+            content: content.into(),
+            measures: measures.into(),
+            owner: owner.into(),
+            deadline: deadline.into(),
+            measure: Some(measure),
+        };
+        db.add_plan_item(writer, id, &item, now).await?;
+    }
+    db.submit_plan(writer, id, now).await?;
+    Ok(id)
+}
+
+/// The plans of the demo: every county's, and two townships' schemes.
+pub async fn build_plans(db: &Db, now: i64) -> Result<(), StoreError> {
+    let city = crate::ratings::actor("demo", Role::CityAdmin, "330500", "/330500/")?;
+    for &(code, name, approved) in COUNTY_PLANS {
+        let writer = demo_actor(Role::CountyAdmin, code, &format!("/330500/{code}/"))?;
+        let title = format!("{name}“百村示范、千村晋位”三年规划（2016—2018）");
+        let id = sent_up(db, &writer, code, &title, COUNTY_ITEMS, now).await?;
+        if approved {
+            db.decide_plan(&city, id, &PlanDecision::Approve, now)
+                .await?;
+        }
+    }
+    let hefu = crate::ledger::HEFU;
+    let nanxun = demo_actor(Role::CountyAdmin, "330503", "/330500/330503/")?;
+    let town = demo_actor(
+        Role::TownshipAdmin,
+        hefu,
+        &format!("/330500/330503/{hefu}/"),
+    )?;
+    let id = sent_up(
+        db,
+        &town,
+        hefu,
+        "和孚镇2016年整乡提升方案",
+        TOWNSHIP_ITEMS,
+        now,
+    )
+    .await?;
+    db.decide_plan(&nanxun, id, &PlanDecision::Approve, now)
+        .await?;
+    let plan = db.plan(&town, id).await?;
+    if let Some(first) = plan.items.first() {
+        db.finish_plan_item(&town, id, first.id, now).await?;
+    }
+    // 洪桥镇's scheme waits for 长兴县.
+    let hongqiao = "330522101";
+    let town = demo_actor(
+        Role::TownshipAdmin,
+        hongqiao,
+        &format!("/330500/330522/{hongqiao}/"),
+    )?;
+    sent_up(
+        db,
+        &town,
+        hongqiao,
+        "洪桥镇2016年整乡提升方案",
+        TOWNSHIP_ITEMS,
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -319,7 +319,8 @@ async fn a_city_admin_reads_the_targets_on_a_phone_and_a_desk() {
     .await;
 }
 
-/// The kinds of the tasks waiting for `who`.
+/// The kinds of the tasks waiting for `who` that lead to 煤山镇's plan (the demo's other
+/// plans put tasks of their own on the same lists).
 async fn task_kinds(app: &TestApp, who: &Who) -> Vec<String> {
     let res = app.get("/api/v1/me/tasks", who).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -327,6 +328,7 @@ async fn task_kinds(app: &TestApp, who: &Who) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|t| t["url"] == format!("/orgs/{MEISHAN}/plans/2016"))
         .map(|t| t["kind"].as_str().unwrap().to_string())
         .collect()
 }
@@ -582,3 +584,37 @@ async fn in_the_browser_a_county_admin_approves_a_township_scheme() {
         baiqian_domain::plan::PlanStatus::Approved
     );
 }
+
+async fn the_demo_counties_have_their_plans_and_schemes_wait(app: TestApp) {
+    let city = app.token("city.admin").await;
+    let res = app.get(&format!("/orgs/{CITY}/plans/2016"), &city).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = res.between("id=\"children-plans\"", "</table>").unwrap();
+    assert_eq!(table.matches("已批准").count(), 4, "{table}");
+    assert_eq!(table.matches("待审批").count(), 1, "{table}");
+    // The city is told of 安吉县's plan; 长兴县 of 洪桥镇's scheme.
+    let waiting = |items: serde_json::Value| -> Vec<String> {
+        items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == "plan_approval")
+            .map(|t| t["url"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let city_tasks = waiting(app.get("/api/v1/me/tasks", &city).await.json());
+    assert_eq!(city_tasks, ["/orgs/330523/plans/2016"]);
+    let county = app.token("changxing.admin").await;
+    let county_tasks = waiting(app.get("/api/v1/me/tasks", &county).await.json());
+    assert_eq!(county_tasks, ["/orgs/330522101/plans/2016"]);
+    // 和孚镇's scheme: approved, its first item done.
+    let hefu = app
+        .db
+        .plan_of(&app.node(baiqian_demo::ledger::HEFU).await, 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hefu.status, baiqian_domain::plan::PlanStatus::Approved);
+    assert_eq!(hefu.items.iter().filter(|i| i.done_at.is_some()).count(), 1);
+}
+both!(the_demo_counties_have_their_plans_and_schemes_wait);
