@@ -185,14 +185,17 @@ pub struct AdvancementRule {
     pub min_stars: i64,
     /// No village classed lagging (后进整转村).
     pub none_lagging: bool,
+    /// The township's scheme (方案) of the year approved and every item of it done.
+    pub scheme_done: bool,
 }
 
 impl Default for AdvancementRule {
-    /// The article's: every village at four stars or more, none lagging.
+    /// The issue's: every village at four stars or more, none lagging, the scheme's items done.
     fn default() -> Self {
         Self {
             min_stars: 4,
             none_lagging: true,
+            scheme_done: true,
         }
     }
 }
@@ -205,6 +208,8 @@ pub enum AdvancementCriterion {
     VillagesAtMinStars,
     /// No village lagging.
     NoneLagging,
+    /// The township's scheme approved, every item done.
+    SchemeDone,
 }
 
 impl AdvancementCriterion {
@@ -212,6 +217,7 @@ impl AdvancementCriterion {
         match self {
             AdvancementCriterion::VillagesAtMinStars => "villages_at_min_stars",
             AdvancementCriterion::NoneLagging => "none_lagging",
+            AdvancementCriterion::SchemeDone => "scheme_done",
         }
     }
 }
@@ -224,6 +230,10 @@ pub struct TownshipFacts {
     pub at_min_stars: i64,
     /// Rated and classed lagging.
     pub lagging: i64,
+    /// The items of the township's approved scheme of the year, and how many are done (both 0
+    /// without an approved scheme).
+    pub scheme_items: i64,
+    pub scheme_done: i64,
 }
 
 /// A criterion checked: met or not, and how many villages stand in its way.
@@ -251,6 +261,15 @@ impl AdvancementRule {
                 missing: f.lagging,
             });
         }
+        if self.scheme_done {
+            // Without an approved scheme, the scheme itself is what is missing.
+            let open = (f.scheme_items - f.scheme_done).max(0);
+            out.push(CriterionCheck {
+                criterion: AdvancementCriterion::SchemeDone,
+                met: f.scheme_items > 0 && open == 0,
+                missing: if f.scheme_items == 0 { 1 } else { open },
+            });
+        }
         out
     }
 
@@ -270,6 +289,8 @@ mod tests {
             villages: 12,
             at_min_stars: 11,
             lagging: 0,
+            scheme_items: 3,
+            scheme_done: 3,
         };
         assert!(!rule.advanced(&f));
         assert_eq!(rule.check(&f)[0].missing, 1);
@@ -283,6 +304,14 @@ mod tests {
         };
         assert!(lenient.advanced(&f));
         assert!(!rule.advanced(&TownshipFacts::default()));
+        // The scheme: approved with every item done, or the township has not advanced.
+        f.lagging = 0;
+        f.scheme_done = 2;
+        assert!(!rule.advanced(&f));
+        assert_eq!(rule.check(&f)[2].missing, 1);
+        f.scheme_items = 0;
+        f.scheme_done = 0;
+        assert!(!rule.advanced(&f), "no approved scheme");
     }
 
     #[test]

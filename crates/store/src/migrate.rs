@@ -112,6 +112,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_plans.sql"),
         postgres: include_str!("../migrations/postgres/0016_plans.sql"),
     },
+    Migration {
+        version: 17,
+        name: "scheme_rule",
+        sqlite: include_str!("../migrations/sqlite/0017_scheme_rule.sql"),
+        postgres: include_str!("../migrations/postgres/0017_scheme_rule.sql"),
+    },
 ];
 
 impl Db {

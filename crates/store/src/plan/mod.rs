@@ -92,6 +92,7 @@ fn campaign_from_row(r: &AnyRow) -> Result<Campaign> {
         rule: AdvancementRule {
             min_stars: r.try_get("advance_min_stars")?,
             none_lagging: r.try_get::<i64, _>("advance_none_lagging")? != 0,
+            scheme_done: r.try_get::<i64, _>("advance_scheme_done")? != 0,
         },
         targets: Vec::new(),
     })
@@ -122,7 +123,7 @@ async fn load_targets(conn: &mut AnyConnection, c: &mut Campaign) -> Result<()> 
 }
 
 const CAMPAIGN_COLUMNS: &str = "id, org_code, org_path, name, first_year, last_year, \
-    advance_min_stars, advance_none_lagging";
+    advance_min_stars, advance_none_lagging, advance_scheme_done";
 
 impl Db {
     /// The campaign whose area holds a node (the newest, should a city have run two).
@@ -170,8 +171,8 @@ impl Db {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO campaigns (org_code, org_path, name, first_year, last_year, \
-             advance_min_stars, advance_none_lagging, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             advance_min_stars, advance_none_lagging, advance_scheme_done, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(node.code.as_str())
         .bind(&node.path)
@@ -180,6 +181,7 @@ impl Db {
         .bind(new.last_year)
         .bind(new.rule.min_stars)
         .bind(i64::from(new.rule.none_lagging))
+        .bind(i64::from(new.rule.scheme_done))
         .bind(now)
         .fetch_one(tx.conn())
         .await
@@ -197,6 +199,7 @@ impl Db {
                     "name": name, "first_year": new.first_year, "last_year": new.last_year,
                     "advance_min_stars": new.rule.min_stars,
                     "advance_none_lagging": new.rule.none_lagging,
+                    "advance_scheme_done": new.rule.scheme_done,
                 }),
             ),
         )

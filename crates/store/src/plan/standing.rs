@@ -225,6 +225,7 @@ impl Db {
                         villages,
                         at_min_stars: g.try_get("at_min")?,
                         lagging: g.try_get("lagging")?,
+                        ..TownshipFacts::default()
                     },
                     Standing {
                         villages,
@@ -235,6 +236,32 @@ impl Db {
                     },
                 ),
             );
+        }
+        // Each township's approved scheme of the year: its items and those done.
+        let mut schemes: HashMap<String, (i64, i64)> = HashMap::new();
+        if rule.scheme_done {
+            for r in sqlx::query(
+                "SELECT p.org_code, COUNT(i.id) AS items, \
+                 SUM(CASE WHEN i.done_at IS NOT NULL THEN 1 ELSE 0 END) AS done \
+                 FROM plans p JOIN orgs o ON o.code = p.org_code \
+                 LEFT JOIN plan_items i ON i.plan_id = p.id \
+                 WHERE p.year = $1 AND p.status = 'approved' AND o.level = 'township' \
+                 AND p.org_path >= $2 AND p.org_path < $3 GROUP BY p.org_code",
+            )
+            .bind(year)
+            .bind(&node.path)
+            .bind(&upper)
+            .fetch_all(&mut *conn)
+            .await?
+            {
+                schemes.insert(
+                    r.try_get("org_code")?,
+                    (
+                        r.try_get("items")?,
+                        r.try_get::<Option<i64>, _>("done")?.unwrap_or(0),
+                    ),
+                );
+            }
         }
         let mut models: HashMap<String, ModelTownship> = sqlx::query(
             "SELECT org_code, reason, decided_by, decided_at FROM model_townships \
@@ -271,7 +298,11 @@ impl Db {
             .iter()
             .map(|t| {
                 let code: String = t.try_get("code")?;
-                let (facts, mut standing) = by_parent.remove(&code).unwrap_or_default();
+                let (mut facts, mut standing) = by_parent.remove(&code).unwrap_or_default();
+                if let Some((items, done)) = schemes.remove(&code) {
+                    facts.scheme_items = items;
+                    facts.scheme_done = done;
+                }
                 let checks = rule.check(&facts);
                 let advanced = checks.iter().all(|c| c.met);
                 let model = models.remove(&code);

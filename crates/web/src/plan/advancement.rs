@@ -29,6 +29,9 @@ impl AdvancementPage {
         if self.campaign.rule.none_lagging {
             parts.push(self.tr.t("plan.rule.none_lagging").to_string());
         }
+        if self.campaign.rule.scheme_done {
+            parts.push(self.tr.t("plan.rule.scheme_done").to_string());
+        }
         parts.join(self.tr.t("plan.rule.and"))
     }
 }

@@ -190,6 +190,59 @@ async fn a_township_advances_when_its_last_village_reaches_four_stars(app: TestA
     let row = township_state(&app, &city, 2016).await;
     assert!(row.contains("差1个村"), "{row}");
     assert!(!row.contains("已整乡提升"), "{row}");
+    // The rule also asks for the township's scheme approved with every item done.
+    assert!(
+        row.contains("乡镇方案已批准且事项全部完成（1项未完成）"),
+        "{row}"
+    );
+    let township = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    app.post_form(
+        &format!("/orgs/{MEISHAN}/plans/2016"),
+        &[("title", "煤山镇2016年整乡提升方案")],
+        &township,
+    )
+    .await;
+    let id = plan_id(&app, &township, MEISHAN).await;
+    let res = app
+        .post_form(
+            &format!("/plans/{id}/items"),
+            &[
+                ("content", "后进村摘帽"),
+                ("owner", "镇组织委员"),
+                ("deadline", "2016-11-30"),
+            ],
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    app.post_form(&format!("/plans/{id}/submit"), &[], &township)
+        .await;
+    app.post_form(
+        &format!("/plans/{id}/decide"),
+        &[("action", "approve")],
+        &county,
+    )
+    .await;
+    let row = township_state(&app, &city, 2016).await;
+    assert!(
+        row.contains("（1项未完成）"),
+        "approved, its item still open: {row}"
+    );
+    let item_id = app.db.plan_of(&meishan, 2016).await.unwrap().unwrap().items[0]
+        .id
+        .to_string();
+    let res = app
+        .post_form(
+            &format!("/plans/{id}/done"),
+            &[("item", &item_id)],
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let row = township_state(&app, &city, 2016).await;
+    assert!(!row.contains("项未完成"), "{row}");
+    assert!(row.contains("差1个村"), "{row}");
     // Naming it a model township now is refused, and writes nothing.
     let audit = app.audit_count().await;
     let path = format!("/orgs/{MEISHAN}/advancement/2016/model");
@@ -217,7 +270,6 @@ async fn a_township_advances_when_its_last_village_reaches_four_stars(app: TestA
 
     // A model township: not by the county, not without a reason; by the city, with one.
     let audit = app.audit_count().await;
-    let county = app.login("changxing.admin").await;
     let res = app
         .post_form(&path, &[("reason", "全镇过硬")], &county)
         .await;
