@@ -278,35 +278,51 @@ impl Db {
         children: &[Node],
         year: i64,
     ) -> Result<Vec<PlanSummary>> {
-        let mut out = Vec::with_capacity(children.len());
-        for c in children {
-            let row = sqlx::query(
-                "SELECT p.id, p.status, \
-                 (SELECT COUNT(*) FROM plan_items i WHERE i.plan_id = p.id) AS items, \
-                 (SELECT COUNT(*) FROM plan_items i WHERE i.plan_id = p.id AND i.done_at IS NOT NULL) AS done \
-                 FROM plans p WHERE p.org_code = $1 AND p.year = $2",
-            )
-            .bind(c.code.as_str())
-            .bind(year)
-            .fetch_optional(self.pool())
-            .await?;
-            let mut s = PlanSummary {
-                org_code: c.code.as_str().to_string(),
-                org_name: c.name.clone(),
-                plan_id: None,
-                status: None,
-                items: 0,
-                done: 0,
-            };
-            if let Some(r) = row {
-                s.plan_id = Some(r.try_get("id")?);
-                s.status = PlanStatus::parse(&r.try_get::<String, _>("status")?);
-                s.items = r.try_get("items")?;
-                s.done = r.try_get("done")?;
+        // One grouped query for all the children, not one per child.
+        let mut found: std::collections::HashMap<String, (i64, String, i64, i64)> =
+            std::collections::HashMap::new();
+        for chunk in children.chunks(500) {
+            let codes = (0..chunk.len())
+                .map(|k| format!("${}", k + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT p.org_code, p.id, p.status, COUNT(i.id) AS items, \
+                 SUM(CASE WHEN i.done_at IS NOT NULL THEN 1 ELSE 0 END) AS done \
+                 FROM plans p LEFT JOIN plan_items i ON i.plan_id = p.id \
+                 WHERE p.year = $1 AND p.org_code IN ({codes}) \
+                 GROUP BY p.org_code, p.id, p.status"
+            );
+            let mut q = sqlx::query(&sql).bind(year);
+            for c in chunk {
+                q = q.bind(c.code.as_str());
             }
-            out.push(s);
+            for r in q.fetch_all(self.pool()).await? {
+                found.insert(
+                    r.try_get("org_code")?,
+                    (
+                        r.try_get("id")?,
+                        r.try_get("status")?,
+                        r.try_get("items")?,
+                        r.try_get::<Option<i64>, _>("done")?.unwrap_or(0),
+                    ),
+                );
+            }
         }
-        Ok(out)
+        Ok(children
+            .iter()
+            .map(|c| {
+                let row = found.remove(c.code.as_str());
+                PlanSummary {
+                    org_code: c.code.as_str().to_string(),
+                    org_name: c.name.clone(),
+                    plan_id: row.as_ref().map(|r| r.0),
+                    status: row.as_ref().and_then(|r| PlanStatus::parse(&r.1)),
+                    items: row.as_ref().map_or(0, |r| r.2),
+                    done: row.as_ref().map_or(0, |r| r.3),
+                }
+            })
+            .collect())
     }
 
     /// The plans in the actor's scope that wait on them: those sent up that their role decides
