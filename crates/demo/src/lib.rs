@@ -13,6 +13,7 @@
 //! member count and secretary name not in the article.
 
 mod activity;
+pub mod cadre;
 pub mod ledger;
 pub mod plan;
 mod province;
@@ -610,6 +611,7 @@ pub async fn build(
     }
     ratings::build(db, &world, seed, now).await?;
     plan::build(db, now).await?;
+    cadre::build(db, vault, &world, seed, now).await?;
     let ledger = ledger::build(db, &world, seed, now).await?;
     let mut members = 0;
     let mut checkins = 0;

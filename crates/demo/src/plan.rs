@@ -188,5 +188,119 @@ pub async fn build_plans(db: &Db, now: i64) -> Result<(), StoreError> {
         now,
     )
     .await?;
+    projects(db, now).await
+}
+
+/// The article's projects (项目化攻坚): (county, township or "" for the county's own, name, kind,
+/// weakness, start, villages with their results). The results are the article's; the dates and
+/// the villages without a result are invented.
+type ProjectDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const PROJECTS: &[ProjectDef] = &[
+    (
+        "330522",
+        "330522101",
+        "洪桥镇党群创业互助会",
+        "党群创业互助会",
+        "困难党员群众缺技术、缺资金，脱贫致富难",
+        "2015-04-01",
+        &[(
+            "潼桥村",
+            "办创业孵化基地：村民周火青在党员周永琴指导下种了一季豇豆，收入 8000 多元",
+        )],
+    ),
+    (
+        "330502",
+        "330502104",
+        "埭溪镇党群创业互助会",
+        "党群创业互助会",
+        "困难党员群众增收渠道少",
+        "2015-03-15",
+        &[(
+            "五石坞村",
+            "村集体开发 140 亩苗木基地，村民有了二次就业的机会",
+        )],
+    ),
+    (
+        "330502",
+        "330502103",
+        "妙西镇茶农党群创业互助会",
+        "党群创业互助会",
+        "茶农缺少启动资金和销售渠道",
+        "2015-03-01",
+        &[(
+            "龙山村",
+            "申请创业帮扶资金为茶农朱吉利买肥料，采茶、炒茶、卖茶一条龙服务",
+        )],
+    ),
+    (
+        "330503",
+        "330503102",
+        "双林镇乡贤参事会",
+        "乡贤参事会",
+        "在外乡土能人多、村干部后续乏人",
+        "2015-06-01",
+        &[(
+            "向阳村",
+            "“贤人回村”：杨祥春 2012 年回村任书记，村里跨越式发展",
+        )],
+    ),
+    (
+        "330523",
+        "",
+        "安吉县五年强村计划",
+        "五年强村计划",
+        "集体经济欠发达村经常性收入低",
+        "2015-05-01",
+        &[],
+    ),
+];
+
+async fn projects(db: &Db, now: i64) -> Result<(), StoreError> {
+    let today = baiqian_domain::time::china_date(now);
+    for (county, township, name, kind, weakness, start, villages) in PROJECTS {
+        let (role, code, path) = if township.is_empty() {
+            (Role::CountyAdmin, *county, format!("/330500/{county}/"))
+        } else {
+            (
+                Role::TownshipAdmin,
+                *township,
+                format!("/330500/{county}/{township}/"),
+            )
+        };
+        let runner = demo_actor(role, code, &path)?;
+        let node = db
+            .org(
+                &runner.scope,
+                &OrgCode::parse(code).map_err(|e| StoreError::Invalid(e.msg()))?,
+            )
+            .await?;
+        let id = db
+            .create_project(
+                &runner,
+                &node,
+                &baiqian_store::plan::NewProject {
+                    name: (*name).into(),
+                    kind: (*kind).into(),
+                    weakness: (*weakness).into(),
+                    start_on: (*start).into(),
+                },
+                &today,
+                now,
+            )
+            .await?;
+        for (village, result) in *villages {
+            db.set_project_village(&runner, id, village, result, now)
+                .await?;
+        }
+    }
     Ok(())
 }

@@ -97,10 +97,18 @@ pub enum Capability {
     /// Set the campaign's targets and name model townships (先进乡镇): the city's.
     ManageCampaign,
     /// Write one's own node's plan of a year (a county's 规划, a township's 方案, a village's
-    /// 计划), send it up, mark its items done.
+    /// 计划), send it up, mark its items done; run one's own county's or township's projects
+    /// (攻坚项目).
     KeepPlans,
     /// Approve the plans of the level below, or send them back with a reason.
     ApprovePlans,
+    /// The village secretaries (村党组织书记) and first secretaries (第一书记) of the villages in
+    /// scope: tenures, fitness, adjustments, dispatches and their reports.
+    ReadCadres,
+    /// Appoint a village secretary, adjust one found unfit (不胜任调整) with a reason, grade a
+    /// year's fitness, record a first secretary's report; dispatch a first secretary and end a
+    /// dispatch (the city's and counties' own, checked in the store).
+    ManageCadres,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -154,6 +162,8 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ManageCampaign, &[C]),
     (Capability::KeepPlans, &[Co, T, S]),
     (Capability::ApprovePlans, &[C, Co, T]),
+    (Capability::ReadCadres, &[C, Co, T, S, L, A]),
+    (Capability::ManageCadres, &[C, Co, T]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -190,6 +200,7 @@ impl Capability {
                 | Capability::ManageCampaign
                 | Capability::KeepPlans
                 | Capability::ApprovePlans
+                | Capability::ManageCadres
         )
     }
 
@@ -235,6 +246,8 @@ impl Capability {
             Capability::ManageCampaign => "manage_campaign",
             Capability::KeepPlans => "keep_plans",
             Capability::ApprovePlans => "approve_plans",
+            Capability::ReadCadres => "read_cadres",
+            Capability::ManageCadres => "manage_cadres",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -262,7 +275,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 42);
+        assert_eq!(seen.len(), 44);
     }
 
     #[test]

@@ -448,3 +448,81 @@ mod plan_tests {
         }
     }
 }
+
+/// A project's kind (攻坚项目): the article's three answers to weaknesses many villages share,
+/// or another a township or county runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectKind {
+    /// 党群创业互助会: members and villagers in hardship helped to start a living.
+    MutualAidSociety,
+    /// 乡贤参事会: capable people from the village, living away, called to its councils.
+    SagesCouncil,
+    /// 五年强村计划: the collective economy of weak villages built up over five years.
+    FiveYearPlan,
+    Other,
+}
+
+impl ProjectKind {
+    pub const ALL: [ProjectKind; 4] = [
+        ProjectKind::MutualAidSociety,
+        ProjectKind::SagesCouncil,
+        ProjectKind::FiveYearPlan,
+        ProjectKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectKind::MutualAidSociety => "mutual_aid_society",
+            ProjectKind::SagesCouncil => "sages_council",
+            ProjectKind::FiveYearPlan => "five_year_plan",
+            ProjectKind::Other => "other",
+        }
+    }
+
+    /// The code, or the name officials write.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL.into_iter().find(|k| k.as_str() == s).or(match s {
+            "党群创业互助会" => Some(ProjectKind::MutualAidSociety),
+            "乡贤参事会" => Some(ProjectKind::SagesCouncil),
+            "五年强村计划" => Some(ProjectKind::FiveYearPlan),
+            "其他" => Some(ProjectKind::Other),
+            _ => None,
+        })
+    }
+}
+
+/// Who runs projects at a level: a county's or a township's own administration.
+pub fn project_runner(level: crate::org::Level) -> Option<crate::role::Role> {
+    use crate::org::Level;
+    use crate::role::Role;
+    match level {
+        Level::County => Some(Role::CountyAdmin),
+        Level::Township => Some(Role::TownshipAdmin),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod project_tests {
+    use super::*;
+    use crate::org::Level;
+    use crate::role::Role;
+
+    #[test]
+    fn projects_are_the_counties_and_townships_in_their_words() {
+        assert_eq!(
+            ProjectKind::parse("党群创业互助会"),
+            Some(ProjectKind::MutualAidSociety)
+        );
+        assert_eq!(
+            ProjectKind::parse("five_year_plan"),
+            Some(ProjectKind::FiveYearPlan)
+        );
+        assert_eq!(ProjectKind::parse("互助"), None);
+        assert_eq!(project_runner(Level::Township), Some(Role::TownshipAdmin));
+        assert_eq!(project_runner(Level::Village), None);
+        assert_eq!(project_runner(Level::City), None);
+    }
+}

@@ -29,3 +29,29 @@ pub struct ImportOutcome {
     /// Whether anything was written (false when the file was rejected).
     pub committed: bool,
 }
+
+/// The one organization of `orgs` a cell names, by code or by name: a name that fits none, or
+/// more than one, is the cell's error (with the candidates, so the official can pick a code).
+pub fn pick_org<'a>(
+    orgs: &'a [crate::kernel::Org],
+    cell: &str,
+) -> Result<&'a crate::kernel::Org, Msg> {
+    let name = cell.trim();
+    let matches: Vec<&crate::kernel::Org> = orgs
+        .iter()
+        .filter(|o| o.code.as_str() == name || o.name == name)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Msg::new("import.error.org_unknown").arg("name", name)),
+        many => Err(Msg::new("import.error.org_ambiguous")
+            .arg("name", name)
+            .arg(
+                "candidates",
+                many.iter()
+                    .map(|o| format!("{} {}", o.code.as_str(), o.name))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            )),
+    }
+}

@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod vault;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
+pub mod cadre;
 pub mod checkin;
 pub mod job;
 pub mod ledger;
@@ -34,6 +35,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     team::follow_tree,
     ledger::follow_tree,
     plan::follow_tree,
+    cadre::follow_tree,
 ];
 
 use std::sync::Arc;

@@ -118,6 +118,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_scheme_rule.sql"),
         postgres: include_str!("../migrations/postgres/0017_scheme_rule.sql"),
     },
+    Migration {
+        version: 18,
+        name: "cadres",
+        sqlite: include_str!("../migrations/sqlite/0018_cadres.sql"),
+        postgres: include_str!("../migrations/postgres/0018_cadres.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "projects",
+        sqlite: include_str!("../migrations/sqlite/0019_projects.sql"),
+        postgres: include_str!("../migrations/postgres/0019_projects.sql"),
+    },
 ];
 
 impl Db {

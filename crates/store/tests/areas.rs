@@ -9,7 +9,7 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "checkin", "job", "ledger", "member", "org", "plan", "rating", "team", "user",
+    "cadre", "checkin", "job", "ledger", "member", "org", "plan", "rating", "team", "user",
 ];
 const SHARED: &[&str] = &[
     "audit", "backend", "bulk", "import", "kernel", "migrate", "vault",

@@ -34,6 +34,7 @@ pub fn routes() -> Routes {
         .merge(crate::rating::routes())
         .merge(crate::ledger::routes())
         .merge(crate::plan::routes())
+        .merge(crate::cadre::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

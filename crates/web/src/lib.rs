@@ -26,6 +26,7 @@ pub mod throttle;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
 pub mod audit;
+pub mod cadre;
 pub mod checkin;
 pub mod job;
 pub mod ledger;

@@ -11,7 +11,7 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "audit", "checkin", "ledger", "member", "org", "plan", "rating", "user",
+    "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "user",
 ];
 const SHARED: &[&str] = &[
     "app",

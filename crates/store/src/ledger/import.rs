@@ -98,37 +98,10 @@ impl Db {
                 }
                 _ => {}
             };
-            let name = r.village.trim();
-            let matches: Vec<&Org> = villages
-                .iter()
-                .filter(|v| v.code.as_str() == name || v.name == name)
-                .collect();
-            let village = match matches.as_slice() {
-                [one] => Some((*one).clone()),
-                [] => {
-                    cell(
-                        "village",
-                        StoreError::Invalid(Msg::new("import.error.org_unknown").arg("name", name)),
-                    );
-                    None
-                }
-                many => {
-                    let candidates = many
-                        .iter()
-                        .map(|v| format!("{} {}", v.code.as_str(), v.name))
-                        .collect::<Vec<_>>()
-                        .join("、");
-                    cell(
-                        "village",
-                        StoreError::Invalid(
-                            Msg::new("import.error.org_ambiguous")
-                                .arg("name", name)
-                                .arg("candidates", candidates),
-                        ),
-                    );
-                    None
-                }
-            };
+            let village = crate::import::pick_org(&villages, &r.village)
+                .map_err(|m| cell("village", StoreError::Invalid(m)))
+                .ok()
+                .cloned();
             let description = required(&r.description, 500, "description")
                 .map_err(|e| cell("description", e))
                 .ok();

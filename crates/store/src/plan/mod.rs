@@ -5,9 +5,11 @@
 //! and the level above approves.
 
 mod plans;
+mod projects;
 mod standing;
 
 pub use plans::{NewPlanItem, Plan, PlanDecision, PlanItem, PlanStep, PlanSummary, WaitingPlan};
+pub use projects::{NewProject, Project, ProjectVillage};
 pub(crate) use standing::StandingsMemo;
 pub use standing::{NodeStanding, TownshipStanding, VillageStanding};
 
@@ -363,6 +365,8 @@ pub(crate) fn follow_tree<'c>(
                 ("campaigns", "org_path"),
                 ("model_townships", "org_path"),
                 ("plans", "org_path"),
+                ("projects", "org_path"),
+                ("project_villages", "village_path"),
             ] {
                 crate::kernel::move_paths(&mut *conn, table, column, old_path, new_path).await?;
             }

@@ -101,7 +101,7 @@ fn conflict(key: &'static str) -> StoreError {
 }
 
 /// Trimmed text of `min`…`max` characters without control characters (a newline allowed).
-fn text(s: &str, min: usize, max: usize, key: &'static str) -> Result<String> {
+pub(super) fn text(s: &str, min: usize, max: usize, key: &'static str) -> Result<String> {
     let t = s.trim();
     let n = t.chars().count();
     if n < min || n > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {

@@ -42,6 +42,10 @@ pub const ACTIONS: &[&str] = &[
     "verify",
     "reopen",
     "finish",
+    "adjust",
+    "end",
+    "grade",
+    "report",
 ];
 
 /// Every kind of object the store records (`audit_log.entity`).
@@ -79,6 +83,12 @@ pub const ENTITIES: &[&str] = &[
     "model_township",
     "plan",
     "plan_item",
+    "secretary",
+    "fitness",
+    "first_secretary",
+    "report",
+    "project",
+    "project_village",
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

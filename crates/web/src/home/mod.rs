@@ -36,6 +36,7 @@ pub(crate) async fn tasks(
     items.extend(crate::checkin::tasks(state, me, tr).await?);
     items.extend(crate::ledger::tasks(state, me, tr).await?);
     items.extend(crate::plan::tasks(state, me, tr).await?);
+    items.extend(crate::cadre::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -7,6 +7,7 @@
 mod advancement;
 pub(crate) mod api;
 mod plans;
+mod projects;
 mod targets;
 
 use askama::Template;
@@ -79,6 +80,27 @@ pub fn routes() -> Routes {
             "/plans/{id}/decide",
             Capability::ApprovePlans,
             plans::decide,
+        )
+        .get(
+            "/orgs/{code}/projects",
+            Capability::ReadTargets,
+            projects::list,
+        )
+        .post(
+            "/orgs/{code}/projects",
+            Capability::KeepPlans,
+            projects::create,
+        )
+        .get("/projects/{id}", Capability::ReadTargets, projects::show)
+        .post(
+            "/projects/{id}/villages",
+            Capability::KeepPlans,
+            projects::village,
+        )
+        .post(
+            "/projects/{id}/finish",
+            Capability::KeepPlans,
+            projects::finish,
         )
         .get(
             "/api/v1/orgs/{code}/targets/{year}",
