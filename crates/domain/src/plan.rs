@@ -62,6 +62,23 @@ impl TargetMeasure {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
+    /// The code, or the words officials write in a plan's sheet (先锋示范村, 晋位提升…).
+    pub fn parse_words(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::parse(s).or(match s {
+            "先锋示范村" | "先锋村" => Some(TargetMeasure::PioneerVillages),
+            "村党组织晋位提升" | "晋位提升" | "晋位" => {
+                Some(TargetMeasure::VillagesAdvanced)
+            }
+            "四星级以上村" | "四星级以上" | "四星以上" => {
+                Some(TargetMeasure::VillagesAtFourStars)
+            }
+            "整乡提升乡镇" | "整乡提升" => Some(TargetMeasure::TownshipsAdvanced),
+            "先进乡镇" => Some(TargetMeasure::ModelTownships),
+            _ => None,
+        })
+    }
+
     pub fn unit(self) -> Unit {
         match self {
             TargetMeasure::PioneerVillages | TargetMeasure::ModelTownships => Unit::Count,

@@ -4,10 +4,12 @@
 //! among the advanced ones, with a reason; and the cascaded plans (`plans`) the levels write
 //! and the level above approves.
 
+mod import;
 mod plans;
 mod projects;
 mod standing;
 
+pub use import::PlanItemRow;
 pub use plans::{NewPlanItem, Plan, PlanDecision, PlanItem, PlanStep, PlanSummary, WaitingPlan};
 pub use projects::{NewProject, Project, ProjectVillage};
 pub(crate) use standing::StandingsMemo;

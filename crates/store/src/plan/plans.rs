@@ -92,11 +92,11 @@ pub enum PlanDecision {
     SendBack { reason: String },
 }
 
-fn denied() -> StoreError {
+pub(super) fn denied() -> StoreError {
     StoreError::Denied(Msg::new("error.denied"))
 }
 
-fn conflict(key: &'static str) -> StoreError {
+pub(super) fn conflict(key: &'static str) -> StoreError {
     StoreError::Conflict(Msg::new(key))
 }
 
@@ -186,7 +186,7 @@ async fn load(conn: &mut AnyConnection, lower: &str, upper: &str, id: i64) -> Re
 }
 
 /// Whether `actor` writes the plan of the node at `path` (its own node, of the writing role).
-fn writes(actor: &Actor, level: Level, path: &str) -> bool {
+pub(super) fn writes(actor: &Actor, level: Level, path: &str) -> bool {
     plan_writer(level) == Some(actor.role) && actor.scope.is_root_path(path)
 }
 
@@ -244,6 +244,87 @@ async fn step(
     change.action = action;
     change.reason = reason.map(str::to_string);
     audit::record(conn, actor, now, change).await
+}
+
+/// A plan holds at most this many items.
+pub(super) const MAX_ITEMS: usize = 200;
+
+/// An item's fields checked: content, measures, owner, deadline (`YYYY-MM-DD`), the target.
+pub(super) struct CheckedItem {
+    content: String,
+    measures: String,
+    owner: String,
+    deadline: String,
+    measure: Option<TargetMeasure>,
+}
+
+/// Checks an item's fields; the error names its field (for an import's report).
+pub(super) fn check_item(
+    item: &NewPlanItem,
+) -> std::result::Result<CheckedItem, (&'static str, StoreError)> {
+    let content = text(&item.content, 2, 200, "plan.error.content").map_err(|e| ("content", e))?;
+    let measures =
+        text(&item.measures, 0, 1000, "plan.error.measures").map_err(|e| ("measures", e))?;
+    let owner = text(&item.owner, 1, 40, "plan.error.owner").map_err(|e| ("owner", e))?;
+    let deadline = baiqian_domain::member::parse_date(&item.deadline).map_err(|_| {
+        (
+            "deadline",
+            StoreError::Invalid(Msg::new("plan.error.deadline")),
+        )
+    })?;
+    Ok(CheckedItem {
+        content,
+        measures,
+        owner,
+        deadline,
+        measure: item.measure,
+    })
+}
+
+/// Adds a checked item at `position`, audited; the plan's time moves.
+pub(super) async fn insert_item(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    plan: &Plan,
+    position: usize,
+    item: &CheckedItem,
+    now: i64,
+) -> Result<i64> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO plan_items (plan_id, position, content, measures, owner, deadline, measure) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(plan.id)
+    .bind(position as i64)
+    .bind(&item.content)
+    .bind(&item.measures)
+    .bind(&item.owner)
+    .bind(&item.deadline)
+    .bind(item.measure.map(|m| m.as_str()))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    audit::record(
+        &mut *conn,
+        actor,
+        now,
+        Change::create(
+            "plan_item",
+            &format!("{} {} {id}", plan.org_code, plan.year),
+            &plan.org_path,
+            serde_json::json!({
+                "content": item.content, "measures": item.measures, "owner": item.owner,
+                "deadline": item.deadline, "measure": item.measure.map(|m| m.as_str()),
+            }),
+        ),
+    )
+    .await?;
+    sqlx::query("UPDATE plans SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(plan.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
 }
 
 impl Db {
@@ -431,50 +512,12 @@ impl Db {
         if !plan.status.editable() {
             return Err(conflict("plan.error.not_editable"));
         }
-        let content = text(&item.content, 2, 200, "plan.error.content")?;
-        let measures = text(&item.measures, 0, 1000, "plan.error.measures")?;
-        let owner = text(&item.owner, 1, 40, "plan.error.owner")?;
-        if baiqian_domain::time::day_start_ms(&item.deadline).is_none() {
-            return Err(StoreError::Invalid(Msg::new("plan.error.deadline")));
-        }
-        if plan.items.len() >= 200 {
+        let checked = check_item(item).map_err(|(_, e)| e)?;
+        if plan.items.len() >= MAX_ITEMS {
             return Err(StoreError::Invalid(Msg::new("plan.error.too_many")));
         }
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO plan_items (plan_id, position, content, measures, owner, deadline, measure) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(plan.id)
-        .bind(plan.items.len() as i64 + 1)
-        .bind(&content)
-        .bind(&measures)
-        .bind(&owner)
-        .bind(item.deadline.trim())
-        .bind(item.measure.map(|m| m.as_str()))
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "plan_item",
-                &format!("{} {} {id}", plan.org_code, plan.year),
-                &plan.org_path,
-                serde_json::json!({
-                    "content": content, "measures": measures, "owner": owner,
-                    "deadline": item.deadline.trim(), "measure": item.measure.map(|m| m.as_str()),
-                }),
-            ),
-        )
-        .await?;
-        sqlx::query("UPDATE plans SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(plan.id)
-            .execute(tx.conn())
-            .await?;
+        let id = insert_item(tx.conn(), actor, &plan, plan.items.len() + 1, &checked, now).await?;
         tx.commit().await?;
         Ok(id)
     }

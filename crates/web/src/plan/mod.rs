@@ -8,6 +8,7 @@ mod advancement;
 pub(crate) mod api;
 mod plans;
 mod projects;
+mod sheets;
 mod targets;
 
 use askama::Template;
@@ -72,6 +73,21 @@ pub fn routes() -> Routes {
             "/orgs/{code}/plans/{year}",
             Capability::KeepPlans,
             plans::create,
+        )
+        .get(
+            "/orgs/{code}/plans/{year}/xlsx",
+            Capability::ExportLists,
+            sheets::export,
+        )
+        .get(
+            "/orgs/{code}/plans/{year}/import",
+            Capability::KeepPlans,
+            sheets::import_page,
+        )
+        .post(
+            "/orgs/{code}/plans/{year}/import",
+            Capability::KeepPlans,
+            sheets::import,
         )
         .post("/plans/{id}/items", Capability::KeepPlans, plans::add_item)
         .post("/plans/{id}/submit", Capability::KeepPlans, plans::submit)

@@ -144,3 +144,84 @@ async fn the_demo_has_the_articles_projects(app: TestApp) {
     assert!(page.text().contains("周火青"), "潼桥村's result");
 }
 both!(the_demo_has_the_articles_projects);
+
+async fn a_plan_goes_out_to_excel_and_comes_back(app: TestApp) {
+    let township = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    let path = format!("/orgs/{MEISHAN}/plans/2016");
+    let res = app
+        .post_form(&path, &[("title", "煤山镇2016年整乡提升方案")], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // The official's sheet: a title line, their header words, a target in their words.
+    let file = crate::support::xlsx(&[
+        vec!["煤山镇2016年整乡提升方案"],
+        vec!["序号", "工作任务", "推进措施", "负责人", "完成时间", "目标"],
+        vec![
+            "1",
+            "后进村摘帽",
+            "第一书记驻村",
+            "镇组织委员",
+            "2016/11/30",
+            "整乡提升",
+        ],
+        vec!["2", "党员活动室改造", "", "", "2016-09-30", ""],
+        vec![
+            "3",
+            "集体经济增收",
+            "发展苗木基地",
+            "镇长",
+            "2016-13-01",
+            "晋位提升",
+        ],
+        vec![
+            "4",
+            "先锋村创建",
+            "",
+            "镇党委书记",
+            "2016-12-31",
+            "火星目标",
+        ],
+    ]);
+    let import = format!("{path}/import");
+    let res = app.post_file(&import, &file, "all", &county).await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "the county does not write it"
+    );
+    let audit = app.audit_count().await;
+    let res = app.post_file(&import, &file, "all", &township).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let report = res.between("id=\"import-report\"", "</table>").unwrap();
+    for (row, column) in [("4", "责任人"), ("5", "完成时限"), ("6", "对应目标")] {
+        assert!(
+            report.contains(&format!("<td class=\"num\">{row}</td><td>{column} (")),
+            "row {row} {column}: {report}"
+        );
+    }
+    assert_eq!(app.audit_count().await, audit, "nothing written");
+    let res = app.post_file(&import, &file, "good_rows", &township).await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    // Out again: the one good row, in the words the import reads.
+    let res = app.get(&format!("{path}/xlsx"), &county).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    let flat: Vec<String> = table.iter().flatten().cloned().collect();
+    for want in ["后进村摘帽", "第一书记驻村", "2016-11-30", "整乡提升乡镇"] {
+        assert!(flat.iter().any(|c| c == want), "{want} in {flat:?}");
+    }
+    assert!(!flat.iter().any(|c| c == "集体经济增收"));
+    // The sheet read back in is the same item again.
+    let res = app.post_file(&import, &res.body, "all", &township).await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+}
+both!(a_plan_goes_out_to_excel_and_comes_back);
