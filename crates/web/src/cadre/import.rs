@@ -9,7 +9,6 @@ use baiqian_store::cadre::{FirstSecretaryRow, SecretaryRow};
 use super::*;
 use crate::excel::{self, Column};
 use crate::form::{ReportRow, report_rows_with};
-use crate::i18n::Lang;
 
 const VILLAGE: Column = Column {
     field: "village",
@@ -250,91 +249,68 @@ async fn import(
     roster: Roster,
 ) -> Result<Response, AppError> {
     let mut page = blank(&state, &me, tr, &uri, &code, roster).await?;
-    let excel::Upload { file, mode, .. } =
-        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
-    let file = crate::excel::upload::bytes_of(&file).await?;
-    let both = |m: &Msg| {
-        format!(
-            "{} / {}",
-            Tr::new(Lang::Zh).msg(m),
-            Tr::new(Lang::En).msg(m)
-        )
-    };
     page.done = true;
-    let table = if file.is_empty() {
-        Err(Msg::new("import.error.no_file"))
-    } else {
-        excel::read_first_sheet(&file)
-    };
     let mut ok = false;
-    match table {
-        Err(m) => page.file_error = Some(both(&m)),
-        Ok(table) => match excel::locate(&table, roster.columns()) {
-            Err(errors) => page.report = report_rows_with(&errors, header_of(roster)),
-            Ok(at) => {
-                let cells = excel::rows_below(&table, &at);
-                let now = state.clock.now_ms();
-                let out = match roster {
-                    Roster::Secretaries => {
-                        let rows: Vec<SecretaryRow> = cells
-                            .into_iter()
-                            .map(|(row, c)| SecretaryRow {
-                                row,
-                                village: c[0].clone(),
-                                name: c[1].clone(),
-                                phone: c[2].clone(),
-                                origin: c[3].clone(),
-                                origin_note: c[4].clone(),
-                                since: c[5].clone(),
-                            })
-                            .collect();
-                        state
-                            .db
-                            .import_secretary_rows(
-                                &me.actor,
-                                &state.vault,
-                                &page.org,
-                                &rows,
-                                mode,
-                                now,
-                            )
-                            .await?
-                    }
-                    Roster::FirstSecretaries => {
-                        let rows: Vec<FirstSecretaryRow> = cells
-                            .into_iter()
-                            .map(|(row, c)| FirstSecretaryRow {
-                                row,
-                                village: c[0].clone(),
-                                name: c[1].clone(),
-                                phone: c[2].clone(),
-                                sent_from: c[3].clone(),
-                                sent_by: c[4].clone(),
-                                start_on: c[5].clone(),
-                                term_end: c[6].clone(),
-                                stationed: c[7].clone(),
-                            })
-                            .collect();
-                        state
-                            .db
-                            .import_first_secretary_rows(
-                                &me.actor,
-                                &state.vault,
-                                &page.org,
-                                &rows,
-                                mode,
-                                now,
-                            )
-                            .await?
-                    }
-                };
-                ok = out.errors.is_empty();
-                page.committed = out.committed;
-                page.created = out.created;
-                page.unchanged = out.unchanged;
-                page.report = report_rows_with(&out.errors, header_of(roster));
-            }
-        },
+    match excel::sheet_rows(&mut multipart, roster.columns()).await? {
+        excel::SheetRows::Unreadable(e) => page.file_error = Some(e),
+        excel::SheetRows::Headers(errors) => {
+            page.report = report_rows_with(&errors, header_of(roster))
+        }
+        excel::SheetRows::Rows { mode, rows: cells } => {
+            let now = state.clock.now_ms();
+            let out = match roster {
+                Roster::Secretaries => {
+                    let rows: Vec<SecretaryRow> = cells
+                        .into_iter()
+                        .map(|(row, c)| SecretaryRow {
+                            row,
+                            village: c[0].clone(),
+                            name: c[1].clone(),
+                            phone: c[2].clone(),
+                            origin: c[3].clone(),
+                            origin_note: c[4].clone(),
+                            since: c[5].clone(),
+                        })
+                        .collect();
+                    state
+                        .db
+                        .import_secretary_rows(&me.actor, &state.vault, &page.org, &rows, mode, now)
+                        .await?
+                }
+                Roster::FirstSecretaries => {
+                    let rows: Vec<FirstSecretaryRow> = cells
+                        .into_iter()
+                        .map(|(row, c)| FirstSecretaryRow {
+                            row,
+                            village: c[0].clone(),
+                            name: c[1].clone(),
+                            phone: c[2].clone(),
+                            sent_from: c[3].clone(),
+                            sent_by: c[4].clone(),
+                            start_on: c[5].clone(),
+                            term_end: c[6].clone(),
+                            stationed: c[7].clone(),
+                        })
+                        .collect();
+                    state
+                        .db
+                        .import_first_secretary_rows(
+                            &me.actor,
+                            &state.vault,
+                            &page.org,
+                            &rows,
+                            mode,
+                            now,
+                        )
+                        .await?
+                }
+            };
+            ok = out.errors.is_empty();
+            page.committed = out.committed;
+            page.created = out.created;
+            page.unchanged = out.unchanged;
+            page.report = report_rows_with(&out.errors, header_of(roster));
+        }
     }
     let mut res = html(&page)?;
     if !ok {

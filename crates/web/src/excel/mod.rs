@@ -706,3 +706,44 @@ pub fn write_template(
     }
     wb.save_to_buffer().map_err(xerr)
 }
+
+/// An import form's sheet, read as far as its rows: what every `locate`-based import starts
+/// with.
+pub enum SheetRows {
+    Rows {
+        mode: baiqian_store::import::ImportMode,
+        rows: Vec<(usize, Vec<String>)>,
+    },
+    /// The file is missing or not a sheet: why, in both languages.
+    Unreadable(String),
+    /// A required column is not among the headers.
+    Headers(Vec<ImportError>),
+}
+
+/// Reads an import form (`file`, `mode`) and its first sheet's rows under `columns`.
+pub async fn sheet_rows(
+    multipart: &mut axum::extract::Multipart,
+    columns: &[Column],
+) -> Result<SheetRows, AppError> {
+    let Upload { file, mode, .. } = read_upload(multipart, crate::state::MAX_UPLOAD_BYTES).await?;
+    let file = upload::bytes_of(&file).await?;
+    let table = if file.is_empty() {
+        Err(Msg::new("import.error.no_file"))
+    } else {
+        read_first_sheet(&file)
+    };
+    Ok(match table {
+        Err(m) => SheetRows::Unreadable(format!(
+            "{} / {}",
+            crate::i18n::Tr::new(crate::i18n::Lang::Zh).msg(&m),
+            crate::i18n::Tr::new(crate::i18n::Lang::En).msg(&m)
+        )),
+        Ok(table) => match locate(&table, columns) {
+            Err(errors) => SheetRows::Headers(errors),
+            Ok(at) => SheetRows::Rows {
+                mode,
+                rows: rows_below(&table, &at),
+            },
+        },
+    })
+}

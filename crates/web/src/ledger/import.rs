@@ -4,12 +4,10 @@
 use super::*;
 
 use axum::http::StatusCode;
-use baiqian_domain::Msg;
 use baiqian_store::ledger::ProblemRow;
 
 use crate::excel::{self, Column};
 use crate::form::{ReportRow, report_rows_with};
-use crate::i18n::Lang;
 
 /// The columns a ledger is read by: the export's headers first, then officials' other words.
 pub const LEDGER_COLUMNS: [Column; 9] = [
@@ -119,16 +117,6 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let excel::Upload { file, mode, .. } =
-        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
-    let file = crate::excel::upload::bytes_of(&file).await?;
-    let both = |m: &Msg| {
-        format!(
-            "{} / {}",
-            Tr::new(Lang::Zh).msg(m),
-            Tr::new(Lang::En).msg(m)
-        )
-    };
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
@@ -139,49 +127,42 @@ pub(super) async fn import(
         file_error: None,
         report: Vec::new(),
     };
-    let table = if file.is_empty() {
-        Err(Msg::new("import.error.no_file"))
-    } else {
-        excel::read_first_sheet(&file)
-    };
     let mut ok = false;
-    match table {
-        Err(m) => page.file_error = Some(both(&m)),
-        Ok(table) => match excel::locate(&table, &LEDGER_COLUMNS) {
-            Err(errors) => page.report = report_rows_with(&errors, ledger_header),
-            Ok(at) => {
-                let rows: Vec<ProblemRow> = excel::rows_below(&table, &at)
-                    .into_iter()
-                    .map(|(row, c)| ProblemRow {
-                        row,
-                        village: c[0].clone(),
-                        item_code: c[1].clone(),
-                        item_group: c[2].clone(),
-                        description: c[3].clone(),
-                        owner_name: c[4].clone(),
-                        measures: c[5].clone(),
-                        deadline: c[6].clone(),
-                        status: c[7].clone(),
-                        found_on: c[8].clone(),
-                    })
-                    .collect();
-                let out = state
-                    .db
-                    .import_problem_rows(
-                        &me.actor,
-                        &page.org,
-                        &rows,
-                        None,
-                        mode,
-                        state.clock.now_ms(),
-                    )
-                    .await?;
-                ok = out.errors.is_empty();
-                page.committed = out.committed;
-                page.created = out.created;
-                page.report = report_rows_with(&out.errors, ledger_header);
-            }
-        },
+    match excel::sheet_rows(&mut multipart, &LEDGER_COLUMNS).await? {
+        excel::SheetRows::Unreadable(e) => page.file_error = Some(e),
+        excel::SheetRows::Headers(errors) => page.report = report_rows_with(&errors, ledger_header),
+        excel::SheetRows::Rows { mode, rows } => {
+            let rows: Vec<ProblemRow> = rows
+                .into_iter()
+                .map(|(row, c)| ProblemRow {
+                    row,
+                    village: c[0].clone(),
+                    item_code: c[1].clone(),
+                    item_group: c[2].clone(),
+                    description: c[3].clone(),
+                    owner_name: c[4].clone(),
+                    measures: c[5].clone(),
+                    deadline: c[6].clone(),
+                    status: c[7].clone(),
+                    found_on: c[8].clone(),
+                })
+                .collect();
+            let out = state
+                .db
+                .import_problem_rows(
+                    &me.actor,
+                    &page.org,
+                    &rows,
+                    None,
+                    mode,
+                    state.clock.now_ms(),
+                )
+                .await?;
+            ok = out.errors.is_empty();
+            page.committed = out.committed;
+            page.created = out.created;
+            page.report = report_rows_with(&out.errors, ledger_header);
+        }
     }
     let mut res = html(&page)?;
     if !ok {

@@ -181,16 +181,6 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (org, plan) = writable(&state, &me, &code, year).await?;
-    let excel::Upload { file, mode, .. } =
-        excel::read_upload(&mut multipart, crate::state::MAX_UPLOAD_BYTES).await?;
-    let file = crate::excel::upload::bytes_of(&file).await?;
-    let both = |m: &Msg| {
-        format!(
-            "{} / {}",
-            Tr::new(Lang::Zh).msg(m),
-            Tr::new(Lang::En).msg(m)
-        )
-    };
     let mut page = ImportPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "targets").await?,
@@ -204,38 +194,31 @@ pub(super) async fn import(
         file_error: None,
         report: Vec::new(),
     };
-    let table = if file.is_empty() {
-        Err(Msg::new("import.error.no_file"))
-    } else {
-        excel::read_first_sheet(&file)
-    };
     let mut ok = false;
-    match table {
-        Err(m) => page.file_error = Some(both(&m)),
-        Ok(table) => match excel::locate(&table, &PLAN_COLUMNS) {
-            Err(errors) => page.report = report_rows_with(&errors, plan_header),
-            Ok(at) => {
-                let rows: Vec<PlanItemRow> = excel::rows_below(&table, &at)
-                    .into_iter()
-                    .map(|(row, c)| PlanItemRow {
-                        row,
-                        content: c[0].clone(),
-                        measures: c[1].clone(),
-                        owner: c[2].clone(),
-                        deadline: c[3].clone(),
-                        measure: c[4].clone(),
-                    })
-                    .collect();
-                let out = state
-                    .db
-                    .import_plan_items(&me.actor, plan.id, &rows, mode, state.clock.now_ms())
-                    .await?;
-                ok = out.errors.is_empty();
-                page.committed = out.committed;
-                page.created = out.created;
-                page.report = report_rows_with(&out.errors, plan_header);
-            }
-        },
+    match excel::sheet_rows(&mut multipart, &PLAN_COLUMNS).await? {
+        excel::SheetRows::Unreadable(e) => page.file_error = Some(e),
+        excel::SheetRows::Headers(errors) => page.report = report_rows_with(&errors, plan_header),
+        excel::SheetRows::Rows { mode, rows } => {
+            let rows: Vec<PlanItemRow> = rows
+                .into_iter()
+                .map(|(row, c)| PlanItemRow {
+                    row,
+                    content: c[0].clone(),
+                    measures: c[1].clone(),
+                    owner: c[2].clone(),
+                    deadline: c[3].clone(),
+                    measure: c[4].clone(),
+                })
+                .collect();
+            let out = state
+                .db
+                .import_plan_items(&me.actor, plan.id, &rows, mode, state.clock.now_ms())
+                .await?;
+            ok = out.errors.is_empty();
+            page.committed = out.committed;
+            page.created = out.created;
+            page.report = report_rows_with(&out.errors, plan_header);
+        }
     }
     let mut res = html(&page)?;
     if !ok {
