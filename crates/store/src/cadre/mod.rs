@@ -560,6 +560,65 @@ impl Db {
     }
 }
 
+/// Whose phone to show unmasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CadreKind {
+    Secretary,
+    FirstSecretary,
+}
+
+impl Db {
+    /// A cadre's whole phone, for a role that may see personal data; each look audited as the
+    /// roster's are. Returns the village's code and the phone (none if none was given).
+    pub async fn reveal_cadre_phone(
+        &self,
+        actor: &Actor,
+        vault: &Vault,
+        kind: CadreKind,
+        id: i64,
+        now: i64,
+    ) -> Result<(String, Option<String>)> {
+        if !actor.role.may_see_personal_data() {
+            return Err(denied());
+        }
+        let (table, entity) = match kind {
+            CadreKind::Secretary => ("secretaries", "secretary"),
+            CadreKind::FirstSecretary => ("first_secretaries", "first_secretary"),
+        };
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT org_code, org_path, name, phone_sealed FROM {table} \
+             WHERE id = $1 AND org_path >= $2 AND org_path < $3"
+        ))
+        .bind(id)
+        .bind(actor.scope.lower())
+        .bind(actor.scope.upper())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let (code, path, name): (String, String, String) = (
+            row.try_get("org_code")?,
+            row.try_get("org_path")?,
+            row.try_get("name")?,
+        );
+        let phone = match row.try_get::<Option<String>, _>("phone_sealed")? {
+            Some(p) => Some(vault.open(&p).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "{entity} {id}: sealed phone does not open with this key"
+                ))
+            })?),
+            None => None,
+        };
+        let mut change = Change::create(entity, &format!("{code} {name}"), &path, json!({}));
+        change.action = "reveal";
+        change.after = None;
+        change.reason = Some("personal data shown unmasked".into());
+        audit::record(tx.conn(), actor, now, change).await?;
+        tx.commit().await?;
+        Ok((code, phone))
+    }
+}
+
 /// Follows the tree (`kernel::TreeEvent`) in the tree writer's transaction: records carry
 /// their village's path.
 pub(crate) fn follow_tree<'c>(

@@ -14,6 +14,9 @@ struct DispatchPage {
     keeps: bool,
     ends: bool,
     today: String,
+    /// The whole phone, just revealed (none if none was given).
+    revealed: Option<Option<String>>,
+    can_reveal: bool,
 }
 
 impl DispatchPage {
@@ -39,6 +42,13 @@ impl DispatchPage {
             None => self.tr.t("cadre.no_rating").to_string(),
         }
     }
+    fn phone(&self) -> String {
+        match &self.revealed {
+            Some(p) => p.clone(),
+            None => self.view.first_secretary.phone_masked.clone(),
+        }
+        .unwrap_or_else(|| "—".into())
+    }
     fn quarter(&self) -> String {
         baiqian_domain::cadre::quarter_of(&self.today).unwrap_or_default()
     }
@@ -52,10 +62,47 @@ pub(super) async fn page(
     uri: OriginalUri,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let today = today(&state);
+    render(&state, &me, tr, &uri, id, None).await
+}
+
+/// `POST /first-secretaries/{id}/reveal`: the dispatch with the whole phone, the look audited.
+pub(super) async fn reveal(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (_, phone) = state
+        .db
+        .reveal_cadre_phone(
+            &me.actor,
+            &state.vault,
+            baiqian_store::cadre::CadreKind::FirstSecretary,
+            id,
+            state.clock.now_ms(),
+        )
+        .await?;
+    let mut res = render(&state, &me, tr, &uri, id, Some(phone)).await?;
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+async fn render(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    uri: &OriginalUri,
+    id: i64,
+    revealed: Option<Option<String>>,
+) -> Result<Response, AppError> {
+    let today = today(state);
     let view = state.db.dispatch(&me.actor, id, &today).await?;
     let path = view.first_secretary.org_path.clone();
-    let ends = keeps(&me, &path)
+    let ends = keeps(me, &path)
         && match me.role() {
             Role::CityAdmin => true,
             Role::CountyAdmin => view.first_secretary.sent_from == SentFrom::County,
@@ -63,11 +110,13 @@ pub(super) async fn page(
         };
     html(&DispatchPage {
         tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "cadres").await?,
-        keeps: keeps(&me, &path) && view.first_secretary.ended_on.is_none(),
+        f: Frame::new(state, me, tr, &here(uri), "cadres").await?,
+        keeps: keeps(me, &path) && view.first_secretary.ended_on.is_none(),
         ends: ends && view.first_secretary.ended_on.is_none(),
         view,
         today,
+        revealed,
+        can_reveal: me.role().may_see_personal_data(),
     })
 }
 

@@ -64,6 +64,16 @@ pub fn routes() -> Routes {
         )
         .post("/secretaries/{id}/fitness", Capability::ManageCadres, grade)
         .post(
+            "/secretaries/{id}/reveal",
+            Capability::RevealPersonalData,
+            reveal,
+        )
+        .post(
+            "/first-secretaries/{id}/reveal",
+            Capability::RevealPersonalData,
+            dispatch::reveal,
+        )
+        .post(
             "/orgs/{code}/first-secretaries",
             Capability::ManageCadres,
             dispatch::create,
@@ -161,9 +171,22 @@ struct CadresPage {
     sent_from: Vec<SentFrom>,
     today: String,
     this_year: i64,
+    /// A secretary's whole phone, just revealed (its term's id, the phone).
+    revealed: Option<(i64, Option<String>)>,
+    can_reveal: bool,
 }
 
 impl CadresPage {
+    /// The phone as shown: whole when just revealed for this term, else masked.
+    fn phone(&self, s: &Secretary) -> String {
+        match &self.revealed {
+            Some((id, p)) if *id == s.id => p.clone().unwrap_or_else(|| "—".into()),
+            _ => s.phone_masked.clone().unwrap_or_else(|| "—".into()),
+        }
+    }
+    fn revealed_here(&self, s: &Secretary) -> bool {
+        matches!(&self.revealed, Some((id, _)) if *id == s.id)
+    }
     fn origin(&self, o: &SecretaryOrigin) -> String {
         self.tr.word("cadre.origin", o.as_str())
     }
@@ -197,7 +220,7 @@ impl CadresPage {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct PageQuery {
     #[serde(default)]
     list: String,
@@ -214,7 +237,57 @@ async fn page(
     CodeParam(code): CodeParam,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
+    render(&state, &me, tr, &uri, &code, &q, None).await
+}
+
+/// `POST /secretaries/{id}/reveal`: the village's page with this secretary's whole phone, the
+/// look audited.
+async fn reveal(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (code, phone) = state
+        .db
+        .reveal_cadre_phone(
+            &me.actor,
+            &state.vault,
+            baiqian_store::cadre::CadreKind::Secretary,
+            id,
+            state.clock.now_ms(),
+        )
+        .await?;
+    let code = baiqian_domain::org::OrgCode::parse(&code)
+        .map_err(|_| AppError::Internal("secretary's village code".into()))?;
+    let mut res = render(
+        &state,
+        &me,
+        tr,
+        &uri,
+        &code,
+        &PageQuery::default(),
+        Some((id, phone)),
+    )
+    .await?;
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+async fn render(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    uri: &OriginalUri,
+    code: &baiqian_domain::org::OrgCode,
+    q: &PageQuery,
+    revealed: Option<(i64, Option<String>)>,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), code).await?;
     if !matches!(
         org.level,
         Level::City | Level::County | Level::Township | Level::Village
@@ -261,14 +334,14 @@ async fn page(
             None => {}
         }
     }
-    let today = today(&state);
+    let today = today(state);
     let this_year = today.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(2016);
     html(&CadresPage {
         tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "cadres").await?,
-        keeps: village && keeps(&me, &org.path),
+        f: Frame::new(state, me, tr, &here(uri), "cadres").await?,
+        keeps: village && keeps(me, &org.path),
         dispatches: village
-            && keeps(&me, &org.path)
+            && keeps(me, &org.path)
             && matches!(me.role(), Role::CityAdmin | Role::CountyAdmin),
         org,
         village,
@@ -285,6 +358,8 @@ async fn page(
         sent_from: vec![SentFrom::City, SentFrom::County],
         today,
         this_year,
+        revealed,
+        can_reveal: me.role().may_see_personal_data(),
     })
 }
 

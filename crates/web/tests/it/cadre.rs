@@ -189,6 +189,21 @@ async fn a_township_adjusts_an_unfit_secretary(app: TestApp) {
     assert!(fitness.contains("2016 称职"), "{fitness}");
     // The secretary reads the page but is offered no form.
     assert!(!page.text().contains("id=\"appoint-form\""));
+    // The whole phone, to a role that may see it, each look audited; a leader may not.
+    let reveal = format!("/secretaries/{id}/reveal");
+    let leader = app.login("meishan.leader").await;
+    let audit = app.audit_count().await;
+    let res = app.post_form(&reveal, &[], &leader).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = app.post_form(&reveal, &[], &township).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let phone = res.between("id=\"secretary-phone\">", "</dd>").unwrap();
+    assert!(phone.starts_with("13905720001"), "{phone}");
+    assert_eq!(app.audit_count().await, audit + 1);
+    let res = app
+        .post_form("/secretaries/999999/reveal", &[], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 both!(a_township_adjusts_an_unfit_secretary);
 
