@@ -392,6 +392,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 println!("  {:<20} {:<18} {}", a.login, a.role.as_str(), a.place);
             }
             if no_serve {
+                // Closed, not dropped at exit: the last connection's close folds the WAL into
+                // the database file, so a copy of the file alone is the whole world.
+                store.close().await;
                 return Ok(());
             }
             let config = Config {

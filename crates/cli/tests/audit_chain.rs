@@ -147,6 +147,12 @@ impl World for Sqlite {
     fn copy(&self, name: &str) -> String {
         let to = self.dir.join(format!("{name}.db"));
         std::fs::copy(self.dir.join("world.db"), &to).unwrap();
+        // A connection still open on the world keeps recent pages in its WAL: the copy takes
+        // them along, or it would be a torn database.
+        let wal = self.dir.join("world.db-wal");
+        if wal.exists() {
+            std::fs::copy(&wal, self.dir.join(format!("{name}.db-wal"))).unwrap();
+        }
         format!("sqlite://{}", to.display())
     }
     fn unguard(&self) -> &'static str {

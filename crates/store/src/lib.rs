@@ -294,6 +294,16 @@ impl Db {
         if let Some(w) = &self.sqlite_checkins {
             w.close();
         }
+        if self.backend == Backend::Sqlite {
+            // Fold the WAL into the database file: the file alone is then the whole database,
+            // for whoever copies it once the process is gone.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::warn!(error = %e, "closing: the WAL checkpoint failed");
+            }
+        }
         if let Some(p) = &self.pg_typed {
             p.close().await;
         }
