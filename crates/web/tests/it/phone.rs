@@ -333,8 +333,16 @@ async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
         )
         .await?;
         verify.click().await?;
-        c.wait().for_element(Locator::Id("problem-history")).await?;
-        let status = c.find(Locator::Id("problem-status")).await?.text().await?;
+        // The page before the click has a history too: wait for the verified page itself, not
+        // for an element both pages share (under load the old one answered, then went away).
+        let status = c
+            .wait()
+            .for_element(Locator::XPath(
+                "//*[@id='problem-status'][normalize-space()='已销号']",
+            ))
+            .await?
+            .text()
+            .await?;
         assert_eq!(status, "已销号");
         let width = c
             .execute(
