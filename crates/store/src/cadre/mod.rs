@@ -266,6 +266,79 @@ impl Db {
         Ok((list, total))
     }
 
+    /// The cadre figures of each of a node's children, in their order: three grouped queries
+    /// for all of them, not five per child.
+    pub async fn cadre_summaries(
+        &self,
+        parent: &Node,
+        children: &[Node],
+    ) -> Result<Vec<CadreSummary>> {
+        let upper = baiqian_domain::org::path_upper_bound(&parent.path);
+        let mut by_child: std::collections::HashMap<String, CadreSummary> = children
+            .iter()
+            .map(|c| (c.path.clone(), CadreSummary::default()))
+            .collect();
+        // The child a record under the parent belongs to: its path up to the next `/`.
+        let child_of = |path: &str| -> Option<String> {
+            let rest = path.get(parent.path.len()..)?;
+            let end = rest.find('/')? + 1;
+            Some(format!("{}{}", parent.path, &rest[..end]))
+        };
+        let mut conn = self.pool().acquire().await?;
+        for r in sqlx::query(
+            "SELECT path FROM orgs WHERE level = 'village' AND retired_at IS NULL \
+             AND path >= $1 AND path < $2",
+        )
+        .bind(&parent.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if let Some(s) =
+                child_of(&r.try_get::<String, _>(0)?).and_then(|c| by_child.get_mut(&c))
+            {
+                s.villages += 1;
+            }
+        }
+        for r in sqlx::query(
+            "SELECT org_path, SUM(CASE WHEN until IS NULL THEN 1 ELSE 0 END) AS in_post, \
+             SUM(CASE WHEN end_kind = 'adjusted' THEN 1 ELSE 0 END) AS adjusted \
+             FROM secretaries WHERE org_path >= $1 AND org_path < $2 GROUP BY org_path",
+        )
+        .bind(&parent.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if let Some(s) =
+                child_of(&r.try_get::<String, _>(0)?).and_then(|c| by_child.get_mut(&c))
+            {
+                s.secretaries += r.try_get::<Option<i64>, _>("in_post")?.unwrap_or(0);
+                s.secretaries_adjusted += r.try_get::<Option<i64>, _>("adjusted")?.unwrap_or(0);
+            }
+        }
+        for r in sqlx::query(
+            "SELECT org_path, COUNT(*) AS n, SUM(CASE WHEN stationed = 1 THEN 1 ELSE 0 END) AS stationed FROM first_secretaries \
+             WHERE ended_on IS NULL AND org_path >= $1 AND org_path < $2 GROUP BY org_path",
+        )
+        .bind(&parent.path)
+        .bind(&upper)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if let Some(s) =
+                child_of(&r.try_get::<String, _>(0)?).and_then(|c| by_child.get_mut(&c))
+            {
+                s.first_secretaries += r.try_get::<i64, _>("n")?;
+                s.stationed += r.try_get::<Option<i64>, _>("stationed")?.unwrap_or(0);
+            }
+        }
+        Ok(children
+            .iter()
+            .map(|c| by_child.remove(&c.path).unwrap_or_default())
+            .collect())
+    }
+
     /// The cadre figures under a node.
     pub async fn cadre_summary(&self, node: &Node) -> Result<CadreSummary> {
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
@@ -539,24 +612,23 @@ impl Db {
     }
 
     /// The secretaries in post under the actor's own node who have no grade for `year`: a
-    /// township's task once the year is over. At most `limit` are counted.
-    pub async fn fitness_due(&self, actor: &Actor, year: i64, limit: i64) -> Result<i64> {
+    /// township's task once the year is over.
+    pub async fn fitness_due(&self, actor: &Actor, year: i64) -> Result<i64> {
         if actor.role != Role::TownshipAdmin {
             return Ok(0);
         }
-        let rows = sqlx::query(
-            "SELECT s.id FROM secretaries s WHERE s.until IS NULL AND s.since <= $1 \
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM secretaries s WHERE s.until IS NULL AND s.since <= $1 \
              AND s.org_path >= $2 AND s.org_path < $3 AND NOT EXISTS \
-             (SELECT 1 FROM secretary_fitness f WHERE f.secretary_id = s.id AND f.year = $4) LIMIT $5",
+             (SELECT 1 FROM secretary_fitness f WHERE f.secretary_id = s.id AND f.year = $4)",
         )
         .bind(format!("{year}-12-31"))
         .bind(actor.scope.lower())
         .bind(actor.scope.upper())
         .bind(year)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.len() as i64)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?)
     }
 }
 

@@ -84,10 +84,7 @@ pub(super) async fn reveal(
         )
         .await?;
     let mut res = render(&state, &me, tr, &uri, id, Some(phone)).await?;
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
+    no_store(&mut res);
     Ok(res)
 }
 

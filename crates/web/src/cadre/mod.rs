@@ -271,11 +271,16 @@ async fn reveal(
         Some((id, phone)),
     )
     .await?;
+    no_store(&mut res);
+    Ok(res)
+}
+
+/// A page that shows personal data unmasked is kept by no cache.
+fn no_store(res: &mut Response) {
     res.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     );
-    Ok(res)
 }
 
 async fn render(
@@ -309,15 +314,23 @@ async fn render(
         secretaries = state.db.secretaries_of(&org).await?;
         firsts = state.db.first_secretaries_of(&org).await?;
     } else {
-        for c in state.db.org_children(me.scope(), &org.code, false).await? {
-            if matches!(c.level, Level::County | Level::Township | Level::Village) {
-                children.push(ChildRow {
-                    code: c.code.as_str().to_string(),
-                    name: c.name.clone(),
-                    summary: state.db.cadre_summary(&c).await?,
-                });
-            }
-        }
+        let areas: Vec<Node> = state
+            .db
+            .org_children(me.scope(), &org.code, false)
+            .await?
+            .into_iter()
+            .filter(|c| matches!(c.level, Level::County | Level::Township | Level::Village))
+            .collect();
+        let summaries = state.db.cadre_summaries(&org, &areas).await?;
+        children = areas
+            .iter()
+            .zip(summaries)
+            .map(|(c, summary)| ChildRow {
+                code: c.code.as_str().to_string(),
+                name: c.name.clone(),
+                summary,
+            })
+            .collect();
         match list {
             Some(l @ (List::Secretaries | List::Adjusted)) => {
                 (secretaries, total) = state
@@ -476,7 +489,7 @@ pub(crate) async fn tasks(
     let year: i64 = today.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0) - 1;
     let home = me.user.org_code.clone();
     let mut out = Vec::new();
-    let due = state.db.fitness_due(&me.actor, year, 1000).await?;
+    let due = state.db.fitness_due(&me.actor, year).await?;
     if due > 0 {
         out.push(crate::task::Task {
             kind: "fitness_due",

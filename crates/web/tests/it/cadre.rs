@@ -33,6 +33,19 @@ async fn the_demo_has_the_articles_cadres(app: TestApp) {
             .unwrap();
     }
     assert_eq!(sum, 233);
+    // The city's table by county shows the same figures as the API.
+    let changxing = summary(&app, &city, CHANGXING).await;
+    let page = app.get(&format!("/orgs/{CITY}/cadres"), &city).await;
+    let row = page
+        .between(&format!("/orgs/{CHANGXING}/cadres\">"), "</tr>")
+        .unwrap();
+    assert!(
+        row.contains(&format!(
+            "{} / {}",
+            changxing["secretaries"], changxing["villages"]
+        )) && row.contains(&format!(">{}</td>", changxing["first_secretaries"])),
+        "{row} against {changxing}"
+    );
     // A county reads its own, not another's.
     let changxing = app.token("changxing.admin").await;
     let res = app
@@ -259,6 +272,20 @@ async fn a_county_dispatches_a_first_secretary_and_the_township_keeps_the_report
     let res = app.post_form(&path, &form("county"), &county).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let dispatch = res.location().unwrap();
+    // Another county neither reads the dispatch nor reports on it.
+    let wuxing = app.login("wuxing.admin").await;
+    assert_eq!(
+        app.get(&dispatch, &wuxing).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .post_form(
+            &format!("{dispatch}/reports"),
+            &[("quarter", "2016-Q1"), ("body", "走访农户")],
+            &wuxing,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
     // One in post per village.
     let res = app.post_form(&path, &form("county"), &county).await;
     assert_eq!(res.status, StatusCode::CONFLICT);

@@ -55,6 +55,19 @@ async fn a_township_runs_a_project_over_its_villages(app: TestApp) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let project = res.location().unwrap();
+    // Another township neither reads the project nor adds to it.
+    assert_eq!(
+        app.get(&project, &other).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .post_form(
+            &format!("{project}/villages"),
+            &[("village", "陈塔村"), ("result", "")],
+            &other,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
     // Villages by name or code, only under the township; a result recorded later.
     let villages = format!("{project}/villages");
     let res = app
