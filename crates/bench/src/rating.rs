@@ -41,6 +41,10 @@ struct Args {
     /// public pages.
     #[arg(long, default_value_t = 4)]
     earlier_years: i64,
+    /// Townships in each county of 200 villages (10: 1,000 townships at 20,000 villages; 15:
+    /// the 1,500 of issue 13's province).
+    #[arg(long, default_value_t = 10)]
+    townships_per_county: usize,
 }
 
 mod campaign;
@@ -65,7 +69,7 @@ async fn run_size(args: &Args, n: usize) -> Result<(), BoxError> {
     db.migrate().await?;
     eprintln!("[{n} villages] building the province in {url} …");
     let t = Instant::now();
-    let world = baiqian_demo::province(n)?;
+    let world = baiqian_demo::province_of(n, args.townships_per_county)?;
     let cli = baiqian_store::Actor::cli();
     db.bulk_insert_orgs(&cli, &world, NOW).await?;
     // Earlier years first, each published (the history chart and the public pages read them).

@@ -22,7 +22,7 @@ pub mod ratings;
 #[allow(unused_imports)]
 use self::{activity::*, province::*};
 pub use activity::{ACTIVITY_MONTHS, TIANNENG};
-pub use province::{province, province_roster};
+pub use province::{province, province_of, province_roster};
 
 use baiqian_domain::org::{self, Level, OrgCode, PartyOrgKind};
 use baiqian_domain::role::Role;
@@ -613,6 +613,7 @@ pub async fn build(
     plan::build(db, now).await?;
     cadre::build(db, vault, &world, seed, now).await?;
     let ledger = ledger::build(db, &world, seed, now).await?;
+    plan::village_plan(db, now).await?;
     let mut members = 0;
     let mut checkins = 0;
     if roster != Roster::Without {

@@ -131,6 +131,7 @@ async fn sent_up(
             owner: owner.into(),
             deadline: deadline.into(),
             measure: Some(measure),
+            problems: Vec::new(),
         };
         db.add_plan_item(writer, id, &item, now).await?;
     }
@@ -301,6 +302,77 @@ async fn projects(db: &Db, now: i64) -> Result<(), StoreError> {
             db.set_project_village(&runner, id, village, result, now)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// 陈塔村's 2016 plan (村村有计划), written after its situation file: its first item serves the
+/// village's problems open and not yet late (up to two; the late ones stay on their owners'
+/// task lists), 和孚镇 approves the plan, and the item is done, so those problems stand
+/// rectified and wait for the township's check; the second item is still open.
+pub async fn village_plan(db: &Db, now: i64) -> Result<(), StoreError> {
+    let hefu = crate::ledger::HEFU;
+    let chenta = crate::CHENTA;
+    let secretary = demo_actor(
+        Role::VillageSecretary,
+        chenta,
+        &format!("/330500/330503/{hefu}/{chenta}/"),
+    )?;
+    let town = demo_actor(
+        Role::TownshipAdmin,
+        hefu,
+        &format!("/330500/330503/{hefu}/"),
+    )?;
+    let code = OrgCode::parse(chenta).map_err(|e| StoreError::Invalid(e.msg()))?;
+    let node = db.org(&secretary.scope, &code).await?;
+    let today = baiqian_domain::time::china_date(now);
+    let served: Vec<i64> = db
+        .problems_to_plan(&node)
+        .await?
+        .iter()
+        // Open and not yet late: the overdue ones stay on their owners' task lists.
+        .filter(|p| p.status.as_str() != "rectified" && p.deadline >= today)
+        .take(2)
+        .map(|p| p.id)
+        .collect();
+    let id = db
+        .create_plan(&secretary, &node, 2016, "陈塔村2016年晋位计划", now)
+        .await?;
+    let items = [
+        (
+            "村情档案问题逐条整改销号",
+            "村书记牵头，问题清单对账销号，镇联村干部验收",
+            "村党支部书记",
+            "2016-09-30",
+            TargetMeasure::VillagesAdvanced,
+            served,
+        ),
+        (
+            "规范主题党日活动",
+            "每月固定日开展，党员扫码签到，未到党员逐一回访",
+            "村党支部组织委员",
+            "2016-12-20",
+            TargetMeasure::VillagesAtFourStars,
+            Vec::new(),
+        ),
+    ];
+    for (content, measures, owner, deadline, measure, problems) in items {
+        let item = NewPlanItem {
+            content: content.into(),
+            measures: measures.into(),
+            owner: owner.into(),
+            deadline: deadline.into(),
+            measure: Some(measure),
+            problems,
+        };
+        db.add_plan_item(&secretary, id, &item, now).await?;
+    }
+    db.submit_plan(&secretary, id, now).await?;
+    db.decide_plan(&town, id, &PlanDecision::Approve, now)
+        .await?;
+    let plan = db.plan(&secretary, id).await?;
+    if let Some(first) = plan.items.first() {
+        db.finish_plan_item(&secretary, id, first.id, now).await?;
     }
     Ok(())
 }

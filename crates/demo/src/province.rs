@@ -5,8 +5,15 @@ use super::*;
 /// A generated province for benchmarks: one root (代码 330000) over `villages / 200` counties of
 /// 10 townships of 20 villages each. Names and codes are invented; the shape is the point.
 pub fn province(villages: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
+    province_of(villages, 10)
+}
+
+/// A generated province of `villages / 200` counties, each of `townships` townships (1–99) that
+/// share its 200 villages as evenly as they go: 20,000 villages in 1,500 townships with 15.
+pub fn province_of(villages: usize, townships: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
+    let townships = townships.clamp(1, 99);
     let counties = villages.div_ceil(200).max(1);
-    let mut out = Vec::with_capacity(villages + counties * 11 + 1);
+    let mut out = Vec::with_capacity(villages + counties * (townships + 1) + 1);
     let root_path = "/330000/".to_string();
     out.push(bulk(
         "330000",
@@ -32,7 +39,7 @@ pub fn province(villages: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
             None,
             true,
         )?);
-        for t in 0..10 {
+        for t in 0..townships {
             let t_code = format!("{c_code}{:03}", 101 + t);
             let t_path = format!("{c_path}{t_code}/");
             out.push(bulk(
@@ -45,7 +52,8 @@ pub fn province(villages: usize) -> Result<Vec<BulkOrg>, org::OrgError> {
                 None,
                 true,
             )?);
-            for v in 0..20 {
+            // This township's share of the county's 200 villages.
+            for v in 0..((t + 1) * 200 / townships - t * 200 / townships) {
                 if left == 0 {
                     break;
                 }

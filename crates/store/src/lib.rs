@@ -26,6 +26,9 @@ pub mod rating;
 pub mod team;
 pub mod user;
 
+// Above the areas: work that changes two of them in one transaction (tests/areas.rs).
+mod flow;
+
 /// The areas that keep records per node, told of every change of the tree in this order
 /// (`kernel::tree_changed`): the one path from the tree down to them.
 pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[

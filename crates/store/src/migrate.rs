@@ -130,6 +130,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_projects.sql"),
         postgres: include_str!("../migrations/postgres/0019_projects.sql"),
     },
+    Migration {
+        version: 20,
+        name: "plan_item_problems",
+        sqlite: include_str!("../migrations/sqlite/0020_plan_item_problems.sql"),
+        postgres: include_str!("../migrations/postgres/0020_plan_item_problems.sql"),
+    },
 ];
 
 impl Db {

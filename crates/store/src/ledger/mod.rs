@@ -18,6 +18,8 @@ pub use survey::{NewSurvey, Survey, SurveyVillage};
 pub use tally::{ChildCounts, ProblemCounts};
 pub use visit::{Leader, NewVisit, Pledge, PledgePlace, Visit};
 
+pub(crate) use problem::step_problem;
+
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_domain::ledger::{ProblemSource, ProblemStatus, ProblemStep, days_late};
@@ -376,6 +378,15 @@ pub(crate) async fn village_in_scope(
         ));
     }
     Ok(org)
+}
+
+/// A problem's status now, in scope; for work composed with another area (`flow`).
+pub(crate) async fn problem_status(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: i64,
+) -> Result<ProblemStatus> {
+    Ok(problem_in(conn, scope, id).await?.status)
 }
 
 async fn problem_in(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Result<Problem> {

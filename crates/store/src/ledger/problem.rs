@@ -154,93 +154,8 @@ impl Db {
         note: &str,
         now: i64,
     ) -> Result<Problem> {
-        let needed = if step.is_check() {
-            Capability::VerifyProblems
-        } else {
-            Capability::ReportProblems
-        };
-        if !actor.role.may(needed) {
-            return Err(denied());
-        }
-        let note = if step.needs_note() {
-            required(note, 500, "note")?
-        } else {
-            optional(note, 500, "note")?
-        };
         let mut tx = self.write().await?;
-        let marked = marked_day(tx.conn()).await?;
-        let before = problem_in(tx.conn(), &actor.scope, id).await?;
-        if step.is_check() && actor.scope.is_root_path(&before.village_path) {
-            // The village does not check its own work.
-            return Err(denied());
-        }
-        let to = before.status.after(step).map_err(StoreError::Conflict)?;
-        if step == ProblemStep::Verify {
-            // Whoever recorded the rectification (by its step, or by importing a ledger that
-            // says it is rectified) does not close it.
-            let rectifier: Option<String> = sqlx::query(&format!(
-                "SELECT login FROM problem_updates WHERE problem_id = $1 AND {RECTIFICATION_RECORD} \
-                 ORDER BY id DESC LIMIT 1"
-            ))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-            four_eyes(&actor.login, rectifier.as_deref()).map_err(StoreError::Denied)?;
-        }
-        let standing = before.standing(to, &before.deadline, &marked);
-        // The status is the one read: a step taken meanwhile by someone else wins, this fails.
-        let n = sqlx::query(
-            "UPDATE problems SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-        )
-        .bind(to.as_str())
-        .bind(now)
-        .bind(id)
-        .bind(before.status.as_str())
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                Msg::new("problem.error.order")
-                    .arg("status", before.status.as_str())
-                    .arg("step", step.as_str()),
-            ));
-        }
-        add_update(
-            tx.conn(),
-            id,
-            now,
-            &actor.login,
-            step.as_str(),
-            (before.status, to),
-            &note,
-        )
-        .await?;
-        let after = Problem {
-            updated_at: now,
-            ..standing
-        };
-        tally::bump(
-            tx.conn(),
-            &before.tallied(),
-            Some(before.status),
-            Some(to),
-            tally::Flags::between(&before, &after),
-        )
-        .await?;
-        let mut change = Change::update(
-            "problem",
-            &before.key(),
-            &before.village_path,
-            before.audit_json(),
-            after.audit_json(),
-        );
-        // The audit log's action is the step's own name (start, rectify, verify, reopen).
-        change.action = step.as_str();
-        change.reason = Some(note).filter(|n| !n.is_empty());
-        audit::record(tx.conn(), actor, now, change).await?;
+        let after = step_problem(tx.conn(), actor, id, step, note, now).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -481,4 +396,103 @@ fn filter_sql(filter: &ProblemFilter) -> (String, Vec<FilterBind>) {
         binds.push(FilterBind::Text(g.clone()));
     }
     (sql, binds)
+}
+
+/// Takes a step on a problem in scope inside the caller's transaction: `Db::problem_step`, and
+/// a plan item done that rectifies the problems it serves (`flow`).
+pub(crate) async fn step_problem(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+    step: ProblemStep,
+    note: &str,
+    now: i64,
+) -> Result<Problem> {
+    let needed = if step.is_check() {
+        Capability::VerifyProblems
+    } else {
+        Capability::ReportProblems
+    };
+    if !actor.role.may(needed) {
+        return Err(denied());
+    }
+    let note = if step.needs_note() {
+        required(note, 500, "note")?
+    } else {
+        optional(note, 500, "note")?
+    };
+    let marked = marked_day(&mut *conn).await?;
+    let before = problem_in(&mut *conn, &actor.scope, id).await?;
+    if step.is_check() && actor.scope.is_root_path(&before.village_path) {
+        // The village does not check its own work.
+        return Err(denied());
+    }
+    let to = before.status.after(step).map_err(StoreError::Conflict)?;
+    if step == ProblemStep::Verify {
+        // Whoever recorded the rectification (by its step, or by importing a ledger that
+        // says it is rectified) does not close it.
+        let rectifier: Option<String> = sqlx::query(&format!(
+            "SELECT login FROM problem_updates WHERE problem_id = $1 AND {RECTIFICATION_RECORD} \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        four_eyes(&actor.login, rectifier.as_deref()).map_err(StoreError::Denied)?;
+    }
+    let standing = before.standing(to, &before.deadline, &marked);
+    // The status is the one read: a step taken meanwhile by someone else wins, this fails.
+    let n = sqlx::query(
+        "UPDATE problems SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(before.status.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(StoreError::Conflict(
+            Msg::new("problem.error.order")
+                .arg("status", before.status.as_str())
+                .arg("step", step.as_str()),
+        ));
+    }
+    add_update(
+        &mut *conn,
+        id,
+        now,
+        &actor.login,
+        step.as_str(),
+        (before.status, to),
+        &note,
+    )
+    .await?;
+    let after = Problem {
+        updated_at: now,
+        ..standing
+    };
+    tally::bump(
+        &mut *conn,
+        &before.tallied(),
+        Some(before.status),
+        Some(to),
+        tally::Flags::between(&before, &after),
+    )
+    .await?;
+    let mut change = Change::update(
+        "problem",
+        &before.key(),
+        &before.village_path,
+        before.audit_json(),
+        after.audit_json(),
+    );
+    // The audit log's action is the step's own name (start, rectify, verify, reopen).
+    change.action = step.as_str();
+    change.reason = Some(note).filter(|n| !n.is_empty());
+    audit::record(&mut *conn, actor, now, change).await?;
+    Ok(after)
 }

@@ -63,6 +63,7 @@ impl Db {
                 owner: r.owner.clone(),
                 deadline: r.deadline.clone(),
                 measure,
+                problems: Vec::new(),
             };
             match check_item(&item) {
                 Ok(c) => good.push(c),

@@ -7,13 +7,17 @@
 mod import;
 mod plans;
 mod projects;
+mod serving;
 mod standing;
 
 pub use import::PlanItemRow;
+pub(crate) use plans::mark_item_done;
 pub use plans::{NewPlanItem, Plan, PlanDecision, PlanItem, PlanStep, PlanSummary, WaitingPlan};
 pub use projects::{NewProject, Project, ProjectVillage};
+pub use serving::ItemProblem;
+pub(crate) use serving::item_problems;
 pub(crate) use standing::StandingsMemo;
-pub use standing::{NodeStanding, TownshipStanding, VillageStanding};
+pub use standing::{NodeStanding, StandingsReads, TownshipStanding, VillageStanding};
 
 use baiqian_domain::Msg;
 use baiqian_domain::org::{Level, OrgCode};

@@ -4,6 +4,9 @@
 //! `plan_steps` and the audit log, in the same transaction. A refusal writes nothing.
 
 use baiqian_domain::Msg;
+use baiqian_domain::ledger::ProblemStatus;
+
+use super::serving::ItemProblem;
 use baiqian_domain::org::Level;
 use baiqian_domain::plan::{PlanStatus, TargetMeasure, plan_approver, plan_writer};
 use serde::Serialize;
@@ -39,6 +42,8 @@ pub struct PlanItem {
     pub measure: Option<TargetMeasure>,
     pub done_at: Option<i64>,
     pub done_by: Option<String>,
+    /// The village's problems the item serves (a village plan's only).
+    pub problems: Vec<ItemProblem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +88,8 @@ pub struct NewPlanItem {
     pub owner: String,
     pub deadline: String,
     pub measure: Option<TargetMeasure>,
+    /// Problems of the plan's village the item serves; none on a county's or township's plan.
+    pub problems: Vec<i64>,
 }
 
 /// The level above's decision on a plan sent up.
@@ -146,9 +153,32 @@ async fn load(conn: &mut AnyConnection, lower: &str, upper: &str, id: i64) -> Re
             },
             done_at: i.try_get("done_at")?,
             done_by: i.try_get("done_by")?,
+            problems: Vec::new(),
         })
     })
-    .collect::<Result<Vec<_>>>()?;
+    .collect::<Result<Vec<PlanItem>>>()?;
+    let mut items = items;
+    let links = sqlx::query(
+        "SELECT l.item_id, p.id, p.description, p.deadline, p.status FROM plan_item_problems l \
+         JOIN plan_items i ON i.id = l.item_id JOIN problems p ON p.id = l.problem_id \
+         WHERE i.plan_id = $1 ORDER BY p.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for l in links {
+        let item_id: i64 = l.try_get("item_id")?;
+        let status: String = l.try_get("status")?;
+        let problem = ItemProblem {
+            id: l.try_get("id")?,
+            description: l.try_get("description")?,
+            deadline: l.try_get("deadline")?,
+            status: ProblemStatus::parse(&status).ok_or_else(|| corrupt("problem status"))?,
+        };
+        if let Some(item) = items.iter_mut().find(|i| i.id == item_id) {
+            item.problems.push(problem);
+        }
+    }
     let steps = sqlx::query(
         "SELECT at, actor_login, actor_role, action, from_status, to_status, reason \
          FROM plan_steps WHERE plan_id = $1 ORDER BY id",
@@ -256,7 +286,11 @@ pub(super) struct CheckedItem {
     owner: String,
     deadline: String,
     measure: Option<TargetMeasure>,
+    problems: Vec<i64>,
 }
+
+/// An item serves at most this many problems.
+const MAX_ITEM_PROBLEMS: usize = 50;
 
 /// Checks an item's fields; the error names its field (for an import's report).
 pub(super) fn check_item(
@@ -272,12 +306,22 @@ pub(super) fn check_item(
             StoreError::Invalid(Msg::new("plan.error.deadline")),
         )
     })?;
+    let mut problems = item.problems.clone();
+    problems.sort_unstable();
+    problems.dedup();
+    if problems.len() > MAX_ITEM_PROBLEMS {
+        return Err((
+            "problems",
+            StoreError::Invalid(Msg::new("plan.error.too_many_problems")),
+        ));
+    }
     Ok(CheckedItem {
         content,
         measures,
         owner,
         deadline,
         measure: item.measure,
+        problems,
     })
 }
 
@@ -290,6 +334,7 @@ pub(super) async fn insert_item(
     item: &CheckedItem,
     now: i64,
 ) -> Result<i64> {
+    super::serving::check_item_problems(&mut *conn, plan, &item.problems).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO plan_items (plan_id, position, content, measures, owner, deadline, measure) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -304,6 +349,13 @@ pub(super) async fn insert_item(
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
+    for problem in &item.problems {
+        sqlx::query("INSERT INTO plan_item_problems (item_id, problem_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(problem)
+            .execute(&mut *conn)
+            .await?;
+    }
     audit::record(
         &mut *conn,
         actor,
@@ -315,6 +367,7 @@ pub(super) async fn insert_item(
             serde_json::json!({
                 "content": item.content, "measures": item.measures, "owner": item.owner,
                 "deadline": item.deadline, "measure": item.measure.map(|m| m.as_str()),
+                "problem_ids": item.problems,
             }),
         ),
     )
@@ -596,14 +649,15 @@ impl Db {
         Ok(())
     }
 
-    /// Marks an item of an approved plan done: by the plan's writer.
-    pub async fn finish_plan_item(
+    /// The plan and its item `item_id` when `actor` may mark the item done: the plan's writer,
+    /// the plan approved, the item not yet done. Checked again in the transaction
+    /// (`mark_item_done`).
+    pub(crate) async fn item_to_finish(
         &self,
         actor: &Actor,
         plan_id: i64,
         item_id: i64,
-        now: i64,
-    ) -> Result<()> {
+    ) -> Result<(Plan, PlanItem)> {
         let plan = self.plan(actor, plan_id).await?;
         if !writes(actor, plan.level, &plan.org_path) {
             return Err(denied());
@@ -615,29 +669,42 @@ impl Db {
             .items
             .iter()
             .find(|i| i.id == item_id)
+            .cloned()
             .ok_or(StoreError::NotFound)?;
         if item.done_at.is_some() {
             return Err(conflict("plan.error.item_done"));
         }
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "UPDATE plan_items SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
-        )
-        .bind(now)
-        .bind(&actor.login)
-        .bind(item_id)
-        .execute(tx.conn())
-        .await?;
-        let mut change = Change::update(
-            "plan_item",
-            &format!("{} {} {item_id}", plan.org_code, plan.year),
-            &plan.org_path,
-            serde_json::json!({ "done": false }),
-            serde_json::json!({ "done": true }),
-        );
-        change.action = "finish";
-        audit::record(tx.conn(), actor, now, change).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok((plan, item))
     }
+}
+
+/// Marks the item done in the caller's transaction, audited; a second finish meanwhile fails.
+pub(crate) async fn mark_item_done(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    plan: &Plan,
+    item_id: i64,
+    now: i64,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE plan_items SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
+    )
+    .bind(now)
+    .bind(&actor.login)
+    .bind(item_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(conflict("plan.error.item_done"));
+    }
+    let mut change = Change::update(
+        "plan_item",
+        &format!("{} {} {item_id}", plan.org_code, plan.year),
+        &plan.org_path,
+        serde_json::json!({ "done": false }),
+        serde_json::json!({ "done": true }),
+    );
+    change.action = "finish";
+    audit::record(conn, actor, now, change).await
 }

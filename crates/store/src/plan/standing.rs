@@ -6,12 +6,18 @@
 //! The pass is remembered per (campaign, node, year) together with the audit log's sequence
 //! number read before it: every change that can move a figure (a rating, a class, the tree, a
 //! model township) is audited in its own transaction, so an unchanged sequence means unchanged
-//! records, and any change anywhere makes the next read count again. Every app node keeps its
-//! own memory and reads the sequence from the shared database, so none serves another's stale
-//! figures. (A test that changes records by hand, without the audit log, reads before it
-//! changes nothing or gets the figures of before.)
+//! records. When the sequence has moved, the audit rows since say what changed (`reach`): a
+//! change that never enters the pass (a member, a problem, a target's goal) leaves the figures
+//! as they were; a village's rating or a township's scheme or designation has the one township
+//! above it counted again, with the same rounds as the whole pass; anything else (the tree, a
+//! round, the campaign, a kind of change not yet classified, more than `MAX_CHANGES` changes)
+//! counts everything again. Every app node keeps its own memory and reads the sequence and the
+//! audit rows from the shared database, so none serves another's stale figures. (A test that
+//! changes records by hand, without the audit log, reads before it changes nothing or gets the
+//! figures of before.)
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use baiqian_domain::org::Level;
 use baiqian_domain::plan::{CriterionCheck, Standing, TownshipFacts};
@@ -52,12 +58,133 @@ pub struct VillageStanding {
 /// What a pass is remembered by: campaign, node path, year.
 type MemoKey = (i64, String, i64);
 
-/// Township standings remembered with the audit sequence they were counted at.
+/// Township standings remembered with the audit sequence they were counted at, and how the
+/// reads were answered.
 #[derive(Default)]
-pub(crate) struct StandingsMemo(std::sync::Mutex<HashMap<MemoKey, (i64, Vec<TownshipStanding>)>>);
+pub(crate) struct StandingsMemo {
+    remembered: std::sync::Mutex<HashMap<MemoKey, (i64, Vec<TownshipStanding>)>>,
+    counts: [AtomicU64; 3],
+}
+
+/// How the township standings were answered since the process started: from memory, with some
+/// townships counted again (and how many townships in all), or by a whole pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StandingsReads {
+    pub remembered: u64,
+    pub townships_recounted: u64,
+    pub whole: u64,
+}
 
 /// How many (campaign, node, year) passes are remembered before the memory starts over.
 const MEMO_ENTRIES: usize = 512;
+
+/// Beyond this many audited changes since a pass, the next read counts everything again.
+const MAX_CHANGES: i64 = 200;
+
+/// What an audited change can do to the standings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// It never enters the pass.
+    Nothing,
+    /// It moves the township at or above the change's node, and only that one.
+    Township,
+    /// It may move anything: the tree, a round, the campaign, or a kind not classified here.
+    Everything,
+}
+
+/// The reach of a change by the kind of record it changed (`audit_log.entity`). A new kind of
+/// record reaches everything until it is classified here.
+fn reach(entity: &str) -> Reach {
+    match entity {
+        "member"
+        | "member_card"
+        | "user"
+        | "api_token"
+        | "activity_day"
+        | "device"
+        | "volunteer_team"
+        | "volunteer_team_member"
+        | "problem"
+        | "problem_evidence"
+        | "problem_overdue"
+        | "leader"
+        | "leader_area"
+        | "visit"
+        | "pledge"
+        | "survey"
+        | "survey_village"
+        | "village_file"
+        | "campaign_target"
+        | "secretary"
+        | "fitness"
+        | "first_secretary"
+        | "report"
+        | "project"
+        | "project_village" => Reach::Nothing,
+        // A village's rating and class (the pass reads approved and published assessments), a
+        // township's scheme (its items done), a model township.
+        "assessment" | "self_assessment" | "review" | "village_class" | "village_facts"
+        | "evidence" | "plan" | "plan_item" | "model_township" => Reach::Township,
+        _ => Reach::Everything,
+    }
+}
+
+/// The paths of the townships the audited changes after `since` (up to `seq`) may have moved,
+/// or `None` when one of them reaches further or there are too many to look at one by one.
+async fn changed_townships(
+    conn: &mut AnyConnection,
+    since: i64,
+    seq: i64,
+) -> Result<Option<BTreeSet<String>>> {
+    if seq < since || seq - since > MAX_CHANGES {
+        return Ok(None);
+    }
+    let rows = sqlx::query("SELECT entity, org_path FROM audit_log WHERE seq > $1 AND seq <= $2")
+        .bind(since)
+        .bind(seq)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut paths = BTreeSet::new();
+    for r in &rows {
+        match reach(&r.try_get::<String, _>("entity")?) {
+            Reach::Nothing => {}
+            Reach::Township => {
+                paths.insert(r.try_get::<String, _>("org_path")?);
+            }
+            Reach::Everything => return Ok(None),
+        }
+    }
+    let mut townships = BTreeSet::new();
+    for path in paths {
+        // The township at or above the node: one of the path's prefixes, by the path index.
+        let prefixes: Vec<&str> = path
+            .match_indices('/')
+            .skip(1)
+            .map(|(i, _)| &path[..=i])
+            .collect();
+        let mut found = None;
+        for prefix in prefixes.iter().rev() {
+            let level: Option<String> = sqlx::query("SELECT level FROM orgs WHERE path = $1")
+                .bind(prefix)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            if level.as_deref() == Some(Level::Township.as_str()) {
+                found = Some(prefix.to_string());
+                break;
+            }
+        }
+        match found {
+            Some(t) => {
+                townships.insert(t);
+            }
+            // Above the townships (a county's plan, a bulk change at the city): everything.
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(townships))
+}
 
 /// A node and each of the children asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -168,16 +295,40 @@ impl Db {
             .await?
             .try_get(0)?;
         let key = (campaign.id, node.path.clone(), year);
-        if let Ok(memo) = self.standings_memo.0.lock()
-            && let Some((at, found)) = memo.get(&key)
-            && *at == seq
-        {
-            return Ok(found.clone());
-        }
-        let found = self
-            .count_township_standings(&mut conn, campaign, node, year)
-            .await?;
-        if let Ok(mut memo) = self.standings_memo.0.lock() {
+        let remembered = match self.standings_memo.remembered.lock() {
+            Ok(memo) => memo.get(&key).cloned(),
+            Err(_) => None,
+        };
+        let counts = &self.standings_memo.counts;
+        let partly = match remembered {
+            Some((at, found)) if at == seq => {
+                counts[0].fetch_add(1, Ordering::Relaxed);
+                return Ok(found);
+            }
+            Some(before) => Some(before),
+            None => None,
+        };
+        let rounds = rounds(&mut conn, &node.path, campaign, year).await?;
+        let recounted = match partly {
+            Some((at, found)) => {
+                self.recount_changed(&mut conn, campaign, node, rounds, year, (at, seq), found)
+                    .await?
+            }
+            None => None,
+        };
+        let found = match recounted {
+            Some((found, n)) => {
+                counts[1].fetch_add(n, Ordering::Relaxed);
+                found
+            }
+            None => {
+                counts[2].fetch_add(1, Ordering::Relaxed);
+                let upper = baiqian_domain::org::path_upper_bound(&node.path);
+                self.count_township_standings(&mut conn, campaign, rounds, &node.path, &upper, year)
+                    .await?
+            }
+        };
+        if let Ok(mut memo) = self.standings_memo.remembered.lock() {
             if memo.len() >= MEMO_ENTRIES {
                 memo.clear();
             }
@@ -186,15 +337,74 @@ impl Db {
         Ok(found)
     }
 
-    async fn count_township_standings(
+    /// The remembered standings with only the townships the changes since reached counted
+    /// again; `None` when the changes reach further, or a township appeared or went.
+    #[allow(clippy::too_many_arguments)]
+    async fn recount_changed(
         &self,
         conn: &mut AnyConnection,
         campaign: &Campaign,
         node: &Node,
+        rounds: (i64, i64),
+        year: i64,
+        (at, seq): (i64, i64),
+        mut found: Vec<TownshipStanding>,
+    ) -> Result<Option<(Vec<TownshipStanding>, u64)>> {
+        let Some(townships) = changed_townships(&mut *conn, at, seq).await? else {
+            return Ok(None);
+        };
+        let mut n = 0;
+        for t in townships.iter().filter(|t| t.starts_with(&node.path)) {
+            n += 1;
+            let upper = baiqian_domain::org::path_upper_bound(t);
+            let mut fresh = self
+                .count_township_standings(&mut *conn, campaign, rounds, t, &upper, year)
+                .await?;
+            let i = found.iter().position(|f| &f.path == t);
+            match (i, fresh.pop()) {
+                (Some(i), Some(f)) if fresh.is_empty() => found[i] = f,
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some((found, n)))
+    }
+
+    /// How the township standings were answered so far (a test reads which way a read went).
+    pub fn standings_reads(&self) -> StandingsReads {
+        let c = &self.standings_memo.counts;
+        StandingsReads {
+            remembered: c[0].load(Ordering::Relaxed),
+            townships_recounted: c[1].load(Ordering::Relaxed),
+            whole: c[2].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every township's standing counted afresh, without the memory: what a remembered or
+    /// partly recounted answer must equal (the tests compare them).
+    pub async fn township_standings_counted(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
         year: i64,
     ) -> Result<Vec<TownshipStanding>> {
-        let (round, base) = rounds(&mut *conn, &node.path, campaign, year).await?;
+        let mut conn = self.pool().acquire().await?;
+        let rounds = rounds(&mut conn, &node.path, campaign, year).await?;
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        self.count_township_standings(&mut conn, campaign, rounds, &node.path, &upper, year)
+            .await
+    }
+
+    /// The townships between `lower` and `upper` (a node's subtree), counted from the rounds
+    /// given (the year's and the baseline's, as found for the node the answer is for).
+    async fn count_township_standings(
+        &self,
+        conn: &mut AnyConnection,
+        campaign: &Campaign,
+        (round, base): (i64, i64),
+        lower: &str,
+        upper: &str,
+        year: i64,
+    ) -> Result<Vec<TownshipStanding>> {
         let rule = campaign.rule;
         let groups = sqlx::query(&format!(
             "SELECT o.parent_code, COUNT(*) AS villages, \
@@ -207,8 +417,8 @@ impl Db {
         ))
         .bind(round)
         .bind(base)
-        .bind(&node.path)
-        .bind(&upper)
+        .bind(lower)
+        .bind(upper)
         .bind(rule.min_stars)
         .fetch_all(&mut *conn)
         .await?;
@@ -249,8 +459,8 @@ impl Db {
                  AND p.org_path >= $2 AND p.org_path < $3 GROUP BY p.org_code",
             )
             .bind(year)
-            .bind(&node.path)
-            .bind(&upper)
+            .bind(lower)
+            .bind(upper)
             .fetch_all(&mut *conn)
             .await?
             {
@@ -269,8 +479,8 @@ impl Db {
         )
         .bind(campaign.id)
         .bind(year)
-        .bind(&node.path)
-        .bind(&upper)
+        .bind(lower)
+        .bind(upper)
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -290,8 +500,8 @@ impl Db {
             "SELECT code, name, path FROM orgs WHERE level = 'township' AND retired_at IS NULL \
              AND path >= $1 AND path < $2 ORDER BY path",
         )
-        .bind(&node.path)
-        .bind(&upper)
+        .bind(lower)
+        .bind(upper)
         .fetch_all(&mut *conn)
         .await?;
         townships

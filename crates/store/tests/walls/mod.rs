@@ -95,7 +95,7 @@ pub fn kernel_violations(src: &Path, kernel: &[&str], areas: &[&str]) -> Vec<Str
             for (line, imported) in crate_modules(&text) {
                 if areas.contains(&imported.as_str()) {
                     found.push(format!(
-                        "{}:{line}: kernel module `{module}` imports area `{imported}`",
+                        "{}:{line}: `{module}` imports `{imported}`, a layer above it",
                         file.display()
                     ));
                 }
@@ -105,10 +105,18 @@ pub fn kernel_violations(src: &Path, kernel: &[&str], areas: &[&str]) -> Vec<Str
     found
 }
 
-/// Fails unless every module of `src` is an area or shared, and no area imports another.
-pub fn check(src: &Path, areas: &[&str], shared: &[&str]) {
+/// Fails unless every module of `src` is an area, shared, or above the areas (composing them,
+/// `above`), no area imports another, and nothing below imports a module above.
+pub fn check(src: &Path, areas: &[&str], shared: &[&str], above: &[&str]) {
     let found = violations(src, areas);
     assert!(found.is_empty(), "walls broken:\n{}", found.join("\n"));
+    let below: Vec<&str> = areas.iter().chain(shared).copied().collect();
+    let found = kernel_violations(src, &below, above);
+    assert!(
+        found.is_empty(),
+        "a module below imports one above the areas:\n{}",
+        found.join("\n")
+    );
     // Every module of the crate is an area or shared: a new one must say which it is.
     for entry in std::fs::read_dir(src).expect("src").flatten() {
         let name = entry
@@ -120,8 +128,10 @@ pub fn check(src: &Path, areas: &[&str], shared: &[&str]) {
             continue;
         }
         assert!(
-            areas.contains(&name.as_str()) || shared.contains(&name.as_str()),
-            "src/{name} is neither an area nor shared: add it to AREAS or SHARED"
+            areas.contains(&name.as_str())
+                || shared.contains(&name.as_str())
+                || above.contains(&name.as_str()),
+            "src/{name} is neither an area, shared nor above: add it to AREAS, SHARED or ABOVE"
         );
     }
 }

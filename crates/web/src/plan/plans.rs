@@ -3,8 +3,9 @@
 //! above's (approve, send back with a reason), and the plans of the node's children. The
 //! store checks role, level and scope again; a refusal writes nothing.
 
+use baiqian_domain::ledger::{ProblemStatus, ProblemStep};
 use baiqian_domain::plan::{PlanStatus, plan_approver, plan_writer};
-use baiqian_store::plan::{NewPlanItem, Plan, PlanDecision, PlanSummary};
+use baiqian_store::plan::{ItemProblem, NewPlanItem, Plan, PlanDecision, PlanItem, PlanSummary};
 
 use super::*;
 
@@ -21,6 +22,8 @@ struct PlanPage {
     writes: bool,
     approves: bool,
     measures: Vec<TargetMeasure>,
+    /// The village's problems not yet closed, offered to a new item (its writer's, a village's).
+    offered: Vec<ItemProblem>,
 }
 
 impl PlanPage {
@@ -39,6 +42,18 @@ impl PlanPage {
     }
     fn action(&self, a: &str) -> String {
         self.tr.word("plan.action", a)
+    }
+    fn problem_status(&self, s: &ProblemStatus) -> String {
+        self.tr.word("problem.status", s.as_str())
+    }
+    /// What finishing an item records of its problems still open, if any.
+    fn rectify_note(&self, i: &PlanItem) -> Option<String> {
+        let n = i
+            .problems
+            .iter()
+            .filter(|p| p.status.after(ProblemStep::Rectify).is_ok())
+            .count();
+        (n > 0).then(|| self.tr.f("plan.done_rectifies", &[("n", &n.to_string())]))
     }
 }
 
@@ -62,6 +77,12 @@ pub(super) async fn page(
     let approves = plan_approver(org.level) == Some(me.role())
         && me.scope().contains_path(&org.path)
         && !me.scope().is_root_path(&org.path);
+    let editable = plan.as_ref().is_some_and(|p| p.status.editable());
+    let offered = if writes && editable {
+        state.db.problems_to_plan(&org).await?
+    } else {
+        Vec::new()
+    };
     html(&PlanPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "targets").await?,
@@ -72,6 +93,7 @@ pub(super) async fn page(
         writes,
         approves,
         measures: TargetMeasure::ALL.to_vec(),
+        offered,
     })
 }
 
@@ -101,40 +123,44 @@ fn back_to(plan: &Plan) -> Response {
     Redirect::to(&format!("/orgs/{}/plans/{}", plan.org_code, plan.year)).into_response()
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct ItemForm {
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    measures: String,
-    #[serde(default)]
-    owner: String,
-    #[serde(default)]
-    deadline: String,
-    #[serde(default)]
-    measure: String,
-}
-
-/// `POST /plans/{id}/items`.
+/// `POST /plans/{id}/items`: content, measures, owner, deadline, the target served, and on a
+/// village's plan any number of `problem` fields, each a problem of the village the item serves.
 pub(super) async fn add_item(
     State(state): State<AppState>,
     Auth(me): Auth,
     Path(id): Path<i64>,
-    Form(form): Form<ItemForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let measure = match form.measure.trim() {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let measure = match field("measure").trim() {
         "" => None,
         m => Some(
             TargetMeasure::parse(m)
                 .ok_or_else(|| AppError::Invalid(baiqian_domain::Msg::new("plan.error.measure")))?,
         ),
     };
+    let problems = fields
+        .iter()
+        .filter(|(k, _)| k == "problem")
+        .map(|(_, v)| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::Invalid(baiqian_domain::Msg::new("plan.error.problem")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let item = NewPlanItem {
-        content: form.content,
-        measures: form.measures,
-        owner: form.owner,
-        deadline: form.deadline,
+        content: field("content"),
+        measures: field("measures"),
+        owner: field("owner"),
+        deadline: field("deadline"),
         measure,
+        problems,
     };
     state
         .db

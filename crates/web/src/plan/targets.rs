@@ -176,7 +176,13 @@ pub(super) struct CountedQuery {
     /// `1`: those the figure does not count yet (what is missing).
     #[serde(default)]
     missing: String,
+    /// The page of the list, from 1 (`COUNTED_PAGE` rows each).
+    #[serde(default)]
+    page: String,
 }
+
+/// Rows per page of the list behind a figure.
+const COUNTED_PAGE: usize = 100;
 
 /// A row of the list behind a figure: a village or a township.
 pub(crate) enum Counted {
@@ -193,7 +199,11 @@ struct CountedPage {
     year: i64,
     measure: TargetMeasure,
     missing: bool,
+    /// This page's rows of `total`.
     rows: Vec<Counted>,
+    total: usize,
+    page: usize,
+    pages: usize,
     min_stars: i64,
 }
 
@@ -239,7 +249,7 @@ pub(super) async fn counted(
     }
     let missing = q.missing == "1";
     let wanted = |s: &Standing| (s.count(measure) > 0) != missing;
-    let rows = match measure.among() {
+    let rows: Vec<Counted> = match measure.among() {
         baiqian_domain::plan::Among::Villages => state
             .db
             .village_standings(&campaign, &org, year)
@@ -257,6 +267,14 @@ pub(super) async fn counted(
             .map(Counted::Township)
             .collect(),
     };
+    let total = rows.len();
+    let pages = total.div_ceil(COUNTED_PAGE).max(1);
+    let page = q.page.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * COUNTED_PAGE)
+        .take(COUNTED_PAGE)
+        .collect();
     html(&CountedPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "targets").await?,
@@ -265,6 +283,9 @@ pub(super) async fn counted(
         measure,
         missing,
         rows,
+        total,
+        page,
+        pages,
         min_stars: campaign.rule.min_stars,
     })
 }

@@ -23,7 +23,7 @@ async fn summary(app: &TestApp, code: &str, who: &Who) -> serde_json::Value {
 }
 
 /// Reports a problem of 新民村 as `who` and returns its id.
-async fn report(app: &TestApp, who: &Who, deadline: &str, owner_login: &str) -> i64 {
+pub(crate) async fn report(app: &TestApp, who: &Who, deadline: &str, owner_login: &str) -> i64 {
     let res = app
         .post_form(
             &format!("/orgs/{XINMIN}/problems"),
@@ -46,14 +46,14 @@ async fn report(app: &TestApp, who: &Who, deadline: &str, owner_login: &str) -> 
         .expect("redirect to the problem")
 }
 
-async fn status_of(app: &TestApp, id: i64, who: &Who) -> String {
+pub(crate) async fn status_of(app: &TestApp, id: i64, who: &Who) -> String {
     let res = app.get(&format!("/problems/{id}"), who).await;
     assert_eq!(res.status, StatusCode::OK);
     res.between("id=\"problem-status\">", "</span>")
         .expect("status badge")
 }
 
-async fn recount_matches(app: &TestApp) {
+pub(crate) async fn recount_matches(app: &TestApp) {
     assert_eq!(
         app.db.problem_tallies_kept().await.expect("kept"),
         app.db.problem_tallies_recounted().await.expect("recounted"),

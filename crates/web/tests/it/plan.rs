@@ -33,21 +33,46 @@ async fn item(app: &TestApp, who: &Who, code: &str, year: i64, key: &str) -> (i6
     )
 }
 
-/// The rows of the list behind a figure.
-async fn listed(app: &TestApp, who: &Who, path: &str) -> Vec<String> {
-    let res = app.get(path, who).await;
-    assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.text());
-    // Each row: `<tr class="counted-row">` then its name as the row header's link.
-    res.text()
-        .split("<tr class=\"counted-row\">")
-        .skip(1)
-        .map(|row| {
-            let link = between(row, "<a href=\"", "</a>").unwrap_or_default();
-            link.split_once('>')
-                .map(|(_, n)| n.to_string())
-                .unwrap_or_default()
-        })
-        .collect()
+/// The rows of the list behind a figure, every page of it; the total it shows is their number.
+pub(crate) async fn listed(app: &TestApp, who: &Who, path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut next = Some(path.to_string());
+    let mut total = None;
+    while let Some(path) = next.take() {
+        let res = app.get(&path, who).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.text());
+        let text = res.text();
+        let rows: Vec<String> = text
+            .split("<tr class=\"counted-row\">")
+            .skip(1)
+            .map(|row| {
+                let link = between(row, "<a href=\"", "</a>").unwrap_or_default();
+                link.split_once('>')
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(rows.len() <= 100, "a page holds at most 100 rows");
+        names.extend(rows);
+        total = between(
+            &text,
+            "id=\"counted-total\"><span class=\"figure\">",
+            "</span>",
+        )
+        .map(|n| n.replace(',', "").parse::<usize>().expect("a total"));
+        next = text.find("\" id=\"next-page\"").map(|end| {
+            let start = text[..end]
+                .rfind("<a href=\"")
+                .map_or(end, |i| i + "<a href=\"".len());
+            text[start..end].replace("&amp;", "&")
+        });
+    }
+    assert_eq!(
+        total,
+        Some(names.len()),
+        "{path}: the total is the rows listed"
+    );
+    names
 }
 
 async fn targets_are_counted_from_the_ratings(app: TestApp) {

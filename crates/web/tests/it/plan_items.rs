@@ -1,0 +1,240 @@
+//! A village plan's item closes problems (村村有计划): the item names problems of its own village
+//! still open; when the village marks it done, each of them still open is recorded as rectified in
+//! the same transaction, and the township checks and closes them (four eyes) — the village never
+//! closes its own. Bad links are refused and write nothing.
+
+use axum::http::StatusCode;
+
+use crate::both;
+use crate::ledger::{recount_matches, report, status_of};
+use crate::support::codes::{LONGSHAN, MEISHAN, XINMIN};
+use crate::support::{TestApp, Who};
+
+fn item<'a>(problems: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("content", "活动室漏雨等问题整改"),
+        ("measures", "修缮屋顶，问题清单逐条销号"),
+        ("owner", "村党支部书记"),
+        ("deadline", "2016-09-30"),
+        ("measure", "villages_advanced"),
+    ];
+    fields.extend(problems.iter().map(|p| ("problem", *p)));
+    fields
+}
+
+/// Starts `code`'s plan of 2016 as `who` and returns its id.
+async fn start_plan(app: &TestApp, who: &Who, code: &str, title: &str) -> i64 {
+    let path = format!("/orgs/{code}/plans/2016");
+    let res = app.post_form(&path, &[("title", title)], who).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    app.get(&path, who)
+        .await
+        .between("action=\"/plans/", "/")
+        .and_then(|id| id.parse().ok())
+        .expect("the plan's forms")
+}
+
+async fn a_village_plan_item_rectifies_its_problems_and_the_township_closes_them(app: TestApp) {
+    let village = app.login("xinmin.secretary").await;
+    let town = app.login("meishan.admin").await;
+    let other_village = app.login("longshan.secretary").await;
+    // Three problems of 新民村: one open, one already rectified, one the plan leaves alone; and
+    // one closed, which no plan may take up.
+    let open = report(&app, &village, "2016-09-30", "").await;
+    let rectified = report(&app, &village, "2016-09-30", "").await;
+    let untouched = report(&app, &village, "2016-09-30", "").await;
+    let closed = report(&app, &village, "2016-09-30", "").await;
+    for id in [rectified, closed] {
+        let res = app
+            .post_form(
+                &format!("/problems/{id}/steps"),
+                &[("step", "rectify"), ("note", "已修缮")],
+                &village,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    let res = app
+        .post_form(
+            &format!("/problems/{closed}/checks"),
+            &[("step", "verify"), ("note", "")],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // A problem of another village, for a link that must be refused.
+    let res = app
+        .post_form(
+            &format!("/orgs/{LONGSHAN}/problems"),
+            &[
+                ("village", LONGSHAN),
+                ("source", "survey"),
+                ("description", "党员名册未更新"),
+                ("item_code", "A03"),
+                ("owner_name", "李明"),
+                ("owner_login", ""),
+                ("measures", "重新核对名册"),
+                ("deadline", "2016-09-30"),
+            ],
+            &other_village,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let elsewhere: i64 = res
+        .location()
+        .and_then(|l| l.strip_prefix("/problems/").and_then(|n| n.parse().ok()))
+        .expect("redirect to the problem");
+
+    let id = start_plan(&app, &village, XINMIN, "新民村2016年晋位计划").await;
+    // The item form offers the village's problems not yet closed, and only those.
+    let page = app
+        .get(&format!("/orgs/{XINMIN}/plans/2016"), &village)
+        .await
+        .text();
+    for p in [open, rectified, untouched] {
+        assert!(
+            page.contains(&format!("name=\"problem\" value=\"{p}\"")),
+            "problem {p} offered"
+        );
+    }
+    assert!(!page.contains(&format!("name=\"problem\" value=\"{closed}\"")));
+    assert!(!page.contains(&format!("name=\"problem\" value=\"{elsewhere}\"")));
+
+    // Another village's problem, a closed one, a number that is none, too many: refused, nothing
+    // written.
+    let items = format!("/plans/{id}/items");
+    let audits = app.audit_count().await;
+    let many: Vec<String> = (1..=51).map(|n| n.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for bad in [
+        vec![elsewhere.to_string()],
+        vec![closed.to_string()],
+        vec!["x".to_string()],
+        vec!["99999999".to_string()],
+    ] {
+        let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+        let res = app.post_form(&items, &item(&bad), &village).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+    }
+    let res = app.post_form(&items, &item(&many), &village).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count().await, audits, "refusals write nothing");
+
+    let (open_s, rectified_s) = (open.to_string(), rectified.to_string());
+    let res = app
+        .post_form(&items, &item(&[&open_s, &rectified_s, &open_s]), &village)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    app.post_form(&format!("/plans/{id}/submit"), &[], &village)
+        .await;
+    let res = app
+        .post_form(
+            &format!("/plans/{id}/decide"),
+            &[("action", "approve")],
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let plan = app
+        .db
+        .plan_of(&app.node(XINMIN).await, 2016)
+        .await
+        .unwrap()
+        .unwrap();
+    let served: Vec<i64> = plan.items[0].problems.iter().map(|p| p.id).collect();
+    assert_eq!(served, [open, rectified], "named once each");
+    // The page lists them, and says what marking the item done will record: only the open one.
+    let page = app
+        .get(&format!("/orgs/{XINMIN}/plans/2016"), &village)
+        .await;
+    let listed = page
+        .between(
+            &format!("id=\"item-{}-problems\">", plan.items[0].id),
+            "</ul>",
+        )
+        .expect("the item's problems");
+    assert!(listed.contains(&format!("/problems/{open}\"")), "{listed}");
+    assert!(listed.contains(&format!("/problems/{rectified}\"")));
+    assert!(page.text().contains("完成后，1 个问题记为已整改"));
+
+    // Done: the open problem is rectified by the village in the same step; the others stand.
+    let done = format!("/plans/{id}/done");
+    let first = plan.items[0].id.to_string();
+    let res = app.post_form(&done, &[("item", &first)], &village).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(status_of(&app, open, &town).await, "已整改待验收");
+    assert_eq!(status_of(&app, rectified, &town).await, "已整改待验收");
+    assert_eq!(status_of(&app, untouched, &town).await, "待整改");
+    let history = app.get(&format!("/problems/{open}"), &town).await.text();
+    assert!(
+        history.contains("新民村2016年晋位计划 · 活动室漏雨等问题整改"),
+        "the rectification names the plan and item"
+    );
+    let res = app.post_form(&done, &[("item", &first)], &village).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "done once");
+    recount_matches(&app).await;
+
+    // The village does not close its own work; the township does.
+    let check = format!("/problems/{open}/checks");
+    let verify = [("step", "verify"), ("note", "")];
+    let res = app.post_form(&check, &verify, &village).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = app.post_form(&check, &verify, &town).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(status_of(&app, open, &village).await, "已销号");
+    recount_matches(&app).await;
+
+    // A township's scheme names no problems: the village's work is the village's plan.
+    let scheme = start_plan(&app, &town, MEISHAN, "煤山镇2016年整乡提升方案").await;
+    let untouched_s = untouched.to_string();
+    let res = app
+        .post_form(
+            &format!("/plans/{scheme}/items"),
+            &item(&[&untouched_s]),
+            &town,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(a_village_plan_item_rectifies_its_problems_and_the_township_closes_them);
+
+/// The demo's 陈塔村 has its approved 2016 plan: the first item done, its problems rectified
+/// and waiting on 和孚镇's check (on the township's task list), the second item still open.
+async fn the_demo_village_plan_waits_on_the_township(app: TestApp) {
+    let town = app.login("hefu.admin").await;
+    let village = app.login("chenta.secretary").await;
+    let plan = app
+        .db
+        .plan_of(&app.node(baiqian_demo::CHENTA).await, 2016)
+        .await
+        .unwrap()
+        .expect("陈塔村's plan");
+    assert_eq!(plan.status.as_str(), "approved");
+    assert_eq!(plan.items.len(), 2);
+    assert!(plan.items[0].done_at.is_some() && plan.items[1].done_at.is_none());
+    assert!(
+        !plan.items[0].problems.is_empty(),
+        "the item serves problems"
+    );
+    for p in &plan.items[0].problems {
+        assert_eq!(status_of(&app, p.id, &village).await, "已整改待验收");
+    }
+    let tasks = app.get("/api/v1/me/tasks", &town).await.json();
+    assert!(
+        tasks["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "problem_verify"),
+        "{tasks}"
+    );
+    let page = app
+        .get(
+            &format!("/orgs/{}/plans/2016", baiqian_demo::CHENTA),
+            &village,
+        )
+        .await
+        .text();
+    assert!(page.contains("陈塔村2016年晋位计划"));
+}
+both!(the_demo_village_plan_waits_on_the_township);
