@@ -15,7 +15,7 @@ use baiqian_store::user::NewUser;
 use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db, StoreError};
 use baiqian_web::auth::{hash_password, random_token, sha256_hex};
-use baiqian_web::clock::{Clock, SystemClock};
+use baiqian_web::clock::{Clock, DemoClock, SystemClock};
 use baiqian_web::{AppState, Config, DemoLoginEntry, DemoLogins};
 use clap::{Args, Parser, Subcommand};
 
@@ -364,6 +364,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let store = open(&db).await?;
             let vault = server.key.vault(&db)?;
+            // The demo world lives on its own calendar: built as of its today, served on a clock
+            // that runs on from there (or from its last change, when served again).
+            let base = baiqian_demo::calendar_start(store.latest_audit_at().await?);
+            let clock: Arc<dyn Clock> = Arc::new(DemoClock::from(base));
             if store.org_count_all().await? == 0 {
                 let hasher = |pw: &str| hash_password(pw).unwrap_or_default();
                 let built = baiqian_demo::build(
@@ -376,7 +380,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     } else {
                         baiqian_demo::Roster::MembersAndActivity
                     },
-                    clock.now_ms(),
+                    baiqian_demo::DEMO_TODAY_MS,
                 )
                 .await?;
                 println!(

@@ -167,6 +167,15 @@ fn tampering_with_the_audit_log_is_named_on_sqlite() {
     let built = format!("sqlite://{}/world.db", dir.display());
     let (ok, out) = run(&["demo", "--no-serve", "--light", "--db", &built]);
     assert!(ok, "{out}");
+    // The demo is built on its own calendar: every change recorded at the demo's today.
+    let off_calendar = rt().block_on(scalar(
+        &built,
+        &format!(
+            "SELECT COUNT(*) FROM audit_log WHERE at <> {}",
+            baiqian_demo::DEMO_TODAY_MS
+        ),
+    ));
+    assert_eq!(off_calendar, 0, "every change dated at the demo's today");
     tampering_is_named(&Sqlite { dir: dir.clone() }, &built);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,25 @@ use baiqian_store::{Actor, Db, StoreError};
 /// The one password of every demo account, shown on the login page in demo mode.
 pub const DEMO_PASSWORD: &str = "Baiqian@2016";
 
+/// The demo world's today: 2016-03-01 09:30 China time, the campaign's first spring. The world
+/// is built as of this moment (the 2015 round published, the 2016 round under way, a year of
+/// activity days up to February 2016, 和孚镇's survey and its problems with their deadlines) and
+/// `baiqian demo` serves it on a calendar that runs on from here (`web::clock::DemoClock`), so
+/// every page agrees on one today. The tests build and read the same world at the same moment.
+pub const DEMO_TODAY_MS: i64 = 1_456_795_800_000;
+
+/// Where the demo's calendar starts when it is served: just after the last audited change if
+/// that was made on the demo's calendar (within a year of its today), so the log never goes back
+/// in time across restarts; otherwise (a new world, or the last change made on the real clock,
+/// such as `baiqian token issue`) at the demo's today.
+pub fn calendar_start(latest_audit_at: Option<i64>) -> i64 {
+    const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+    match latest_audit_at {
+        Some(at) if (DEMO_TODAY_MS..DEMO_TODAY_MS + YEAR_MS).contains(&at) => at + 1_000,
+        _ => DEMO_TODAY_MS,
+    }
+}
+
 /// The default seed of `baiqian demo`.
 pub const DEFAULT_SEED: u64 = 2016;
 

@@ -139,3 +139,16 @@ fn demo_accounts_fit_their_nodes() {
         assert!(baiqian_domain::password::parse_login(a.login).is_ok());
     }
 }
+
+#[test]
+fn the_demo_calendar_starts_at_its_today_or_after_its_last_change() {
+    assert_eq!(calendar_start(None), DEMO_TODAY_MS);
+    // Served again: on from the last change made on the demo's calendar.
+    let later = DEMO_TODAY_MS + 3_600_000;
+    assert_eq!(calendar_start(Some(DEMO_TODAY_MS)), DEMO_TODAY_MS + 1_000);
+    assert_eq!(calendar_start(Some(later)), later + 1_000);
+    // A change made on the real clock (a token issued from the command line in 2026), or one
+    // before the demo's today: the calendar starts at its today again.
+    assert_eq!(calendar_start(Some(1_796_000_000_000)), DEMO_TODAY_MS);
+    assert_eq!(calendar_start(Some(DEMO_TODAY_MS - 1)), DEMO_TODAY_MS);
+}

@@ -184,6 +184,18 @@ impl Db {
             .collect()
     }
 
+    /// When the last audited change was made, if any: where a calendar of its own (the demo's)
+    /// goes on from, so that time never runs backwards in the log.
+    pub async fn latest_audit_at(&self) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query("SELECT at FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+
     /// How many audit rows there are in all (tests compare it before and after a request).
     pub async fn audit_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM audit_log")

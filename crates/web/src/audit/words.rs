@@ -91,6 +91,19 @@ pub const ENTITIES: &[&str] = &[
     "project_village",
 ];
 
+/// Fields whose values are codes of a vocabulary, and where their words are (a field may name
+/// codes of more than one: a project's kind, a visit's kind).
+const CODED: &[(&str, &str)] = &[
+    ("measure", "plan.measure."),
+    ("kind", "project.kind."),
+    ("kind", "visit.kind."),
+    ("origin", "cadre.origin."),
+    ("grade", "cadre.grade."),
+    ("end_kind", "cadre.end."),
+    ("sent_from", "cadre.sent_from."),
+    ("source", "problem.source."),
+];
+
 /// Fields held as 0/1 numbers that mean yes/no.
 const FLAG_FIELDS: &[&str] = &[
     "mobile",
@@ -211,7 +224,11 @@ pub fn value(tr: Tr, field: &str, v: &Value) -> String {
                 "stage" => Some(tr.t(&format!("rating.stage.{s}")).to_string()),
                 "class" => Some(tr.t(&format!("rating.class.{s}")).to_string()),
                 "status" => Some(words(tr, "audit.status.", s)),
-                _ => None,
+                _ => CODED
+                    .iter()
+                    .filter(|(f, _)| *f == field)
+                    .map(|(_, prefix)| words(tr, prefix, s))
+                    .find(|w| w != s),
             };
             coded.unwrap_or_else(|| s.clone())
         }

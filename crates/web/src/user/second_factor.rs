@@ -235,7 +235,8 @@ async fn check_code(
         };
         let secret = open_secret(state, &sealed)?;
         let last = u64::try_from(record.last_step).unwrap_or(0);
-        let Some(step) = secret.matching_step(&code, unix_secs(now), last) else {
+        // The code on the user's phone follows the wall clock, whatever the app's calendar.
+        let Some(step) = secret.matching_step(&code, unix_secs(state.clock.wall_ms()), last) else {
             return Ok(None);
         };
         let step = i64::try_from(step).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -427,7 +428,7 @@ async fn confirm(
     let record = state.db.totp_record(me.user.id).await?;
     let step = match (record.sealed_secret, factor::parse_code(&form.code)) {
         (Some(sealed), Some(code)) => {
-            open_secret(&state, &sealed)?.matching_step(&code, unix_secs(now), 0)
+            open_secret(&state, &sealed)?.matching_step(&code, unix_secs(state.clock.wall_ms()), 0)
         }
         _ => None,
     };

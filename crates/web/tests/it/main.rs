@@ -14,6 +14,7 @@ mod cadre;
 mod charts;
 mod checkin;
 mod checkin_readers;
+mod crawl;
 mod excel;
 mod exports;
 mod figures;

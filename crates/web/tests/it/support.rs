@@ -13,8 +13,9 @@ use baiqian_web::clock::ManualClock;
 use baiqian_web::{AppState, Config};
 use tower::ServiceExt;
 
-/// 2016-03-01 09:30 China time: the campaign's first spring.
-pub const T0: i64 = 1_456_795_800_000;
+/// 2016-03-01 09:30 China time, the campaign's first spring: the demo world's today, as
+/// `baiqian demo` serves it.
+pub const T0: i64 = baiqian_demo::DEMO_TODAY_MS;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 static DEMO_HASH: OnceLock<String> = OnceLock::new();
