@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use baiqian_domain::org::Level;
-use baiqian_domain::plan::{CriterionCheck, Standing, TownshipFacts};
+use baiqian_domain::plan::{CriterionCheck, Standing, TargetMeasure, TownshipFacts};
 use baiqian_domain::rating::VillageClass;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -92,10 +92,13 @@ enum Reach {
     Everything,
 }
 
-/// The reach of a change by the kind of record it changed (`audit_log.entity`). A new kind of
-/// record reaches everything until it is classified here.
-fn reach(entity: &str) -> Reach {
+/// The reach of a change by the kind of record it changed and how (`audit_log.entity`,
+/// `action`). A new kind of record reaches everything until it is classified here.
+fn reach(entity: &str, action: &str) -> Reach {
     match entity {
+        // A node renamed or its Party organization edited: the name a township's row shows,
+        // nothing the figures count. Created, moved or retired: the tree's shape.
+        "org" if action == "update" => Reach::Township,
         "member"
         | "member_card"
         | "user"
@@ -139,14 +142,16 @@ async fn changed_townships(
     if seq < since || seq - since > MAX_CHANGES {
         return Ok(None);
     }
-    let rows = sqlx::query("SELECT entity, org_path FROM audit_log WHERE seq > $1 AND seq <= $2")
-        .bind(since)
-        .bind(seq)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT entity, action, org_path FROM audit_log WHERE seq > $1 AND seq <= $2")
+            .bind(since)
+            .bind(seq)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut paths = BTreeSet::new();
     for r in &rows {
-        match reach(&r.try_get::<String, _>("entity")?) {
+        let (entity, action): (String, String) = (r.try_get("entity")?, r.try_get("action")?);
+        match reach(&entity, &action) {
             Reach::Nothing => {}
             Reach::Township => {
                 paths.insert(r.try_get::<String, _>("org_path")?);
@@ -228,6 +233,18 @@ const VILLAGES_RATED: &str = "FROM orgs o \
 /// 晋位提升 in SQL: more stars than at the baseline, or five.
 const ADVANCED: &str = "a.stars IS NOT NULL AND (a.stars >= 5 OR a.stars > COALESCE(b.stars, 99))";
 
+/// Whether a village counts for a measure among villages, in SQL over `VILLAGES_RATED`.
+fn counted_sql(measure: TargetMeasure) -> Option<String> {
+    match measure {
+        TargetMeasure::PioneerVillages => {
+            Some("COALESCE(a.class_manual, a.class) = 'pioneer'".into())
+        }
+        TargetMeasure::VillagesAdvanced => Some(format!("({ADVANCED})")),
+        TargetMeasure::VillagesAtFourStars => Some("a.stars >= 4".into()),
+        TargetMeasure::TownshipsAdvanced | TargetMeasure::ModelTownships => None,
+    }
+}
+
 impl Db {
     /// Every village under a node, in the tree's order, with what the targets count of it.
     pub async fn village_standings(
@@ -236,6 +253,56 @@ impl Db {
         node: &Node,
         year: i64,
     ) -> Result<Vec<VillageStanding>> {
+        self.villages_where(campaign, node, year, "1 = 1", (i64::MAX, 0))
+            .await
+    }
+
+    /// One page of the villages a measure counts under a node (or, `missing`, of those it does
+    /// not count yet), in the tree's order, and how many there are in all: the list behind a
+    /// figure, filtered and paged in SQL. `None` for a measure among townships.
+    pub async fn counted_villages(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
+        year: i64,
+        (measure, missing): (TargetMeasure, bool),
+        (limit, offset): (i64, i64),
+    ) -> Result<Option<(i64, Vec<VillageStanding>)>> {
+        let Some(counted) = counted_sql(measure) else {
+            return Ok(None);
+        };
+        // A village without a rating of the year counts for no measure: NULL is not counted.
+        let filter = if missing {
+            format!("NOT COALESCE({counted}, FALSE)")
+        } else {
+            format!("COALESCE({counted}, FALSE)")
+        };
+        let mut conn = self.pool().acquire().await?;
+        let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
+        let upper = baiqian_domain::org::path_upper_bound(&node.path);
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {VILLAGES_RATED} AND {filter}"))
+            .bind(round)
+            .bind(base)
+            .bind(&node.path)
+            .bind(&upper)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        drop(conn);
+        let rows = self
+            .villages_where(campaign, node, year, &filter, (limit, offset))
+            .await?;
+        Ok(Some((total, rows)))
+    }
+
+    async fn villages_where(
+        &self,
+        campaign: &Campaign,
+        node: &Node,
+        year: i64,
+        filter: &str,
+        (limit, offset): (i64, i64),
+    ) -> Result<Vec<VillageStanding>> {
         let mut conn = self.pool().acquire().await?;
         let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
@@ -243,12 +310,14 @@ impl Db {
             "SELECT o.code, o.name, o.path, a.stars, b.stars AS base_stars, \
              COALESCE(a.class_manual, a.class) AS class, \
              CASE WHEN {ADVANCED} THEN 1 ELSE 0 END AS advanced \
-             {VILLAGES_RATED} ORDER BY o.path"
+             {VILLAGES_RATED} AND {filter} ORDER BY o.path LIMIT $5 OFFSET $6"
         ))
         .bind(round)
         .bind(base)
         .bind(&node.path)
         .bind(&upper)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
         rows.iter()

@@ -248,33 +248,47 @@ pub(super) async fn counted(
         return Err(AppError::NotFound);
     }
     let missing = q.missing == "1";
-    let wanted = |s: &Standing| (s.count(measure) > 0) != missing;
-    let rows: Vec<Counted> = match measure.among() {
-        baiqian_domain::plan::Among::Villages => state
-            .db
-            .village_standings(&campaign, &org, year)
-            .await?
-            .into_iter()
-            .filter(|v| wanted(&v.standing))
-            .map(Counted::Village)
-            .collect(),
-        baiqian_domain::plan::Among::Townships => state
-            .db
-            .township_standings(&campaign, &org, year)
-            .await?
-            .into_iter()
-            .filter(|t| wanted(&t.standing))
-            .map(Counted::Township)
-            .collect(),
+    let page = q
+        .page
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, 100_000);
+    let (total, rows): (usize, Vec<Counted>) = match measure.among() {
+        baiqian_domain::plan::Among::Villages => {
+            let limit = COUNTED_PAGE as i64;
+            let offset = ((page - 1) * COUNTED_PAGE) as i64;
+            let (total, rows) = state
+                .db
+                .counted_villages(&campaign, &org, year, (measure, missing), (limit, offset))
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (
+                usize::try_from(total).unwrap_or(0),
+                rows.into_iter().map(Counted::Village).collect(),
+            )
+        }
+        baiqian_domain::plan::Among::Townships => {
+            let wanted = |s: &Standing| (s.count(measure) > 0) != missing;
+            let all: Vec<TownshipStanding> = state
+                .db
+                .township_standings(&campaign, &org, year)
+                .await?
+                .into_iter()
+                .filter(|t| wanted(&t.standing))
+                .collect();
+            let total = all.len();
+            let rows = all
+                .into_iter()
+                .skip((page - 1) * COUNTED_PAGE)
+                .take(COUNTED_PAGE)
+                .map(Counted::Township)
+                .collect();
+            (total, rows)
+        }
     };
-    let total = rows.len();
     let pages = total.div_ceil(COUNTED_PAGE).max(1);
-    let page = q.page.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
-    let rows = rows
-        .into_iter()
-        .skip((page - 1) * COUNTED_PAGE)
-        .take(COUNTED_PAGE)
-        .collect();
+    let page = page.min(pages);
     html(&CountedPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "targets").await?,

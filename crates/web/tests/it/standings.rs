@@ -1,8 +1,9 @@
 //! The campaign's figures remembered between changes (`store::plan::standing`): a change that
-//! never enters the pass leaves them as they were, a village's rating has only its township
-//! counted again, a change of the tree counts everything again — and each answer equals a whole
+//! never enters the pass leaves them as they were, a village's rating or name has only its
+//! township counted again, a change of the tree's shape counts everything again — and each answer equals a whole
 //! pass counted afresh.
 
+use axum::http::StatusCode;
 use baiqian_domain::scope::Scope;
 use baiqian_store::plan::StandingsReads;
 
@@ -10,7 +11,7 @@ use crate::both;
 use crate::ledger::report;
 use crate::rating::approve_xinmin_2016;
 use crate::support::TestApp;
-use crate::support::codes::{CITY, XINMIN};
+use crate::support::codes::{CITY, HONGQIAO, XINMIN};
 
 /// Reads the city's township standings and checks them against a whole pass; returns how the
 /// read was answered (the counters' change).
@@ -65,7 +66,7 @@ async fn each_change_counts_again_what_it_reaches(app: TestApp) {
         "{rating:?}"
     );
 
-    // The tree changed (a village renamed): everything is counted again.
+    // A village renamed: the tree's shape stands, its township is counted again.
     let city = app.login("city.admin").await;
     let node = app
         .db
@@ -87,13 +88,24 @@ async fn each_change_counts_again_what_it_reaches(app: TestApp) {
             &city,
         )
         .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let renamed = read_and_check(&app).await;
     assert_eq!(
-        res.status,
-        axum::http::StatusCode::SEE_OTHER,
-        "{}",
-        res.text()
+        (renamed.whole, renamed.townships_recounted),
+        (0, 1),
+        "{renamed:?}"
     );
-    let tree = read_and_check(&app).await;
-    assert_eq!(tree.whole, 1, "{tree:?}");
+
+    // The tree's shape changed (the village moved to 洪桥镇): everything is counted again.
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/move"),
+            &[("parent", HONGQIAO), ("reason", "区划调整")],
+            &city,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let moved = read_and_check(&app).await;
+    assert_eq!(moved.whole, 1, "{moved:?}");
 }
 both!(each_change_counts_again_what_it_reaches);
