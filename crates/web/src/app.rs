@@ -47,7 +47,10 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(from_fn(crate::excel::upload::pace))
         .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
-        .layer(from_fn(crate::error::render_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::error::render_errors,
+        ))
         .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(compression())

@@ -274,14 +274,26 @@ pub async fn authenticate(
     {
         req = check_csrf(req, &csrf).await?;
     }
-    req.extensions_mut().insert(Arc::new(CurrentUser {
+    let me = Arc::new(CurrentUser {
         user,
         actor,
         csrf: Some(csrf),
         stage,
-    }));
-    Ok(next.run(req).await)
+    });
+    req.extensions_mut().insert(me.clone());
+    let mut res = next.run(req).await;
+    if (res.status().is_client_error() || res.status().is_server_error())
+        && me.stage == AuthStage::Complete
+    {
+        // The error page keeps the reader's frame and menu (`error::render_errors`).
+        res.extensions_mut().insert(ErrorReader(me));
+    }
+    Ok(res)
 }
+
+/// The signed-in reader of a page that failed, for its error page's frame.
+#[derive(Clone)]
+pub struct ErrorReader(pub Arc<CurrentUser>);
 
 /// How far into a multipart body its `csrf` field is looked for.
 const CSRF_SCAN_BYTES: usize = 64 * 1024;

@@ -12,7 +12,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::Msg;
 use baiqian_store::StoreError;
 
+use axum::extract::State;
+
+use baiqian_domain::capability::Capability;
+
+use crate::auth::ErrorReader;
+use crate::frame::Frame;
 use crate::i18n::Tr;
+use crate::state::AppState;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
@@ -130,11 +137,50 @@ struct ErrorPage<'a> {
     tr: Tr,
     status: u16,
     message: &'a str,
+    hint: &'a str,
+}
+
+/// The error page of a signed-in reader: their frame and menu kept, the message and what to do.
+#[derive(Template)]
+#[template(path = "error_framed.html")]
+struct FramedErrorPage<'a> {
+    tr: Tr,
+    f: Frame,
+    status: u16,
+    message: &'a str,
+    hint: &'a str,
+}
+
+/// What the reader can do about an error of this status.
+fn hint_key(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "error.hint.not_found",
+        403 => "error.hint.forbidden",
+        409 => "error.hint.conflict",
+        400 | 422 => "error.hint.invalid",
+        413 => "error.hint.too_large",
+        429 => "error.hint.too_many",
+        500..=599 => "error.hint.internal",
+        _ => "error.hint.other",
+    }
+}
+
+/// A failed request as its error page needs it.
+struct Failed<'a> {
+    status: StatusCode,
+    path: &'a str,
+    query: Option<&'a str>,
+    info: ErrorInfo,
 }
 
 /// Renders error responses in the reader's language, as JSON under `/api/` and HTML elsewhere.
 /// Rejections from axum's own extractors (bad JSON, bad form, bad path) become the same shape.
-pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
+pub async fn render_errors(
+    State(state): State<AppState>,
+    tr: Tr,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let is_api = path.starts_with("/api/");
@@ -143,6 +189,7 @@ pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    let reader = res.extensions().get::<ErrorReader>().cloned();
     let ours = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -176,30 +223,40 @@ pub async fn render_errors(tr: Tr, req: Request, next: Next) -> Response {
             } else {
                 parts.status
             };
-            return finish(
-                tr,
-                is_api,
+            let failed = Failed {
                 status,
-                &path,
-                query.as_deref(),
-                ErrorInfo {
+                path: &path,
+                query: query.as_deref(),
+                info: ErrorInfo {
                     code,
                     msg: Msg::new(key),
                 },
-            );
+            };
+            return finish(&state, reader, tr, is_api, failed).await;
         }
     };
-    finish(tr, is_api, status, &path, query.as_deref(), info)
+    let failed = Failed {
+        status,
+        path: &path,
+        query: query.as_deref(),
+        info,
+    };
+    finish(&state, reader, tr, is_api, failed).await
 }
 
-fn finish(
+async fn finish(
+    state: &AppState,
+    reader: Option<ErrorReader>,
     tr: Tr,
     is_api: bool,
-    status: StatusCode,
-    path: &str,
-    query: Option<&str>,
-    info: ErrorInfo,
+    failed: Failed<'_>,
 ) -> Response {
+    let Failed {
+        status,
+        path,
+        query,
+        info,
+    } = failed;
     let login_step = match info.code {
         "unauthenticated" => Some("/login"),
         "second_factor_due" => Some(crate::auth::SECOND_FACTOR_PATH),
@@ -223,12 +280,36 @@ fn finish(
         }
         return res;
     }
+    let hint = tr.t(hint_key(status));
+    let here = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let framed = match reader {
+        Some(ErrorReader(me)) => match Frame::new(state, &me, tr, &here, "").await {
+            Ok(f) => FramedErrorPage {
+                tr,
+                f,
+                status: status.as_u16(),
+                message: &message,
+                hint,
+            }
+            .render()
+            .ok(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the error page's frame did not load");
+                None
+            }
+        },
+        None => None,
+    };
     let page = ErrorPage {
         tr,
         status: status.as_u16(),
         message: &message,
+        hint,
     };
-    match page.render() {
+    match framed.map_or_else(|| page.render(), Ok) {
         Ok(html) => {
             let mut res = Response::new(Body::from(html));
             *res.status_mut() = status;

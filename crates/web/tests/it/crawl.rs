@@ -195,3 +195,60 @@ fn the_checks_see_what_they_look_for() {
         ["/orgs/1?a=1&b=2"]
     );
 }
+
+/// An error page keeps a signed-in reader's frame and menu and says what to do; without an
+/// account it is the plain page, with the same message and advice; the API answers JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_page_keeps_the_frame_and_says_what_to_do() {
+    let Some(app) = TestApp::new(baiqian_store::Backend::Sqlite).await else {
+        return;
+    };
+    let town = app.login("meishan.admin").await;
+    // Outside 煤山镇: not found, inside the reader's frame.
+    let res = app.get("/orgs/330522101201", &town).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let page = res.text();
+    assert!(page.contains("id=\"sidenav\""), "the menu is kept");
+    assert!(page.contains("data-status=\"404\""));
+    assert!(page.contains("请检查网址"), "it says what to do");
+    assert!(faults(&visible(&page), &keys()).is_empty());
+    // A step out of turn: a conflict, with its reason and what to do.
+    let county = app.login("changxing.admin").await;
+    let scheme = app
+        .db
+        .plan_of(&app.node(crate::support::codes::HONGQIAO).await, 2016)
+        .await
+        .unwrap()
+        .expect("洪桥镇's scheme waits for 长兴县");
+    let decide = format!("/plans/{}/decide", scheme.id);
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let res = app
+        .post_form(&decide, &[("action", "approve")], &county)
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let page = res.text();
+    assert!(
+        page.contains("id=\"sidenav\"") && page.contains("请刷新页面"),
+        "{page}"
+    );
+    // In English too.
+    let en = app
+        .get_lang("/orgs/330522101201", &town.with_lang("en"))
+        .await
+        .text();
+    assert!(en.contains("id=\"sidenav\"") && en.contains("Check the address"));
+    // Without an account: the login (a page of the site), or the plain page for a bad path.
+    let res = app
+        .get("/static/nothing-here.css", &crate::support::Who::Anonymous)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let plain = res.text();
+    assert!(!plain.contains("id=\"sidenav\"") && plain.contains("请检查网址"));
+    // The API keeps its JSON.
+    let res = app.get("/api/v1/orgs/330522101201", &town).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.json()["error"]["code"], "not_found");
+}
