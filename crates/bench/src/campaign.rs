@@ -63,8 +63,8 @@ pub async fn measure(
         .filter(|c| c.level == baiqian_domain::org::Level::County)
         .collect();
     // Two kinds of change (`store::plan::standing`): a village's class decided reaches its
-    // township only, which is counted again; a change of the tree's shape (a village moved to
-    // another township) reaches everything, which is counted again. Reads with nothing
+    // township only, which is counted again; a change of the tree's shape above the villages (a
+    // township moved to another county) reaches everything, which is counted again. Reads with nothing
     // changed are remembered.
     let mut changes = Changes::new(db, city, township, year).await?;
     let (mut local, mut everything, mut remembered) = (Vec::new(), Vec::new(), Vec::new());
@@ -93,7 +93,7 @@ pub async fn measure(
     let mut out = vec![
         (
             format!(
-                "every target at every level and every township's advancement, counted after a village moved to another township ({} counties, {advanced} townships advanced)",
+                "every target at every level and every township's advancement, counted after a township moved to another county ({} counties, {advanced} townships advanced)",
                 counties.len()
             ),
             median(everything),
@@ -121,7 +121,7 @@ pub async fn measure(
         median(first_local),
     ));
     out.push((
-        "targets page of the province, first read after a village moved to another township"
+        "targets page of the province, first read after a township moved to another county"
             .to_string(),
         median(first_everything),
     ));
@@ -174,12 +174,12 @@ pub async fn measure(
 }
 
 /// The changes the bench makes between reads, each audited as a user's would be: a village's
-/// class decided and undone in turn, and the same village moved to the next township and back.
+/// class decided and undone in turn, and its township moved to the next county and back.
 struct Changes {
-    village: Node,
     assessment: i64,
     turn: bool,
-    /// The village's township, the one after it, and where the village is now.
+    /// The township, its county, the county after it, and where the township is now.
+    township: OrgCode,
     home: OrgCode,
     next: OrgCode,
     moved_out: bool,
@@ -189,18 +189,23 @@ impl Changes {
     async fn new(db: &Db, city: &Actor, township: &str, year: i64) -> Result<Self, BoxError> {
         let code = OrgCode::parse(township).map_err(|e| e.msg().key)?;
         let here = db.org(&city.scope, &code).await?;
-        let parent = OrgCode::parse(
+        let county = OrgCode::parse(
             here.parent_code
                 .as_deref()
                 .ok_or("the township has no county")?,
         )
         .map_err(|e| e.msg().key)?;
+        let root = city
+            .scope
+            .root
+            .clone()
+            .ok_or("the city admin has no node")?;
         let next = db
-            .org_children(&city.scope, &parent, false)
+            .org_children(&city.scope, &root, false)
             .await?
             .into_iter()
-            .find(|t| t.code != code && t.level == baiqian_domain::org::Level::Township)
-            .ok_or("the county has one township")?
+            .find(|c| c.code != county && c.level == baiqian_domain::org::Level::County)
+            .ok_or("the province has one county")?
             .code
             .clone();
         let village = db
@@ -214,10 +219,10 @@ impl Changes {
             .await?
             .ok_or("the village has no assessment of the year")?;
         Ok(Self {
-            village,
             assessment: assessment.id,
             turn: false,
-            home: code,
+            township: code,
+            home: county,
             next,
             moved_out: false,
         })
@@ -237,14 +242,15 @@ impl Changes {
         Ok(())
     }
 
-    /// The village moved to the next township and back in turn, with a reason: the tree's shape.
+    /// The township moved to the next county and back in turn, with a reason: the tree's shape
+    /// above the villages, which reaches everything.
     async fn tree(&mut self, db: &Db, city: &Actor, now: i64) -> Result<(), BoxError> {
         let to = if self.moved_out {
             &self.home
         } else {
             &self.next
         };
-        db.move_org(city, &self.village.code, to, "基准测试：区划调整", now)
+        db.move_org(city, &self.township, to, "基准测试：区划调整", now)
             .await?;
         self.moved_out = !self.moved_out;
         Ok(())

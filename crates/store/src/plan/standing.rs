@@ -8,8 +8,9 @@
 //! model township) is audited in its own transaction, so an unchanged sequence means unchanged
 //! records. When the sequence has moved, the audit rows since say what changed (`reach`): a
 //! change that never enters the pass (a member, a problem, a target's goal) leaves the figures
-//! as they were; a village's rating or a township's scheme or designation has the one township
-//! above it counted again, with the same rounds as the whole pass; anything else (the tree, a
+//! as they were; a village's rating, name or place or a township's scheme or designation has
+//! the township above it (or the two a village moved between) counted again, with the same
+//! rounds as the whole pass; anything else (a township or county created, moved or retired, a
 //! round, the campaign, a kind of change not yet classified, more than `MAX_CHANGES` changes)
 //! counts everything again. Every app node keeps its own memory and reads the sequence and the
 //! audit rows from the shared database, so none serves another's stale figures. (A test that
@@ -88,6 +89,9 @@ enum Reach {
     Nothing,
     /// It moves the township at or above the change's node, and only that one.
     Township,
+    /// The tree's shape changed at the node: a village's townships (the one it is in, and the
+    /// one it left), or everything when the node is not a village.
+    Village,
     /// It may move anything: the tree, a round, the campaign, or a kind not classified here.
     Everything,
 }
@@ -99,6 +103,7 @@ fn reach(entity: &str, action: &str) -> Reach {
         // A node renamed or its Party organization edited: the name a township's row shows,
         // nothing the figures count. Created, moved or retired: the tree's shape.
         "org" if action == "update" => Reach::Township,
+        "org" if matches!(action, "create" | "move" | "retire") => Reach::Village,
         "member"
         | "member_card"
         | "user"
@@ -142,19 +147,56 @@ async fn changed_townships(
     if seq < since || seq - since > MAX_CHANGES {
         return Ok(None);
     }
-    let rows =
-        sqlx::query("SELECT entity, action, org_path FROM audit_log WHERE seq > $1 AND seq <= $2")
-            .bind(since)
-            .bind(seq)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT entity, action, org_path, before_json FROM audit_log WHERE seq > $1 AND seq <= $2",
+    )
+    .bind(since)
+    .bind(seq)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut paths = BTreeSet::new();
     for r in &rows {
         let (entity, action): (String, String) = (r.try_get("entity")?, r.try_get("action")?);
+        let path: String = r.try_get("org_path")?;
         match reach(&entity, &action) {
             Reach::Nothing => {}
             Reach::Township => {
-                paths.insert(r.try_get::<String, _>("org_path")?);
+                paths.insert(path);
+            }
+            Reach::Village => {
+                // A village created, moved or retired changes its township's count (and, moved,
+                // the one it left); any other node's shape reaches everything.
+                let level: Option<String> = sqlx::query("SELECT level FROM orgs WHERE path = $1")
+                    .bind(&path)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?;
+                if level.as_deref() != Some(Level::Village.as_str()) {
+                    return Ok(None);
+                }
+                if action == "move" {
+                    let before: Option<String> = r.try_get("before_json")?;
+                    let left = before
+                        .as_deref()
+                        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                        .and_then(|b| b["parent_code"].as_str().map(str::to_string));
+                    let Some(left) = left else {
+                        return Ok(None);
+                    };
+                    let left_path: Option<String> =
+                        sqlx::query("SELECT path FROM orgs WHERE code = $1")
+                            .bind(&left)
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .map(|r| r.try_get(0))
+                            .transpose()?;
+                    let Some(left_path) = left_path else {
+                        return Ok(None);
+                    };
+                    paths.insert(left_path);
+                }
+                paths.insert(path);
             }
             Reach::Everything => return Ok(None),
         }

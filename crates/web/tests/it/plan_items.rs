@@ -238,3 +238,58 @@ async fn the_demo_village_plan_waits_on_the_township(app: TestApp) {
     assert!(page.contains("陈塔村2016年晋位计划"));
 }
 both!(the_demo_village_plan_waits_on_the_township);
+
+/// In Chromium, 新民村's secretary picks the problems a new item serves on a phone, and 陈塔村's
+/// approved plan shows its done item with its problems, at 360 and 1440 px, in Chinese and
+/// English. Screenshots: `target/browser-plan-items-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_a_village_plan_names_its_problems() {
+    use crate::browser::{keep_screenshot, overflow, required, submit_login, with_browser};
+    use fantoccini::Locator;
+    let Some((driver, chromium)) = required() else {
+        return;
+    };
+    let Some(app) = TestApp::new(baiqian_store::Backend::Sqlite).await else {
+        return;
+    };
+    let village = app.login("xinmin.secretary").await;
+    let problem = report(&app, &village, "2016-09-30", "").await;
+    start_plan(&app, &village, XINMIN, "新民村2016年晋位计划").await;
+    let xinmin = format!("/orgs/{XINMIN}/plans/2016");
+    let chenta = format!("/orgs/{}/plans/2016", baiqian_demo::CHENTA);
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        submit_login(&c, &base, "xinmin.secretary").await?;
+        c.wait().for_element(Locator::Css("main")).await?;
+        c.set_window_size(360, 900).await?;
+        c.goto(&format!("{base}{xinmin}")).await?;
+        c.wait().for_element(Locator::Id("new-item")).await?;
+        let offered = c
+            .find(Locator::Css(&format!(
+                "#pi-problems input[value='{problem}']"
+            )))
+            .await?;
+        offered.click().await?;
+        assert!(overflow(&c).await? <= 0, "the form is wider than the phone");
+        keep_screenshot(&c, "browser-plan-items-form-360.png").await?;
+        Ok(())
+    })
+    .await;
+    with_browser(&app, &driver, &chromium, move |c, base| async move {
+        submit_login(&c, &base, "chenta.secretary").await?;
+        c.wait().for_element(Locator::Css("main")).await?;
+        for (lang, width) in [("zh-CN", 360), ("zh-CN", 1440), ("en", 360), ("en", 1440)] {
+            c.set_window_size(width, 900).await?;
+            c.goto(&format!("{base}/lang/{lang}?back={chenta}")).await?;
+            c.wait()
+                .for_element(Locator::Css("ul.item-problems"))
+                .await?;
+            assert!(
+                overflow(&c).await? <= 0,
+                "the plan is wider than {width} px in {lang}"
+            );
+            keep_screenshot(&c, &format!("browser-plan-items-{lang}-{width}.png")).await?;
+        }
+        Ok(())
+    })
+    .await;
+}

@@ -1,6 +1,7 @@
 //! The campaign's figures remembered between changes (`store::plan::standing`): a change that
-//! never enters the pass leaves them as they were, a village's rating or name has only its
-//! township counted again, a change of the tree's shape counts everything again — and each answer equals a whole
+//! never enters the pass leaves them as they were, a village's rating, name or place has only
+//! its township (or the two it moved between) counted again, a new township counts everything
+//! again — and each answer equals a whole
 //! pass counted afresh.
 
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use crate::both;
 use crate::ledger::report;
 use crate::rating::approve_xinmin_2016;
 use crate::support::TestApp;
-use crate::support::codes::{CITY, HONGQIAO, XINMIN};
+use crate::support::codes::{CHANGXING, CITY, HONGQIAO, XINMIN};
 
 /// Reads the city's township standings and checks them against a whole pass; returns how the
 /// read was answered (the counters' change).
@@ -96,7 +97,7 @@ async fn each_change_counts_again_what_it_reaches(app: TestApp) {
         "{renamed:?}"
     );
 
-    // The tree's shape changed (the village moved to 洪桥镇): everything is counted again.
+    // The village moved to 洪桥镇: the township it left and the one it joined are counted again.
     let res = app
         .post_form(
             &format!("/orgs/{XINMIN}/move"),
@@ -106,6 +107,27 @@ async fn each_change_counts_again_what_it_reaches(app: TestApp) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let moved = read_and_check(&app).await;
-    assert_eq!(moved.whole, 1, "{moved:?}");
+    assert_eq!(
+        (moved.whole, moved.townships_recounted),
+        (0, 2),
+        "{moved:?}"
+    );
+
+    // A new township under 长兴县: the list of townships changed, everything is counted again.
+    let res = app
+        .post_form(
+            &format!("/orgs/{CHANGXING}/new"),
+            &[
+                ("level", "township"),
+                ("code", "330522199"),
+                ("name", "新设镇"),
+                ("party_org_kind", "committee"),
+            ],
+            &city,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let created = read_and_check(&app).await;
+    assert_eq!(created.whole, 1, "{created:?}");
 }
 both!(each_change_counts_again_what_it_reaches);
