@@ -158,11 +158,16 @@ pub(super) struct EventsPage {
     can_manage: bool,
     form: EventForm,
     error: Option<String>,
+    /// The app's time now: a day whose window has closed offers no QR code to scan.
+    now: i64,
 }
 
 impl EventsPage {
     fn time(&self, ms: &i64) -> String {
         self.tr.datetime(*ms)
+    }
+    fn open(&self, e: &Event) -> bool {
+        e.ends_at > self.now
     }
 }
 
@@ -204,6 +209,7 @@ pub(super) async fn events_page(
         can_manage: me.role().may_manage_members(),
         form,
         error: None,
+        now: state.clock.now_ms(),
     })
 }
 
@@ -262,6 +268,7 @@ pub(super) async fn create_event_form(
         can_manage: true,
         form,
         error: Some(tr.msg(&error)),
+        now: state.clock.now_ms(),
     };
     let mut res = html(&page)?;
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

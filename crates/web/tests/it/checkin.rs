@@ -688,6 +688,29 @@ async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
     assert!(
         text.contains("学习党章") && text.contains("2016年3月15日 09:00") && text.contains("/qr\"")
     );
+    // A day whose window has closed offers no QR code to scan.
+    let past = [
+        ("date", "2016-02-20"),
+        ("start", "09:00"),
+        ("end", "11:00"),
+        ("topic", "学习系列讲话"),
+        ("place", "村部会议室"),
+    ];
+    let res = app
+        .post_form(&format!("/orgs/{XINMIN}/events"), &past, &web)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let text = app
+        .get(&format!("/orgs/{XINMIN}/events"), &web)
+        .await
+        .text();
+    let row = crate::support::between(&text, "学习系列讲话", "</tr>").unwrap();
+    assert!(
+        row.contains("签到已结束") && !row.contains("/qr\""),
+        "{row}"
+    );
+    let row = crate::support::between(&text, "学习党章", "</tr>").unwrap();
+    assert!(row.contains("/qr\""), "{row}");
     // The end before the start, a bad date, markup: explained, nothing written.
     for (k, v, expect) in [
         ("end", "08:00", "结束时间"),
@@ -704,7 +727,7 @@ async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{k}");
         assert!(res.text().contains(expect), "{k}: {expect}");
     }
-    assert_eq!(app.audit_count().await, audit0 + 1);
+    assert_eq!(app.audit_count().await, audit0 + 2);
     // Outside scope: 404; a leader reads but does not schedule.
     assert_eq!(
         app.get(&format!("/orgs/{TONGQIAO}/events"), &web)
@@ -731,7 +754,7 @@ async fn events_page_lists_and_schedules_in_scope(app: TestApp) {
             .status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(app.audit_count().await, audit0 + 1);
+    assert_eq!(app.audit_count().await, audit0 + 2);
 }
 both!(events_page_lists_and_schedules_in_scope);
 
