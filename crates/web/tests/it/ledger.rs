@@ -154,6 +154,13 @@ async fn a_problem_goes_from_found_to_verified_by_the_right_hands(app: TestApp) 
     assert_eq!(app.audit_count().await, audits, "refusals write nothing");
     assert_eq!(status_of(&app, id, &village).await, "待整改");
 
+    // On the page the evidence comes before the step it supports (on a phone: upload, then close).
+    let page = app.get(&format!("/problems/{id}"), &village).await.text();
+    let (upload, rectify) = (
+        page.find("id=\"evidence-form\"").expect("upload form"),
+        page.find("id=\"step-rectify\"").expect("rectify form"),
+    );
+    assert!(upload < rectify, "the evidence form comes first");
     // The village works on it, shows its evidence, reports it done.
     let res = app
         .post_form(
