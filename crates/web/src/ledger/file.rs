@@ -10,7 +10,13 @@ use super::*;
 pub(super) struct FileQuery {
     year: Option<i64>,
     paper: Option<String>,
+    /// The list above a village: a page of `FILES_PAGE` rows, and a name to look for.
+    page: Option<String>,
+    q: Option<String>,
 }
+
+/// Rows per page of the files above a village.
+const FILES_PAGE: usize = 100;
 
 /// The year asked for (this year by default) and the day its ages are counted on; a year not
 /// yet begun, or before 2000, leads nowhere.
@@ -107,8 +113,14 @@ struct FilesPage {
     f: Frame,
     org: Node,
     year: i64,
+    /// This page's files, of `found` that match the search (`query`), of `villages` in all.
     files: Vec<VillageFile>,
-    /// Over every village listed: members, of them over 60, and land in tenths of a 亩.
+    villages: usize,
+    found: usize,
+    query: String,
+    page: usize,
+    pages: usize,
+    /// Over every village under the node: members, of them over 60, and land in tenths of a 亩.
     members: i64,
     over_60: i64,
     land_tenth_mu: i64,
@@ -131,6 +143,18 @@ impl FilesPage {
         f.income_fen
             .map(|x| x.yuan_text())
             .unwrap_or_else(|| "—".into())
+    }
+    fn found_text(&self) -> String {
+        self.tr
+            .f("file.found", &[("n", &self.tr.num(self.found as i64))])
+    }
+    /// The list's address for another page, keeping the year and the search.
+    fn page_url(&self, page: usize) -> String {
+        let q: String = form_urlencoded::byte_serialize(self.query.as_bytes()).collect();
+        format!(
+            "/orgs/{}/file?year={}&q={q}&page={page}",
+            self.org.code, self.year
+        )
     }
 }
 
@@ -177,12 +201,42 @@ pub(super) async fn show(
     let members = files.iter().map(|f| f.ages.total()).sum();
     let over_60 = files.iter().map(|f| f.ages.over_60()).sum();
     let land_tenth_mu = files.iter().filter_map(|f| f.entries.land_tenth_mu).sum();
+    let villages = files.len();
+    let query: String =
+        q.q.as_deref()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(40)
+            .collect();
+    let matching: Vec<VillageFile> = files
+        .into_iter()
+        .filter(|v| query.is_empty() || v.name.contains(&query) || v.township_name.contains(&query))
+        .collect();
+    let found = matching.len();
+    let pages = found.div_ceil(FILES_PAGE).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let files = matching
+        .into_iter()
+        .skip((page - 1) * FILES_PAGE)
+        .take(FILES_PAGE)
+        .collect();
     html(&FilesPage {
         tr,
         f,
         org,
         year,
         files,
+        villages,
+        found,
+        query,
+        page,
+        pages,
         members,
         over_60,
         land_tenth_mu,

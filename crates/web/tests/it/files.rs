@@ -189,6 +189,26 @@ async fn a_village_file_is_computed_from_the_roster_and_kept_by_year(app: TestAp
         res.text()
             .contains(&format!("/orgs/{CHENTA}/file?year=2016"))
     );
+    // The city's 985 files page by 100, with the figures over all of them, and find by name.
+    let city = app.login("city.admin").await;
+    let rows =
+        |res: &crate::support::TestResponse| res.text().matches("/file?year=2016\">").count();
+    let first = file(&app, "330500", 2016, &city).await;
+    assert_eq!(number(&first, "files-villages"), 985);
+    assert_eq!(rows(&first), 100);
+    assert!(first.text().contains("id=\"next-page\""));
+    let last = app.get("/orgs/330500/file?year=2016&page=10", &city).await;
+    assert_eq!(rows(&last), 85);
+    assert!(!last.text().contains("id=\"next-page\""));
+    let found = app
+        .get("/orgs/330500/file?year=2016&q=%E9%99%88%E5%A1%94", &city)
+        .await;
+    assert_eq!(rows(&found), 1, "陈塔村 alone");
+    assert!(
+        found
+            .text()
+            .contains(&format!("/orgs/{CHENTA}/file?year=2016"))
+    );
     let sheet = app
         .get(&format!("/orgs/{HEFU}/file.xlsx?year=2016"), &town)
         .await;
