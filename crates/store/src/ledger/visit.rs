@@ -406,16 +406,33 @@ impl Db {
         &self,
         node: &Node,
         leader: Option<i64>,
-        limit: i64,
+        (limit, offset): (i64, i64),
     ) -> Result<Vec<Visit>> {
         self.visits_where(
             &node.path,
             &path_upper_bound(&node.path),
             leader,
             None,
-            limit,
+            (limit, offset),
         )
         .await
+    }
+
+    /// How many visits there are to places under a node, maybe of one leader.
+    pub async fn count_visits_under(&self, node: &Node, leader: Option<i64>) -> Result<i64> {
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM visits v WHERE v.place_path >= $1 AND v.place_path < $2",
+        );
+        if leader.is_some() {
+            sql.push_str(" AND v.leader_id = $3");
+        }
+        let mut q = sqlx::query(&sql)
+            .bind(&node.path)
+            .bind(path_upper_bound(&node.path));
+        if let Some(l) = leader {
+            q = q.bind(l);
+        }
+        Ok(q.fetch_one(self.pool()).await?.try_get(0)?)
     }
 
     /// Visits to places in `[lower, upper)`, maybe of one leader or just the one `id`.
@@ -425,7 +442,7 @@ impl Db {
         upper: &str,
         leader: Option<i64>,
         id: Option<i64>,
-        limit: i64,
+        (limit, offset): (i64, i64),
     ) -> Result<Vec<Visit>> {
         let mut sql = String::from(
             "SELECT v.id, v.leader_id, l.name AS leader_name, l.title AS leader_title, v.visited_on, \
@@ -444,7 +461,11 @@ impl Db {
             n += 1;
             sql.push_str(&format!(" AND v.id = ${n}"));
         }
-        sql.push_str(" ORDER BY v.visited_on DESC, v.id DESC LIMIT $3");
+        // The offset is a number the caller computed, never text from a request.
+        sql.push_str(&format!(
+            " ORDER BY v.visited_on DESC, v.id DESC LIMIT $3 OFFSET {}",
+            offset.max(0)
+        ));
         let mut q = sqlx::query(&sql).bind(lower).bind(upper).bind(limit);
         if let Some(l) = leader {
             q = q.bind(l);
@@ -478,7 +499,7 @@ impl Db {
 
     /// One visit in scope.
     pub async fn visit(&self, scope: &Scope, id: i64) -> Result<Visit> {
-        self.visits_where(scope.lower(), scope.upper(), None, Some(id), 1)
+        self.visits_where(scope.lower(), scope.upper(), None, Some(id), (1, 0))
             .await?
             .into_iter()
             .next()

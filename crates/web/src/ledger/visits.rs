@@ -8,7 +8,11 @@ use baiqian_store::ledger::Leader;
 #[derive(Deserialize, Default)]
 pub(super) struct VisitQuery {
     leader: Option<i64>,
+    page: Option<String>,
 }
+
+/// Visits per page of the log.
+const VISITS_PAGE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "ledger/visits.html")]
@@ -26,9 +30,20 @@ struct VisitsPage {
     places: Vec<Node>,
     kinds: Vec<&'static str>,
     leader: Option<i64>,
+    /// The log's size, and this page of it.
+    total: i64,
+    page: i64,
+    pages: i64,
 }
 
 impl VisitsPage {
+    /// The log's address for another page, keeping the leader chosen.
+    fn page_url(&self, page: i64) -> String {
+        match self.leader {
+            Some(l) => format!("/orgs/{}/visits?leader={l}&page={page}", self.org.code),
+            None => format!("/orgs/{}/visits?page={page}", self.org.code),
+        }
+    }
     fn kind_name(&self, k: &VisitKind) -> String {
         self.tr.word("visit.kind", k.as_str())
     }
@@ -76,7 +91,18 @@ pub(super) async fn list(
     Query(q): Query<VisitQuery>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let visits = state.db.visits_under(&org, q.leader, 500).await?;
+    let total = state.db.count_visits_under(&org, q.leader).await?;
+    let pages = ((total + VISITS_PAGE - 1) / VISITS_PAGE).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let visits = state
+        .db
+        .visits_under(&org, q.leader, (VISITS_PAGE, (page - 1) * VISITS_PAGE))
+        .await?;
     let leaders = leaders_in_scope(&state, &me).await?;
     let loggable = loggable(&me, &leaders);
     let mut places = Vec::new();
@@ -104,6 +130,9 @@ pub(super) async fn list(
         places,
         kinds: VisitKind::ALL.iter().map(|k| k.as_str()).collect(),
         leader: q.leader,
+        total,
+        page,
+        pages,
     })
 }
 

@@ -465,7 +465,24 @@ async fn the_surveyed_town_and_the_pledges_are_the_articles(app: TestApp) {
         )
         .await;
     let head = log.between("id=\"visits-head\">", "</h2>").expect("count");
-    assert!(head.contains("<small>197</small>"), "68 + 127 + 2: {head}");
+    assert!(head.contains(">197</small>"), "68 + 127 + 2: {head}");
+    // The log pages by 50, keeping the leader: four pages, the last of 47.
+    let rows = |t: &str| t.matches("<tr id=\"visit-").count();
+    assert_eq!(rows(&log.text()), 50);
+    let next = between(&log.text(), "class=\"pager\">", "id=\"next-page\"").expect("a next page");
+    assert!(
+        next.contains(&format!("visits?leader={link}")) && next.contains("page=2"),
+        "{next}"
+    );
+    let last = app
+        .get(
+            &format!("/orgs/{CITY}/visits?leader={link}&page=4"),
+            &app.login("city.admin").await,
+        )
+        .await
+        .text();
+    assert_eq!(rows(&last), 47);
+    assert!(!last.contains("id=\"next-page\""));
 
     // The county secretary logs one more village: coverage follows; the list of the rest shrinks.
     let cxl = app.login("changxing.leader").await;
