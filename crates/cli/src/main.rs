@@ -33,6 +33,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Build the Huzhou demo world into the database (when it is empty), print the demo logins, and serve it.
+    ///
+    /// The demo lives on its own calendar: its today is 2016-03-01 09:30 China time, and its clock
+    /// runs on from there (from its last change when served again). Other commands use the real clock.
     Demo {
         /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
         #[arg(long, env = "BAIQIAN_DB", default_value = "sqlite://baiqian-demo.db")]

@@ -65,6 +65,35 @@ fn cell_error(errs: &mut Vec<ImportError>, row: usize, column: &'static str, e: 
     }
 }
 
+/// Where a roster row's person stands against the record: new to a village with no one in post
+/// (`Ok(true)`), the one in post already (`Ok(false)`), or refused — the village named twice in
+/// the file, or someone else in post (a change is an appointment, never a roster row).
+fn in_post(
+    seen: &mut HashSet<String>,
+    holders: &std::collections::HashMap<String, String>,
+    row: usize,
+    village: &Org,
+    name: &str,
+    other_key: &'static str,
+) -> std::result::Result<bool, ImportError> {
+    if !seen.insert(village.code.as_str().to_string()) {
+        return Err(ImportError {
+            row,
+            column: "village",
+            msg: Msg::new("cadre.error.village_twice").arg("name", &village.name),
+        });
+    }
+    match holders.get(village.code.as_str()) {
+        Some(holder) if holder == name => Ok(false),
+        Some(holder) => Err(ImportError {
+            row,
+            column: "name",
+            msg: Msg::new(other_key).arg("name", holder),
+        }),
+        None => Ok(true),
+    }
+}
+
 /// The villages under `node` in the actor's scope, and who is in post in each (by code).
 async fn villages_and_holders(
     db: &Db,
@@ -212,22 +241,17 @@ impl Db {
                 errors.extend(errs);
                 continue;
             };
-            if !seen.insert(village.code.as_str().to_string()) {
-                errors.push(ImportError {
-                    row: r.row,
-                    column: "village",
-                    msg: Msg::new("cadre.error.village_twice").arg("name", &village.name),
-                });
-                continue;
-            }
-            match holders.get(village.code.as_str()) {
-                Some(holder) if *holder == name => unchanged += 1,
-                Some(holder) => errors.push(ImportError {
-                    row: r.row,
-                    column: "name",
-                    msg: Msg::new("cadre.error.other_in_post").arg("name", holder),
-                }),
-                None => good.push(BulkSecretary {
+            match in_post(
+                &mut seen,
+                &holders,
+                r.row,
+                &village,
+                &name,
+                "cadre.error.other_in_post",
+            ) {
+                Ok(false) => unchanged += 1,
+                Err(e) => errors.push(e),
+                Ok(true) => good.push(BulkSecretary {
                     org_code: village.code.clone(),
                     name,
                     phone,
@@ -352,22 +376,17 @@ impl Db {
                 errors.extend(errs);
                 continue;
             };
-            if !seen.insert(village.code.as_str().to_string()) {
-                errors.push(ImportError {
-                    row: r.row,
-                    column: "village",
-                    msg: Msg::new("cadre.error.village_twice").arg("name", &village.name),
-                });
-                continue;
-            }
-            match holders.get(village.code.as_str()) {
-                Some(holder) if *holder == name => unchanged += 1,
-                Some(holder) => errors.push(ImportError {
-                    row: r.row,
-                    column: "name",
-                    msg: Msg::new("cadre.error.other_first_in_post").arg("name", holder),
-                }),
-                None => good.push(BulkFirstSecretary {
+            match in_post(
+                &mut seen,
+                &holders,
+                r.row,
+                &village,
+                &name,
+                "cadre.error.other_first_in_post",
+            ) {
+                Ok(false) => unchanged += 1,
+                Err(e) => errors.push(e),
+                Ok(true) => good.push(BulkFirstSecretary {
                     org_code: village.code.clone(),
                     name,
                     phone,

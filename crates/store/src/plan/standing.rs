@@ -295,7 +295,9 @@ impl Db {
         node: &Node,
         year: i64,
     ) -> Result<Vec<VillageStanding>> {
-        self.villages_where(campaign, node, year, "1 = 1", (i64::MAX, 0))
+        let mut conn = self.pool().acquire().await?;
+        let rounds = rounds(&mut conn, &node.path, campaign, year).await?;
+        self.villages_where(&mut conn, rounds, node, "1 = 1", (i64::MAX, 0))
             .await
     }
 
@@ -330,23 +332,22 @@ impl Db {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        drop(conn);
         let rows = self
-            .villages_where(campaign, node, year, &filter, (limit, offset))
+            .villages_where(&mut conn, (round, base), node, &filter, (limit, offset))
             .await?;
         Ok(Some((total, rows)))
     }
 
+    /// The villages under a node that pass `filter` (SQL over `VILLAGES_RATED`) with the rounds
+    /// given, in the tree's order, one page of them.
     async fn villages_where(
         &self,
-        campaign: &Campaign,
+        conn: &mut AnyConnection,
+        (round, base): (i64, i64),
         node: &Node,
-        year: i64,
         filter: &str,
         (limit, offset): (i64, i64),
     ) -> Result<Vec<VillageStanding>> {
-        let mut conn = self.pool().acquire().await?;
-        let (round, base) = rounds(&mut conn, &node.path, campaign, year).await?;
         let upper = baiqian_domain::org::path_upper_bound(&node.path);
         let rows = sqlx::query(&format!(
             "SELECT o.code, o.name, o.path, a.stars, b.stars AS base_stars, \
