@@ -250,6 +250,7 @@ async fn build_world(
             phone: None,
             home_org: OrgCode::parse(&villages[i % villages.len()])?,
             joined: format!("{}-07-01", year + 25),
+            confirmed: None,
             workplace: None,
             mobile: false,
             mobile_where: None,

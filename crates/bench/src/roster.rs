@@ -105,6 +105,7 @@ fn parse_upload(path: &Path) -> Result<Vec<NewMember>, BoxError> {
             birth_date: std::mem::take(&mut row[2]),
             id_number: IdNumber::parse(&row[3])?,
             joined: std::mem::take(&mut row[4]),
+            confirmed: None,
             phone: Some(baiqian_domain::member::Phone::parse(&row[5])?),
             home_org: OrgCode::parse(&row[6])?,
             workplace: None,

@@ -172,7 +172,20 @@ pub fn roster_of(
                     rng.next() % 1_000_000_000
                 ))?),
                 home_org: b.org.code.clone(),
-                joined: format!("{joined_year:04}-07-01"),
+                // Registers from before 1990 give only the month (入党时间 1974年7月).
+                joined: if joined_year < 1990 {
+                    format!("{joined_year:04}-07")
+                } else {
+                    format!("{joined_year:04}-07-01")
+                },
+                // Those who joined in 2015 are still on probation on the demo's day.
+                confirmed: (joined_year < 2015).then(|| {
+                    if joined_year < 1990 {
+                        format!("{:04}-07", joined_year + 1)
+                    } else {
+                        format!("{:04}-07-01", joined_year + 1)
+                    }
+                }),
                 workplace: at_tianneng.then(|| "天能集团".to_string()),
                 mobile,
                 mobile_where: mobile.then(|| ["杭州", "上海", "苏州"][rng.below(3)].to_string()),

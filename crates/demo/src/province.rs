@@ -113,6 +113,7 @@ pub fn province_roster(
                 phone: None,
                 home_org: b.org.code.clone(),
                 joined: format!("{:04}-07-01", (year + 25).min(2015)),
+                confirmed: None,
                 workplace: None,
                 mobile: false,
                 mobile_where: None,

@@ -151,6 +151,28 @@ pub fn parse_date(s: &str) -> Result<String, MemberError> {
     Ok(date.format("%Y-%m-%d").to_string())
 }
 
+/// A date in a member's Party record (入党、转正日期), kept to the precision the register gives:
+/// `YYYY-MM-DD`, or `YYYY-MM` where it names only the month ("1974年7月", "1974.07"). A day is
+/// never invented for a month.
+pub fn parse_record_date(s: &str) -> Result<String, MemberError> {
+    let t = crate::sheet::fold(s).replace(' ', "");
+    let bad = || MemberError::RecordDate(s.trim().chars().take(20).collect());
+    // A form has no Excel serial days: four or five digits alone are a year or a typo.
+    if t.len() < 6 && t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    crate::sheet::parse_loose_date(&t)
+        .map(|d| d.text())
+        .ok_or_else(bad)
+}
+
+/// Whether `earlier` comes before `later` where either may be kept only to the month: compared
+/// to the precision both have, so "1998-05" is not before "1998-05-04".
+pub fn strictly_before(earlier: &str, later: &str) -> bool {
+    let cut = earlier.len().min(later.len());
+    earlier.get(..cut) < later.get(..cut)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemberError {
     #[error("ID number must be 18 characters: 17 digits and a digit or X")]
@@ -167,8 +189,12 @@ pub enum MemberError {
     Gender,
     #[error("not a date: {0}")]
     Date(String),
+    #[error("not a date to the day or month: {0}")]
+    RecordDate(String),
     #[error("joined before the age of 18")]
     JoinedTooYoung,
+    #[error("became a full member before joining")]
+    ConfirmedBeforeJoined,
 }
 
 impl MemberError {
@@ -181,7 +207,9 @@ impl MemberError {
             MemberError::Phone => Msg::new("member.error.phone"),
             MemberError::Gender => Msg::new("member.error.gender"),
             MemberError::Date(d) => Msg::new("member.error.date").arg("date", d),
+            MemberError::RecordDate(d) => Msg::new("member.error.record_date").arg("date", d),
             MemberError::JoinedTooYoung => Msg::new("member.error.joined_young"),
+            MemberError::ConfirmedBeforeJoined => Msg::new("member.error.confirmed_before"),
         }
     }
 }
@@ -205,7 +233,7 @@ pub fn check_consistent(
         birth_date[..4].parse::<i32>().unwrap_or(0) + 18,
         &birth_date[4..]
     );
-    if joined < eighteen.as_str() {
+    if strictly_before(joined, &eighteen) {
         return Err(MemberError::JoinedTooYoung);
     }
     Ok(())
@@ -288,5 +316,31 @@ mod tests {
         assert_eq!(parse_date("2016/3/1").unwrap(), "2016-03-01");
         assert!(parse_date("2016-02-30").is_err());
         assert!(parse_date("yesterday").is_err());
+    }
+
+    #[test]
+    fn record_dates_keep_their_precision() {
+        assert_eq!(parse_record_date("1974年7月").unwrap(), "1974-07");
+        assert_eq!(parse_record_date("1974.07").unwrap(), "1974-07");
+        assert_eq!(parse_record_date("１９７４／７").unwrap(), "1974-07");
+        assert_eq!(parse_record_date("1974年7月1日").unwrap(), "1974-07-01");
+        assert_eq!(parse_record_date("2005-07-01").unwrap(), "2005-07-01");
+        assert!(
+            parse_record_date("1974").is_err(),
+            "a year alone is no date"
+        );
+        assert!(parse_record_date("1974-13").is_err());
+        assert!(parse_record_date("").is_err());
+        // Born 1980-01-01: joined in January 1998, at 18 as far as the month tells, is accepted;
+        // December 1997 is refused.
+        let id = IdNumber::parse(&with_check_digit("33052219800101001").unwrap()).unwrap();
+        assert!(check_consistent(&id, "1980-01-01", Gender::M, "1998-01").is_ok());
+        assert_eq!(
+            check_consistent(&id, "1980-01-01", Gender::M, "1997-12"),
+            Err(MemberError::JoinedTooYoung)
+        );
+        assert!(strictly_before("1974-06-30", "1974-07"));
+        assert!(!strictly_before("1974-07", "1974-07-15"));
+        assert!(!strictly_before("1975-07", "1974-07-15"));
     }
 }

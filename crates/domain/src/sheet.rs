@@ -80,6 +80,11 @@ impl LooseDate {
             .map(|d| format!("{:04}-{:02}-{d:02}", self.year, self.month))
     }
 
+    /// `YYYY-MM-DD`, or `YYYY-MM` when only the month is known.
+    pub fn text(&self) -> String {
+        self.full().unwrap_or_else(|| self.month_text())
+    }
+
     /// `YYYY-MM`.
     pub fn month_text(&self) -> String {
         format!("{:04}-{:02}", self.year, self.month)

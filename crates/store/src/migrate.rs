@@ -136,6 +136,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_plan_item_problems.sql"),
         postgres: include_str!("../migrations/postgres/0020_plan_item_problems.sql"),
     },
+    Migration {
+        version: 21,
+        name: "member_confirmed",
+        sqlite: include_str!("../migrations/sqlite/0021_member_confirmed.sql"),
+        postgres: include_str!("../migrations/postgres/0021_member_confirmed.sql"),
+    },
 ];
 
 impl Db {

@@ -193,6 +193,8 @@ pub struct ProblemFilter {
     pub survey_id: Option<i64>,
     /// Only those of one standard item group.
     pub item_group: Option<String>,
+    /// Only those not yet verified closed (销号): the village file's list of its open problems.
+    pub unclosed: bool,
 }
 
 /// Overdue: unresolved, and due before the day of the last daily mark; over a problem's

@@ -376,6 +376,9 @@ fn filter_sql(filter: &ProblemFilter) -> (String, Vec<FilterBind>) {
     if filter.overdue {
         sql.push_str(&format!(" AND {LATE}"));
     }
+    if filter.unclosed {
+        sql.push_str(" AND p.status <> 'verified'");
+    }
     if filter.extended {
         sql.push_str(concat!(" AND ", extended!("p.")));
     }

@@ -95,7 +95,7 @@ impl Db {
 pub const IMPORT_BATCH: usize = 1000;
 
 /// Columns of one member row, of its card row and of its audit row.
-const MEMBER_WIDTH: usize = 14;
+const MEMBER_WIDTH: usize = 15;
 const CARD_WIDTH: usize = 2;
 const AUDIT_WIDTH: usize = 6;
 
@@ -267,9 +267,9 @@ impl MemberImport<'_> {
         };
         let sql = format!(
             "INSERT INTO members (name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
-             workplace, joined, mobile, mobile_where, status, created_at, updated_at) VALUES {} RETURNING id, id_hash",
+             workplace, joined, mobile, mobile_where, status, created_at, updated_at, confirmed) VALUES {} RETURNING id, id_hash",
             bulk::values(
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'active', ?14, ?14)",
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'active', ?14, ?14, ?15)",
                 MEMBER_WIDTH,
                 chunk.len(),
                 1
@@ -291,7 +291,8 @@ impl MemberImport<'_> {
                 .bind(m.joined.clone())
                 .bind(i64::from(m.mobile))
                 .bind(m.mobile_where.clone())
-                .bind(self.now);
+                .bind(self.now)
+                .bind(m.confirmed.clone());
         }
         let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
         for r in q
@@ -390,5 +391,5 @@ impl MemberImport<'_> {
 fn audit_after(m: &NewMember) -> serde_json::Value {
     json!({ "name": m.name, "gender": m.gender.as_str(), "birth_date": m.birth_date, "id": m.id_number.masked(),
             "phone": m.phone.as_ref().map(Phone::masked), "home_org": m.home_org.as_str(), "workplace": m.workplace,
-            "joined": m.joined, "mobile": m.mobile, "mobile_where": m.mobile_where, "status": "active" })
+            "joined": m.joined, "confirmed": m.confirmed, "mobile": m.mobile, "mobile_where": m.mobile_where, "status": "active" })
 }

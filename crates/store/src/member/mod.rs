@@ -37,11 +37,13 @@ pub struct Member {
     pub mobile_where: Option<String>,
     pub status: String,
     pub card_no: Option<String>,
+    /// When the member became a full member (转正), as written: `YYYY-MM-DD` or `YYYY-MM`.
+    pub confirmed: Option<String>,
 }
 
 const MEMBER_COLUMNS: &str = "m.id, m.name, m.gender, m.birth_date, m.id_masked, m.phone_masked, m.home_org, \
     o.name AS home_org_name, m.workplace, m.joined, m.mobile, m.mobile_where, m.status, \
-    (SELECT c.card_no FROM member_cards c WHERE c.member_id = m.id AND c.status = 'active') AS card_no";
+    (SELECT c.card_no FROM member_cards c WHERE c.member_id = m.id AND c.status = 'active') AS card_no, m.confirmed";
 const MEMBER_FROM: &str = "FROM members m JOIN orgs o ON o.code = m.home_org";
 
 impl Member {
@@ -61,6 +63,7 @@ impl Member {
             mobile_where: r.try_get("mobile_where")?,
             status: r.try_get("status")?,
             card_no: r.try_get("card_no")?,
+            confirmed: r.try_get("confirmed")?,
         })
     }
 
@@ -68,7 +71,7 @@ impl Member {
     fn audit_json(&self) -> serde_json::Value {
         json!({ "name": self.name, "gender": self.gender, "birth_date": self.birth_date, "id": self.id_masked,
                 "phone": self.phone_masked, "home_org": self.home_org, "workplace": self.workplace,
-                "joined": self.joined, "mobile": self.mobile, "mobile_where": self.mobile_where, "status": self.status })
+                "joined": self.joined, "confirmed": self.confirmed, "mobile": self.mobile, "mobile_where": self.mobile_where, "status": self.status })
     }
 }
 
@@ -82,6 +85,8 @@ pub struct NewMember {
     pub phone: Option<Phone>,
     pub home_org: OrgCode,
     pub joined: String,
+    /// 转正日期, kept to the precision written; `None` for a probationary member or one not recorded.
+    pub confirmed: Option<String>,
     pub workplace: Option<String>,
     pub mobile: bool,
     pub mobile_where: Option<String>,
@@ -356,7 +361,7 @@ impl Db {
         rows: &[NewMember],
         now: i64,
     ) -> Result<Vec<(i64, String)>> {
-        let per_statement = bulk::rows_per_statement(16);
+        let per_statement = bulk::rows_per_statement(17);
         let mut tx = self.write().await?;
         let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM members")
             .fetch_one(tx.conn())
@@ -367,10 +372,10 @@ impl Db {
             let base_id = first + (chunk_no * per_statement) as i64;
             let sql = format!(
                 "INSERT INTO members (id, name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
-                 workplace, joined, mobile, mobile_where, status, created_at, updated_at) VALUES {}",
+                 workplace, joined, mobile, mobile_where, status, created_at, updated_at, confirmed) VALUES {}",
                 bulk::values(
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?16)",
-                    16,
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?16, ?17)",
+                    17,
                     chunk.len(),
                     1
                 )
@@ -379,7 +384,7 @@ impl Db {
                 "INSERT INTO member_cards (card_no, member_id, status, issued_at) VALUES {}",
                 bulk::values("(?1, ?2, 'active', ?3)", 3, chunk.len(), 1)
             );
-            // 16 placeholders a row, 'active' written inline: created_at and updated_at share `now`.
+            // 17 placeholders a row, 'active' written inline: created_at and updated_at share `now`.
             let mut q = sqlx::query(&sql);
             let mut cq = sqlx::query(&cards);
             for (i, m) in chunk.iter().enumerate() {
@@ -405,7 +410,8 @@ impl Db {
                     .bind(i64::from(m.mobile))
                     .bind(m.mobile_where.clone())
                     .bind(now)
-                    .bind(now);
+                    .bind(now)
+                    .bind(m.confirmed.clone());
                 let card = card_no(m.home_org.as_str(), id, 1);
                 cq = cq.bind(card.clone()).bind(id).bind(now);
                 out.push((id, card));
@@ -468,6 +474,7 @@ fn pg_member(r: &sqlx::postgres::PgRow) -> Result<Member> {
         mobile_where: r.try_get(11)?,
         status: r.try_get(12)?,
         card_no: r.try_get(13)?,
+        confirmed: r.try_get(14)?,
     })
 }
 
@@ -513,6 +520,7 @@ fn sqlite_members_of_orgs(
                 mobile_where: r.get(11)?,
                 status: r.get(12)?,
                 card_no: r.get(13)?,
+                confirmed: r.get(14)?,
             })
         })?;
         for m in rows {
@@ -563,8 +571,8 @@ async fn insert_member(
     };
     let id: i64 = sqlx::query(
         "INSERT INTO members (name, gender, birth_date, id_hash, id_sealed, id_masked, phone_sealed, phone_masked, home_org, \
-         workplace, joined, mobile, mobile_where, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $14) RETURNING id",
+         workplace, joined, mobile, mobile_where, status, created_at, updated_at, confirmed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $14, $15) RETURNING id",
     )
     .bind(&new.name)
     .bind(new.gender.as_str())
@@ -580,6 +588,7 @@ async fn insert_member(
     .bind(i64::from(new.mobile))
     .bind(&new.mobile_where)
     .bind(now)
+    .bind(&new.confirmed)
     .fetch_one(&mut *conn)
     .await
     // The number may belong to a member outside the caller's scope: the message does not say.

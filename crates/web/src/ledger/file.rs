@@ -18,6 +18,9 @@ pub(super) struct FileQuery {
 /// Rows per page of the files above a village.
 const FILES_PAGE: usize = 100;
 
+/// The open problems a village's file lists in full; more are counted and linked.
+const FILE_PROBLEMS: usize = 100;
+
 /// The year asked for (this year by default) and the day its ages are counted on; a year not
 /// yet begun, or before 2000, leads nowhere.
 fn year_of(state: &AppState, asked: Option<i64>) -> Result<(i64, String), AppError> {
@@ -38,9 +41,25 @@ struct FilePage {
     /// "a5" or "a4": the paper the print style lays the file out for.
     paper: &'static str,
     bands: [&'static str; 5],
+    /// The problems not yet closed, as the printed booklet lists them (at most `FILE_PROBLEMS`).
+    open_problems: Vec<Problem>,
+    today: String,
 }
 
 impl FilePage {
+    fn status_name(&self, s: &ProblemStatus) -> String {
+        self.tr.word("problem.status", s.as_str())
+    }
+    fn late(&self, p: &Problem) -> String {
+        p.days_late(&self.today)
+            .map(|d| self.tr.f("problem.days_late", &[("n", &d.to_string())]))
+            .unwrap_or_default()
+    }
+    /// How many open problems the list leaves out.
+    fn unlisted(&self) -> i64 {
+        (self.file.problems.found - self.file.problems.verified - self.open_problems.len() as i64)
+            .max(0)
+    }
     fn income(&self) -> String {
         self.file
             .income_fen
@@ -184,9 +203,21 @@ pub(super) async fn show(
             years.push(year);
             years.sort_unstable_by(|a, b| b.cmp(a));
         }
+        let filter = ProblemFilter {
+            unclosed: true,
+            ..ProblemFilter::default()
+        };
+        let mut open_problems = state
+            .db
+            .problems_under(&org, &filter, FILE_PROBLEMS as i64, 0)
+            .await?;
+        // The booklet reads by deadline, the most pressing first.
+        open_problems.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.id.cmp(&b.id)));
         return html(&FilePage {
             tr,
             f,
+            open_problems,
+            today: today(&state),
             paper: if q.paper.as_deref() == Some("a4") {
                 "a4"
             } else {

@@ -31,6 +31,7 @@ impl ListQuery {
             extension_waiting: self.extension.as_deref() == Some("waiting"),
             survey_id: self.survey,
             item_group: self.group.clone().filter(|g| !g.is_empty()),
+            unclosed: false,
         })
     }
 }

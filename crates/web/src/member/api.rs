@@ -13,7 +13,10 @@ pub struct MemberView {
     pub id_number: String,
     pub phone: Option<String>,
     pub home_org: String,
+    /// `YYYY-MM-DD`, or `YYYY-MM` where the register gives only the month.
     pub joined: String,
+    /// When the member became a full member (转正), as `joined`; absent while on probation.
+    pub confirmed: Option<String>,
     pub workplace: Option<String>,
     pub mobile: bool,
     pub card_no: Option<String>,
@@ -30,6 +33,7 @@ impl From<Member> for MemberView {
             phone: m.phone_masked,
             home_org: m.home_org,
             joined: m.joined,
+            confirmed: m.confirmed,
             workplace: m.workplace,
             mobile: m.mobile,
             card_no: m.card_no,
@@ -84,8 +88,10 @@ pub struct MemberInputDoc {
     phone: Option<String>,
     /// code of the home organization
     home_org: String,
-    /// `YYYY-MM-DD`
+    /// `YYYY-MM-DD`, or `YYYY-MM` (also `1974年7月`, `1974.07`): kept to the precision given
     joined: String,
+    /// 转正日期, as `joined`; optional
+    confirmed: Option<String>,
     workplace: Option<String>,
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The roster as exported: field and Chinese header. The organization by name, its code beside.
-pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
+pub const MEMBER_COLUMNS: [(&str, &str); 12] = [
     ("name", "姓名"),
     ("gender", "性别"),
     ("birth_date", "出生日期"),
@@ -16,6 +16,7 @@ pub const MEMBER_COLUMNS: [(&str, &str); 11] = [
     ("workplace", "工作单位"),
     ("mobile", "流动党员"),
     ("mobile_where", "流动去向"),
+    ("confirmed", "转正日期"),
 ];
 
 /// The roster's import template, through the shared writer (`excel::write_template`): the
@@ -37,10 +38,11 @@ pub(super) async fn template(
         "",
         "13800000000",
         node.name.as_str(),
-        "2005-07-01",
+        "2005-07",
         "示例村股份经济合作社",
         "否",
         "",
+        "2006-07",
     ];
     let columns: Vec<crate::excel::TemplateColumn<'_>> = IMPORT_COLUMNS
         .iter()
@@ -75,11 +77,22 @@ fn member_cells(m: &Member) -> Vec<crate::excel::Cell> {
         text(m.phone_masked.as_deref().unwrap_or("")),
         text(&m.home_org_name),
         text(&m.home_org),
-        Cell::Date(m.joined.clone()),
+        record_date(&m.joined),
         text(m.workplace.as_deref().unwrap_or("")),
         text(if m.mobile { "是" } else { "否" }),
         text(m.mobile_where.as_deref().unwrap_or("")),
+        m.confirmed.as_deref().map(record_date).unwrap_or(text("")),
     ]
+}
+
+/// A date of Party life as kept: a date cell to the day, or the month as text ("1974-07"),
+/// never a day Excel would invent.
+fn record_date(d: &str) -> crate::excel::Cell {
+    if d.len() == 10 {
+        crate::excel::Cell::Date(d.to_string())
+    } else {
+        crate::excel::Cell::Text(d.to_string())
+    }
 }
 
 /// Organizations read per query when streaming a roster out.

@@ -61,7 +61,7 @@ pub(super) async fn import_form(
 
 /// The roster's columns as officials' sheets name them (党员花名册): the template's header first,
 /// then the other words in use. Spaces, full-width spaces and punctuation are ignored.
-pub const IMPORT_COLUMNS: [Column; 10] = [
+pub const IMPORT_COLUMNS: [Column; 11] = [
     Column {
         field: "name",
         header: "姓名",
@@ -127,6 +127,12 @@ pub const IMPORT_COLUMNS: [Column; 10] = [
         field: "mobile_where",
         header: "流动去向",
         synonyms: &["外出流向", "流入地"],
+        required: false,
+    },
+    Column {
+        field: "confirmed",
+        header: "转正日期",
+        synonyms: &["转正时间", "转正年月", "转正年月日"],
         required: false,
     },
 ];
@@ -279,17 +285,13 @@ fn normalize(cells: &[String], orgs: &OrgNames) -> (MemberInput, Vec<(&'static s
             None => birth_raw.clone(),
         }
     };
-    let joined_raw = cell(6);
-    let joined = match parse_loose_date(&joined_raw) {
-        Some(d) => d.full().unwrap_or_else(|| {
-            errs.push((
-                "joined",
-                Msg::new("import.error.date_month_only").arg("date", &joined_raw),
-            ));
-            String::new()
-        }),
-        None => joined_raw.clone(),
+    // Dates of Party life keep the month where the register gives only that (1974年7月).
+    let record = |raw: String| match parse_loose_date(&raw) {
+        Some(d) => d.text(),
+        None => raw,
     };
+    let joined = record(cell(6));
+    let confirmed = record(cell(10));
     let home_org = match orgs.resolve(&cell(5)) {
         Ok(code) => code,
         Err(m) => {
@@ -323,6 +325,7 @@ fn normalize(cells: &[String], orgs: &OrgNames) -> (MemberInput, Vec<(&'static s
             .collect(),
         home_org,
         joined,
+        confirmed,
         workplace: cell(7),
         mobile,
         mobile_where: cell(9),

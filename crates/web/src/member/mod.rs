@@ -148,6 +148,8 @@ pub struct MemberInput {
     #[serde(default)]
     pub joined: String,
     #[serde(default)]
+    pub confirmed: String,
+    #[serde(default)]
     pub workplace: String,
     #[serde(default)]
     pub mobile: String,
@@ -181,9 +183,25 @@ pub fn parse_member(i: &MemberInput) -> Result<NewMember, Vec<(&'static str, Msg
     let home = OrgCode::parse(&i.home_org)
         .map_err(|e| errs.push(("home_org", e.msg())))
         .ok();
-    let joined = member::parse_date(&i.joined)
+    let joined = member::parse_record_date(&i.joined)
         .map_err(|e| errs.push(("joined", e.msg())))
         .ok();
+    let confirmed = if i.confirmed.trim().is_empty() {
+        Some(None)
+    } else {
+        member::parse_record_date(&i.confirmed)
+            .map(Some)
+            .map_err(|e| errs.push(("confirmed", e.msg())))
+            .ok()
+    };
+    if let (Some(joined), Some(Some(confirmed))) = (&joined, &confirmed)
+        && member::strictly_before(confirmed, joined)
+    {
+        errs.push((
+            "confirmed",
+            member::MemberError::ConfirmedBeforeJoined.msg(),
+        ));
+    }
     let workplace = if i.workplace.trim().is_empty() {
         Some(None)
     } else {
@@ -219,6 +237,7 @@ pub fn parse_member(i: &MemberInput) -> Result<NewMember, Vec<(&'static str, Msg
         phone,
         home,
         joined,
+        confirmed,
         workplace,
         mobile_where,
     ) {
@@ -230,6 +249,7 @@ pub fn parse_member(i: &MemberInput) -> Result<NewMember, Vec<(&'static str, Msg
             Some(phone),
             Some(home_org),
             Some(joined),
+            Some(confirmed),
             Some(workplace),
             Some(mobile_where),
         ) if errs.is_empty() => Ok(NewMember {
@@ -240,6 +260,7 @@ pub fn parse_member(i: &MemberInput) -> Result<NewMember, Vec<(&'static str, Msg
             phone,
             home_org,
             joined,
+            confirmed,
             workplace,
             mobile,
             mobile_where,

@@ -235,3 +235,45 @@ both!(
     a_village_file_is_computed_from_the_roster_and_kept_by_year,
     roster
 );
+
+/// The file is the booklet the village keeps: every problem not yet closed is listed with its
+/// owner, measures, deadline and status, and no closed one is.
+async fn the_file_lists_each_open_problem_as_the_booklet_does(app: TestApp) {
+    let village = app.login("chenta.secretary").await;
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, owner_name, deadline, status FROM problems WHERE village_code = $1 ORDER BY id",
+    )
+    .bind(CHENTA)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let open: Vec<_> = rows.iter().filter(|r| r.3 != "verified").collect();
+    assert!(!open.is_empty(), "the demo's 陈塔村 has open problems");
+    assert!(
+        rows.iter().any(|r| r.3 == "verified"),
+        "and a closed one to leave out"
+    );
+    let page = file(&app, CHENTA, 2016, &village).await.text();
+    let section = page
+        .split("id=\"file-open-problems\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("the open problems' section");
+    for (id, owner, deadline, _) in &open {
+        let row = section
+            .split(&format!("id=\"file-problem-{id}\""))
+            .nth(1)
+            .and_then(|s| s.split("</tr>").next())
+            .unwrap_or_else(|| panic!("problem {id} listed"));
+        assert!(
+            row.contains(owner.as_str()) && row.contains(deadline.as_str()),
+            "{row}"
+        );
+    }
+    assert_eq!(section.matches("id=\"file-problem-").count(), open.len());
+    assert!(
+        section.contains(&format!(">{}<", open.len())),
+        "the figure is the list's length"
+    );
+}
+both!(the_file_lists_each_open_problem_as_the_booklet_does);
