@@ -196,6 +196,52 @@ pub fn days_late(deadline: &str, today: &str) -> Option<i64> {
     Some((t - d).num_days())
 }
 
+/// Where a pledge (承诺) stands against its dates: every place visited, ahead of or on the even
+/// pace from its first day to its due day, behind it (by how many places), or past due unmet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PledgePace {
+    Done,
+    OnTrack,
+    Behind(i64),
+    Missed(i64),
+}
+
+impl PledgePace {
+    /// `visited` of `target` places on `today`, for a pledge from `since` to `due` (all
+    /// `YYYY-MM-DD`). The even pace owes `target × days gone / days in all` places, rounded
+    /// down: a leader is behind only when a whole place is missing from it.
+    pub fn of(since: &str, due: &str, today: &str, target: i64, visited: i64) -> Option<Self> {
+        if visited >= target {
+            return Some(PledgePace::Done);
+        }
+        let short = target - visited;
+        let all = days_late(since, due)?;
+        let gone = days_late(since, today)?;
+        if gone > all {
+            return Some(PledgePace::Missed(short));
+        }
+        let owed = if all <= 0 {
+            target
+        } else {
+            target * gone.clamp(0, all) / all
+        };
+        Some(if visited >= owed {
+            PledgePace::OnTrack
+        } else {
+            PledgePace::Behind(owed - visited)
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PledgePace::Done => "done",
+            PledgePace::OnTrack => "on_track",
+            PledgePace::Behind(_) => "behind",
+            PledgePace::Missed(_) => "missed",
+        }
+    }
+}
+
 /// The age bands of a situation file's membership (党员年龄结构), youngest first; the last two
 /// are the members over 60 the file is read for.
 pub const AGE_BANDS: [&str; 5] = ["to_35", "36_45", "46_60", "61_70", "over_70"];
@@ -312,5 +358,27 @@ mod tests {
         assert_eq!(days_late("2016-02-28", "2016-03-01"), Some(2));
         assert_eq!(days_late("2016-03-01", "2016-03-01"), Some(0));
         assert_eq!(days_late("2016-13-01", "2016-03-01"), None);
+    }
+
+    #[test]
+    fn a_pledge_is_on_the_even_pace_or_behind_it() {
+        let pace = |today, visited| PledgePace::of("2016-01-01", "2016-12-31", today, 120, visited);
+        assert_eq!(pace("2016-03-01", 120), Some(PledgePace::Done));
+        // 60 of 365 days gone: 19 of 120 places owed.
+        assert_eq!(pace("2016-03-01", 19), Some(PledgePace::OnTrack));
+        assert_eq!(pace("2016-03-01", 15), Some(PledgePace::Behind(4)));
+        assert_eq!(
+            pace("2015-12-01", 0),
+            Some(PledgePace::OnTrack),
+            "not begun"
+        );
+        assert_eq!(pace("2016-12-31", 119), Some(PledgePace::Behind(1)));
+        assert_eq!(pace("2017-01-01", 100), Some(PledgePace::Missed(20)));
+        assert_eq!(pace("someday", 0), None);
+        assert_eq!(
+            PledgePace::of("2016-01-01", "2016-01-01", "2016-01-01", 3, 1),
+            Some(PledgePace::Behind(2)),
+            "a one-day pledge owes everything that day"
+        );
     }
 }

@@ -151,6 +151,52 @@ pub fn parse_date(s: &str) -> Result<String, MemberError> {
     Ok(date.format("%Y-%m-%d").to_string())
 }
 
+/// A member's standing (党籍状态): on the roster, or off it since a dated, reasoned change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// 在册: on the roster, checks in, counted.
+    Active,
+    /// 转出: the membership moved to an organization outside the platform.
+    TransferredOut,
+    /// 停止党籍: membership suspended.
+    Suspended,
+    /// 去世.
+    Deceased,
+}
+
+impl MemberStatus {
+    pub const ALL: [MemberStatus; 4] = [
+        MemberStatus::Active,
+        MemberStatus::TransferredOut,
+        MemberStatus::Suspended,
+        MemberStatus::Deceased,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::TransferredOut => "transferred_out",
+            MemberStatus::Suspended => "suspended",
+            MemberStatus::Deceased => "deceased",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s.trim())
+    }
+
+    /// The changes a record may record: off the roster from it, back onto it from a transfer
+    /// out or a suspension, and a death from anywhere but death.
+    pub fn may_become(self, to: MemberStatus) -> bool {
+        use MemberStatus::*;
+        matches!(
+            (self, to),
+            (Active, TransferredOut | Suspended | Deceased)
+                | (TransferredOut | Suspended, Active | Deceased)
+        )
+    }
+}
+
 /// A date in a member's Party record (入党、转正日期), kept to the precision the register gives:
 /// `YYYY-MM-DD`, or `YYYY-MM` where it names only the month ("1974年7月", "1974.07"). A day is
 /// never invented for a month.
@@ -342,5 +388,19 @@ mod tests {
         assert!(strictly_before("1974-06-30", "1974-07"));
         assert!(!strictly_before("1974-07", "1974-07-15"));
         assert!(!strictly_before("1975-07", "1974-07-15"));
+    }
+
+    #[test]
+    fn standing_changes() {
+        use MemberStatus::*;
+        for s in MemberStatus::ALL {
+            assert_eq!(MemberStatus::parse(s.as_str()), Some(s));
+            assert!(!s.may_become(s), "{s:?} to itself is no change");
+            assert!(!Deceased.may_become(s), "death is final");
+        }
+        assert!(Active.may_become(TransferredOut));
+        assert!(Suspended.may_become(Active));
+        assert!(!TransferredOut.may_become(Suspended));
+        assert_eq!(MemberStatus::parse("dead"), None);
     }
 }

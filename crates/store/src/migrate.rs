@@ -142,6 +142,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_member_confirmed.sql"),
         postgres: include_str!("../migrations/postgres/0021_member_confirmed.sql"),
     },
+    Migration {
+        version: 22,
+        name: "member_standing",
+        sqlite: include_str!("../migrations/sqlite/0022_member_standing.sql"),
+        postgres: include_str!("../migrations/postgres/0022_member_standing.sql"),
+    },
 ];
 
 impl Db {

@@ -45,6 +45,9 @@ impl Db {
             return Err(StoreError::Denied(Msg::new("error.denied")));
         }
         let m = self.member(&actor.scope, member_id).await?;
+        if m.status != "active" {
+            return Err(StoreError::Invalid(Msg::new("member.error.not_current")));
+        }
         let mut tx = self.write().await?;
         let issued: i64 = sqlx::query("SELECT COUNT(*) FROM member_cards WHERE member_id = $1")
             .bind(member_id)

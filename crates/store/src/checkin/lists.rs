@@ -99,7 +99,7 @@ impl Db {
         month: &str,
         limit: i64,
     ) -> Result<(Vec<AbsentMember>, i64)> {
-        let from = "FROM members m WHERE m.home_org = $1 AND NOT EXISTS \
+        let from = "FROM members m WHERE m.home_org = $1 AND m.status = 'active' AND NOT EXISTS \
              (SELECT 1 FROM member_months mm WHERE mm.member_id = m.id AND mm.month = $2)";
         let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {from}"))
             .bind(node.code.as_str())

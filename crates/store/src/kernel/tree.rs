@@ -184,14 +184,17 @@ impl Db {
             .collect()
     }
 
-    /// How many members have their home organization under a node.
+    /// How many members on the roster (在册) have their home organization under a node.
     pub async fn member_count_under(&self, node: &Node) -> Result<i64> {
         let path = node.path.as_str();
-        Ok(sqlx::query("SELECT COUNT(*) FROM members m JOIN orgs o ON o.code = m.home_org WHERE o.path >= $1 AND o.path < $2")
-            .bind(path)
-            .bind(baiqian_domain::org::path_upper_bound(path))
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?)
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM members m JOIN orgs o ON o.code = m.home_org \
+             WHERE o.path >= $1 AND o.path < $2 AND m.status = 'active'",
+        )
+        .bind(path)
+        .bind(baiqian_domain::org::path_upper_bound(path))
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?)
     }
 }

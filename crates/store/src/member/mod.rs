@@ -2,7 +2,9 @@
 //! transfers of their home organization (组织关系转接) kept as history, their cards.
 
 mod import;
+mod record;
 pub use import::{IMPORT_BATCH, MemberImport};
+pub use record::{MemberEdit, RosterPart, StatusChange};
 
 use baiqian_domain::Msg;
 use baiqian_domain::member::{Gender, IdNumber, Phone};
@@ -132,7 +134,8 @@ impl Db {
         Ok(m)
     }
 
-    /// Members whose home organization lies under `root` (in the caller's scope), by name.
+    /// The members on the roster (在册) whose home organization lies under `root` (in the
+    /// caller's scope), by name.
     pub async fn members_under(
         &self,
         scope: &Scope,
@@ -141,11 +144,27 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Member>> {
+        self.roster_part(scope, root, RosterPart::Current, q, limit, offset)
+            .await
+    }
+
+    /// One part of the roster under `root` (the current members, the mobile ones, the former
+    /// ones), by name.
+    pub async fn roster_part(
+        &self,
+        scope: &Scope,
+        root: &OrgCode,
+        part: RosterPart,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Member>> {
         let mut conn = self.pool().acquire().await?;
         let root = org_in_scope(&mut conn, scope, root).await?;
         let rows = sqlx::query(&format!(
-            "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE o.path >= $1 AND o.path < $2 \
-             AND ($3 = '' OR m.name LIKE $4 ESCAPE '\\') ORDER BY o.path, m.name, m.id LIMIT $5 OFFSET $6"
+            "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE o.path >= $1 AND o.path < $2{} \
+             AND ($3 = '' OR m.name LIKE $4 ESCAPE '\\') ORDER BY o.path, m.name, m.id LIMIT $5 OFFSET $6",
+            part.sql()
         ))
         .bind(&root.path)
         .bind(baiqian_domain::org::path_upper_bound(&root.path))
@@ -158,8 +177,8 @@ impl Db {
         rows.iter().map(Member::from_row).collect()
     }
 
-    /// Members whose home organization is one of `codes` (each also checked in the caller's
-    /// scope), in the roster's order: organization path, name, id. Walking a subtree's nodes in
+    /// The members on the roster whose home organization is one of `codes` (each also checked
+    /// in the caller's scope), in the roster's order: organization path, name, id. Walking a subtree's nodes in
     /// path order a few dozen at a time reads the whole roster in that order without sorting it.
     pub async fn members_of_orgs(&self, scope: &Scope, codes: &[String]) -> Result<Vec<Member>> {
         if let Some(sqlite) = self.sqlite_checkins() {
@@ -181,7 +200,7 @@ impl Db {
             // Through the `Any` driver the read alone took longer than writing the file
             // (13.2 s for a million members): typed rows decode without the detour.
             let rows = sqlx::query(&format!(
-                "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org = ANY($3) AND o.path >= $1 AND o.path < $2 \
+                "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org = ANY($3) AND o.path >= $1 AND o.path < $2 AND m.status = 'active' \
                  ORDER BY o.path, m.name, m.id"
             ))
             .bind(scope.lower())
@@ -195,7 +214,7 @@ impl Db {
         for chunk in codes.chunks(bulk::IN_LIST) {
             let sql = format!(
                 "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org IN ({}) AND o.path >= $1 AND o.path < $2 \
-                 ORDER BY o.path, m.name, m.id",
+                 AND m.status = 'active' ORDER BY o.path, m.name, m.id",
                 bulk::list(3, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(scope.lower()).bind(scope.upper());
@@ -290,6 +309,9 @@ impl Db {
         }
         if target.code.as_str() == before.home_org {
             return Err(StoreError::Invalid(Msg::new("member.error.same_org")));
+        }
+        if before.status != "active" {
+            return Err(StoreError::Invalid(Msg::new("member.error.not_current")));
         }
         sqlx::query("INSERT INTO member_transfers (member_id, from_org, to_org, reason, at, actor_login) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id)
@@ -497,7 +519,7 @@ fn sqlite_members_of_orgs(
         let list: Vec<String> = (3..3 + chunk.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.home_org IN ({}) AND o.path >= ?1 AND o.path < ?2 \
-             ORDER BY o.path, m.name, m.id",
+             AND m.status = 'active' ORDER BY o.path, m.name, m.id",
             list.join(", ")
         );
         let mut stmt = c.prepare(&sql)?;

@@ -66,6 +66,8 @@ struct CheckinHome {
     reads_attendance: bool,
     /// The reader's own months attended this year and last, when they are a member.
     months: Option<(i32, Vec<String>, Vec<String>)>,
+    /// The reader's member record, where every month attended is listed.
+    member_id: i64,
 }
 
 impl CheckinHome {
@@ -102,6 +104,7 @@ pub(crate) async fn home_part(
         runs: me.role().may(Capability::ShowCheckinCode),
         reads_attendance: me.role().may(Capability::ReadAttendance),
         months,
+        member_id: me.user.member_id.unwrap_or(0),
     };
     Ok(Some(page.render().map_err(|e| {
         AppError::Internal(format!("template: {e}"))

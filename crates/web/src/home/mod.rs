@@ -91,6 +91,7 @@ async fn home(
     let tasks = tasks(&state, &me, tr, &mut seen).await?;
     let mut parts = Vec::new();
     parts.extend(crate::member::home_part(&state, &me, tr).await?);
+    parts.extend(crate::ledger::leader_home_part(&state, &me, tr).await?);
     parts.extend(crate::checkin::home_part(&state, &me, tr).await?);
     parts.extend(crate::rating::home_part(&state, &me, tr, &mut seen).await?);
     html(&HomePage {

@@ -76,6 +76,30 @@ pub struct ProblemItem {
     pub extended: bool,
 }
 
+impl From<Problem> for ProblemItem {
+    fn from(p: Problem) -> Self {
+        Self {
+            id: p.id,
+            village: p.village_code,
+            village_name: p.village_name,
+            township_name: p.township_name,
+            status: match p.status {
+                ProblemStatus::Reopened => ProblemStatus::Open,
+                s => s,
+            }
+            .as_str()
+            .to_string(),
+            reopened: p.status == ProblemStatus::Reopened,
+            description: p.description,
+            owner: p.owner_name,
+            deadline: p.deadline,
+            original_deadline: p.original_deadline,
+            overdue: p.overdue,
+            extended: p.extended,
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProblemItems {
     /// Problems matching the filter over every page: the figure the summary gives for it.
@@ -129,25 +153,7 @@ pub(crate) async fn api_list(
         .problems_under(&org, &filter, PER_PAGE, (page - 1) * PER_PAGE)
         .await?
         .into_iter()
-        .map(|p| ProblemItem {
-            id: p.id,
-            village: p.village_code,
-            village_name: p.village_name,
-            township_name: p.township_name,
-            status: match p.status {
-                ProblemStatus::Reopened => ProblemStatus::Open,
-                s => s,
-            }
-            .as_str()
-            .to_string(),
-            reopened: p.status == ProblemStatus::Reopened,
-            description: p.description,
-            owner: p.owner_name,
-            deadline: p.deadline,
-            original_deadline: p.original_deadline,
-            overdue: p.overdue,
-            extended: p.extended,
-        })
+        .map(ProblemItem::from)
         .collect();
     Ok(Json(ProblemItems {
         total,

@@ -7,11 +7,14 @@ pub(crate) mod api;
 mod daily;
 mod file;
 mod import;
+mod leader;
 mod manage;
 pub(crate) mod problems;
+pub(crate) mod rest;
 pub(crate) mod visits;
 
 pub use daily::{mark_overdue_if_new_day, spawn_daily};
+pub(crate) use leader::home_part as leader_home_part;
 
 use askama::Template;
 use axum::Form;
@@ -80,6 +83,41 @@ pub fn routes() -> Routes {
             Capability::ReadProblems,
             api::api_list,
         )
+        .post(
+            "/api/v1/orgs/{code}/problems",
+            Capability::ReportProblems,
+            rest::api_create_problem,
+        )
+        .get(
+            "/api/v1/problems/{id}",
+            Capability::ReadProblems,
+            rest::api_problem,
+        )
+        .post(
+            "/api/v1/problems/{id}/steps",
+            Capability::ReportProblems,
+            rest::api_step,
+        )
+        .post(
+            "/api/v1/problems/{id}/checks",
+            Capability::VerifyProblems,
+            rest::api_check,
+        )
+        .post(
+            "/api/v1/problems/{id}/plan",
+            Capability::ReportProblems,
+            rest::api_plan,
+        )
+        .get(
+            "/api/v1/orgs/{code}/visits",
+            Capability::ReadVisits,
+            rest::api_visits,
+        )
+        .post(
+            "/api/v1/orgs/{code}/visits",
+            Capability::LogVisits,
+            rest::api_log_visit,
+        )
         .get("/problems/{id}", Capability::ReadProblems, problems::show)
         .post(
             "/problems/{id}/steps",
@@ -112,6 +150,16 @@ pub fn routes() -> Routes {
             problems::evidence_file,
         )
         .get("/orgs/{code}/visits", Capability::ReadVisits, visits::list)
+        .get(
+            "/orgs/{code}/visits.xlsx",
+            Capability::ReadVisits,
+            visits::export,
+        )
+        .get(
+            "/pledges.xlsx",
+            Capability::ReadVisits,
+            visits::export_pledges,
+        )
         .post("/orgs/{code}/visits", Capability::LogVisits, visits::create)
         .post(
             "/visits/{id}/problems",

@@ -227,27 +227,27 @@ pub(super) async fn board(
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct ProblemForm {
+pub(crate) struct ProblemForm {
     #[serde(default)]
-    village: String,
+    pub(super) village: String,
     #[serde(default)]
-    source: String,
+    pub(super) source: String,
     #[serde(default)]
-    item_code: String,
+    pub(super) item_code: String,
     #[serde(default)]
-    item_group: String,
+    pub(super) item_group: String,
     #[serde(default)]
-    description: String,
+    pub(super) description: String,
     #[serde(default)]
-    owner_name: String,
+    pub(super) owner_name: String,
     #[serde(default)]
-    owner_login: String,
+    pub(super) owner_login: String,
     #[serde(default)]
-    measures: String,
+    pub(super) measures: String,
     #[serde(default)]
-    deadline: String,
+    pub(super) deadline: String,
     #[serde(default)]
-    found_on: String,
+    pub(super) found_on: String,
 }
 
 impl ProblemForm {
@@ -420,11 +420,11 @@ pub(super) async fn show(
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct StepForm {
+pub(crate) struct StepForm {
     #[serde(default)]
-    step: String,
+    pub(super) step: String,
     #[serde(default)]
-    note: String,
+    pub(super) note: String,
 }
 
 async fn take_step(
@@ -467,17 +467,29 @@ pub(super) async fn check(
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct PlanForm {
+pub(crate) struct PlanForm {
     #[serde(default)]
-    owner_name: String,
+    pub(super) owner_name: String,
     #[serde(default)]
-    owner_login: String,
+    pub(super) owner_login: String,
     #[serde(default)]
-    measures: String,
+    pub(super) measures: String,
     #[serde(default)]
-    deadline: String,
+    pub(super) deadline: String,
     #[serde(default)]
-    deadline_reason: String,
+    pub(super) deadline_reason: String,
+}
+
+impl PlanForm {
+    pub(super) fn into_plan(self) -> ProblemPlan {
+        ProblemPlan {
+            owner_name: self.owner_name,
+            owner_login: self.owner_login,
+            measures: self.measures,
+            deadline: self.deadline,
+            deadline_reason: self.deadline_reason,
+        }
+    }
 }
 
 /// A new owner, measures or deadline. A later deadline is filed as a request for the level
@@ -488,13 +500,7 @@ pub(super) async fn plan(
     Path(id): Path<i64>,
     Form(form): Form<PlanForm>,
 ) -> Result<Response, AppError> {
-    let plan = ProblemPlan {
-        owner_name: form.owner_name,
-        owner_login: form.owner_login,
-        measures: form.measures,
-        deadline: form.deadline,
-        deadline_reason: form.deadline_reason,
-    };
+    let plan = form.into_plan();
     let out = state
         .db
         .plan_problem(&me.actor, id, &plan, state.clock.now_ms())

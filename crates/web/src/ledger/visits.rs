@@ -348,3 +348,112 @@ pub(crate) async fn api_pledges(
         .collect();
     Ok(Json(PledgeItems { items }).into_response())
 }
+
+/// The most visits one export holds (a province's log over years is far less per node).
+const EXPORT_VISITS: i64 = 100_000;
+
+/// `GET /orgs/{code}/visits.xlsx`: the visit log under a node (of one leader when asked), as
+/// the page lists it, for officials' own files.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+    Query(q): Query<VisitQuery>,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let visits = state
+        .db
+        .visits_under(&org, q.leader, (EXPORT_VISITS, 0))
+        .await?;
+    // In the words the officials' ledgers use, whatever the reader's language.
+    let zh = Tr::new(crate::i18n::Lang::Zh);
+    let rows: Vec<Vec<Cell>> = visits
+        .iter()
+        .map(|v| {
+            vec![
+                Cell::Date(v.visited_on.clone()),
+                Cell::Text(v.leader_name.clone()),
+                Cell::Text(v.leader_title.clone()),
+                Cell::Text(v.parent_name.clone()),
+                Cell::Text(v.place_name.clone()),
+                Cell::Text(v.place_code.clone()),
+                Cell::Text(zh.word("visit.kind", v.kind.as_str())),
+                Cell::Text(v.findings.clone()),
+                Cell::Number(v.problems),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("visited_on", "走访日期"),
+        ("leader", "领导"),
+        ("title", "职务"),
+        ("township", "乡镇"),
+        ("place", "走访地点"),
+        ("place_code", "地点代码"),
+        ("kind", "方式"),
+        ("findings", "发现的问题"),
+        ("problems", "转为问题数"),
+    ];
+    let title =
+        crate::excel::export_title(tr, "export.visits", &org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("走访记录", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("visits-{code}.xlsx"))
+}
+
+/// `GET /pledges.xlsx`: the pledges in the reader's scope with their coverage and pace.
+pub(super) async fn export_pledges(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    use baiqian_domain::ledger::PledgePace;
+    let pledges = state.db.pledges_in(me.scope()).await?;
+    let today = today(&state);
+    let zh = Tr::new(crate::i18n::Lang::Zh);
+    let rows: Vec<Vec<Cell>> = pledges
+        .iter()
+        .map(|p| {
+            let pace = PledgePace::of(&p.since, &p.due, &today, p.target, p.visited)
+                .map(|pace| match pace {
+                    PledgePace::Behind(n) | PledgePace::Missed(n) => zh.f(
+                        &format!("pledge.pace.{}", pace.as_str()),
+                        &[("n", &n.to_string())],
+                    ),
+                    _ => zh.t(&format!("pledge.pace.{}", pace.as_str())).to_string(),
+                })
+                .unwrap_or_default();
+            vec![
+                Cell::Text(p.leader_name.clone()),
+                Cell::Text(p.scope_name.clone()),
+                Cell::Text(p.title.clone()),
+                Cell::Date(p.since.clone()),
+                Cell::Date(p.due.clone()),
+                Cell::Number(p.target),
+                Cell::Number(p.visited),
+                Cell::Number(percent(p)),
+                Cell::Text(pace),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("leader", "领导"),
+        ("scope", "范围"),
+        ("title", "承诺"),
+        ("since", "起始日期"),
+        ("due", "完成时限"),
+        ("target", "应走访"),
+        ("visited", "已走访"),
+        ("percent", "完成率(%)"),
+        ("pace", "进度"),
+    ];
+    let root = match &me.scope().root {
+        Some(code) => state.db.org(me.scope(), code).await?.name.clone(),
+        None => String::new(),
+    };
+    let title = crate::excel::export_title(tr, "export.pledges", &root, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("公开承诺", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, "pledges.xlsx")
+}

@@ -19,6 +19,8 @@ pub struct MemberView {
     pub confirmed: Option<String>,
     pub workplace: Option<String>,
     pub mobile: bool,
+    /// `active` (on the roster), `transferred_out`, `suspended` or `deceased`.
+    pub status: String,
     pub card_no: Option<String>,
 }
 
@@ -36,6 +38,7 @@ impl From<Member> for MemberView {
             confirmed: m.confirmed,
             workplace: m.workplace,
             mobile: m.mobile,
+            status: m.status,
             card_no: m.card_no,
         }
     }
@@ -109,7 +112,7 @@ pub struct MemberItems {
     pub items: Vec<MemberView>,
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{code}/members", params(("code" = String, Path), ("page" = Option<i64>, Query)), responses((status = 200, body = MemberItems), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/members", params(("code" = String, Path), ("page" = Option<i64>, Query), ("part" = Option<String>, Query, description = "`current` (default: on the roster), `mobile` (the register of mobile members) or `former` (off the roster)")), responses((status = 200, body = MemberItems), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn api_roster(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -119,7 +122,7 @@ pub(crate) async fn api_roster(
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let members = state
         .db
-        .members_under(me.scope(), &code, &q.q, PAGE, (page - 1) * PAGE)
+        .roster_part(me.scope(), &code, q.part()?, &q.q, PAGE, (page - 1) * PAGE)
         .await?;
     Ok(Json(MemberItems {
         items: members.into_iter().map(Into::into).collect(),

@@ -6,12 +6,13 @@ mod card;
 mod export;
 mod home;
 mod import;
+pub(crate) mod record;
 pub mod team;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::home_part;
 #[allow(unused_imports)]
-use self::{api::*, card::*, export::*, import::*};
+use self::{api::*, card::*, export::*, import::*, record::*};
 
 use askama::Template;
 use axum::Form;
@@ -26,7 +27,7 @@ use baiqian_domain::org::{self, OrgCode};
 use baiqian_store::StoreError;
 use baiqian_store::import::ImportError;
 use baiqian_store::kernel::Node;
-use baiqian_store::member::{Member, NewMember, Revealed, Transfer};
+use baiqian_store::member::{Member, NewMember, Revealed, RosterPart, StatusChange, Transfer};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Auth, CurrentUser};
@@ -96,6 +97,19 @@ pub fn routes() -> Routes {
             "/members/{id}/transfer",
             Capability::ManageMembers,
             transfer,
+        )
+        .get("/members/{id}/edit", Capability::ManageMembers, edit_form)
+        .post("/members/{id}/edit", Capability::ManageMembers, edit)
+        .post(
+            "/members/{id}/status",
+            Capability::ManageMembers,
+            change_status,
+        )
+        .post("/api/v1/members/{id}", Capability::ManageMembers, api_edit)
+        .post(
+            "/api/v1/members/{id}/status",
+            Capability::ManageMembers,
+            api_status,
         )
         .get("/members/{id}/card", Capability::ReadOwnRecord, card_page)
         .post(
@@ -285,10 +299,19 @@ struct RosterPage {
     org: Node,
     members: Vec<Member>,
     total: i64,
+    /// The part of the roster shown, and how many each part holds (current, mobile, former).
+    part: &'static str,
+    parts: [(&'static str, i64); 3],
     q: String,
     page: i64,
     more: bool,
     can_manage: bool,
+}
+
+impl RosterPage {
+    fn status_name(&self, s: &str) -> String {
+        self.tr.word("member.status", s)
+    }
 }
 
 #[derive(Deserialize)]
@@ -296,6 +319,15 @@ pub(crate) struct RosterQuery {
     #[serde(default)]
     q: String,
     page: Option<i64>,
+    /// `current` (default), `mobile` or `former`.
+    #[serde(default)]
+    part: String,
+}
+
+impl RosterQuery {
+    fn part(&self) -> Result<RosterPart, AppError> {
+        RosterPart::parse(self.part.trim()).ok_or(AppError::NotFound)
+    }
 }
 
 async fn roster(
@@ -307,18 +339,32 @@ async fn roster(
     Query(q): Query<RosterQuery>,
 ) -> Result<Response, AppError> {
     let node = state.db.org(me.scope(), &code).await?;
+    let part = q.part()?;
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let text: String = q.q.trim().chars().take(30).collect();
     let mut members = state
         .db
-        .members_under(me.scope(), &code, &text, PAGE + 1, (page - 1) * PAGE)
+        .roster_part(me.scope(), &code, part, &text, PAGE + 1, (page - 1) * PAGE)
         .await?;
     let more = members.len() as i64 > PAGE;
     members.truncate(PAGE as usize);
+    let mut parts = [
+        (RosterPart::Current.as_str(), 0),
+        (RosterPart::Mobile.as_str(), 0),
+        (RosterPart::Former.as_str(), 0),
+    ];
+    for (i, p) in [RosterPart::Current, RosterPart::Mobile, RosterPart::Former]
+        .into_iter()
+        .enumerate()
+    {
+        parts[i].1 = state.db.roster_part_count(&node, p).await?;
+    }
     let page = RosterPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "tree").await?,
-        total: state.db.member_count_under(&node).await?,
+        total: parts[0].1,
+        part: part.as_str(),
+        parts,
         org: node,
         members,
         q: text,
@@ -435,9 +481,33 @@ struct ShowPage {
     f: Frame,
     m: Member,
     transfers: Vec<Transfer>,
+    /// Changes of standing, oldest first.
+    changes: Vec<StatusChange>,
+    /// Every year the member attended, newest first, with its months (`MM`).
+    years: Vec<(String, Vec<String>)>,
     revealed: Option<Revealed>,
     can_manage: bool,
     can_reveal: bool,
+}
+
+impl ShowPage {
+    fn status_name(&self, s: &str) -> String {
+        self.tr.word("member.status", s)
+    }
+}
+
+/// `YYYY-MM` months, oldest first, as years (newest first) with their months.
+fn by_year(months: Vec<String>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for m in months.into_iter().rev() {
+        let (y, mm) = m.split_at(m.len().min(4));
+        let mm = mm.trim_start_matches('-').to_string();
+        match out.last_mut() {
+            Some((year, list)) if year == y => list.insert(0, mm),
+            _ => out.push((y.to_string(), vec![mm])),
+        }
+    }
+    out
 }
 
 async fn show_page(
@@ -450,11 +520,15 @@ async fn show_page(
 ) -> Result<Response, AppError> {
     let m = member_in_reach(state, me, id).await?;
     let transfers = state.db.member_transfers(me.scope(), id).await?;
+    let changes = state.db.member_status_changes(me.scope(), id).await?;
+    let years = by_year(state.db.all_months_attended(me.scope(), id).await?);
     html(&ShowPage {
         tr,
         f: Frame::new(state, me, tr, &here(uri), "tree").await?,
         m,
         transfers,
+        changes,
+        years,
         revealed,
         can_manage: me.role().may_manage_members(),
         can_reveal: me.role().may_see_personal_data(),

@@ -161,3 +161,94 @@ async fn each_role_lands_on_its_own_home(app: TestApp) {
     assert!(en.text().contains("My member card"), "{}", en.text());
 }
 both!(each_role_lands_on_its_own_home, roster);
+
+/// A leader's home shows their own work: the places they guide with what is open and late
+/// there (each figure the length of the list it opens), the visits they logged, and each of
+/// their pledges with the share done and whether it keeps pace with its dates.
+async fn a_leader_sees_their_places_visits_and_pledges(app: TestApp) {
+    let leader = app.login("city.leader").await;
+    let home = app.get("/", &leader).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let part = home
+        .text()
+        .split("id=\"home-leader\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("the leader's part of the home")
+        .to_string();
+    // 和孚镇, which he guides: its overdue figure is the length of its overdue list.
+    let hefu = baiqian_demo::ledger::HEFU;
+    let row = part
+        .split(&format!("id=\"my-place-{hefu}\""))
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .expect("和孚镇 among his places")
+        .to_string();
+    let api = app.token("city.leader").await;
+    let overdue = app
+        .get(&format!("/api/v1/orgs/{hefu}/problems?overdue=true"), &api)
+        .await
+        .json()["total"]
+        .as_i64()
+        .unwrap();
+    assert!(overdue > 0);
+    assert!(row.contains(&format!(">{overdue}</a>")), "{row}");
+    // His visits, counted from the log.
+    let (id, visits): (i64, i64) = sqlx::query_as(
+        "SELECT l.id, (SELECT COUNT(*) FROM visits v WHERE v.leader_id = l.id) FROM leaders l \
+         JOIN users u ON u.id = l.user_id WHERE u.login = 'city.leader'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(part.contains(&format!("visits?leader={id}")));
+    assert!(part.contains(&format!("{visits}")), "{part}");
+    // His pledge: the share done and its pace on the demo's day.
+    let pledges = app.get("/api/v1/pledges", &api).await.json();
+    let mine: Vec<&serde_json::Value> = pledges["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["leader"] == "裘东耀")
+        .collect();
+    assert!(!mine.is_empty());
+    for p in mine {
+        let (target, visited) = (
+            p["target"].as_i64().unwrap(),
+            p["visited"].as_i64().unwrap(),
+        );
+        let block = part
+            .split(&format!("id=\"my-pledge-{}\"", p["id"]))
+            .nth(1)
+            .and_then(|s| s.split("class=\"pledge\"").next())
+            .unwrap();
+        assert!(
+            block.contains(&format!(">{}%<", visited * 100 / target)),
+            "{block}"
+        );
+        let pace = baiqian_domain::ledger::PledgePace::of(
+            p["since"].as_str().unwrap(),
+            p["due"].as_str().unwrap(),
+            "2016-03-01",
+            target,
+            visited,
+        )
+        .unwrap();
+        let word = match pace {
+            baiqian_domain::ledger::PledgePace::Done => "已全部走遍".to_string(),
+            baiqian_domain::ledger::PledgePace::OnTrack => "按期推进".to_string(),
+            baiqian_domain::ledger::PledgePace::Behind(n) => format!("落后进度 {n} 个"),
+            baiqian_domain::ledger::PledgePace::Missed(n) => format!("已过期，尚差 {n} 个"),
+        };
+        assert!(block.contains(&word), "{word}: {block}");
+    }
+    // Someone who is no leader has no such part.
+    let town = app.login("hefu.admin").await;
+    assert!(
+        !app.get("/", &town)
+            .await
+            .text()
+            .contains("id=\"home-leader\"")
+    );
+}
+both!(a_leader_sees_their_places_visits_and_pledges);
