@@ -6,7 +6,7 @@ use fantoccini::Locator;
 
 use crate::browser::{log_in, required, with_browser};
 use crate::support::TestApp;
-use crate::support::codes::{CITY, MEISHAN, XINMIN};
+use crate::support::codes::{CHANGXING, CITY, MEISHAN, WUXING, XINMIN};
 
 /// What the page measures in the browser: the document's width against the window's, the
 /// header's height against its first row's, and each control smaller than 44 px.
@@ -31,7 +31,31 @@ const MEASURE: &str = "
         wide.push(e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(r.right) + 'px');
     });
   }
-  return [doc.scrollWidth, window.innerWidth, bar ? bar.getBoundingClientRect().height : 0, small, wide];
+  // A name squeezed into a column one character per line: a cell of a few characters with no
+  // space whose text lies on as many lines as it has characters.
+  var broken = [];
+  document.querySelectorAll('main td, main th, main dd, main dt').forEach(function (e) {
+    var t = e.textContent.trim();
+    if (t.length < 2 || t.length > 16 || /\\s/.test(t) || broken.length >= 5) return;
+    // The lines the text itself lies on (its text nodes only, not the boxes around it).
+    var tops = [];
+    var walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    var size = parseFloat(getComputedStyle(e).fontSize) || 16;
+    for (var n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      var range = document.createRange();
+      range.selectNodeContents(n);
+      Array.prototype.forEach.call(range.getClientRects(), function (q) {
+        if (q.width > 0 && q.height > 0 && !tops.some(function (y) { return Math.abs(y - q.top) < size / 2; })) tops.push(q.top);
+      });
+    }
+    var lines = tops.length;
+    if (lines >= 2 && lines >= Array.from(t).length) {
+      var r = e.getBoundingClientRect();
+      broken.push(t + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+    }
+  });
+  return [doc.scrollWidth, window.innerWidth, bar ? bar.getBoundingClientRect().height : 0, small, wide, broken];
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,6 +104,8 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 "/audit".into(),
                 "/search?q=xm".into(),
                 format!("/orgs/{CITY}/problems"),
+                format!("/orgs/{WUXING}/problems"),
+                format!("/orgs/{WUXING}/ratings/2016"),
                 format!("/orgs/{CITY}/visits"),
                 "/pledges".into(),
             ],
@@ -123,7 +149,14 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
         ),
         ("xinmin.member", vec!["/".into(), "/checkin".into()]),
         ("city.leader", vec!["/".into()]),
-        ("", vec!["/public".into(), format!("/public/orgs/{CITY}")]),
+        (
+            "",
+            vec![
+                "/public".into(),
+                format!("/public/orgs/{CITY}"),
+                format!("/public/orgs/{CHANGXING}"),
+            ],
+        ),
     ];
     with_browser(&app, &driver, &chromium, |c, base| async move {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screens");
@@ -161,6 +194,11 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                         }
                         if let Some(small) = m[3].as_array().filter(|s| !s.is_empty()) {
                             failures.push(format!("{what}: tap targets under 44 px: {small:?}"));
+                        }
+                        if let Some(broken) = m[5].as_array().filter(|s| !s.is_empty()) {
+                            failures.push(format!(
+                                "{what}: names broken one character per line: {broken:?}"
+                            ));
                         }
                         let name: String = format!("{login}{url}")
                             .chars()
