@@ -77,6 +77,12 @@ impl BoardPage {
             .map(|d| self.tr.f("problem.days_late", &[("n", &d.to_string())]))
             .unwrap_or_default()
     }
+    /// The list before the breakdowns: when a figure was opened (the reader came for its rows),
+    /// and on a village's own board, where the problems are the work. On a phone the
+    /// breakdowns would otherwise put the first problem thousands of pixels down.
+    fn list_first(&self) -> bool {
+        self.is_filtered() || self.org.level == Level::Village
+    }
     fn is_filtered(&self) -> bool {
         self.filter.status.is_some()
             || self.filter.overdue

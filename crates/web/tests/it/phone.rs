@@ -354,6 +354,17 @@ async fn a_township_closes_a_problem_with_evidence_on_a_phone() {
         let link = c
             .find(Locator::Css("#problems a[href^='/problems/']"))
             .await?;
+        // The figure's list comes first: its first problem on the first screen, not 8,000 px
+        // down below the breakdowns.
+        let top = c
+            .execute(
+                "return arguments[0].getBoundingClientRect().top + window.scrollY;",
+                vec![serde_json::to_value(&link)?],
+            )
+            .await?
+            .as_f64()
+            .unwrap_or(f64::MAX);
+        assert!(top < 800.0, "the first problem is {top} px down");
         let href = link.attr("href").await?.unwrap_or_default();
         let id: i64 = href.trim_start_matches("/problems/").parse().unwrap_or(0);
         assert!(id > 0, "{href}");
