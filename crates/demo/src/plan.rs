@@ -108,8 +108,16 @@ const TOWNSHIP_ITEMS: &[(&str, &str, &str, &str, TargetMeasure)] = &[
     ),
 ];
 
+/// Who writes a node's part of the demo: the node's own demo account where it has one (so the
+/// history names 陈塔村's secretary, not a made-up login), else a loader of that node.
 fn demo_actor(role: Role, code: &str, path: &str) -> Result<baiqian_store::Actor, StoreError> {
-    crate::ratings::actor(&format!("demo.{code}"), role, code, path)
+    match crate::DEMO_ACCOUNTS
+        .iter()
+        .find(|a| a.org_code == code && a.role == role)
+    {
+        Some(account) => crate::ratings::actor(account.login, role, code, path),
+        None => crate::ratings::actor(&format!("demo.{code}"), role, code, path),
+    }
 }
 
 /// Writes a node's 2016 plan with its items and sends it up; returns its id.

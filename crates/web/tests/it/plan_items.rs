@@ -236,6 +236,18 @@ async fn the_demo_village_plan_waits_on_the_township(app: TestApp) {
         .await
         .text();
     assert!(page.contains("陈塔村2016年晋位计划"));
+    // Its history names the village's and the township's own accounts, no made-up login.
+    let logins: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT actor_login FROM plan_steps WHERE plan_id = $1 ORDER BY actor_login",
+    )
+    .bind(plan.id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let logins: Vec<&str> = logins.iter().map(|(l,)| l.as_str()).collect();
+    assert!(logins.contains(&"chenta.secretary"), "{logins:?}");
+    assert!(logins.contains(&"hefu.admin"), "{logins:?}");
+    assert!(!page.contains("demo."), "no made-up login on the page");
 }
 both!(the_demo_village_plan_waits_on_the_township);
 
