@@ -184,6 +184,19 @@ impl VisitKind {
         }
     }
 
+    /// A kind as an official's ledger writes it (调研, 座谈, 整镇调研, 督查), or by its code.
+    pub fn from_word(s: &str) -> Option<Self> {
+        match s.trim() {
+            "调研" | "走访调研" | "走访" => Some(VisitKind::Research),
+            "座谈" | "座谈会" => Some(VisitKind::Forum),
+            "整镇调研" | "整乡调研" | "整镇推进调研" => {
+                Some(VisitKind::TownshipResearch)
+            }
+            "督查" | "督导" | "督查检查" => Some(VisitKind::Inspection),
+            other => Self::parse(other),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }

@@ -10,6 +10,7 @@ mod problem;
 mod survey;
 mod tally;
 mod visit;
+mod visit_import;
 
 pub use deadline::{DeadlineExtension, PlanOutcome};
 pub use file::{FileEntries, FileForm, VillageFile, file_day, tenths};
@@ -17,6 +18,7 @@ pub use import::{ProblemRow, parse_status};
 pub use survey::{NewSurvey, Survey, SurveyVillage};
 pub use tally::{ChildCounts, ProblemCounts};
 pub use visit::{Leader, NewVisit, Pledge, PledgePlace, Visit};
+pub use visit_import::VisitRow;
 
 pub(crate) use problem::step_problem;
 

@@ -152,18 +152,18 @@ pub(super) async fn check_visit_place(
 }
 
 /// A visit as written.
-struct Logged {
-    id: i64,
-    leader_name: String,
-    place: crate::kernel::Org,
-    visited_on: String,
-    kind: VisitKind,
-    findings: String,
+pub(super) struct Logged {
+    pub(super) id: i64,
+    pub(super) leader_name: String,
+    pub(super) place: crate::kernel::Org,
+    pub(super) visited_on: String,
+    pub(super) kind: VisitKind,
+    pub(super) findings: String,
 }
 
 /// Checks a visit (its date not after `today`, a kind of ours, the leader in the caller's
 /// reach, a township or village in scope) and writes it.
-async fn insert_visit(
+pub(super) async fn insert_visit(
     conn: &mut AnyConnection,
     actor: &Actor,
     new: &NewVisit,

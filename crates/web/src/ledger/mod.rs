@@ -11,6 +11,7 @@ mod leader;
 mod manage;
 pub(crate) mod problems;
 pub(crate) mod rest;
+mod visit_import;
 pub(crate) mod visits;
 
 pub use daily::{mark_overdue_if_new_day, spawn_daily};
@@ -159,6 +160,16 @@ pub fn routes() -> Routes {
             "/pledges.xlsx",
             Capability::ReadVisits,
             visits::export_pledges,
+        )
+        .get(
+            "/orgs/{code}/visits/import",
+            Capability::LogVisits,
+            visit_import::page,
+        )
+        .post(
+            "/orgs/{code}/visits/import",
+            Capability::LogVisits,
+            visit_import::import,
         )
         .post("/orgs/{code}/visits", Capability::LogVisits, visits::create)
         .post(

@@ -272,3 +272,119 @@ async fn visits_are_logged_and_listed_through_the_api(app: TestApp) {
     assert_eq!(table.len() - 2, pledges["items"].as_array().unwrap().len());
 }
 both!(visits_are_logged_and_listed_through_the_api);
+
+/// A township's own visit log goes in through the shared importer: its title line and header
+/// words, leaders by name, places by name, kinds in its words; every bad cell named by row and
+/// column, nothing written for a rejected file, exactly the good rows when asked.
+async fn a_visit_log_from_excel_goes_in(app: TestApp) {
+    let hefu = baiqian_demo::ledger::HEFU;
+    let (leader,): (String,) = sqlx::query_as(
+        "SELECT l.name FROM leaders l JOIN users u ON u.id = l.user_id WHERE u.login = 'hefu.leader'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let chenta: (String,) = sqlx::query_as("SELECT name FROM orgs WHERE code = $1")
+        .bind(baiqian_demo::CHENTA)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let rows = vec![
+        vec!["和孚镇领导走访调研台账（2016年）", "", "", "", ""],
+        vec!["日期", "走访领导", "走访村", "形式", "走访情况"],
+        vec![
+            "2016年2月3日",
+            leader.as_str(),
+            chenta.0.as_str(),
+            "调研",
+            "活动室漏雨",
+        ],
+        vec!["2016-02-04", "不存在的人", chenta.0.as_str(), "座谈", ""],
+        vec!["2016-02-05", leader.as_str(), chenta.0.as_str(), "暗访", ""],
+        vec!["2016-04-01", leader.as_str(), "不存在村", "督查", ""],
+    ];
+    let file = crate::support::xlsx(&rows);
+    let town = app.login("hefu.admin").await;
+    let api = app.token("hefu.admin").await;
+    let total = || {
+        let (app, api) = (&app, &api);
+        async move {
+            app.get(&format!("/api/v1/orgs/{hefu}/visits"), api)
+                .await
+                .json()["total"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let before = total().await;
+    let audits = app.audit_count().await;
+    let res = app
+        .post_file(&format!("/orgs/{hefu}/visits/import"), &file, "all", &town)
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let report = res
+        .between("id=\"import-report\"", "</table>")
+        .expect("report");
+    for (row, column) in [
+        (4, "领导 (leader)"),
+        (5, "方式 (kind)"),
+        (6, "走访日期 (visited_on)"),
+        (6, "走访地点 (place)"),
+    ] {
+        assert!(
+            report.contains(&format!("<td class=\"num\">{row}</td><td>{column}</td>")),
+            "row {row} {column}: {report}"
+        );
+    }
+    assert!(
+        report.contains("暗访") && report.contains("不存在的人"),
+        "{report}"
+    );
+    assert_eq!(total().await, before, "nothing imported");
+    assert_eq!(app.audit_count().await, audits, "nothing written");
+
+    let res = app
+        .post_file(
+            &format!("/orgs/{hefu}/visits/import"),
+            &file,
+            "good_rows",
+            &town,
+        )
+        .await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    assert_eq!(total().await, before + 1);
+
+    // A leader's own account brings only their own visits.
+    let other: (String,) = sqlx::query_as(
+        "SELECT name FROM leaders WHERE user_id IS NULL AND org_code = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(hefu)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let mine = vec![
+        vec!["走访日期", "领导", "走访地点", "方式"],
+        vec!["2016-02-06", other.0.as_str(), chenta.0.as_str(), "调研"],
+    ];
+    let leader_session = app.login("hefu.leader").await;
+    let res = app
+        .post_file(
+            &format!("/orgs/{hefu}/visits/import"),
+            &crate::support::xlsx(&mine),
+            "all",
+            &leader_session,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(total().await, before + 1);
+}
+both!(a_visit_log_from_excel_goes_in);
