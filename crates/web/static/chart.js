@@ -4,26 +4,41 @@
 (function () {
   "use strict";
   var palette = ["#c8161d", "#e0663a", "#e9a23b", "#8aa35a", "#4f7fa8", "#7b6aa5", "#9c8f84"];
-  function option(d) {
+  // How wide a label is drawn, roughly: a Chinese character a full em, others about half.
+  function labelWidth(text, size) {
+    var w = 0;
+    Array.prototype.forEach.call(String(text), function (ch) { w += ch.charCodeAt(0) > 0x2e80 ? size : size * 0.6; });
+    return w;
+  }
+  // Every label shown, whole: on a box too narrow for them side by side they turn, never hide
+  // (the attendance chart showed 4 of 12 months on a phone) nor run into each other.
+  function option(d, width) {
     var tooltip = { trigger: d.kind === "pie" ? "item" : "axis", valueFormatter: function (v) { return v + (d.unit || ""); } };
     if (d.kind === "pie") {
       var s = d.series[0] || { values: [], name: "" };
       return {
         color: palette, tooltip: tooltip, aria: { enabled: true }, animation: false,
-        series: [{ type: "pie", name: s.name, radius: ["35%", "70%"], label: { formatter: "{b}: {c}" },
+        series: [{ type: "pie", name: s.name, radius: width < 480 ? ["25%", "50%"] : ["35%", "70%"],
+          label: { formatter: "{b}\n{c}", overflow: "break", width: Math.max(56, width / 4) },
           data: d.categories.map(function (c, i) { return { name: c, value: s.values[i] }; }) }]
       };
     }
     return {
       color: palette, tooltip: tooltip, aria: { enabled: true }, animation: false,
-      legend: { show: d.series.length > 1, top: 0 },
+      legend: { show: d.series.length > 1, top: 0, type: "scroll" },
       grid: { left: 8, right: 8, top: d.series.length > 1 ? 32 : 12, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: d.categories, axisLabel: { interval: 0, hideOverlap: true } },
+      xAxis: { type: "category", data: d.categories, axisLabel: axisLabel(d.categories, width) },
       yAxis: { type: "value", minInterval: 1 },
       series: d.series.map(function (s) {
         return { type: d.kind, name: s.name, data: s.values, stack: d.stacked ? "all" : undefined, cursor: "pointer" };
       })
     };
+  }
+  function axisLabel(categories, width) {
+    var widest = 0;
+    categories.forEach(function (c) { widest = Math.max(widest, labelWidth(c, 12)); });
+    var room = (width - 48) / Math.max(categories.length, 1);
+    return widest + 6 > room ? { interval: 0, rotate: room < 18 ? 90 : 45 } : { interval: 0 };
   }
   // On the meeting-room screen: light text and lines and warm colours on the red ground.
   function screenTheme(o) {
@@ -40,7 +55,7 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (d) {
         var chart = window.echarts.init(box, null, { renderer: "svg" });
-        var o = option(d);
+        var o = option(d, box.clientWidth || 320);
         if (box.closest(".screen")) { screenTheme(o); }
         chart.setOption(o);
         chart.on("click", function (p) {

@@ -818,6 +818,23 @@ async fn a_click_on_the_attendance_chart_opens_that_month() {
         assert_eq!(url.path(), "/orgs/330522109/attendance");
         assert_eq!(url.query(), Some("month=2016-01"));
         keep_screenshot(&c, "browser-attendance-chart-1440.png").await?;
+        // On a phone every month keeps its label (turned to fit), none hidden.
+        c.set_window_size(360, 800).await?;
+        c.goto(&format!("{base}/orgs/330522109/attendance")).await?;
+        c.wait()
+            .for_element(Locator::Css("#chart-attendance[data-ready] svg"))
+            .await?;
+        let shown = c
+            .execute(
+                "var n = 0; document.querySelectorAll('#chart-attendance svg text').forEach(function (t) {
+                   var r = t.getBoundingClientRect();
+                   if (/^\\d{4}-\\d{2}$/.test(t.textContent.trim()) && r.width > 0 && getComputedStyle(t).display !== 'none' && t.getAttribute('opacity') !== '0') n++;
+                 }); return n;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(shown.as_i64(), Some(12), "every month labelled at 360 px");
+        keep_screenshot(&c, "browser-attendance-chart-360.png").await?;
         Ok(())
     })
     .await;
