@@ -114,6 +114,16 @@ pub fn routes() -> Routes {
             Capability::ReadVisits,
             rest::api_visits,
         )
+        .get(
+            "/api/v1/orgs/{code}/surveys",
+            Capability::ReadProblems,
+            rest::api_surveys,
+        )
+        .get(
+            "/api/v1/orgs/{code}/leaders",
+            Capability::ReadVisits,
+            rest::api_leaders,
+        )
         .post(
             "/api/v1/orgs/{code}/visits",
             Capability::LogVisits,

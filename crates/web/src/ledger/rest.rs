@@ -332,3 +332,97 @@ pub(crate) async fn api_log_visit(
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedId { id })).into_response())
 }
+
+/// A survey (排摸) of a township's villages with its progress.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SurveyItem {
+    pub id: i64,
+    pub township: String,
+    pub township_name: String,
+    pub title: String,
+    pub basis: String,
+    pub started_on: String,
+    /// Villages to survey, of them surveyed, and the problems found.
+    pub villages: i64,
+    pub done: i64,
+    pub problems: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SurveyItems {
+    pub items: Vec<SurveyItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/surveys", params(("code" = String, Path)),
+    responses((status = 200, body = SurveyItems), (status = 404)))]
+pub(crate) async fn api_surveys(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+) -> Result<Json<SurveyItems>, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let items = state
+        .db
+        .surveys_under(&org)
+        .await?
+        .into_iter()
+        .map(|s| SurveyItem {
+            id: s.id,
+            township: s.township_code,
+            township_name: s.township_name,
+            title: s.title,
+            basis: s.basis,
+            started_on: s.started_on,
+            villages: s.villages,
+            done: s.done,
+            problems: s.problems,
+        })
+        .collect();
+    Ok(Json(SurveyItems { items }))
+}
+
+/// A leader serving under a node, with the places they guide.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LeaderItem {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    /// The node they serve at.
+    pub org: String,
+    pub org_name: String,
+    /// Whether an account speaks for them (and logs their visits).
+    pub has_account: bool,
+    /// The townships and villages they guide: codes.
+    pub areas: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LeaderItems {
+    pub items: Vec<LeaderItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/leaders", params(("code" = String, Path)),
+    responses((status = 200, body = LeaderItems), (status = 404)))]
+pub(crate) async fn api_leaders(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    CodeParam(code): CodeParam,
+) -> Result<Json<LeaderItems>, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let items = state
+        .db
+        .leaders_under(&org)
+        .await?
+        .into_iter()
+        .map(|l| LeaderItem {
+            id: l.id,
+            name: l.name,
+            title: l.title,
+            org: l.org_code,
+            org_name: l.org_name,
+            has_account: l.user_id.is_some(),
+            areas: l.areas.into_iter().map(|(code, _)| code).collect(),
+        })
+        .collect();
+    Ok(Json(LeaderItems { items }))
+}

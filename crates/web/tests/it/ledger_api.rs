@@ -388,3 +388,57 @@ async fn a_visit_log_from_excel_goes_in(app: TestApp) {
     assert_eq!(total().await, before + 1);
 }
 both!(a_visit_log_from_excel_goes_in);
+
+/// A township's surveys and leaders as JSON: what its pages list, and nothing outside scope.
+async fn surveys_and_leaders_read_through_the_api(app: TestApp) {
+    let hefu = baiqian_demo::ledger::HEFU;
+    let town = app.token("hefu.admin").await;
+    let surveys = app
+        .get(&format!("/api/v1/orgs/{hefu}/surveys"), &town)
+        .await
+        .json();
+    let items = surveys["items"].as_array().unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM surveys WHERE township_code = $1")
+        .bind(hefu)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(items.len() as i64, kept);
+    assert!(kept > 0, "the demo's survey of 和孚镇");
+    for s in items {
+        assert!(s["done"].as_i64().unwrap() <= s["villages"].as_i64().unwrap());
+    }
+    let leaders = app
+        .get(&format!("/api/v1/orgs/{hefu}/leaders"), &town)
+        .await
+        .json();
+    let names: Vec<&str> = leaders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    let (leader,): (String,) = sqlx::query_as(
+        "SELECT l.name FROM leaders l JOIN users u ON u.id = l.user_id WHERE u.login = 'hefu.leader'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(names.contains(&leader.as_str()), "{names:?}");
+    // Another township's admin does not reach them; a member reads neither.
+    let other = app.token("meishan.admin").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/orgs/{hefu}/surveys"), &other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let member = app.token("xinmin.member").await;
+    assert_ne!(
+        app.get(&format!("/api/v1/orgs/{XINMIN}/leaders"), &member)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+both!(surveys_and_leaders_read_through_the_api);
