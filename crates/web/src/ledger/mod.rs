@@ -172,6 +172,11 @@ pub fn routes() -> Routes {
             visits::export_pledges,
         )
         .get(
+            "/orgs/{code}/leaders.xlsx",
+            Capability::ReadVisits,
+            visits::export_leaders,
+        )
+        .get(
             "/orgs/{code}/visits/import",
             Capability::LogVisits,
             visit_import::page,

@@ -457,3 +457,44 @@ pub(super) async fn export_pledges(
     let bytes = crate::excel::write_list("公开承诺", &title, &columns, &rows)?;
     crate::excel::xlsx_response(bytes, "pledges.xlsx")
 }
+
+/// `GET /orgs/{code}/leaders.xlsx`: the leaders serving under a node with the places they guide
+/// and how many visits each logged there, for the offices' own lists.
+pub(super) async fn export_leaders(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    use crate::excel::Cell;
+    let org = state.db.org(me.scope(), &code).await?;
+    let leaders = state.db.leaders_under(&org).await?;
+    let mut rows: Vec<Vec<Cell>> = Vec::with_capacity(leaders.len());
+    for l in &leaders {
+        let visits = state.db.count_visits_under(&org, Some(l.id)).await?;
+        rows.push(vec![
+            Cell::Text(l.name.clone()),
+            Cell::Text(l.title.clone()),
+            Cell::Text(l.org_name.clone()),
+            Cell::Text(
+                l.areas
+                    .iter()
+                    .map(|(_, name)| name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ),
+            Cell::Number(visits),
+        ]);
+    }
+    let columns = [
+        ("name", "姓名"),
+        ("title", "职务"),
+        ("org", "单位"),
+        ("areas", "联系指导"),
+        ("visits", "走访次数"),
+    ];
+    let title =
+        crate::excel::export_title(tr, "export.leaders", &org.name, &me, state.clock.now_ms());
+    let bytes = crate::excel::write_list("领导名单", &title, &columns, &rows)?;
+    crate::excel::xlsx_response(bytes, &format!("leaders-{code}.xlsx"))
+}

@@ -425,6 +425,16 @@ async fn surveys_and_leaders_read_through_the_api(app: TestApp) {
     .await
     .unwrap();
     assert!(names.contains(&leader.as_str()), "{names:?}");
+    // The same list as the offices' file, one row each.
+    let res = app.get(&format!("/orgs/{hefu}/leaders.xlsx"), &town).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let table = baiqian_web::excel::read_first_sheet(&res.body).unwrap();
+    assert_eq!(table.len() - 2, names.len());
+    assert!(
+        table
+            .iter()
+            .any(|r| r.first().map(String::as_str) == Some(leader.as_str()))
+    );
     // Another township's admin does not reach them; a member reads neither.
     let other = app.token("meishan.admin").await;
     assert_eq!(
