@@ -75,17 +75,82 @@ fn ledger_header(field: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// Which ledger an import page takes: the list it belongs to (`problems`, `visits`, also the
+/// path of its export and its import) and the words of its page.
+pub(super) struct LedgerKind {
+    pub list: &'static str,
+    pub list_title: &'static str,
+    pub title: &'static str,
+    pub hint: &'static str,
+    pub example: &'static str,
+}
+
+const PROBLEMS: LedgerKind = LedgerKind {
+    list: "problems",
+    list_title: "problem.title",
+    title: "problem.import",
+    hint: "problem.import_hint",
+    example: "problem.import_example",
+};
+
+/// The import page of a ledger: the form, and after an upload what went in or every bad cell.
 #[derive(Template)]
 #[template(path = "ledger/import.html")]
-struct ImportPage {
+pub(super) struct ImportPage {
     tr: Tr,
     f: Frame,
-    org: Node,
+    pub(super) org: Node,
+    kind: LedgerKind,
     done: bool,
     committed: bool,
     created: usize,
     file_error: Option<String>,
     report: Vec<ReportRow>,
+}
+
+impl ImportPage {
+    pub(super) async fn new(
+        state: &AppState,
+        me: &CurrentUser,
+        tr: Tr,
+        uri: &OriginalUri,
+        org: Node,
+        kind: LedgerKind,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            tr,
+            f: Frame::new(state, me, tr, &here(uri), kind.list).await?,
+            org,
+            kind,
+            done: false,
+            committed: false,
+            created: 0,
+            file_error: None,
+            report: Vec::new(),
+        })
+    }
+
+    /// The page after an upload, answered 422 unless every row went in.
+    pub(super) fn answer(
+        mut self,
+        file_error: Option<String>,
+        outcome: Option<(bool, usize)>,
+        report: Vec<ReportRow>,
+    ) -> Result<Response, AppError> {
+        self.done = true;
+        let ok = file_error.is_none() && report.is_empty() && outcome.is_some();
+        self.file_error = file_error;
+        if let Some((committed, created)) = outcome {
+            self.committed = committed;
+            self.created = created;
+        }
+        self.report = report;
+        let mut res = html(&self)?;
+        if !ok {
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Ok(res)
+    }
 }
 
 pub(super) async fn page(
@@ -96,16 +161,7 @@ pub(super) async fn page(
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage {
-        tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
-        org,
-        done: false,
-        committed: false,
-        created: 0,
-        file_error: None,
-        report: Vec::new(),
-    })
+    html(&ImportPage::new(&state, &me, tr, &uri, org, PROBLEMS).await?)
 }
 
 pub(super) async fn import(
@@ -117,20 +173,12 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let mut page = ImportPage {
-        tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "problems").await?,
-        org,
-        done: true,
-        committed: false,
-        created: 0,
-        file_error: None,
-        report: Vec::new(),
-    };
-    let mut ok = false;
+    let page = ImportPage::new(&state, &me, tr, &uri, org, PROBLEMS).await?;
     match excel::sheet_rows(&mut multipart, &LEDGER_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.file_error = Some(e),
-        excel::SheetRows::Headers(errors) => page.report = report_rows_with(&errors, ledger_header),
+        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
+        excel::SheetRows::Headers(errors) => {
+            page.answer(None, None, report_rows_with(&errors, ledger_header))
+        }
         excel::SheetRows::Rows { mode, rows } => {
             let rows: Vec<ProblemRow> = rows
                 .into_iter()
@@ -158,15 +206,11 @@ pub(super) async fn import(
                     state.clock.now_ms(),
                 )
                 .await?;
-            ok = out.errors.is_empty();
-            page.committed = out.committed;
-            page.created = out.created;
-            page.report = report_rows_with(&out.errors, ledger_header);
+            page.answer(
+                None,
+                Some((out.committed, out.created)),
+                report_rows_with(&out.errors, ledger_header),
+            )
         }
     }
-    let mut res = html(&page)?;
-    if !ok {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
 }

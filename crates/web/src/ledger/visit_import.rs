@@ -3,11 +3,11 @@
 
 use super::*;
 
-use axum::http::StatusCode;
 use baiqian_store::ledger::VisitRow;
 
+use super::import::{ImportPage, LedgerKind};
 use crate::excel::{self, Column};
-use crate::form::{ReportRow, report_rows_with};
+use crate::form::report_rows_with;
 
 /// The columns a visit log is read by: the export's headers first, then officials' other words.
 pub const VISIT_COLUMNS: [Column; 5] = [
@@ -51,18 +51,13 @@ fn visit_header(field: &str) -> &'static str {
         .unwrap_or("")
 }
 
-#[derive(Template)]
-#[template(path = "ledger/visits_import.html")]
-struct ImportPage {
-    tr: Tr,
-    f: Frame,
-    org: Node,
-    done: bool,
-    committed: bool,
-    created: usize,
-    file_error: Option<String>,
-    report: Vec<ReportRow>,
-}
+const VISITS: LedgerKind = LedgerKind {
+    list: "visits",
+    list_title: "visit.title",
+    title: "visit.import",
+    hint: "visit.import_hint",
+    example: "visit.import_example",
+};
 
 pub(super) async fn page(
     State(state): State<AppState>,
@@ -72,16 +67,7 @@ pub(super) async fn page(
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage {
-        tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
-        org,
-        done: false,
-        committed: false,
-        created: 0,
-        file_error: None,
-        report: Vec::new(),
-    })
+    html(&ImportPage::new(&state, &me, tr, &uri, org, VISITS).await?)
 }
 
 pub(super) async fn import(
@@ -93,20 +79,12 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let mut page = ImportPage {
-        tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "visits").await?,
-        org,
-        done: true,
-        committed: false,
-        created: 0,
-        file_error: None,
-        report: Vec::new(),
-    };
-    let mut ok = false;
+    let page = ImportPage::new(&state, &me, tr, &uri, org, VISITS).await?;
     match excel::sheet_rows(&mut multipart, &VISIT_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.file_error = Some(e),
-        excel::SheetRows::Headers(errors) => page.report = report_rows_with(&errors, visit_header),
+        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
+        excel::SheetRows::Headers(errors) => {
+            page.answer(None, None, report_rows_with(&errors, visit_header))
+        }
         excel::SheetRows::Rows { mode, rows } => {
             let rows: Vec<VisitRow> = rows
                 .into_iter()
@@ -123,15 +101,11 @@ pub(super) async fn import(
                 .db
                 .import_visit_rows(&me.actor, &page.org, &rows, mode, state.clock.now_ms())
                 .await?;
-            ok = out.errors.is_empty() && out.committed;
-            page.committed = out.committed;
-            page.created = out.created;
-            page.report = report_rows_with(&out.errors, visit_header);
+            page.answer(
+                None,
+                Some((out.committed, out.created)),
+                report_rows_with(&out.errors, visit_header),
+            )
         }
     }
-    let mut res = html(&page)?;
-    if !ok {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
 }
