@@ -78,6 +78,14 @@ pub struct Pledge {
     pub visited: i64,
 }
 
+/// Which pledges a read takes.
+#[derive(Debug, Clone, Copy)]
+enum PledgeWhich {
+    All,
+    One(i64),
+    Leader(i64),
+}
+
 /// A place a pledge has yet to reach.
 #[derive(Debug, Clone, Serialize)]
 pub struct PledgePlace {
@@ -418,6 +426,22 @@ impl Db {
         .await
     }
 
+    /// How many visits each leader logged to places under a node, in one pass: (leader id,
+    /// visits), only the leaders with any.
+    pub async fn visit_counts_by_leader(&self, node: &Node) -> Result<Vec<(i64, i64)>> {
+        sqlx::query(
+            "SELECT v.leader_id, COUNT(*) FROM visits v \
+             WHERE v.place_path >= $1 AND v.place_path < $2 GROUP BY v.leader_id",
+        )
+        .bind(&node.path)
+        .bind(path_upper_bound(&node.path))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
     /// How many visits there are to places under a node, maybe of one leader.
     pub async fn count_visits_under(&self, node: &Node, leader: Option<i64>) -> Result<i64> {
         let mut sql = String::from(
@@ -569,31 +593,46 @@ impl Db {
 
     /// The pledges over nodes in scope, each with its coverage.
     pub async fn pledges_in(&self, scope: &Scope) -> Result<Vec<Pledge>> {
-        self.pledges_where(scope, None).await
+        self.pledges_where(scope, PledgeWhich::All).await
+    }
+
+    /// The pledges of one leader over nodes in scope, each with its coverage.
+    pub async fn pledges_of_leader(&self, scope: &Scope, leader_id: i64) -> Result<Vec<Pledge>> {
+        self.pledges_where(scope, PledgeWhich::Leader(leader_id))
+            .await
     }
 
     /// One pledge in scope with its coverage.
     pub async fn pledge(&self, scope: &Scope, id: i64) -> Result<Pledge> {
-        self.pledges_where(scope, Some(id))
+        self.pledges_where(scope, PledgeWhich::One(id))
             .await?
             .into_iter()
             .next()
             .ok_or(StoreError::NotFound)
     }
 
-    async fn pledges_where(&self, scope: &Scope, id: Option<i64>) -> Result<Vec<Pledge>> {
+    async fn pledges_where(&self, scope: &Scope, which: PledgeWhich) -> Result<Vec<Pledge>> {
         let mut sql = String::from(
             "SELECT p.id, p.leader_id, l.name AS leader_name, p.scope_code, o.name AS scope_name, \
              p.scope_path, p.place_level, p.title, p.since, p.due FROM pledges p \
              JOIN leaders l ON l.id = p.leader_id JOIN orgs o ON o.code = p.scope_code \
              WHERE p.scope_path >= $1 AND p.scope_path < $2",
         );
-        if id.is_some() {
-            sql.push_str(" AND p.id = $3");
+        let mut q_id = None;
+        match which {
+            PledgeWhich::All => {}
+            PledgeWhich::One(id) => {
+                sql.push_str(" AND p.id = $3");
+                q_id = Some(id);
+            }
+            PledgeWhich::Leader(id) => {
+                sql.push_str(" AND p.leader_id = $3");
+                q_id = Some(id);
+            }
         }
         sql.push_str(" ORDER BY p.scope_path, p.id");
         let mut q = sqlx::query(&sql).bind(scope.lower()).bind(scope.upper());
-        if let Some(id) = id {
+        if let Some(id) = q_id {
             q = q.bind(id);
         }
         let rows = q.fetch_all(self.pool()).await?;

@@ -26,25 +26,21 @@ struct LeaderHome {
     pledges: Vec<(Pledge, PledgePace)>,
 }
 
+/// A pledge's pace in words ("落后进度 47 个"), for the home and the pledges' file.
+pub(super) fn pace_words(tr: Tr, pace: PledgePace) -> String {
+    let key = format!("pledge.pace.{}", pace.as_str());
+    match pace {
+        PledgePace::Behind(n) | PledgePace::Missed(n) => tr.f(&key, &[("n", &tr.num(n))]),
+        PledgePace::Done | PledgePace::OnTrack => tr.t(&key).to_string(),
+    }
+}
+
 impl LeaderHome {
     fn percent(&self, p: &Pledge) -> i64 {
-        if p.target == 0 {
-            0
-        } else {
-            p.visited * 100 / p.target
-        }
+        super::visits::percent(p)
     }
     fn pace(&self, pace: &PledgePace) -> String {
-        match pace {
-            PledgePace::Behind(n) | PledgePace::Missed(n) => self.tr.f(
-                &format!("pledge.pace.{}", pace.as_str()),
-                &[("n", &self.tr.num(*n))],
-            ),
-            _ => self
-                .tr
-                .t(&format!("pledge.pace.{}", pace.as_str()))
-                .to_string(),
-        }
+        pace_words(self.tr, *pace)
     }
     fn late(&self, pace: &PledgePace) -> bool {
         matches!(pace, PledgePace::Behind(_) | PledgePace::Missed(_))
@@ -100,21 +96,22 @@ pub(crate) async fn home_part(
             counts: state.db.problem_counts(&node).await?,
         });
     }
-    let mut visits = Vec::new();
-    for l in &leaders {
-        visits.push((l.id, state.db.count_visits_under(&own, Some(l.id)).await?));
-    }
+    let visits = state.db.visit_counts_by_leader(&own).await?;
     let today = today(state);
-    let pledges = state
-        .db
-        .pledges_in(me.scope())
-        .await?
-        .into_iter()
-        .filter(|p| ids.contains(&p.leader_id))
-        .filter_map(|p| {
-            PledgePace::of(&p.since, &p.due, &today, p.target, p.visited).map(|pace| (p, pace))
-        })
-        .collect();
+    let mut pledges = Vec::new();
+    for id in &ids {
+        pledges.extend(
+            state
+                .db
+                .pledges_of_leader(me.scope(), *id)
+                .await?
+                .into_iter()
+                .filter_map(|p| {
+                    PledgePace::of(&p.since, &p.due, &today, p.target, p.visited)
+                        .map(|pace| (p, pace))
+                }),
+        );
+    }
     let page = LeaderHome {
         tr,
         root: root.to_string(),

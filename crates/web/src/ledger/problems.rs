@@ -287,11 +287,7 @@ pub(super) async fn create(
     Form(form): Form<ProblemForm>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let village = OrgCode::parse(form.village.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
-    let v = state.db.org(me.scope(), &village).await?;
-    if !v.path.starts_with(&org.path) {
-        return Err(AppError::NotFound);
-    }
+    place_under(&state, &me, &org, &form.village).await?;
     let id = state
         .db
         .create_problem(&me.actor, &form.into_new("", None), state.clock.now_ms())
@@ -433,6 +429,36 @@ pub(crate) struct StepForm {
     pub(super) note: String,
 }
 
+impl StepForm {
+    /// The step asked for, through the door it came by: the village's steps (start, rectify)
+    /// or the checks above it (verify, reopen).
+    pub(super) fn step(&self, checks: bool) -> Result<ProblemStep, AppError> {
+        ProblemStep::parse(self.step.trim())
+            .filter(|s| s.is_check() == checks)
+            .ok_or_else(|| {
+                AppError::Invalid(
+                    baiqian_domain::Msg::new("problem.error.step").arg("step", &self.step),
+                )
+            })
+    }
+}
+
+/// A place named by code that lies under the page's node (and in the caller's scope).
+pub(super) async fn place_under(
+    state: &AppState,
+    me: &CurrentUser,
+    node: &Node,
+    code: &str,
+) -> Result<Node, AppError> {
+    let code = OrgCode::parse(code.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
+    let place = state.db.org(me.scope(), &code).await?;
+    if place.path.starts_with(&node.path) {
+        Ok(place)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
 async fn take_step(
     state: &AppState,
     me: &CurrentUser,
@@ -440,11 +466,7 @@ async fn take_step(
     form: StepForm,
     checks: bool,
 ) -> Result<Response, AppError> {
-    let step = ProblemStep::parse(form.step.trim())
-        .filter(|s| s.is_check() == checks)
-        .ok_or_else(|| {
-            AppError::Invalid(baiqian_domain::Msg::new("problem.error.step").arg("step", form.step))
-        })?;
+    let step = form.step(checks)?;
     state
         .db
         .problem_step(&me.actor, id, step, &form.note, state.clock.now_ms())

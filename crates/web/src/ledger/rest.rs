@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 
 use super::api::ProblemItem;
-use super::problems::{PlanForm, ProblemForm, StepForm};
+use super::problems::{PlanForm, ProblemForm, StepForm, place_under};
 use super::*;
 
 /// `201` with the new record's id.
@@ -49,11 +49,7 @@ pub(crate) async fn api_create_problem(
     if form.source.trim().is_empty() {
         form.source = ProblemSource::Other.as_str().into();
     }
-    let village = OrgCode::parse(form.village.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
-    let v = state.db.org(me.scope(), &village).await?;
-    if !v.path.starts_with(&org.path) {
-        return Err(AppError::NotFound);
-    }
+    place_under(&state, &me, &org, &form.village).await?;
     let id = state
         .db
         .create_problem(&me.actor, &form.into_new("", None), state.clock.now_ms())
@@ -137,13 +133,7 @@ async fn api_take_step(
     form: StepForm,
     checks: bool,
 ) -> Result<Json<ProblemView>, AppError> {
-    let step = ProblemStep::parse(form.step.trim())
-        .filter(|s| s.is_check() == checks)
-        .ok_or_else(|| {
-            AppError::Invalid(
-                baiqian_domain::Msg::new("problem.error.step").arg("step", &form.step),
-            )
-        })?;
+    let step = form.step(checks)?;
     state
         .db
         .problem_step(&me.actor, id, step, &form.note, state.clock.now_ms())
@@ -314,11 +304,7 @@ pub(crate) async fn api_log_visit(
     Json(b): Json<NewVisitBody>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let place = OrgCode::parse(b.place.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
-    let p = state.db.org(me.scope(), &place).await?;
-    if !p.path.starts_with(&org.path) {
-        return Err(AppError::NotFound);
-    }
+    place_under(&state, &me, &org, &b.place).await?;
     let new = NewVisit {
         leader_id: b.leader_id,
         visited_on: b.visited_on,

@@ -164,11 +164,7 @@ pub(super) async fn create(
         kind: form.kind,
         findings: form.findings,
     };
-    let place = OrgCode::parse(new.place.trim()).map_err(|e| AppError::Invalid(e.msg()))?;
-    let p = state.db.org(me.scope(), &place).await?;
-    if !p.path.starts_with(&org.path) {
-        return Err(AppError::NotFound);
-    }
+    super::problems::place_under(&state, &me, &org, &new.place).await?;
     let id = state
         .db
         .log_visit(&me.actor, &new, state.clock.now_ms())
@@ -215,7 +211,7 @@ impl PledgesPage {
     }
 }
 
-fn percent(p: &Pledge) -> i64 {
+pub(super) fn percent(p: &Pledge) -> i64 {
     if p.target == 0 {
         0
     } else {
@@ -417,13 +413,7 @@ pub(super) async fn export_pledges(
         .iter()
         .map(|p| {
             let pace = PledgePace::of(&p.since, &p.due, &today, p.target, p.visited)
-                .map(|pace| match pace {
-                    PledgePace::Behind(n) | PledgePace::Missed(n) => zh.f(
-                        &format!("pledge.pace.{}", pace.as_str()),
-                        &[("n", &n.to_string())],
-                    ),
-                    _ => zh.t(&format!("pledge.pace.{}", pace.as_str())).to_string(),
-                })
+                .map(|pace| super::leader::pace_words(zh, pace))
                 .unwrap_or_default();
             vec![
                 Cell::Text(p.leader_name.clone()),
@@ -469,9 +459,13 @@ pub(super) async fn export_leaders(
     use crate::excel::Cell;
     let org = state.db.org(me.scope(), &code).await?;
     let leaders = state.db.leaders_under(&org).await?;
+    let counts = state.db.visit_counts_by_leader(&org).await?;
     let mut rows: Vec<Vec<Cell>> = Vec::with_capacity(leaders.len());
     for l in &leaders {
-        let visits = state.db.count_visits_under(&org, Some(l.id)).await?;
+        let visits = counts
+            .iter()
+            .find(|(id, _)| *id == l.id)
+            .map_or(0, |(_, n)| *n);
         rows.push(vec![
             Cell::Text(l.name.clone()),
             Cell::Text(l.title.clone()),

@@ -44,6 +44,18 @@ pub(super) struct EditForm {
     mobile_where: String,
 }
 
+impl EditForm {
+    /// The form as the record stands (the phone left empty: it is shown masked).
+    fn of(m: &Member) -> Self {
+        EditForm {
+            workplace: m.workplace.clone().unwrap_or_default(),
+            mobile: if m.mobile { "1".into() } else { String::new() },
+            mobile_where: m.mobile_where.clone().unwrap_or_default(),
+            ..EditForm::default()
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub(super) struct StatusForm {
     #[serde(default)]
@@ -102,12 +114,7 @@ pub(super) async fn edit_form(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let m = editable(&state, &me, id).await?;
-    let form = EditForm {
-        workplace: m.workplace.clone().unwrap_or_default(),
-        mobile: if m.mobile { "1".into() } else { String::new() },
-        mobile_where: m.mobile_where.clone().unwrap_or_default(),
-        ..EditForm::default()
-    };
+    let form = EditForm::of(&m);
     page(
         &state,
         &me,
@@ -234,12 +241,7 @@ pub(super) async fn change_status(
     };
     let field = status_field(&msg);
     let errors = field_errors(tr, vec![(field, msg)]);
-    let edit = EditForm {
-        workplace: m.workplace.clone().unwrap_or_default(),
-        mobile: if m.mobile { "1".into() } else { String::new() },
-        mobile_where: m.mobile_where.clone().unwrap_or_default(),
-        ..EditForm::default()
-    };
+    let edit = EditForm::of(&m);
     page(&state, &me, tr, &uri, m, (edit, form), errors).await
 }
 

@@ -452,3 +452,107 @@ async fn surveys_and_leaders_read_through_the_api(app: TestApp) {
     );
 }
 both!(surveys_and_leaders_read_through_the_api);
+
+/// Every route this part added, asked by an admin of another township or county: not found,
+/// and nothing written.
+async fn the_new_routes_keep_out_of_scope_callers_out(app: TestApp) {
+    let hefu = baiqian_demo::ledger::HEFU;
+    let (problem,): (i64,) =
+        sqlx::query_as("SELECT MIN(id) FROM problems WHERE village_path LIKE '%/' || $1 || '/%'")
+            .bind(hefu)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let (member,): (i64,) =
+        sqlx::query_as("SELECT member_id FROM users WHERE login = 'xinmin.member'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let other = app.token("meishan.admin").await;
+    let other_page = app.login("meishan.admin").await;
+    let far = app.token("wuxing.admin").await;
+    let far_page = app.login("wuxing.admin").await;
+    let audits = app.audit_count().await;
+    for url in [
+        format!("/orgs/{hefu}/visits.xlsx"),
+        format!("/orgs/{hefu}/leaders.xlsx"),
+        format!("/orgs/{hefu}/visits/import"),
+        format!("/api/v1/orgs/{hefu}/visits"),
+        format!("/api/v1/orgs/{hefu}/leaders"),
+        format!("/api/v1/orgs/{hefu}/surveys"),
+        format!("/api/v1/problems/{problem}"),
+    ] {
+        let who = if url.starts_with("/api") {
+            &other
+        } else {
+            &other_page
+        };
+        assert_eq!(
+            app.get(&url, who).await.status,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    let body = json!({"village": baiqian_demo::CHENTA, "description": "x", "owner_name": "x",
+        "measures": "x", "deadline": "2016-06-30", "step": "start", "note": "x",
+        "leader_id": 1, "visited_on": "2016-02-01", "place": baiqian_demo::CHENTA,
+        "kind": "research", "findings": ""});
+    let mut check = body.clone();
+    check["step"] = "verify".into();
+    for (url, body) in [
+        (format!("/api/v1/orgs/{hefu}/problems"), &body),
+        (format!("/api/v1/orgs/{hefu}/visits"), &body),
+        (format!("/api/v1/problems/{problem}/steps"), &body),
+        (format!("/api/v1/problems/{problem}/checks"), &check),
+        (format!("/api/v1/problems/{problem}/plan"), &body),
+    ] {
+        assert_eq!(
+            app.post_json(&url, body, &other).await.status,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    let res = app
+        .post_file(
+            &format!("/orgs/{hefu}/visits/import"),
+            &crate::support::xlsx(&[vec!["走访日期", "领导", "走访地点", "方式"]]),
+            "all",
+            &other_page,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // 新民村's member, asked about by 吴兴区.
+    assert_eq!(
+        app.get(&format!("/members/{member}/edit"), &far_page)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    for (url, fields) in [
+        (format!("/members/{member}/edit"), vec![("workplace", "x")]),
+        (
+            format!("/members/{member}/status"),
+            vec![
+                ("status", "deceased"),
+                ("on_date", "2016-02"),
+                ("reason", "x"),
+            ],
+        ),
+    ] {
+        assert_eq!(
+            app.post_form(&url, &fields, &far_page).await.status,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    let res = app
+        .post_json(
+            &format!("/api/v1/members/{member}/status"),
+            &json!({"status": "deceased", "on_date": "2016-02", "reason": "x"}),
+            &far,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count().await, audits, "nothing written");
+}
+both!(the_new_routes_keep_out_of_scope_callers_out, roster);
