@@ -245,6 +245,17 @@ impl PledgePace {
         })
     }
 
+    /// How much a pledge needs a leader's attention, for ordering: past due before behind,
+    /// before on track, before done; within one, the more places short the sooner.
+    pub fn urgency(self) -> (u8, i64) {
+        match self {
+            PledgePace::Missed(n) => (3, n),
+            PledgePace::Behind(n) => (2, n),
+            PledgePace::OnTrack => (1, 0),
+            PledgePace::Done => (0, 0),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PledgePace::Done => "done",
@@ -392,6 +403,28 @@ mod tests {
             PledgePace::of("2016-01-01", "2016-01-01", "2016-01-01", 3, 1),
             Some(PledgePace::Behind(2)),
             "a one-day pledge owes everything that day"
+        );
+    }
+
+    #[test]
+    fn the_pledges_furthest_behind_come_first() {
+        let mut paces = vec![
+            PledgePace::Done,
+            PledgePace::Behind(2),
+            PledgePace::Missed(1),
+            PledgePace::OnTrack,
+            PledgePace::Behind(7),
+        ];
+        paces.sort_by_key(|p| std::cmp::Reverse(p.urgency()));
+        assert_eq!(
+            paces,
+            [
+                PledgePace::Missed(1),
+                PledgePace::Behind(7),
+                PledgePace::Behind(2),
+                PledgePace::OnTrack,
+                PledgePace::Done
+            ]
         );
     }
 }

@@ -148,6 +148,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_member_standing.sql"),
         postgres: include_str!("../migrations/postgres/0022_member_standing.sql"),
     },
+    Migration {
+        version: 23,
+        name: "problem_update_deadline",
+        sqlite: include_str!("../migrations/sqlite/0023_problem_update_deadline.sql"),
+        postgres: include_str!("../migrations/postgres/0023_problem_update_deadline.sql"),
+    },
 ];
 
 impl Db {

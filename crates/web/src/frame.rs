@@ -10,6 +10,16 @@ use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::state::AppState;
 
+/// What an area shows on a node's meeting-room screen (数据大屏, assembled by `home::screen`),
+/// as rendered HTML: its figures (`<li>`s in the one row of figures), its bands (whole rows, such
+/// as the round's stages) and its panels (charts and boxes in the grid below).
+#[derive(Debug, Clone, Default)]
+pub struct ScreenPart {
+    pub figures: String,
+    pub bands: String,
+    pub panels: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub tr: Tr,

@@ -3,6 +3,7 @@
 //! tallies the boards read; the daily mark of what is overdue; and the leaders' visits and
 //! pledges (`visit`) and the townships' surveys (`survey`) that find problems.
 
+mod as_of;
 mod deadline;
 mod file;
 mod import;
@@ -197,6 +198,8 @@ pub struct ProblemFilter {
     pub item_group: Option<String>,
     /// Only those not yet verified closed (销号): the village file's list of its open problems.
     pub unclosed: bool,
+    /// Only the unresolved (open, in progress or reopened): those a deadline still binds.
+    pub unresolved: bool,
 }
 
 /// Overdue: unresolved, and due before the day of the last daily mark; over a problem's
@@ -408,6 +411,8 @@ async fn problem_in(conn: &mut AnyConnection, scope: &Scope, id: i64) -> Result<
     problem_from_row(&row)
 }
 
+/// Records a step in a problem's history with the deadline in force after it, so it must come
+/// after the step's own change to the problem's row.
 async fn add_update(
     conn: &mut AnyConnection,
     problem_id: i64,
@@ -418,8 +423,9 @@ async fn add_update(
     note: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO problem_updates (problem_id, at, login, step, from_status, to_status, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO problem_updates (problem_id, at, login, step, from_status, to_status, note, \
+         deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         (SELECT deadline FROM problems WHERE id = $1))",
     )
     .bind(problem_id)
     .bind(at)

@@ -379,6 +379,9 @@ fn filter_sql(filter: &ProblemFilter) -> (String, Vec<FilterBind>) {
     if filter.unclosed {
         sql.push_str(" AND p.status <> 'verified'");
     }
+    if filter.unresolved {
+        sql.push_str(" AND p.status IN ('open', 'in_progress', 'reopened')");
+    }
     if filter.extended {
         sql.push_str(concat!(" AND ", extended!("p.")));
     }

@@ -17,12 +17,17 @@ use crate::routes::Routes;
 use crate::state::AppState;
 pub use crate::task::{Task, Tasks};
 
+mod screen;
+
 pub fn routes() -> Routes {
-    Routes::new().get("/", Capability::SignedIn, home).get(
-        "/api/v1/me/tasks",
-        Capability::SignedIn,
-        api_tasks,
-    )
+    Routes::new()
+        .get("/", Capability::SignedIn, home)
+        .get("/api/v1/me/tasks", Capability::SignedIn, api_tasks)
+        .get(
+            "/orgs/{code}/screen",
+            Capability::ReadRatings,
+            screen::screen_page,
+        )
 }
 
 /// Every area's tasks for the reader, the soonest due first (those without a date last).

@@ -30,6 +30,24 @@ fn year_of(state: &AppState, asked: Option<i64>) -> Result<(i64, String), AppErr
     Ok((year, as_of))
 }
 
+/// The files of the villages under a node for a year. A past year's problems are counted as
+/// they stood when the year ended, not as they stand today.
+async fn files_of(
+    state: &AppState,
+    org: &Node,
+    year: i64,
+    as_of: &str,
+) -> Result<Vec<VillageFile>, AppError> {
+    let mut files = state.db.village_files_under(org, year, as_of).await?;
+    if as_of != today(state) {
+        let mut counts = state.db.problem_counts_as_of(org, as_of).await?;
+        for f in &mut files {
+            f.problems = counts.remove(&f.code).unwrap_or_default();
+        }
+    }
+    Ok(files)
+}
+
 #[derive(Template)]
 #[template(path = "ledger/file.html")]
 struct FilePage {
@@ -44,6 +62,9 @@ struct FilePage {
     /// The problems not yet closed, as the printed booklet lists them (at most `FILE_PROBLEMS`).
     open_problems: Vec<Problem>,
     today: String,
+    /// A past year's file: its problems as they stood at the year's end, with no link to
+    /// today's board.
+    past: bool,
 }
 
 impl FilePage {
@@ -143,6 +164,8 @@ struct FilesPage {
     members: i64,
     over_60: i64,
     land_tenth_mu: i64,
+    /// A past year: the overdue figures are the year's end's, with no link to today's lists.
+    past: bool,
 }
 
 impl FilesPage {
@@ -195,7 +218,8 @@ pub(super) async fn show(
     ) {
         return Err(AppError::NotFound);
     }
-    let mut files = state.db.village_files_under(&org, year, &as_of).await?;
+    let mut files = files_of(&state, &org, year, &as_of).await?;
+    let past = as_of != today(&state);
     if org.level == Level::Village {
         let file = files.pop().ok_or(AppError::NotFound)?;
         let mut years = state.db.village_file_years(&org).await?;
@@ -203,21 +227,31 @@ pub(super) async fn show(
             years.push(year);
             years.sort_unstable_by(|a, b| b.cmp(a));
         }
-        let filter = ProblemFilter {
-            unclosed: true,
-            ..ProblemFilter::default()
+        let open_problems = if past {
+            state
+                .db
+                .unclosed_problems_as_of(&org, &as_of, FILE_PROBLEMS as i64)
+                .await?
+        } else {
+            let filter = ProblemFilter {
+                unclosed: true,
+                ..ProblemFilter::default()
+            };
+            let mut open = state
+                .db
+                .problems_under(&org, &filter, FILE_PROBLEMS as i64, 0)
+                .await?;
+            // The booklet reads by deadline, the most pressing first.
+            open.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.id.cmp(&b.id)));
+            open
         };
-        let mut open_problems = state
-            .db
-            .problems_under(&org, &filter, FILE_PROBLEMS as i64, 0)
-            .await?;
-        // The booklet reads by deadline, the most pressing first.
-        open_problems.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.id.cmp(&b.id)));
         return html(&FilePage {
             tr,
             f,
             open_problems,
-            today: today(&state),
+            // Lateness in a past year's file is counted to the year's end.
+            today: as_of.clone(),
+            past,
             paper: if q.paper.as_deref() == Some("a4") {
                 "a4"
             } else {
@@ -271,6 +305,7 @@ pub(super) async fn show(
         members,
         over_60,
         land_tenth_mu,
+        past,
     })
 }
 
@@ -334,7 +369,7 @@ pub(super) async fn export(
     use crate::excel::Cell;
     let org = state.db.org(me.scope(), &code).await?;
     let (year, as_of) = year_of(&state, q.year)?;
-    let files = state.db.village_files_under(&org, year, &as_of).await?;
+    let files = files_of(&state, &org, year, &as_of).await?;
     let zh = Tr::new(crate::i18n::Lang::Zh);
     let opt = |v: Option<i64>| v.map(Cell::Number).unwrap_or(Cell::Text(String::new()));
     let rows: Vec<Vec<Cell>> = files

@@ -11,11 +11,13 @@ mod leader;
 mod manage;
 pub(crate) mod problems;
 pub(crate) mod rest;
+mod screen;
 mod visit_import;
 pub(crate) mod visits;
 
 pub use daily::{mark_overdue_if_new_day, spawn_daily};
 pub(crate) use leader::home_part as leader_home_part;
+pub(crate) use screen::screen_part;
 
 use askama::Template;
 use axum::Form;

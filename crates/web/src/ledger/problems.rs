@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The status word of the list of unresolved problems (open, in progress or reopened).
+pub(super) const UNRESOLVED: &str = "unresolved";
+
 /// How many problems a board lists per page.
 const PAGE: i64 = 100;
 
@@ -20,7 +23,10 @@ pub(super) struct ListQuery {
 impl ListQuery {
     /// The filter it asks for; a status that is none of ours is a URL that leads nowhere.
     fn filter(&self) -> Result<ProblemFilter, AppError> {
-        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+        // `unresolved` is the three statuses a deadline binds, as the figures count them.
+        let wanted = self.status.as_deref().filter(|s| !s.is_empty());
+        let unresolved = wanted == Some(UNRESOLVED);
+        let status = match wanted.filter(|_| !unresolved) {
             Some(s) => Some(ProblemStatus::parse(s).ok_or(AppError::NotFound)?),
             None => None,
         };
@@ -32,6 +38,7 @@ impl ListQuery {
             survey_id: self.survey,
             item_group: self.group.clone().filter(|g| !g.is_empty()),
             unclosed: false,
+            unresolved,
         })
     }
 }
@@ -85,6 +92,7 @@ impl BoardPage {
     }
     fn is_filtered(&self) -> bool {
         self.filter.status.is_some()
+            || self.filter.unresolved
             || self.filter.overdue
             || self.filter.extended
             || self.filter.extension_waiting
@@ -108,7 +116,11 @@ impl BoardPage {
     }
 
     fn chosen(&self, s: &str) -> bool {
-        self.filter.status.map(|x| x.as_str()) == Some(s)
+        if self.filter.unresolved {
+            s == UNRESOLVED
+        } else {
+            self.filter.status.map(|x| x.as_str()) == Some(s)
+        }
     }
 }
 
@@ -132,6 +144,7 @@ pub(super) async fn board(
     let mut filter = q.filter()?;
     // Above a township the list with no filter is the overdue one: the rest is the counts'.
     let unfiltered = filter.status.is_none()
+        && !filter.unresolved
         && !filter.overdue
         && !filter.extended
         && !filter.extension_waiting
@@ -191,6 +204,9 @@ pub(super) async fn board(
     let mut query = Vec::new();
     if let Some(s) = filter.status {
         query.push(format!("status={}", s.as_str()));
+    }
+    if filter.unresolved {
+        query.push(format!("status={UNRESOLVED}"));
     }
     if filter.overdue {
         query.push("overdue=1".into());

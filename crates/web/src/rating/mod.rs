@@ -17,6 +17,7 @@ pub mod standard;
 
 // The parts share their helpers through this module (each part says `use super::*`).
 pub(crate) use self::home::{SeenTallies, home_part, tasks};
+pub(crate) use self::screen::screen_part;
 #[allow(unused_imports)]
 use self::{
     api::*, assessment::*, board::*, charts::*, evidence::*, facts::*, public::*, round::*,
@@ -53,7 +54,7 @@ use crate::error::{AppError, html};
 use crate::excel::{self, Cell};
 use crate::extract::{CodeParam, YearParam};
 use crate::form::{ReportRow, report_rows_with};
-use crate::frame::{Frame, here};
+use crate::frame::{Frame, ScreenPart, here};
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -76,7 +77,6 @@ pub fn routes() -> Routes {
             Capability::ReadRatings,
             chart_data,
         )
-        .get("/orgs/{code}/screen", Capability::ReadRatings, screen_page)
         .get(
             "/orgs/{code}/ratings/{year}/villages",
             Capability::ReadRatings,

@@ -1,13 +1,15 @@
-//! The meeting-room screen (数据大屏): a node's campaign at a glance on a 1920×1080 display, in
-//! Party red — the last published year's stars and classes, this year's round by stage, the
-//! late villages, the latest month's activity-day attendance — each figure and each bar opening
-//! the list behind it. It reads what the boards read; nothing here is its own data.
+//! The rating round's part of the meeting-room screen (数据大屏, assembled by `home::screen`):
+//! the last published year's stars and classes, this year's round by stage, the late villages,
+//! the latest month's activity-day attendance — each figure and each bar opening the list
+//! behind it. It reads what the boards read; nothing here is its own data.
 
 use super::*;
 
 #[derive(Template)]
-#[template(path = "rating/screen.html")]
-pub(super) struct ScreenPage {
+#[template(path = "rating/screen_part.html")]
+struct RatingScreen {
+    /// Which of the part's pieces this rendering is: `figures`, `bands` or `panels`.
+    piece: &'static str,
     tr: Tr,
     org: Node,
     /// The newest published year, with its round's figures.
@@ -18,10 +20,9 @@ pub(super) struct ScreenPage {
     month: String,
     attendance: baiqian_store::checkin::Attendance,
     has_children: bool,
-    now: String,
 }
 
-impl ScreenPage {
+impl RatingScreen {
     fn list(&self, year: &i64, query: &str) -> String {
         format!("/orgs/{}/ratings/{year}/villages?{query}", self.org.code)
     }
@@ -63,48 +64,57 @@ impl ScreenPage {
     }
 }
 
-/// `GET /orgs/{code}/screen`.
-pub(super) async fn screen_page(
-    State(state): State<AppState>,
-    Auth(me): Auth,
+/// The rating round's figures, stages and charts on a node's screen.
+pub(crate) async fn screen_part(
+    state: &AppState,
+    me: &CurrentUser,
     tr: Tr,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let today = today(&state);
+    org: &Node,
+) -> Result<ScreenPart, AppError> {
+    let today = today(state);
     let mut seen = SeenTallies::default();
     let (mut published, mut current) = (None, None);
-    for year in state.db.round_years(&org).await? {
-        let Some(round) = state.db.round_for(&org, year).await? else {
+    for year in state.db.round_years(org).await? {
+        let Some(round) = state.db.round_for(org, year).await? else {
             continue;
         };
         if current.is_none() {
-            current = Some((year, seen.tally(&state, &round, &org, &today).await?));
+            current = Some((year, seen.tally(state, &round, org, &today).await?));
         }
         if round.published_at.is_some() {
-            published = Some((year, seen.tally(&state, &round, &org, &today).await?));
+            published = Some((year, seen.tally(state, &round, org, &today).await?));
             break;
         }
     }
     let month = state
         .db
-        .opening_attendance_month(&org, state.clock.now_ms())
+        .opening_attendance_month(org, state.clock.now_ms())
         .await?
         .to_string();
-    let attendance = state.db.attendance(me.scope(), &code, &month).await?;
+    let attendance = state.db.attendance(me.scope(), &org.code, &month).await?;
     let has_children = !state
         .db
-        .org_children(me.scope(), &code, false)
+        .org_children(me.scope(), &org.code, false)
         .await?
         .is_empty();
-    html(&ScreenPage {
+    let mut part = RatingScreen {
+        piece: "figures",
         tr,
-        org,
+        org: org.clone(),
         published,
         current,
         month,
         attendance,
         has_children,
-        now: tr.datetime(state.clock.now_ms()),
+    };
+    let mut render = |piece| {
+        part.piece = piece;
+        part.render()
+            .map_err(|e| AppError::Internal(format!("template: {e}")))
+    };
+    Ok(ScreenPart {
+        figures: render("figures")?,
+        bands: render("bands")?,
+        panels: render("panels")?,
     })
 }

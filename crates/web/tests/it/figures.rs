@@ -134,3 +134,92 @@ async fn every_figure_opens_a_list_of_exactly_that_many(app: TestApp) {
     assert_eq!(rows as i64, overdue);
 }
 both!(every_figure_opens_a_list_of_exactly_that_many);
+
+/// The figure with `id` on a page, as a number.
+fn figure_in(page: &str, id: &str) -> i64 {
+    between(page, &format!("id=\"{id}\""), "</a>")
+        .and_then(|a| between(&a, "class=\"figure\">", "<"))
+        .map(|n| n.replace(',', ""))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no figure #{id}"))
+}
+
+/// The meeting-room screen's ledger figures (issue 31: leaders see their work there too) open
+/// lists of exactly that many, and its pledges are the leaders' under the node, those behind
+/// first.
+async fn the_screen_shows_the_ledger_and_the_pledges(app: TestApp) {
+    let town = app.login("hefu.admin").await;
+    let screen = app.get(&format!("/orgs/{HEFU}/screen"), &town).await;
+    assert_eq!(screen.status, StatusCode::OK);
+    let screen = screen.text();
+    let summary = app
+        .get(&format!("/api/v1/orgs/{HEFU}/problems/summary"), &town)
+        .await
+        .json();
+    let n = |k: &str| summary[k].as_i64().unwrap();
+    for (id, query, want) in [
+        (
+            "screen-unresolved",
+            "status=unresolved",
+            n("open") + n("in_progress"),
+        ),
+        ("screen-rectified", "status=rectified", n("rectified")),
+        ("screen-overdue", "overdue=1", n("overdue")),
+    ] {
+        assert_eq!(figure_in(&screen, id), want, "{id}");
+        assert!(want > 0 && want <= 100, "{id}: {want} fits one page");
+        let page = app
+            .get(&format!("/orgs/{HEFU}/problems?{query}"), &town)
+            .await
+            .text();
+        let rows = between(&page, "id=\"problems\"", "</table>")
+            .map(|t| t.matches("href=\"/problems/").count())
+            .unwrap_or(0);
+        assert_eq!(rows as i64, want, "{id}: the figure and its list differ");
+    }
+    let visits = app
+        .get(&format!("/api/v1/orgs/{HEFU}/visits"), &town)
+        .await
+        .json();
+    assert_eq!(
+        figure_in(&screen, "screen-visits"),
+        visits["total"].as_i64().unwrap()
+    );
+    // The city's screen names its leaders' pledges, the furthest behind first.
+    let city = app.login("city.admin").await;
+    let screen = app.get("/orgs/330500/screen", &city).await.text();
+    let pledges = app.get("/api/v1/pledges", &city).await.json();
+    let today = baiqian_domain::time::china_date(baiqian_web::clock::Clock::now_ms(&*app.clock));
+    let pace = |id: i64| {
+        let p = pledges["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("pledge {id} is in the city's reach"));
+        let s = |k: &str| p[k].as_str().unwrap().to_string();
+        let n = |k: &str| p[k].as_i64().unwrap();
+        baiqian_domain::ledger::PledgePace::of(
+            &s("since"),
+            &s("due"),
+            &today,
+            n("target"),
+            n("visited"),
+        )
+        .unwrap()
+    };
+    let listed: Vec<i64> = screen
+        .split("id=\"screen-pledge-")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect();
+    let all = pledges["items"].as_array().unwrap().len();
+    assert!(all > 0, "the demo's leaders have pledges");
+    assert_eq!(listed.len(), all.min(5));
+    let urgency: Vec<_> = listed.iter().map(|id| pace(*id).urgency()).collect();
+    assert!(
+        urgency.windows(2).all(|w| w[0] >= w[1]),
+        "{listed:?}: {urgency:?}"
+    );
+}
+both!(the_screen_shows_the_ledger_and_the_pledges);

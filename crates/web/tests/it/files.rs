@@ -277,3 +277,161 @@ async fn the_file_lists_each_open_problem_as_the_booklet_does(app: TestApp) {
     );
 }
 both!(the_file_lists_each_open_problem_as_the_booklet_does);
+
+/// The open problems' section of a file page, and its rows' ids.
+fn open_section(page: &str) -> (String, Vec<i64>) {
+    let section = page
+        .split("id=\"file-open-problems\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("the open problems' section")
+        .to_string();
+    let ids = section
+        .split("id=\"file-problem-")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect();
+    (section, ids)
+}
+
+/// A past year's file shows the problems as they stood when the year ended: not one found
+/// after it, one closed within it left out, one closed after it listed as it was, with the
+/// deadline it had then; the township's table counts the same overdue.
+async fn a_past_years_file_shows_that_years_state(app: TestApp) {
+    use serde_json::json;
+    let post = |path: String, body: serde_json::Value, who: crate::support::Who| {
+        let app = &app;
+        async move {
+            let res = app.post_json(&path, &body, &who).await;
+            assert!(res.status.is_success(), "{path}: {}", res.text());
+            res.json()
+        }
+    };
+    let problem = |what: &str, deadline: &str| {
+        json!({"village": XINMIN, "description": what, "owner_name": "王建国",
+               "measures": "按期整改", "deadline": deadline})
+    };
+    let create = format!("/api/v1/orgs/{XINMIN}/problems");
+    let village = app.token("xinmin.secretary").await;
+    let town = app.token("meishan.admin").await;
+    // In 2016: one problem found and closed, one found and left open, due before the year ends.
+    let closed = post(
+        create.clone(),
+        problem("活动室门牌缺失", "2016-06-30"),
+        village.clone(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    for step in ["start", "rectify"] {
+        post(
+            format!("/api/v1/problems/{closed}/steps"),
+            json!({"step": step, "note": "已补挂"}),
+            village.clone(),
+        )
+        .await;
+    }
+    post(
+        format!("/api/v1/problems/{closed}/checks"),
+        json!({"step": "verify", "note": "已查看"}),
+        town.clone(),
+    )
+    .await;
+    let late = post(
+        create.clone(),
+        problem("三会一课记录不全", "2016-12-20"),
+        village.clone(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Into 2017: the late one is brought earlier, worked and closed; a new one is found.
+    app.clock.advance_ms(315 * 86_400_000);
+    let village = app.token("xinmin.secretary").await;
+    let town = app.token("meishan.admin").await;
+    post(
+        format!("/api/v1/problems/{late}/plan"),
+        json!({"owner_name": "王建国", "measures": "补齐记录", "deadline": "2016-12-15",
+               "deadline_reason": "按镇里要求提前"}),
+        village.clone(),
+    )
+    .await;
+    for step in ["start", "rectify"] {
+        post(
+            format!("/api/v1/problems/{late}/steps"),
+            json!({"step": step, "note": "已补齐"}),
+            village.clone(),
+        )
+        .await;
+    }
+    post(
+        format!("/api/v1/problems/{late}/checks"),
+        json!({"step": "verify", "note": "已查看"}),
+        town.clone(),
+    )
+    .await;
+    let new = post(
+        create,
+        problem("党员信息未更新", "2017-03-31"),
+        village.clone(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let secretary = app.login("xinmin.secretary").await;
+    let then = file(&app, XINMIN, 2016, &secretary).await.text();
+    let (section, ids) = open_section(&then);
+    assert!(ids.contains(&late), "closed only in 2017: {ids:?}");
+    assert!(!ids.contains(&closed), "closed in 2016");
+    assert!(!ids.contains(&new), "found in 2017");
+    let row = section
+        .split(&format!("id=\"file-problem-{late}\""))
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .unwrap();
+    assert!(
+        row.contains("2016-12-20") && row.contains("class=\"late\""),
+        "the deadline it had then, late at the year's end: {row}"
+    );
+    assert!(
+        section.contains(&format!(">{}<", ids.len())),
+        "the figure is the list's length"
+    );
+    let article = then
+        .split("id=\"village-file\"")
+        .nth(1)
+        .and_then(|s| s.split("</article>").next())
+        .expect("the file");
+    assert!(
+        !article.contains(&format!("href=\"/orgs/{XINMIN}/problems")),
+        "a past year's file does not lead to today's board"
+    );
+    let late_rows = section.matches("<strong class=\"late\">").count() as i64;
+
+    let now = file(&app, XINMIN, 2017, &secretary).await.text();
+    let (_, ids) = open_section(&now);
+    assert!(ids.contains(&new) && !ids.contains(&late), "{ids:?}");
+
+    let (township,): (String,) = sqlx::query_as("SELECT parent_code FROM orgs WHERE code = $1")
+        .bind(XINMIN)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let admin = app.login("meishan.admin").await;
+    let table = file(&app, &township, 2016, &admin).await.text();
+    let overdue: i64 = table
+        .split(&format!("href=\"/orgs/{XINMIN}/file?year=2016\""))
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .and_then(|row| row.rsplit("class=\"num\">").next())
+        .and_then(|cell| cell.split('<').next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .expect("the village's overdue figure");
+    assert_eq!(
+        overdue, late_rows,
+        "the table counts what the file lists as late"
+    );
+}
+both!(a_past_years_file_shows_that_years_state);
