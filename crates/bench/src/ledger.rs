@@ -246,6 +246,45 @@ async fn main() -> Result<(), BoxError> {
     let township_token =
         baiqian_bench::token_for(&db, "bench.township", Role::TownshipAdmin, &township, NOW)
             .await?;
+    // Every figure of the summary opens a list of exactly that many (issue 31), checked here
+    // on the generated province as the tests check it on the demo.
+    let mut checked = 0;
+    for (code, who) in [
+        ("330000", &token),
+        (county.as_str(), &county_token),
+        (township.as_str(), &township_token),
+    ] {
+        let summary = baiqian_bench::get_json(
+            &router,
+            who,
+            &format!("/api/v1/orgs/{code}/problems/summary"),
+        )
+        .await?;
+        for (figure, query) in [
+            ("found", ""),
+            ("open", "status=open"),
+            ("in_progress", "status=in_progress"),
+            ("rectified", "status=rectified"),
+            ("verified", "status=verified"),
+            ("overdue", "overdue=true"),
+            ("extended", "extended=true"),
+        ] {
+            let list = baiqian_bench::get_json(
+                &router,
+                who,
+                &format!("/api/v1/orgs/{code}/problems?{query}"),
+            )
+            .await?;
+            if list["total"] != summary[figure] {
+                return Err(format!(
+                    "{code} {figure}: the summary says {}, its list holds {}",
+                    summary[figure], list["total"]
+                )
+                .into());
+            }
+            checked += 1;
+        }
+    }
     let mut report = Vec::new();
     for (what, path, who) in [
         (
@@ -288,6 +327,9 @@ async fn main() -> Result<(), BoxError> {
         "{backend} · {n} villages, {problems} problems, {visits} visits (built in {:.1} s; the catch-up mark after the load: {caught_up} problems)",
         built.as_secs_f64(),
         backend = db.backend().as_str()
+    );
+    println!(
+        "  every figure equals its list's total: {checked} figures of the province, a county and a township"
     );
     println!(
         "  daily overdue mark, a new day: {:.1} ms ({marked} problems marked)",

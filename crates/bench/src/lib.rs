@@ -129,6 +129,26 @@ pub async fn time_get(
     Ok(median(times))
 }
 
+/// `path` asked as `token`'s holder, its JSON answer (an error unless 200).
+pub async fn get_json(
+    router: &axum::Router,
+    token: &str,
+    path: &str,
+) -> Result<serde_json::Value, BoxError> {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(axum::body::Body::empty())?;
+    let res = router.clone().oneshot(req).await?;
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
+    if status != axum::http::StatusCode::OK {
+        return Err(format!("{path}: {status}").into());
+    }
+    Ok(serde_json::from_slice(&body)?)
+}
+
 /// What a browser with an empty cache transfers to show `path`: the page itself, then every
 /// `/static/` file it names (scripts and style sheets), each asked for with
 /// `Accept-Encoding: gzip, deflate, br` as a browser asks. Returns (page bytes, static bytes, number of static files).

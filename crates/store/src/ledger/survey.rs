@@ -49,6 +49,19 @@ pub struct SurveyVillage {
     pub problems: i64,
 }
 
+/// One village of one survey, as a survey list writes it (排摸台账): the export's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurveyLine {
+    pub township_name: String,
+    pub title: String,
+    pub basis: String,
+    pub started_on: String,
+    pub village_name: String,
+    pub leader_name: Option<String>,
+    pub done_on: Option<String>,
+    pub problems: i64,
+}
+
 /// Checks that a village is one of a survey's.
 pub(super) async fn check_survey_village(
     conn: &mut AnyConnection,
@@ -253,6 +266,39 @@ impl Db {
                 })
             })
             .collect()
+    }
+
+    /// Every village of every survey of the townships under `node`, survey by survey.
+    pub async fn survey_lines_under(&self, node: &Node) -> Result<Vec<SurveyLine>> {
+        sqlx::query(
+            "SELECT o.name AS township_name, s.title, s.basis, s.started_on, v.name AS village_name, \
+             l.name AS leader_name, sv.done_on, \
+             (SELECT COUNT(*) FROM problems p WHERE p.survey_id = s.id \
+              AND p.village_code = sv.village_code) AS problems \
+             FROM survey_villages sv JOIN surveys s ON s.id = sv.survey_id \
+             JOIN orgs o ON o.code = s.township_code JOIN orgs v ON v.code = sv.village_code \
+             LEFT JOIN leaders l ON l.id = sv.leader_id \
+             WHERE s.township_path >= $1 AND s.township_path < $2 \
+             ORDER BY s.township_path, s.started_on, s.id, sv.village_path",
+        )
+        .bind(&node.path)
+        .bind(path_upper_bound(&node.path))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SurveyLine {
+                township_name: r.try_get("township_name")?,
+                title: r.try_get("title")?,
+                basis: r.try_get("basis")?,
+                started_on: r.try_get("started_on")?,
+                village_name: r.try_get("village_name")?,
+                leader_name: r.try_get("leader_name")?,
+                done_on: r.try_get("done_on")?,
+                problems: r.try_get("problems")?,
+            })
+        })
+        .collect()
     }
 
     /// The villages of a survey whose township is under `node`, with their guides and problems.

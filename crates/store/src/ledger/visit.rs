@@ -245,30 +245,13 @@ impl Db {
         let mut tx = self.write().await?;
         let node = org_in_scope(tx.conn(), &actor.scope, org).await?;
         let user_id = user_in_scope(tx.conn(), &actor.scope, login).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO leaders (org_code, org_path, name, title, user_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(node.code.as_str())
-        .bind(&node.path)
-        .bind(&name)
-        .bind(&title)
-        .bind(user_id)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(|e| crate::on_unique(e, Msg::new("visit.error.leader_exists").arg("name", &name)))?
-        .try_get(0)?;
-        audit::record(
+        let id = super::sheet_import::insert_leader(
             tx.conn(),
             actor,
+            &node,
+            (&name, &title),
+            user_id,
             now,
-            Change::create(
-                "leader",
-                &format!("{} {name}", node.code.as_str()),
-                &node.path,
-                json!({"name": name, "title": title, "user_id": user_id}),
-            ),
         )
         .await?;
         tx.commit().await?;
@@ -294,26 +277,13 @@ impl Db {
                 Msg::new("visit.error.place_level").arg("code", area.as_str()),
             ));
         }
-        sqlx::query(
-            "INSERT INTO leader_areas (leader_id, org_code, org_path, since) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (leader_id, org_code) DO NOTHING",
-        )
-        .bind(leader_id)
-        .bind(node.code.as_str())
-        .bind(&node.path)
-        .bind(&since)
-        .execute(tx.conn())
-        .await?;
-        audit::record(
+        super::sheet_import::insert_leader_area(
             tx.conn(),
             actor,
+            (leader_id, &name),
+            &node,
+            &since,
             now,
-            Change::create(
-                "leader_area",
-                &format!("{name} {}", node.code.as_str()),
-                &node.path,
-                json!({"leader_id": leader_id, "area": node.code, "since": since}),
-            ),
         )
         .await?;
         tx.commit().await?;
@@ -559,34 +529,15 @@ impl Db {
         let mut tx = self.write().await?;
         let (leader_name, _) = leader_in(tx.conn(), actor, leader_id).await?;
         let node = org_in_scope(tx.conn(), &actor.scope, scope_code).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO pledges (leader_id, scope_code, scope_path, place_level, title, since, due, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(leader_id)
-        .bind(node.code.as_str())
-        .bind(&node.path)
-        .bind(level.as_str())
-        .bind(&title)
-        .bind(&since)
-        .bind(&due)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "pledge",
-                &format!("#{id} {leader_name}"),
-                &node.path,
-                json!({"leader_id": leader_id, "scope": node.code, "level": level.as_str(),
-                       "title": title, "since": since, "due": due}),
-            ),
-        )
-        .await?;
+        let pledge = super::sheet_import::CheckedPledge {
+            leader_id,
+            leader_name,
+            level,
+            title,
+            since,
+            due,
+        };
+        let id = super::sheet_import::insert_pledge(tx.conn(), actor, &node, &pledge, now).await?;
         tx.commit().await?;
         Ok(id)
     }

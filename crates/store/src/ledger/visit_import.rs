@@ -8,7 +8,7 @@ use baiqian_domain::org::{Level, path_upper_bound};
 use baiqian_domain::role::Role;
 use baiqian_domain::time::china_date;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::visit::insert_visit;
 use super::{NewVisit, date, denied, optional};
@@ -31,6 +31,42 @@ pub struct VisitRow {
     pub findings: String,
 }
 
+/// The leaders in the actor's reach, as an import names them: a leader's account reaches only
+/// the leaders it speaks for.
+pub(super) async fn leaders_in_reach(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+) -> Result<Vec<(i64, String)>> {
+    sqlx::query(
+        "SELECT id, name, user_id FROM leaders WHERE org_path >= $1 AND org_path < $2 ORDER BY id",
+    )
+    .bind(actor.scope.lower())
+    .bind(actor.scope.upper())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .filter(|r| {
+        actor.role != Role::Leader
+            || r.try_get::<Option<i64>, _>("user_id").ok().flatten() == actor.user_id
+    })
+    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+    .collect()
+}
+
+/// The one leader a cell names (id and name); none, or two of that name, is the cell's error.
+pub(super) fn pick_leader(
+    leaders: &[(i64, String)],
+    cell: &str,
+) -> std::result::Result<(i64, String), Msg> {
+    let name = cell.trim();
+    let named: Vec<&(i64, String)> = leaders.iter().filter(|(_, n)| n == name).collect();
+    match named.as_slice() {
+        [one] => Ok((one.0, one.1.clone())),
+        [] => Err(Msg::new("visit.error.leader_unknown").arg("name", name)),
+        _ => Err(Msg::new("visit.error.leader_ambiguous").arg("name", name)),
+    }
+}
+
 impl Db {
     /// Imports a visit log into the places under `node`. A leader is named as the leaders in
     /// the caller's reach are (a leader's account brings only its own visits); a name that fits
@@ -48,20 +84,7 @@ impl Db {
         }
         let today = china_date(now);
         let mut tx = self.write().await?;
-        let leaders: Vec<(i64, String)> = sqlx::query(
-            "SELECT id, name, user_id FROM leaders WHERE org_path >= $1 AND org_path < $2 ORDER BY id",
-        )
-        .bind(actor.scope.lower())
-        .bind(actor.scope.upper())
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .filter(|r| {
-            actor.role != Role::Leader
-                || r.try_get::<Option<i64>, _>("user_id").ok().flatten() == actor.user_id
-        })
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-        .collect::<Result<_>>()?;
+        let leaders = leaders_in_reach(tx.conn(), actor).await?;
         let places: Vec<Org> = sqlx::query(&format!(
             "SELECT {} FROM orgs WHERE level IN ('township', 'village') AND retired_at IS NULL \
              AND path >= $1 AND path < $2 AND path >= $3 AND path < $4 ORDER BY path",
@@ -87,26 +110,10 @@ impl Db {
                     msg,
                 })
             };
-            let name = r.leader.trim();
-            let named: Vec<i64> = leaders
-                .iter()
-                .filter(|(_, n)| n == name)
-                .map(|(id, _)| *id)
-                .collect();
-            let leader = match named.as_slice() {
-                [one] => Some(*one),
-                [] => {
-                    bad(
-                        "leader",
-                        Msg::new("visit.error.leader_unknown").arg("name", name),
-                    );
-                    None
-                }
-                _ => {
-                    bad(
-                        "leader",
-                        Msg::new("visit.error.leader_ambiguous").arg("name", name),
-                    );
+            let leader = match pick_leader(&leaders, &r.leader) {
+                Ok((id, _)) => Some(id),
+                Err(msg) => {
+                    bad("leader", msg);
                     None
                 }
             };

@@ -75,10 +75,14 @@ fn ledger_header(field: &str) -> &'static str {
         .unwrap_or("")
 }
 
-/// Which ledger an import page takes: the list it belongs to (`problems`, `visits`, also the
-/// path of its export and its import) and the words of its page.
+/// Which ledger an import page takes: the list it belongs to (`problems`, `visits`, `pledges`,
+/// `leaders`: the path of its export `/orgs/{code}/{list}.xlsx` and its import), the page it
+/// returns to (`back`, with `{code}` for the node), the menu entry it sits under, and the words
+/// of its page.
 pub(super) struct LedgerKind {
     pub list: &'static str,
+    pub back: &'static str,
+    pub menu: &'static str,
     pub list_title: &'static str,
     pub title: &'static str,
     pub hint: &'static str,
@@ -87,6 +91,8 @@ pub(super) struct LedgerKind {
 
 const PROBLEMS: LedgerKind = LedgerKind {
     list: "problems",
+    back: "/orgs/{code}/problems",
+    menu: "problems",
     list_title: "problem.title",
     title: "problem.import",
     hint: "problem.import_hint",
@@ -119,7 +125,7 @@ impl ImportPage {
     ) -> Result<Self, AppError> {
         Ok(Self {
             tr,
-            f: Frame::new(state, me, tr, &here(uri), kind.list).await?,
+            f: Frame::new(state, me, tr, &here(uri), kind.menu).await?,
             org,
             kind,
             done: false,
@@ -128,6 +134,10 @@ impl ImportPage {
             file_error: None,
             report: Vec::new(),
         })
+    }
+
+    fn back(&self) -> String {
+        self.kind.back.replace("{code}", self.org.code.as_str())
     }
 
     /// The page after an upload, answered 422 unless every row went in.

@@ -12,6 +12,7 @@ mod manage;
 pub(crate) mod problems;
 pub(crate) mod rest;
 mod screen;
+mod sheets;
 mod visit_import;
 pub(crate) mod visits;
 
@@ -177,6 +178,46 @@ pub fn routes() -> Routes {
             "/orgs/{code}/leaders.xlsx",
             Capability::ReadVisits,
             visits::export_leaders,
+        )
+        .get(
+            "/orgs/{code}/pledges.xlsx",
+            Capability::ReadVisits,
+            visits::export_node_pledges,
+        )
+        .get(
+            "/orgs/{code}/pledges/import",
+            Capability::LogVisits,
+            sheets::pledges_page,
+        )
+        .post(
+            "/orgs/{code}/pledges/import",
+            Capability::LogVisits,
+            sheets::import_pledges,
+        )
+        .get(
+            "/orgs/{code}/surveys.xlsx",
+            Capability::ReadProblems,
+            sheets::export_surveys,
+        )
+        .get(
+            "/orgs/{code}/surveys/import",
+            Capability::RunSurveys,
+            sheets::surveys_page,
+        )
+        .post(
+            "/orgs/{code}/surveys/import",
+            Capability::RunSurveys,
+            sheets::import_surveys,
+        )
+        .get(
+            "/orgs/{code}/leaders/import",
+            Capability::ManageLeaders,
+            sheets::leaders_page,
+        )
+        .post(
+            "/orgs/{code}/leaders/import",
+            Capability::ManageLeaders,
+            sheets::import_leaders,
         )
         .get(
             "/orgs/{code}/visits/import",

@@ -53,6 +53,8 @@ fn visit_header(field: &str) -> &'static str {
 
 const VISITS: LedgerKind = LedgerKind {
     list: "visits",
+    back: "/orgs/{code}/visits",
+    menu: "visits",
     list_title: "visit.title",
     title: "visit.import",
     hint: "visit.import_hint",

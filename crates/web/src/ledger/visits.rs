@@ -203,6 +203,8 @@ struct PledgesPage {
     leaders: Vec<Leader>,
     scopes: Vec<Node>,
     today: String,
+    /// The reader's own node, where a pledges' list is imported.
+    root: Option<String>,
 }
 
 impl PledgesPage {
@@ -245,6 +247,7 @@ pub(super) async fn pledges(
         pledges: state.db.pledges_in(me.scope()).await?,
         leaders,
         scopes,
+        root: me.scope().root.as_ref().map(|c| c.to_string()),
         today: today(&state),
     })
 }
@@ -404,10 +407,59 @@ pub(super) async fn export_pledges(
     Auth(me): Auth,
     tr: Tr,
 ) -> Result<Response, AppError> {
+    let pledges = state.db.pledges_in(me.scope()).await?;
+    let root = match &me.scope().root {
+        Some(code) => state.db.org(me.scope(), code).await?.name.clone(),
+        None => String::new(),
+    };
+    pledges_sheet(&state, &me, tr, &pledges, &root, "pledges.xlsx")
+}
+
+/// `GET /orgs/{code}/pledges.xlsx`: the pledges of the leaders at and under a node, as the
+/// pledges' import reads them back.
+pub(super) async fn export_node_pledges(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let leaders: std::collections::HashSet<i64> = state
+        .db
+        .leaders_under(&org)
+        .await?
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    let pledges: Vec<Pledge> = state
+        .db
+        .pledges_in(me.scope())
+        .await?
+        .into_iter()
+        .filter(|p| leaders.contains(&p.leader_id))
+        .collect();
+    pledges_sheet(
+        &state,
+        &me,
+        tr,
+        &pledges,
+        &org.name,
+        &format!("pledges-{code}.xlsx"),
+    )
+}
+
+/// Pledges as officials keep them: who, over what, which places, the dates, and how far along.
+fn pledges_sheet(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    pledges: &[Pledge],
+    place: &str,
+    file_name: &str,
+) -> Result<Response, AppError> {
     use crate::excel::Cell;
     use baiqian_domain::ledger::PledgePace;
-    let pledges = state.db.pledges_in(me.scope()).await?;
-    let today = today(&state);
+    let today = today(state);
     let zh = Tr::new(crate::i18n::Lang::Zh);
     let rows: Vec<Vec<Cell>> = pledges
         .iter()
@@ -418,6 +470,7 @@ pub(super) async fn export_pledges(
             vec![
                 Cell::Text(p.leader_name.clone()),
                 Cell::Text(p.scope_name.clone()),
+                Cell::Text(zh.word("level", &p.place_level)),
                 Cell::Text(p.title.clone()),
                 Cell::Date(p.since.clone()),
                 Cell::Date(p.due.clone()),
@@ -431,6 +484,7 @@ pub(super) async fn export_pledges(
     let columns = [
         ("leader", "领导"),
         ("scope", "范围"),
+        ("level", "走遍"),
         ("title", "承诺"),
         ("since", "起始日期"),
         ("due", "完成时限"),
@@ -439,13 +493,9 @@ pub(super) async fn export_pledges(
         ("percent", "完成率(%)"),
         ("pace", "进度"),
     ];
-    let root = match &me.scope().root {
-        Some(code) => state.db.org(me.scope(), code).await?.name.clone(),
-        None => String::new(),
-    };
-    let title = crate::excel::export_title(tr, "export.pledges", &root, &me, state.clock.now_ms());
+    let title = crate::excel::export_title(tr, "export.pledges", place, me, state.clock.now_ms());
     let bytes = crate::excel::write_list("公开承诺", &title, &columns, &rows)?;
-    crate::excel::xlsx_response(bytes, "pledges.xlsx")
+    crate::excel::xlsx_response(bytes, file_name)
 }
 
 /// `GET /orgs/{code}/leaders.xlsx`: the leaders serving under a node with the places they guide

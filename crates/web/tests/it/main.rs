@@ -23,6 +23,7 @@ mod home;
 mod jobs;
 mod ledger;
 mod ledger_api;
+mod ledger_sheets;
 mod member;
 mod member_record;
 mod pages;
