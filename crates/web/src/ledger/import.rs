@@ -67,14 +67,6 @@ pub const LEDGER_COLUMNS: [Column; 9] = [
     },
 ];
 
-fn ledger_header(field: &str) -> &'static str {
-    LEDGER_COLUMNS
-        .iter()
-        .find(|c| c.field == field)
-        .map(|c| c.header)
-        .unwrap_or("")
-}
-
 /// Which ledger an import page takes: the list it belongs to (`problems`, `visits`, `pledges`,
 /// `leaders`: the path of its export `/orgs/{code}/{list}.xlsx` and its import), the page it
 /// returns to (`back`, with `{code}` for the node), the menu entry it sits under, and the words
@@ -163,7 +155,39 @@ impl ImportPage {
     }
 }
 
-pub(super) async fn page(
+/// A ledger officials keep in a sheet: its import page's words, the columns it is read by
+/// (the export's headers first, then officials' other words), how a row's cells become the
+/// store's row, and the store's import. One page and one import handler serve them all.
+pub(super) trait SheetLedger {
+    const KIND: LedgerKind;
+    const COLUMNS: &'static [Column];
+    type Row: Send + Sync;
+    /// A row's cells, in the order of `COLUMNS`.
+    fn row(row: usize, cells: Vec<String>) -> Self::Row;
+    fn import<'a>(
+        db: &'a baiqian_store::Db,
+        actor: &'a baiqian_store::Actor,
+        node: &'a Node,
+        rows: &'a [Self::Row],
+        mode: baiqian_store::import::ImportMode,
+        now: i64,
+    ) -> impl std::future::Future<
+        Output = baiqian_store::Result<baiqian_store::import::ImportOutcome>,
+    > + Send
+    + 'a;
+}
+
+/// A column's header in a ledger's sheet, by its field: the report's column words.
+fn header<L: SheetLedger>(field: &str) -> &'static str {
+    L::COLUMNS
+        .iter()
+        .find(|c| c.field == field)
+        .map(|c| c.header)
+        .unwrap_or("")
+}
+
+/// `GET /orgs/{code}/{list}/import`: the form.
+pub(super) async fn page<L: SheetLedger>(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
@@ -171,10 +195,12 @@ pub(super) async fn page(
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage::new(&state, &me, tr, &uri, org, PROBLEMS).await?)
+    html(&ImportPage::new(&state, &me, tr, &uri, org, L::KIND).await?)
 }
 
-pub(super) async fn import(
+/// `POST /orgs/{code}/{list}/import`: the sheet read under the ledger's columns, imported in
+/// the mode asked, and the page with what went in or every bad cell.
+pub(super) async fn import<L: SheetLedger>(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
@@ -183,44 +209,66 @@ pub(super) async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let page = ImportPage::new(&state, &me, tr, &uri, org, PROBLEMS).await?;
-    match excel::sheet_rows(&mut multipart, &LEDGER_COLUMNS).await? {
+    let page = ImportPage::new(&state, &me, tr, &uri, org, L::KIND).await?;
+    match excel::sheet_rows(&mut multipart, L::COLUMNS).await? {
         excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
         excel::SheetRows::Headers(errors) => {
-            page.answer(None, None, report_rows_with(&errors, ledger_header))
+            page.answer(None, None, report_rows_with(&errors, header::<L>))
         }
         excel::SheetRows::Rows { mode, rows } => {
-            let rows: Vec<ProblemRow> = rows
-                .into_iter()
-                .map(|(row, c)| ProblemRow {
-                    row,
-                    village: c[0].clone(),
-                    item_code: c[1].clone(),
-                    item_group: c[2].clone(),
-                    description: c[3].clone(),
-                    owner_name: c[4].clone(),
-                    measures: c[5].clone(),
-                    deadline: c[6].clone(),
-                    status: c[7].clone(),
-                    found_on: c[8].clone(),
-                })
-                .collect();
-            let out = state
-                .db
-                .import_problem_rows(
-                    &me.actor,
-                    &page.org,
-                    &rows,
-                    None,
-                    mode,
-                    state.clock.now_ms(),
-                )
-                .await?;
+            let rows: Vec<L::Row> = rows.into_iter().map(|(n, c)| L::row(n, c)).collect();
+            let out = L::import(
+                &state.db,
+                &me.actor,
+                &page.org,
+                &rows,
+                mode,
+                state.clock.now_ms(),
+            )
+            .await?;
             page.answer(
                 None,
                 Some((out.committed, out.created)),
-                report_rows_with(&out.errors, ledger_header),
+                report_rows_with(&out.errors, header::<L>),
             )
         }
+    }
+}
+
+/// The problem ledger (问题清单).
+pub(super) struct Problems;
+
+impl SheetLedger for Problems {
+    const KIND: LedgerKind = PROBLEMS;
+    const COLUMNS: &'static [Column] = &LEDGER_COLUMNS;
+    type Row = ProblemRow;
+    fn row(row: usize, c: Vec<String>) -> ProblemRow {
+        let mut c = c.into_iter();
+        let mut next = || c.next().unwrap_or_default();
+        ProblemRow {
+            row,
+            village: next(),
+            item_code: next(),
+            item_group: next(),
+            description: next(),
+            owner_name: next(),
+            measures: next(),
+            deadline: next(),
+            status: next(),
+            found_on: next(),
+        }
+    }
+    fn import<'a>(
+        db: &'a baiqian_store::Db,
+        actor: &'a baiqian_store::Actor,
+        node: &'a Node,
+        rows: &'a [ProblemRow],
+        mode: baiqian_store::import::ImportMode,
+        now: i64,
+    ) -> impl std::future::Future<
+        Output = baiqian_store::Result<baiqian_store::import::ImportOutcome>,
+    > + Send
+    + 'a {
+        db.import_problem_rows(actor, node, rows, None, mode, now)
     }
 }

@@ -60,12 +60,12 @@ pub fn routes() -> Routes {
         .get(
             "/orgs/{code}/problems/import",
             Capability::ReportProblems,
-            import::page,
+            import::page::<import::Problems>,
         )
         .post(
             "/orgs/{code}/problems/import",
             Capability::ReportProblems,
-            import::import,
+            import::import::<import::Problems>,
         )
         .get(
             "/orgs/{code}/problems.xlsx",
@@ -187,12 +187,12 @@ pub fn routes() -> Routes {
         .get(
             "/orgs/{code}/pledges/import",
             Capability::LogVisits,
-            sheets::pledges_page,
+            import::page::<sheets::Pledges>,
         )
         .post(
             "/orgs/{code}/pledges/import",
             Capability::LogVisits,
-            sheets::import_pledges,
+            import::import::<sheets::Pledges>,
         )
         .get(
             "/orgs/{code}/surveys.xlsx",
@@ -202,32 +202,32 @@ pub fn routes() -> Routes {
         .get(
             "/orgs/{code}/surveys/import",
             Capability::RunSurveys,
-            sheets::surveys_page,
+            import::page::<sheets::Surveys>,
         )
         .post(
             "/orgs/{code}/surveys/import",
             Capability::RunSurveys,
-            sheets::import_surveys,
+            import::import::<sheets::Surveys>,
         )
         .get(
             "/orgs/{code}/leaders/import",
             Capability::ManageLeaders,
-            sheets::leaders_page,
+            import::page::<sheets::Leaders>,
         )
         .post(
             "/orgs/{code}/leaders/import",
             Capability::ManageLeaders,
-            sheets::import_leaders,
+            import::import::<sheets::Leaders>,
         )
         .get(
             "/orgs/{code}/visits/import",
             Capability::LogVisits,
-            visit_import::page,
+            import::page::<visit_import::Visits>,
         )
         .post(
             "/orgs/{code}/visits/import",
             Capability::LogVisits,
-            visit_import::import,
+            import::import::<visit_import::Visits>,
         )
         .post("/orgs/{code}/visits", Capability::LogVisits, visits::create)
         .post(

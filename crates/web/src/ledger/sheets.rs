@@ -6,9 +6,13 @@ use super::*;
 
 use baiqian_store::ledger::{LeaderRow, PledgeRow, SurveyRow};
 
-use super::import::{ImportPage, LedgerKind};
-use crate::excel::{self, Column};
-use crate::form::report_rows_with;
+use std::future::Future;
+
+use baiqian_store::import::{ImportMode, ImportOutcome};
+use baiqian_store::{Actor, Db};
+
+use super::import::{LedgerKind, SheetLedger};
+use crate::excel::Column;
 
 /// The columns a leaders' list is read by: the export's headers first, then officials' words.
 pub const LEADER_COLUMNS: [Column; 5] = [
@@ -130,14 +134,6 @@ pub const SURVEY_COLUMNS: [Column; 7] = [
     },
 ];
 
-fn header_of(columns: &'static [Column], field: &str) -> &'static str {
-    columns
-        .iter()
-        .find(|c| c.field == field)
-        .map(|c| c.header)
-        .unwrap_or("")
-}
-
 const LEADERS: LedgerKind = LedgerKind {
     list: "leaders",
     back: "/orgs/{code}/leaders",
@@ -168,165 +164,101 @@ const PLEDGES: LedgerKind = LedgerKind {
     example: "pledge.import_example",
 };
 
-pub(super) async fn leaders_page(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage::new(&state, &me, tr, &uri, org, LEADERS).await?)
-}
+/// The leaders' list (领导名单).
+pub(super) struct Leaders;
 
-pub(super) async fn import_leaders(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let page = ImportPage::new(&state, &me, tr, &uri, org, LEADERS).await?;
-    let header = |f: &str| header_of(&LEADER_COLUMNS, f);
-    match excel::sheet_rows(&mut multipart, &LEADER_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
-        excel::SheetRows::Headers(errors) => {
-            page.answer(None, None, report_rows_with(&errors, header))
+impl SheetLedger for Leaders {
+    const KIND: LedgerKind = LEADERS;
+    const COLUMNS: &'static [Column] = &LEADER_COLUMNS;
+    type Row = LeaderRow;
+    fn row(row: usize, c: Vec<String>) -> LeaderRow {
+        let mut c = c.into_iter();
+        let mut next = || c.next().unwrap_or_default();
+        LeaderRow {
+            row,
+            name: next(),
+            title: next(),
+            org: next(),
+            areas: next(),
+            login: next(),
         }
-        excel::SheetRows::Rows { mode, rows } => {
-            let rows: Vec<LeaderRow> = rows
-                .into_iter()
-                .map(|(row, c)| LeaderRow {
-                    row,
-                    name: c[0].clone(),
-                    title: c[1].clone(),
-                    org: c[2].clone(),
-                    areas: c[3].clone(),
-                    login: c[4].clone(),
-                })
-                .collect();
-            let out = state
-                .db
-                .import_leader_rows(&me.actor, &page.org, &rows, mode, state.clock.now_ms())
-                .await?;
-            page.answer(
-                None,
-                Some((out.committed, out.created)),
-                report_rows_with(&out.errors, header),
-            )
-        }
+    }
+    fn import<'a>(
+        db: &'a Db,
+        actor: &'a Actor,
+        node: &'a Node,
+        rows: &'a [LeaderRow],
+        mode: ImportMode,
+        now: i64,
+    ) -> impl Future<Output = baiqian_store::Result<ImportOutcome>> + Send + 'a {
+        db.import_leader_rows(actor, node, rows, mode, now)
     }
 }
 
-pub(super) async fn pledges_page(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage::new(&state, &me, tr, &uri, org, PLEDGES).await?)
-}
+/// The leaders' public pledges (公开承诺).
+pub(super) struct Pledges;
 
-pub(super) async fn import_pledges(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let page = ImportPage::new(&state, &me, tr, &uri, org, PLEDGES).await?;
-    let header = |f: &str| header_of(&PLEDGE_COLUMNS, f);
-    match excel::sheet_rows(&mut multipart, &PLEDGE_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
-        excel::SheetRows::Headers(errors) => {
-            page.answer(None, None, report_rows_with(&errors, header))
+impl SheetLedger for Pledges {
+    const KIND: LedgerKind = PLEDGES;
+    const COLUMNS: &'static [Column] = &PLEDGE_COLUMNS;
+    type Row = PledgeRow;
+    fn row(row: usize, c: Vec<String>) -> PledgeRow {
+        let mut c = c.into_iter();
+        let mut next = || c.next().unwrap_or_default();
+        PledgeRow {
+            row,
+            leader: next(),
+            scope: next(),
+            level: next(),
+            title: next(),
+            since: next(),
+            due: next(),
         }
-        excel::SheetRows::Rows { mode, rows } => {
-            let rows: Vec<PledgeRow> = rows
-                .into_iter()
-                .map(|(row, c)| PledgeRow {
-                    row,
-                    leader: c[0].clone(),
-                    scope: c[1].clone(),
-                    level: c[2].clone(),
-                    title: c[3].clone(),
-                    since: c[4].clone(),
-                    due: c[5].clone(),
-                })
-                .collect();
-            let out = state
-                .db
-                .import_pledge_rows(&me.actor, &page.org, &rows, mode, state.clock.now_ms())
-                .await?;
-            page.answer(
-                None,
-                Some((out.committed, out.created)),
-                report_rows_with(&out.errors, header),
-            )
-        }
+    }
+    fn import<'a>(
+        db: &'a Db,
+        actor: &'a Actor,
+        node: &'a Node,
+        rows: &'a [PledgeRow],
+        mode: ImportMode,
+        now: i64,
+    ) -> impl Future<Output = baiqian_store::Result<ImportOutcome>> + Send + 'a {
+        db.import_pledge_rows(actor, node, rows, mode, now)
     }
 }
 
-pub(super) async fn surveys_page(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage::new(&state, &me, tr, &uri, org, SURVEYS).await?)
-}
+/// The townships' surveys (排摸台账), a row per village.
+pub(super) struct Surveys;
 
-pub(super) async fn import_surveys(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let page = ImportPage::new(&state, &me, tr, &uri, org, SURVEYS).await?;
-    let header = |f: &str| header_of(&SURVEY_COLUMNS, f);
-    match excel::sheet_rows(&mut multipart, &SURVEY_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
-        excel::SheetRows::Headers(errors) => {
-            page.answer(None, None, report_rows_with(&errors, header))
-        }
-        excel::SheetRows::Rows { mode, rows } => {
-            let rows: Vec<SurveyRow> = rows
-                .into_iter()
-                .map(|(row, c)| SurveyRow {
-                    row,
-                    township: c[0].clone(),
-                    title: c[1].clone(),
-                    basis: c[2].clone(),
-                    started_on: c[3].clone(),
-                    village: c[4].clone(),
-                    leader: c[5].clone(),
-                    done_on: c[6].clone(),
-                })
-                .collect();
-            let out = state
-                .db
-                .import_survey_rows(&me.actor, &page.org, &rows, mode, state.clock.now_ms())
-                .await?;
-            page.answer(
-                None,
-                Some((out.committed, out.created)),
-                report_rows_with(&out.errors, header),
-            )
+impl SheetLedger for Surveys {
+    const KIND: LedgerKind = SURVEYS;
+    const COLUMNS: &'static [Column] = &SURVEY_COLUMNS;
+    type Row = SurveyRow;
+    fn row(row: usize, c: Vec<String>) -> SurveyRow {
+        let mut c = c.into_iter();
+        let mut next = || c.next().unwrap_or_default();
+        SurveyRow {
+            row,
+            township: next(),
+            title: next(),
+            basis: next(),
+            started_on: next(),
+            village: next(),
+            leader: next(),
+            done_on: next(),
         }
     }
+    fn import<'a>(
+        db: &'a Db,
+        actor: &'a Actor,
+        node: &'a Node,
+        rows: &'a [SurveyRow],
+        mode: ImportMode,
+        now: i64,
+    ) -> impl Future<Output = baiqian_store::Result<ImportOutcome>> + Send + 'a {
+        db.import_survey_rows(actor, node, rows, mode, now)
+    }
 }
-
 /// `GET /orgs/{code}/surveys.xlsx`: every village of every survey of the townships under a
 /// node, as the surveys' import reads them back, with the problems each found.
 pub(super) async fn export_surveys(

@@ -1,13 +1,17 @@
-//! A visit log (走访台账) from officials' own sheets through the shared importer: the page and
-//! the import with its report by row and column.
+//! A visit log (走访台账) from officials' own sheets through the shared importer: its columns
+//! and rows.
 
 use super::*;
 
 use baiqian_store::ledger::VisitRow;
 
-use super::import::{ImportPage, LedgerKind};
-use crate::excel::{self, Column};
-use crate::form::report_rows_with;
+use std::future::Future;
+
+use baiqian_store::import::{ImportMode, ImportOutcome};
+use baiqian_store::{Actor, Db};
+
+use super::import::{LedgerKind, SheetLedger};
+use crate::excel::Column;
 
 /// The columns a visit log is read by: the export's headers first, then officials' other words.
 pub const VISIT_COLUMNS: [Column; 5] = [
@@ -43,14 +47,6 @@ pub const VISIT_COLUMNS: [Column; 5] = [
     },
 ];
 
-fn visit_header(field: &str) -> &'static str {
-    VISIT_COLUMNS
-        .iter()
-        .find(|c| c.field == field)
-        .map(|c| c.header)
-        .unwrap_or("")
-}
-
 const VISITS: LedgerKind = LedgerKind {
     list: "visits",
     back: "/orgs/{code}/visits",
@@ -61,53 +57,33 @@ const VISITS: LedgerKind = LedgerKind {
     example: "visit.import_example",
 };
 
-pub(super) async fn page(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    html(&ImportPage::new(&state, &me, tr, &uri, org, VISITS).await?)
-}
+/// The leaders' visit log (走访台账).
+pub(super) struct Visits;
 
-pub(super) async fn import(
-    State(state): State<AppState>,
-    Auth(me): Auth,
-    tr: Tr,
-    uri: OriginalUri,
-    CodeParam(code): CodeParam,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    let org = state.db.org(me.scope(), &code).await?;
-    let page = ImportPage::new(&state, &me, tr, &uri, org, VISITS).await?;
-    match excel::sheet_rows(&mut multipart, &VISIT_COLUMNS).await? {
-        excel::SheetRows::Unreadable(e) => page.answer(Some(e), None, Vec::new()),
-        excel::SheetRows::Headers(errors) => {
-            page.answer(None, None, report_rows_with(&errors, visit_header))
+impl SheetLedger for Visits {
+    const KIND: LedgerKind = VISITS;
+    const COLUMNS: &'static [Column] = &VISIT_COLUMNS;
+    type Row = VisitRow;
+    fn row(row: usize, c: Vec<String>) -> VisitRow {
+        let mut c = c.into_iter();
+        let mut next = || c.next().unwrap_or_default();
+        VisitRow {
+            row,
+            visited_on: next(),
+            leader: next(),
+            place: next(),
+            kind: next(),
+            findings: next(),
         }
-        excel::SheetRows::Rows { mode, rows } => {
-            let rows: Vec<VisitRow> = rows
-                .into_iter()
-                .map(|(row, c)| VisitRow {
-                    row,
-                    visited_on: c[0].clone(),
-                    leader: c[1].clone(),
-                    place: c[2].clone(),
-                    kind: c[3].clone(),
-                    findings: c[4].clone(),
-                })
-                .collect();
-            let out = state
-                .db
-                .import_visit_rows(&me.actor, &page.org, &rows, mode, state.clock.now_ms())
-                .await?;
-            page.answer(
-                None,
-                Some((out.committed, out.created)),
-                report_rows_with(&out.errors, visit_header),
-            )
-        }
+    }
+    fn import<'a>(
+        db: &'a Db,
+        actor: &'a Actor,
+        node: &'a Node,
+        rows: &'a [VisitRow],
+        mode: ImportMode,
+        now: i64,
+    ) -> impl Future<Output = baiqian_store::Result<ImportOutcome>> + Send + 'a {
+        db.import_visit_rows(actor, node, rows, mode, now)
     }
 }
