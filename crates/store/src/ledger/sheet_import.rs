@@ -198,8 +198,9 @@ pub(super) async fn insert_leader_area(
     Ok(added == 1)
 }
 
-/// The nodes at and under `node` in the actor's reach, of the given levels.
-async fn orgs_under(
+/// The nodes at and under `node` in the actor's reach, of the given levels (a fixed list of
+/// quoted level names, never a user's words), by path.
+pub(super) async fn orgs_under(
     conn: &mut AnyConnection,
     actor: &Actor,
     node: &Node,

@@ -104,20 +104,8 @@ impl Db {
         let today = china_date(now);
         let upper = path_upper_bound(&node.path);
         let mut tx = self.write().await?;
-        let orgs: Vec<Org> = sqlx::query(&format!(
-            "SELECT {} FROM orgs WHERE level IN ('township', 'village') AND retired_at IS NULL \
-             AND path >= $1 AND path < $2 AND path >= $3 AND path < $4 ORDER BY path",
-            crate::kernel::ORG_COLUMNS
-        ))
-        .bind(&node.path)
-        .bind(&upper)
-        .bind(actor.scope.lower())
-        .bind(actor.scope.upper())
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .map(Org::from_row)
-        .collect::<Result<_>>()?;
+        let orgs = super::sheet_import::orgs_under(tx.conn(), actor, node, "'township', 'village'")
+            .await?;
         let (townships, mut villages): (Vec<Org>, Vec<Org>) =
             orgs.into_iter().partition(|o| o.level == Level::Township);
         // By path, so that a township's villages are one run of them.

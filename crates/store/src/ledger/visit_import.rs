@@ -4,7 +4,7 @@
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_domain::ledger::VisitKind;
-use baiqian_domain::org::{Level, path_upper_bound};
+use baiqian_domain::org::Level;
 use baiqian_domain::role::Role;
 use baiqian_domain::time::china_date;
 use serde_json::json;
@@ -14,7 +14,7 @@ use super::visit::insert_visit;
 use super::{NewVisit, date, denied, optional};
 use crate::audit::{self, Change};
 use crate::import::{ImportError, ImportMode, ImportOutcome, pick_org};
-use crate::kernel::{Node, Org};
+use crate::kernel::Node;
 use crate::{Actor, Db, Result, StoreError};
 
 /// One row of a visit log as read from a sheet.
@@ -85,20 +85,9 @@ impl Db {
         let today = china_date(now);
         let mut tx = self.write().await?;
         let leaders = leaders_in_reach(tx.conn(), actor).await?;
-        let places: Vec<Org> = sqlx::query(&format!(
-            "SELECT {} FROM orgs WHERE level IN ('township', 'village') AND retired_at IS NULL \
-             AND path >= $1 AND path < $2 AND path >= $3 AND path < $4 ORDER BY path",
-            crate::kernel::ORG_COLUMNS
-        ))
-        .bind(&node.path)
-        .bind(path_upper_bound(&node.path))
-        .bind(actor.scope.lower())
-        .bind(actor.scope.upper())
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .map(Org::from_row)
-        .collect::<Result<_>>()?;
+        let places =
+            super::sheet_import::orgs_under(tx.conn(), actor, node, "'township', 'village'")
+                .await?;
         let mut errors = Vec::new();
         let mut good: Vec<NewVisit> = Vec::new();
         for r in rows {
