@@ -1,6 +1,7 @@
 //! The pure core of baiqian: identifiers that parse once, the rules of the organization tree,
 //! roles and their reach, the password rule. Nothing here does IO.
 
+pub mod aid;
 pub mod cadre;
 pub mod capability;
 pub mod ledger;

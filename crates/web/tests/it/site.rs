@@ -195,3 +195,51 @@ async fn demo_logins_are_listed_in_demo_mode_only(app: TestApp) {
     );
 }
 both!(demo_logins_are_listed_in_demo_mode_only);
+
+/// Every message the code names (`Msg::new("key"…)`, in every crate) exists in both locale
+/// files: an error the user is shown is never a raw key.
+#[test]
+fn message_keys_exist() {
+    let zh: std::collections::HashMap<String, String> =
+        serde_json::from_str(baiqian_web::i18n::ZH_SOURCE).unwrap();
+    let en: std::collections::HashMap<String, String> =
+        serde_json::from_str(baiqian_web::i18n::EN_SOURCE).unwrap();
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut stack = vec![crates];
+    let mut keys = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "target") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs")
+                || path.to_string_lossy().contains("/tests/")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("Msg::new(").skip(1) {
+                let Some(key) = part
+                    .trim_start()
+                    .strip_prefix('"')
+                    .and_then(|k| k.split('"').next())
+                else {
+                    continue;
+                };
+                for (lang, map) in [("zh", &zh), ("en", &en)] {
+                    assert!(
+                        map.contains_key(key),
+                        "{}: message {key} missing in {lang}",
+                        path.display()
+                    );
+                }
+                keys += 1;
+            }
+        }
+    }
+    assert!(keys > 300, "{keys} messages found");
+}
