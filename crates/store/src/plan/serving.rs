@@ -103,4 +103,26 @@ impl Db {
         })
         .collect()
     }
+
+    /// Every problem of a village plan's village not yet closed, by number, with its
+    /// description: what an imported item may name. None above a village.
+    pub(super) async fn unclosed_problems_of_plan(
+        &self,
+        plan: &Plan,
+    ) -> Result<Vec<(i64, String)>> {
+        if plan.level != Level::Village {
+            return Ok(Vec::new());
+        }
+        sqlx::query(
+            "SELECT id, description FROM problems WHERE village_path = $1 AND status <> $2 \
+             ORDER BY id",
+        )
+        .bind(&plan.org_path)
+        .bind(ProblemStatus::Verified.as_str())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
 }

@@ -13,7 +13,7 @@ use crate::form::{ReportRow, report_rows_with};
 use crate::i18n::Lang;
 
 /// The columns a plan's sheet is read by: the export's headers first, then officials' words.
-pub const PLAN_COLUMNS: [Column; 5] = [
+pub const PLAN_COLUMNS: [Column; 6] = [
     Column {
         field: "content",
         header: "工作内容",
@@ -42,6 +42,12 @@ pub const PLAN_COLUMNS: [Column; 5] = [
         field: "measure",
         header: "对应目标",
         synonyms: &["目标", "服务目标"],
+        required: false,
+    },
+    Column {
+        field: "problems",
+        header: "对应问题",
+        synonyms: &["解决问题", "整改问题", "关联问题", "针对问题"],
         required: false,
     },
 ];
@@ -84,6 +90,14 @@ pub(super) async fn export(
                     i.measure
                         .map(|m| zh.word("plan.measure", m.as_str()))
                         .unwrap_or_default(),
+                ),
+                // Each problem by number first: the import reads the numbers back.
+                Cell::Text(
+                    i.problems
+                        .iter()
+                        .map(|p| format!("#{} {}", p.id, p.description))
+                        .collect::<Vec<_>>()
+                        .join("；"),
                 ),
                 Cell::Text(
                     zh.t(if i.done_at.is_some() {
@@ -208,6 +222,7 @@ pub(super) async fn import(
                     owner: c[2].clone(),
                     deadline: c[3].clone(),
                     measure: c[4].clone(),
+                    problems: c[5].clone(),
                 })
                 .collect();
             let out = state

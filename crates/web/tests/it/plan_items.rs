@@ -305,3 +305,153 @@ async fn in_the_browser_a_village_plan_names_its_problems() {
     })
     .await;
 }
+
+/// A village plan from officials' own sheet names the problems its items serve (issue 13's
+/// link, now through the importer): by description when one problem reads so, or by number as
+/// the export writes them; an unknown, ambiguous or foreign one is the cell's error and, with
+/// "all", nothing is written; the plan goes out and back in with its links.
+async fn a_village_plans_sheet_names_its_problems(app: TestApp) {
+    let village = app.login("xinmin.secretary").await;
+    // Two problems that read the same, and one of its own words.
+    let first = report(&app, &village, "2016-09-30", "").await;
+    let second = report(&app, &village, "2016-09-30", "").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/problems"),
+            &[
+                ("village", XINMIN),
+                ("source", "survey"),
+                ("description", "党员名册未及时更新"),
+                ("item_code", "A03"),
+                ("owner_name", "李明"),
+                ("owner_login", ""),
+                ("measures", "重新核对名册"),
+                ("deadline", "2016-09-30"),
+            ],
+            &village,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let roster: i64 = res
+        .location()
+        .and_then(|l| l.strip_prefix("/problems/").and_then(|n| n.parse().ok()))
+        .expect("redirect to the problem");
+    let plan = start_plan(&app, &village, XINMIN, "新民村2016年晋位计划").await;
+    let by_number = format!("#{first}；#{second} 党员活动室漏雨，无法开展活动");
+    let file = crate::support::xlsx(&[
+        vec!["新民村2016年晋位计划"],
+        vec![
+            "工作任务",
+            "推进措施",
+            "负责人",
+            "完成时间",
+            "目标",
+            "解决问题",
+        ],
+        vec![
+            "更新党员名册",
+            "逐户核对",
+            "村党支部书记",
+            "2016-06-30",
+            "",
+            "党员名册未及时更新",
+        ],
+        vec![
+            "修缮活动室",
+            "修屋顶",
+            "村党支部书记",
+            "2016-09-30",
+            "",
+            &by_number,
+        ],
+        vec![
+            "修缮活动室",
+            "",
+            "村党支部书记",
+            "2016-09-30",
+            "",
+            "党员活动室漏雨，无法开展活动",
+        ],
+        vec![
+            "整治环境",
+            "",
+            "村党支部书记",
+            "2016-09-30",
+            "",
+            "#99999999",
+        ],
+        vec![
+            "整治环境",
+            "",
+            "村党支部书记",
+            "2016-09-30",
+            "",
+            "不存在的问题",
+        ],
+    ]);
+    let import = format!("/orgs/{XINMIN}/plans/2016/import");
+    let links = || {
+        let app = &app;
+        async move {
+            let rows: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT i.position, l.problem_id FROM plan_item_problems l \
+                 JOIN plan_items i ON i.id = l.item_id WHERE i.plan_id = $1 \
+                 ORDER BY i.position, l.problem_id",
+            )
+            .bind(plan)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let audits = app.audit_count().await;
+    let res = app.post_file(&import, &file, "all", &village).await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let report = res.between("id=\"import-report\"", "</table>").unwrap();
+    for row in ["5", "6", "7"] {
+        assert!(
+            report.contains(&format!(
+                "<td class=\"num\">{row}</td><td>对应问题 (problems)</td>"
+            )),
+            "row {row}: {report}"
+        );
+    }
+    assert!(
+        report.contains("#99999999") && report.contains("不存在的问题"),
+        "{report}"
+    );
+    assert_eq!(app.audit_count().await, audits, "nothing written");
+    assert!(links().await.is_empty());
+
+    let res = app.post_file(&import, &file, "good_rows", &village).await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    let mut want = vec![(1, roster), (2, first), (2, second)];
+    want.sort();
+    assert_eq!(links().await, want);
+
+    // Out and back in: the same items again, serving the same problems.
+    let export = app
+        .get(&format!("/orgs/{XINMIN}/plans/2016/xlsx"), &village)
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    let res = app.post_file(&import, &export.body, "all", &village).await;
+    assert!(
+        res.text().contains("id=\"import-result\""),
+        "{}",
+        res.text()
+    );
+    want.extend([(3, roster), (4, first), (4, second)]);
+    want.sort();
+    assert_eq!(links().await, want);
+}
+both!(a_village_plans_sheet_names_its_problems);
