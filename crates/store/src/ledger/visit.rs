@@ -171,6 +171,31 @@ pub(super) struct Logged {
 
 /// Checks a visit (its date not after `today`, a kind of ours, the leader in the caller's
 /// reach, a township or village in scope) and writes it.
+/// Logs a visit as `insert_visit` does, with its own audit row (a form's or a sheet row's).
+pub(super) async fn insert_visit_audited(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewVisit,
+    today: &str,
+    now: i64,
+) -> Result<Logged> {
+    let v = insert_visit(&mut *conn, actor, new, today, now).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::create(
+            "visit",
+            &format!("#{} {} {}", v.id, v.leader_name, v.place.code.as_str()),
+            &v.place.path,
+            json!({"leader_id": new.leader_id, "visited_on": v.visited_on,
+                   "place": v.place.code, "kind": v.kind.as_str(), "findings": v.findings}),
+        ),
+    )
+    .await?;
+    Ok(v)
+}
+
 pub(super) async fn insert_visit(
     conn: &mut AnyConnection,
     actor: &Actor,
@@ -338,20 +363,7 @@ impl Db {
             return Err(denied());
         }
         let mut tx = self.write().await?;
-        let v = insert_visit(tx.conn(), actor, new, &china_date(now), now).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "visit",
-                &format!("#{} {} {}", v.id, v.leader_name, v.place.code.as_str()),
-                &v.place.path,
-                json!({"leader_id": new.leader_id, "visited_on": v.visited_on,
-                       "place": v.place.code, "kind": v.kind.as_str(), "findings": v.findings}),
-            ),
-        )
-        .await?;
+        let v = insert_visit_audited(tx.conn(), actor, new, &china_date(now), now).await?;
         tx.commit().await?;
         Ok(v.id)
     }

@@ -7,12 +7,10 @@ use baiqian_domain::ledger::VisitKind;
 use baiqian_domain::org::Level;
 use baiqian_domain::role::Role;
 use baiqian_domain::time::china_date;
-use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use super::visit::insert_visit;
+use super::visit::insert_visit_audited;
 use super::{NewVisit, date, denied, optional};
-use crate::audit::{self, Change};
 use crate::import::{ImportError, ImportMode, ImportOutcome, pick_org};
 use crate::kernel::Node;
 use crate::{Actor, Db, Result, StoreError};
@@ -170,20 +168,7 @@ impl Db {
             });
         }
         for new in &good {
-            let v = insert_visit(tx.conn(), actor, new, &today, now).await?;
-            audit::record(
-                tx.conn(),
-                actor,
-                now,
-                Change::create(
-                    "visit",
-                    &format!("#{} {} {}", v.id, v.leader_name, v.place.code.as_str()),
-                    &v.place.path,
-                    json!({"leader_id": new.leader_id, "visited_on": v.visited_on,
-                           "place": v.place.code, "kind": v.kind.as_str(), "findings": v.findings}),
-                ),
-            )
-            .await?;
+            insert_visit_audited(tx.conn(), actor, new, &today, now).await?;
         }
         tx.commit().await?;
         Ok(ImportOutcome {

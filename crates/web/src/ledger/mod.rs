@@ -287,6 +287,29 @@ pub fn routes() -> Routes {
 }
 
 /// Today in China, as deadlines are written.
+/// The pledges in the reader's scope made by leaders at or under `org`: the node's screen and
+/// its pledges' export list the same ones.
+async fn pledges_under(
+    state: &AppState,
+    me: &CurrentUser,
+    org: &Node,
+) -> Result<Vec<Pledge>, AppError> {
+    let leaders: std::collections::HashSet<i64> = state
+        .db
+        .leaders_under(org)
+        .await?
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    Ok(state
+        .db
+        .pledges_in(me.scope())
+        .await?
+        .into_iter()
+        .filter(|p| leaders.contains(&p.leader_id))
+        .collect())
+}
+
 fn today(state: &AppState) -> String {
     china_date(state.clock.now_ms())
 }

@@ -3,8 +3,6 @@
 //! pledges of the leaders at and under the node with how much is done and whether they keep
 //! pace — the furthest behind first. Each figure opens its list.
 
-use std::collections::HashSet;
-
 use baiqian_domain::ledger::PledgePace;
 
 use crate::frame::ScreenPart;
@@ -61,20 +59,10 @@ pub(crate) async fn screen_part(
         None
     };
     let (visits, mut pledges) = if reads_visits {
-        let leaders: HashSet<i64> = state
-            .db
-            .leaders_under(org)
-            .await?
-            .iter()
-            .map(|l| l.id)
-            .collect();
         let today = today(state);
-        let pledges: Vec<(Pledge, PledgePace)> = state
-            .db
-            .pledges_in(me.scope())
+        let pledges: Vec<(Pledge, PledgePace)> = super::pledges_under(state, me, org)
             .await?
             .into_iter()
-            .filter(|p| leaders.contains(&p.leader_id))
             .filter_map(|p| {
                 PledgePace::of(&p.since, &p.due, &today, p.target, p.visited).map(|pace| (p, pace))
             })

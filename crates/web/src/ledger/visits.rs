@@ -424,20 +424,7 @@ pub(super) async fn export_node_pledges(
     CodeParam(code): CodeParam,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
-    let leaders: std::collections::HashSet<i64> = state
-        .db
-        .leaders_under(&org)
-        .await?
-        .iter()
-        .map(|l| l.id)
-        .collect();
-    let pledges: Vec<Pledge> = state
-        .db
-        .pledges_in(me.scope())
-        .await?
-        .into_iter()
-        .filter(|p| leaders.contains(&p.leader_id))
-        .collect();
+    let pledges = super::pledges_under(&state, &me, &org).await?;
     pledges_sheet(
         &state,
         &me,
