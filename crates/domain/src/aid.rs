@@ -280,6 +280,90 @@ impl LoanStage {
     }
 }
 
+/// Where a loan's first instalment falls: a month after disbursement, on the same day (the
+/// month's last day when it has no such day).
+pub fn first_due_after(disbursed: NaiveDate) -> Option<NaiveDate> {
+    disbursed.checked_add_months(Months::new(1))
+}
+
+/// The first instalment not covered by `paid` (interest and principal together), or none when
+/// everything is paid.
+pub fn next_due(schedule: &[Instalment], paid: Fen) -> Option<NaiveDate> {
+    let mut due_so_far = 0;
+    schedule.iter().find_map(|i| {
+        due_so_far += i.total().0;
+        (due_so_far > paid.0).then_some(i.due)
+    })
+}
+
+/// The stages of a grant (帮扶资金): applied, approved, paid (a refusal before payment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStage {
+    Applied,
+    Approved,
+    Paid,
+    Refused,
+}
+
+impl GrantStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStage::Applied => "applied",
+            GrantStage::Approved => "approved",
+            GrantStage::Paid => "paid",
+            GrantStage::Refused => "refused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GrantStage::Applied,
+            GrantStage::Approved,
+            GrantStage::Paid,
+            GrantStage::Refused,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// What an association founded or built (its outcomes, counted up the tree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectKind {
+    /// 合作社
+    Cooperative,
+    /// 农业龙头企业
+    LeadingFirm,
+    /// 创业基地 (an incubation base too)
+    StartupBase,
+    /// Another base: a nursery (苗木基地), a demonstration plot.
+    Base,
+}
+
+impl ProjectKind {
+    pub const ALL: [ProjectKind; 4] = [
+        ProjectKind::Cooperative,
+        ProjectKind::LeadingFirm,
+        ProjectKind::StartupBase,
+        ProjectKind::Base,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectKind::Cooperative => "cooperative",
+            ProjectKind::LeadingFirm => "leading_firm",
+            ProjectKind::StartupBase => "startup_base",
+            ProjectKind::Base => "base",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -392,6 +476,16 @@ mod tests {
             overdue(&s, Fen(150_000), day("2015-03-01")),
             Some((2, Fen(50_000)))
         );
+    }
+
+    #[test]
+    fn the_next_instalment_due_is_the_first_not_covered() {
+        let s = schedule(&terms(12_000, 0, 12, RepaymentMethod::EqualInstalments)).unwrap();
+        assert_eq!(next_due(&s, Fen(0)), Some(day("2015-01-31")));
+        assert_eq!(next_due(&s, Fen(99_999)), Some(day("2015-01-31")));
+        assert_eq!(next_due(&s, Fen(100_000)), Some(day("2015-02-28")));
+        assert_eq!(next_due(&s, Fen(1_200_000)), None);
+        assert_eq!(first_due_after(day("2015-01-31")), Some(day("2015-02-28")));
     }
 
     #[test]

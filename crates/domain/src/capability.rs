@@ -109,6 +109,18 @@ pub enum Capability {
     /// year's fitness, record a first secretary's report; dispatch a first secretary and end a
     /// dispatch (the city's and counties' own, checked in the store).
     ManageCadres,
+    /// The mutual-aid associations (党群创业互助会): their members, projects, grants, fund and
+    /// credit loans, and the boards over them. Borrowers' ID numbers and phones stay masked.
+    ReadAid,
+    /// Keep an association's records: found one, add members and projects, apply for a grant
+    /// or a loan, review a loan application, record money received, a grant paid, a loan
+    /// disbursed, a repayment and a reversal. Who may do which step of one record is checked in
+    /// the store (maker-checker: no one approves what they entered or reviewed, nor disburses
+    /// what they approved).
+    KeepAid,
+    /// Approve or refuse a grant or a loan, and set a credit programme's terms: the township
+    /// and the administrations above it.
+    ApproveAid,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -164,6 +176,9 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ApprovePlans, &[C, Co, T]),
     (Capability::ReadCadres, &[C, Co, T, S, L, A]),
     (Capability::ManageCadres, &[C, Co, T]),
+    (Capability::ReadAid, &[C, Co, T, S, L, A]),
+    (Capability::KeepAid, &[C, Co, T, S]),
+    (Capability::ApproveAid, &[C, Co, T]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -201,6 +216,8 @@ impl Capability {
                 | Capability::KeepPlans
                 | Capability::ApprovePlans
                 | Capability::ManageCadres
+                | Capability::KeepAid
+                | Capability::ApproveAid
         )
     }
 
@@ -248,6 +265,9 @@ impl Capability {
             Capability::ApprovePlans => "approve_plans",
             Capability::ReadCadres => "read_cadres",
             Capability::ManageCadres => "manage_cadres",
+            Capability::ReadAid => "read_aid",
+            Capability::KeepAid => "keep_aid",
+            Capability::ApproveAid => "approve_aid",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -275,7 +295,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 44);
+        assert_eq!(seen.len(), 47);
     }
 
     #[test]

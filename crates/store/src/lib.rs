@@ -9,12 +9,14 @@
 pub mod audit;
 pub(crate) mod backend;
 pub(crate) mod bulk;
+pub(crate) mod check;
 pub mod import;
 pub mod kernel;
 pub mod migrate;
 pub mod vault;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
+pub mod aid;
 pub mod cadre;
 pub mod checkin;
 pub mod job;
@@ -39,6 +41,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     ledger::follow_tree,
     plan::follow_tree,
     cadre::follow_tree,
+    aid::follow_tree,
 ];
 
 use std::sync::Arc;

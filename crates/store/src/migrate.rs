@@ -154,6 +154,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_problem_update_deadline.sql"),
         postgres: include_str!("../migrations/postgres/0023_problem_update_deadline.sql"),
     },
+    Migration {
+        version: 24,
+        name: "aid",
+        sqlite: include_str!("../migrations/sqlite/0024_aid.sql"),
+        postgres: include_str!("../migrations/postgres/0024_aid.sql"),
+    },
 ];
 
 impl Db {

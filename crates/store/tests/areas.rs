@@ -9,12 +9,12 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "cadre", "checkin", "job", "ledger", "member", "org", "plan", "rating", "team", "user",
+    "aid", "cadre", "checkin", "job", "ledger", "member", "org", "plan", "rating", "team", "user",
 ];
 /// Above the areas: work that changes two areas in one transaction, composed from what they lend.
 const ABOVE: &[&str] = &["flow"];
 const SHARED: &[&str] = &[
-    "audit", "backend", "bulk", "import", "kernel", "migrate", "vault",
+    "audit", "backend", "bulk", "check", "import", "kernel", "migrate", "vault",
 ];
 
 #[test]

@@ -35,6 +35,7 @@ pub fn routes() -> Routes {
         .merge(crate::ledger::routes())
         .merge(crate::plan::routes())
         .merge(crate::cadre::routes())
+        .merge(crate::aid::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

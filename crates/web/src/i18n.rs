@@ -147,6 +147,24 @@ impl Tr {
         baiqian_domain::time::format(ms, pattern).unwrap_or_else(|| ms.to_string())
     }
 
+    /// Money in yuan with thousands separators and the fen when there are any: `¥5,000,000`,
+    /// `¥8,606.64`.
+    pub fn yuan<F: std::borrow::Borrow<baiqian_domain::money::Fen>>(&self, fen: F) -> String {
+        self.fen(fen.borrow().0)
+    }
+
+    /// `yuan` of an amount kept as a plain number of fen.
+    pub fn fen<N: std::borrow::Borrow<i64>>(&self, fen: N) -> String {
+        let fen = *fen.borrow();
+        let sign = if fen < 0 { "-" } else { "" };
+        let abs = fen.unsigned_abs();
+        let whole = self.num(i64::try_from(abs / 100).unwrap_or(i64::MAX));
+        match abs % 100 {
+            0 => format!("{sign}¥{whole}"),
+            f => format!("{sign}¥{whole}.{f:02}"),
+        }
+    }
+
     /// A count with thousands separators, as figures are shown on boards.
     pub fn num<N: std::borrow::Borrow<i64>>(&self, n: N) -> String {
         let n = n.borrow();

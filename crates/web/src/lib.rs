@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chart;
 pub mod checkin_writer;
 pub mod clock;
+pub mod daily;
 pub mod drafts;
 pub mod error;
 pub mod evidence;
@@ -25,6 +26,7 @@ pub mod task;
 pub mod throttle;
 
 // The areas: each imports the shared modules above, never another area (tests/areas.rs).
+pub mod aid;
 pub mod audit;
 pub mod cadre;
 pub mod checkin;
@@ -45,7 +47,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     if let Err(e) = state.jobs.recover(&state.db, state.clock.now_ms()).await {
         tracing::error!(error = %e, "interrupted jobs not recovered");
     }
-    let daily = ledger::spawn_daily(state.clone());
+    let daily = daily::spawn_daily(state.clone());
     // The peer's address is what login throttling counts by (`throttle::ClientAddress`).
     let served = axum::serve(
         listener,

@@ -11,7 +11,7 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "user",
+    "aid", "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "user",
 ];
 const SHARED: &[&str] = &[
     "app",
@@ -20,6 +20,7 @@ const SHARED: &[&str] = &[
     "chart",
     "checkin_writer",
     "clock",
+    "daily",
     "drafts",
     "job",
     "error",

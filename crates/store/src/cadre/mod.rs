@@ -13,7 +13,6 @@ pub use load::{BulkFirstSecretary, BulkSecretary};
 
 use baiqian_domain::Msg;
 use baiqian_domain::cadre::{Fitness, SecretaryOrigin, TermEnd};
-use baiqian_domain::member::{Phone, parse_date};
 use baiqian_domain::org::Level;
 use baiqian_domain::role::Role;
 use serde::Serialize;
@@ -91,44 +90,7 @@ pub struct CadreSummary {
     pub stationed: i64,
 }
 
-fn denied() -> StoreError {
-    StoreError::Denied(Msg::new("error.denied"))
-}
-
-fn invalid(key: &'static str) -> StoreError {
-    StoreError::Invalid(Msg::new(key))
-}
-
-/// Trimmed text of `min`…`max` characters without control characters.
-pub(crate) fn text(s: &str, min: usize, max: usize, key: &'static str) -> Result<String> {
-    let t = s.trim();
-    let n = t.chars().count();
-    if n < min || n > max || t.chars().any(char::is_control) {
-        return Err(invalid(key));
-    }
-    Ok(t.to_string())
-}
-
-/// A date `YYYY-MM-DD` (officials' `2012/3/1` too) no later than `today`.
-pub(crate) fn past_date(s: &str, today: &str, key: &'static str) -> Result<String> {
-    let d = parse_date(s).map_err(|_| invalid(key))?;
-    if d.as_str() > today {
-        return Err(invalid("cadre.error.future"));
-    }
-    Ok(d)
-}
-
-/// The phone sealed and masked, or none when left blank.
-pub(crate) fn sealed_phone(vault: &Vault, s: &str) -> Result<(Option<String>, Option<String>)> {
-    if s.trim().is_empty() {
-        return Ok((None, None));
-    }
-    let phone = Phone::parse(s).map_err(|e| StoreError::Invalid(e.msg()))?;
-    let sealed = vault
-        .seal(phone.as_str())
-        .map_err(|e| StoreError::Corrupt(format!("vault: {e}")))?;
-    Ok((Some(sealed), Some(phone.masked())))
-}
+pub(crate) use crate::check::{denied, invalid, past_date, sealed_phone, text};
 
 /// Whether the actor keeps the cadres of the village at `path`: the administrations above it.
 pub(crate) fn keeps(actor: &Actor, path: &str) -> bool {

@@ -42,6 +42,7 @@ pub(crate) async fn tasks(
     items.extend(crate::ledger::tasks(state, me, tr).await?);
     items.extend(crate::plan::tasks(state, me, tr).await?);
     items.extend(crate::cadre::tasks(state, me, tr).await?);
+    items.extend(crate::aid::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,

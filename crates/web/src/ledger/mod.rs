@@ -1,10 +1,9 @@
 //! The problem ledger in the browser and the API: a node's problem board (counts by status,
 //! each child's, the list behind every figure), a problem's page with its steps, plan and
-//! evidence, the leaders' visits and pledges, the daily overdue mark, and the tasks they put on
+//! evidence, the leaders' visits and pledges, and the tasks they (and the daily mark, `crate::daily`) put on
 //! the owners' and guiding leaders' lists.
 
 pub(crate) mod api;
-mod daily;
 mod file;
 mod import;
 mod leader;
@@ -16,7 +15,6 @@ mod sheets;
 mod visit_import;
 pub(crate) mod visits;
 
-pub use daily::{mark_overdue_if_new_day, spawn_daily};
 pub(crate) use leader::home_part as leader_home_part;
 pub(crate) use screen::screen_part;
 

@@ -306,7 +306,7 @@ async fn an_overdue_problem_reaches_the_city_board_and_its_owners_tasks(app: Tes
     let owner = app.login("xinmin.secretary").await;
     // Due today (the test clock's 2016-03-01): not late yet.
     let id = report(&app, &town, "2016-03-01", "xinmin.secretary").await;
-    baiqian_web::ledger::mark_overdue_if_new_day(&app.state, None).await;
+    baiqian_web::daily::mark_overdue_if_new_day(&app.state, None).await;
     let before = summary(&app, CITY, &city).await;
     let owner_tasks = app.get("/api/v1/me/tasks", &owner).await.json();
     assert!(
@@ -315,7 +315,7 @@ async fn an_overdue_problem_reaches_the_city_board_and_its_owners_tasks(app: Tes
     );
     // The next day the daily mark finds it late.
     app.clock.advance_ms(86_400_000);
-    let marked = baiqian_web::ledger::mark_overdue_if_new_day(&app.state, Some("2016-03-01")).await;
+    let marked = baiqian_web::daily::mark_overdue_if_new_day(&app.state, Some("2016-03-01")).await;
     assert_eq!(marked.as_deref(), Some("2016-03-02"));
     // A day later the sessions have lapsed: sign in again.
     let city = app.login("city.admin").await;
@@ -347,7 +347,7 @@ async fn an_overdue_problem_reaches_the_city_board_and_its_owners_tasks(app: Tes
     assert!(board.contains(&format!("id=\"problem-{id}\"")), "{board}");
     assert!(board.contains("逾期 1 天"));
     let audits = app.audit_count().await;
-    baiqian_web::ledger::mark_overdue_if_new_day(&app.state, None).await;
+    baiqian_web::daily::mark_overdue_if_new_day(&app.state, None).await;
     assert_eq!(
         app.audit_count().await,
         audits,

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod aid;
 mod api;
 mod audit;
 mod auth;

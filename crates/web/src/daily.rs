@@ -1,6 +1,7 @@
 //! The daily overdue mark (逾期标记): once each China day, every unresolved problem past its
 //! deadline is marked overdue and counted on the boards above it and on its owner's and
-//! guiding leader's task lists. The day comes from the injected clock, so tests move it. Each
+//! guiding leader's task lists; every credit loan whose instalment fell due unpaid turns
+//! overdue and goes on its loan officer's list. The day comes from the injected clock, so tests move it. Each
 //! day's mark is followed by the audit chain's anchor in the log output.
 
 use std::time::Duration;
@@ -29,13 +30,21 @@ pub async fn mark_overdue_if_new_day(state: &AppState, last: Option<&str>) -> Op
     if last == Some(today.as_str()) {
         return Some(today);
     }
-    match state
+    let marked = match state
         .db
         .mark_overdue_problems(&daily_actor(), &today, now)
         .await
     {
-        Ok(n) => {
-            tracing::info!(day = %today, marked = n, "overdue problems marked");
+        Ok(problems) => state
+            .db
+            .mark_overdue_loans(&daily_actor(), &today, now)
+            .await
+            .map(|loans| (problems, loans)),
+        Err(e) => Err(e),
+    };
+    match marked {
+        Ok((problems, loans)) => {
+            tracing::info!(day = %today, problems, loans, "overdue problems and loans marked");
             write_anchor(state, &today).await;
             Some(today)
         }

@@ -1,0 +1,583 @@
+//! The mutual-aid associations through the HTTP app: a village founds an association and its
+//! members; a credit loan goes from application to repaid by the right hands, with every
+//! maker = checker step refused and nothing written; a missed instalment turns it overdue the
+//! next day (injected clock) and onto its officer's task list; a repayment entered in error is
+//! reversed by another hand, the entries append-only; a grant is applied for, approved and
+//! paid out of a fund that reconciles.
+
+use axum::http::StatusCode;
+use baiqian_domain::member::with_check_digit;
+
+use crate::both;
+use crate::support::codes::{MEISHAN, XINMIN};
+use crate::support::{TestApp, Who};
+
+const DAY_MS: i64 = 86_400_000;
+
+async fn summary(app: &TestApp, who: &Who, code: &str) -> serde_json::Value {
+    let res = app
+        .get(&format!("/api/v1/orgs/{code}/aid/summary"), who)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()
+}
+
+/// The id at the end of a redirect's location (`/aid/associations/7` → 7).
+fn id_in(res: &crate::support::TestResponse) -> i64 {
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    res.location()
+        .and_then(|l| l.rsplit('/').next().and_then(|n| n.parse().ok()))
+        .expect("a redirect to the new record")
+}
+
+async fn post_fields(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&'static str, String)],
+    who: &Who,
+) -> crate::support::TestResponse {
+    let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.post_form(path, &f, who).await
+}
+
+async fn loan_row(app: &TestApp, id: i64) -> (String, i64, i64, i64, Option<String>) {
+    sqlx::query_as(
+        "SELECT stage, scheduled_fen, paid_fen, principal_paid_fen, overdue_since FROM aid_loans WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("the loan")
+}
+
+/// The paid figure the loan row keeps equals what its entries add up to.
+async fn books_agree(app: &TestApp, id: i64) {
+    let (sum_paid, sum_principal): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT CAST(SUM(interest_fen + principal_fen) AS BIGINT), CAST(SUM(principal_fen) AS BIGINT) FROM aid_loan_entries \
+         WHERE loan_id = $1 AND kind IN ('repayment', 'reversal')",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("entries");
+    let (scheduled,): (Option<i64>,) = sqlx::query_as(
+        "SELECT CAST(SUM(principal_fen + interest_fen) AS BIGINT) FROM aid_instalments WHERE loan_id = $1",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("schedule");
+    let (_, row_scheduled, paid, principal_paid, _) = loan_row(app, id).await;
+    assert_eq!(sum_paid.unwrap_or(0), paid);
+    assert_eq!(sum_principal.unwrap_or(0), principal_paid);
+    assert_eq!(scheduled.unwrap_or(0), row_scheduled);
+}
+
+async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: TestApp) {
+    let secretary = app.login("xinmin.secretary").await;
+    let township = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    let other_township = app.login("miaoxi.admin").await;
+    let city = app.token("city.admin").await;
+
+    // The village founds its association and enrols a Party member and a villager she mentors.
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/aid/associations"),
+            &[
+                ("name", "新民村党群创业互助会"),
+                ("trade", "茶叶种植"),
+                ("founded_on", "2014-11-05"),
+            ],
+            &secretary,
+        )
+        .await;
+    let association = id_in(&res);
+    let members = format!("/aid/associations/{association}/members");
+    let id_number = with_check_digit("33052219800504101").expect("an ID number");
+    let res = app
+        .post_form(
+            &members,
+            &[
+                ("name", "周永琴"),
+                ("party_member", "1"),
+                ("phone", "13905720011"),
+                ("joined_on", "2014-11-05"),
+                ("households_led", "12"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let res = app
+        .post_form(
+            &members,
+            &[
+                ("name", "周火青"),
+                ("id_number", &id_number),
+                ("phone", "13905720012"),
+                ("in_difficulty", "1"),
+                ("helped_on", "2015-12-20"),
+                ("change_note", "种茶五十亩，年收入过十万"),
+                ("mentor", "周永琴"),
+                ("joined_on", "2014-12-01"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // A mentor who is not a Party member of the association is the form's error.
+    let audit = app.audit_count().await;
+    let res = app
+        .post_form(
+            &members,
+            &[
+                ("name", "沈阿大"),
+                ("mentor", "周火青"),
+                ("joined_on", "2015-01-01"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.status);
+    assert_eq!(app.audit_count().await, audit);
+    // The ID number and phone are sealed and shown masked, never whole.
+    let page = app
+        .get(&format!("/aid/associations/{association}"), &township)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains(&id_number) && !page.text().contains("13905720012"));
+    assert!(page.text().contains("周永琴"), "the mentor is named");
+    let stored: (Option<String>,) =
+        sqlx::query_as("SELECT id_sealed FROM aid_members WHERE name = '周火青'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("member");
+    assert!(stored.0.is_some_and(|s| !s.contains(&id_number)));
+    // Another township sees none of it.
+    let res = app
+        .get(&format!("/aid/associations/{association}"), &other_township)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // The township sets the programme's terms; a village may not.
+    let programme_form = [
+        ("name", "梅山镇创业信用贷款"),
+        ("limit", "300000"),
+        ("rate", "6"),
+        ("months", "12"),
+        ("method", "equal_instalments"),
+    ];
+    let res = app
+        .post_form(
+            &format!("/orgs/{MEISHAN}/aid/programmes"),
+            &programme_form,
+            &secretary,
+        )
+        .await;
+    assert!(
+        matches!(res.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        res.status
+    );
+    let res = app
+        .post_form(
+            &format!("/orgs/{MEISHAN}/aid/programmes"),
+            &programme_form,
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (programme,): (i64,) = sqlx::query_as("SELECT id FROM aid_programmes")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("programme");
+    let (borrower,): (i64,) = sqlx::query_as("SELECT id FROM aid_members WHERE name = '周火青'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("borrower");
+    let (programme, borrower) = (programme.to_string(), borrower.to_string());
+    let apply = |amount: &'static str| {
+        vec![
+            ("programme", programme.clone()),
+            ("borrower", borrower.clone()),
+            ("principal", amount.to_string()),
+            ("purpose", "五十亩茶园两年的肥料".to_string()),
+        ]
+    };
+    let loans = format!("/aid/associations/{association}/loans");
+
+    // Above the programme's limit: refused, nothing written.
+    let audit = app.audit_count().await;
+    let res = post_fields(&app, &loans, &apply("300000.01"), &secretary).await;
+    assert!(res.status.is_client_error(), "{}", res.status);
+    assert_eq!(app.audit_count().await, audit);
+    let res = post_fields(&app, &loans, &apply("100000"), &secretary).await;
+    let loan = id_in(&res);
+    let step = |what: &str| format!("/aid/loans/{loan}/{what}");
+
+    // Maker-checker: the applicant may not review it; the reviewer may not approve it; the
+    // approver may not disburse it. Each refusal writes nothing.
+    let refused = |res: &crate::support::TestResponse| {
+        assert!(
+            matches!(res.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT),
+            "{} {}",
+            res.status,
+            res.text()
+        );
+    };
+    let audit = app.audit_count().await;
+    refused(&app.post_form(&step("review"), &[], &secretary).await);
+    assert_eq!(loan_row(&app, loan).await.0, "applied");
+    assert_eq!(app.audit_count().await, audit);
+    // Nor can a step be skipped: approval before review.
+    refused(&app.post_form(&step("approve"), &[], &county).await);
+    assert_eq!(
+        app.post_form(&step("review"), &[], &township).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let audit = app.audit_count().await;
+    refused(&app.post_form(&step("approve"), &[], &township).await);
+    assert_eq!(loan_row(&app, loan).await.0, "reviewed");
+    assert_eq!(app.audit_count().await, audit);
+    assert_eq!(
+        app.post_form(&step("approve"), &[], &county).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let audit = app.audit_count().await;
+    refused(
+        &app.post_form(&step("disburse"), &[("on", "2016-03-01")], &county)
+            .await,
+    );
+    assert_eq!(loan_row(&app, loan).await.0, "approved");
+    assert_eq!(app.audit_count().await, audit);
+    // A date in the future is refused too.
+    let res = app
+        .post_form(&step("disburse"), &[("on", "2016-03-02")], &township)
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.status);
+    let res = app
+        .post_form(&step("disburse"), &[("on", "2016-03-01")], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // The schedule of the worked example: 12 instalments of 8,606.64, the last 8,606.69.
+    let (stage, scheduled, ..) = loan_row(&app, loan).await;
+    assert_eq!((stage.as_str(), scheduled), ("disbursed", 10_327_973));
+    let page = app.get(&format!("/aid/loans/{loan}"), &secretary).await;
+    assert!(page.text().contains("2016-04-01") && page.text().contains("¥8,606.64"));
+    assert!(page.text().contains("¥8,606.69"));
+    let s = summary(&app, &city, MEISHAN).await;
+    assert_eq!(
+        (
+            s["loans"].as_i64(),
+            s["lent_fen"].as_i64(),
+            s["outstanding_fen"].as_i64()
+        ),
+        (Some(1), Some(10_000_000), Some(10_000_000)),
+        "{s}"
+    );
+
+    // The first instalment is paid; an overpayment is refused with what is owed.
+    let repay = step("repay");
+    let res = app
+        .post_form(
+            &repay,
+            &[("amount", "8606.64"), ("on", "2016-03-01")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let audit = app.audit_count().await;
+    let res = app
+        .post_form(
+            &repay,
+            &[("amount", "100000"), ("on", "2016-03-01")],
+            &secretary,
+        )
+        .await;
+    assert!(res.status.is_client_error());
+    assert!(res.text().contains("94673.09"), "says what is owed");
+    assert_eq!(app.audit_count().await, audit);
+    books_agree(&app, loan).await;
+
+    // The second instalment (due 2016-05-01) is missed: on 2 May the loan is overdue, and on
+    // the task list of the township officer who disbursed it.
+    app.clock.advance_ms(62 * DAY_MS);
+    baiqian_web::daily::mark_overdue_if_new_day(&app.state, None).await;
+    // Two months on, everyone signs in again.
+    let secretary = app.login("xinmin.secretary").await;
+    let township = app.login("meishan.admin").await;
+    let county = app.login("changxing.admin").await;
+    let city = app.token("city.admin").await;
+    let (stage, .., overdue) = loan_row(&app, loan).await;
+    assert_eq!(
+        (stage.as_str(), overdue.as_deref()),
+        ("disbursed", Some("2016-05-02"))
+    );
+    assert_eq!(summary(&app, &city, MEISHAN).await["overdue"], 1);
+    let tasks = app.get("/api/v1/me/tasks", &township).await.json();
+    let task = tasks["items"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["kind"] == "loan_overdue").cloned())
+        .unwrap_or_else(|| panic!("the officer's task in {tasks}"));
+    assert_eq!(task["url"], format!("/aid/loans/{loan}"));
+    let tasks = app.get("/api/v1/me/tasks", &county).await.json();
+    assert!(
+        !tasks.to_string().contains("loan_overdue"),
+        "only the officer's"
+    );
+
+    // A repayment entered in error: its recorder may not reverse it; another hand does, with a
+    // reason. The entry stays; the books go back.
+    let res = app
+        .post_form(
+            &repay,
+            &[("amount", "8606.64"), ("on", "2016-05-02")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(loan_row(&app, loan).await.4, None, "caught up");
+    let (entry,): (i64,) = sqlx::query_as(
+        "SELECT MAX(id) FROM aid_loan_entries WHERE loan_id = $1 AND kind = 'repayment'",
+    )
+    .bind(loan)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("entry");
+    let entry = entry.to_string();
+    let audit = app.audit_count().await;
+    refused(
+        &app.post_form(
+            &step("reverse"),
+            &[("entry", &entry), ("reason", "金额录错")],
+            &secretary,
+        )
+        .await,
+    );
+    assert_eq!(app.audit_count().await, audit);
+    let res = app
+        .post_form(&step("reverse"), &[("entry", &entry)], &township)
+        .await;
+    assert!(res.status.is_client_error(), "a reason is required");
+    let res = app
+        .post_form(
+            &step("reverse"),
+            &[("entry", &entry), ("reason", "金额录错")],
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (_, _, paid, _, overdue) = loan_row(&app, loan).await;
+    assert_eq!((paid, overdue.as_deref()), (860_664, Some("2016-05-02")));
+    books_agree(&app, loan).await;
+    // Twice is refused.
+    refused(
+        &app.post_form(
+            &step("reverse"),
+            &[("entry", &entry), ("reason", "金额录错")],
+            &township,
+        )
+        .await,
+    );
+    // The ledger is append-only, even to the application's own connection.
+    assert!(
+        sqlx::query("UPDATE aid_loan_entries SET amount_fen = 0")
+            .execute(app.db.pool())
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM aid_loan_entries")
+            .execute(app.db.pool())
+            .await
+            .is_err()
+    );
+
+    // The rest is paid: repaid, nothing outstanding, and no further repayment taken.
+    let res = app
+        .post_form(
+            &repay,
+            &[("amount", "94673.09"), ("on", "2016-05-02")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (stage, scheduled, paid, principal_paid, overdue) = loan_row(&app, loan).await;
+    assert_eq!(stage, "repaid");
+    assert_eq!(
+        (paid, principal_paid, overdue),
+        (scheduled, 10_000_000, None)
+    );
+    books_agree(&app, loan).await;
+    let res = app
+        .post_form(&repay, &[("amount", "1"), ("on", "2016-05-02")], &secretary)
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let s = summary(&app, &city, MEISHAN).await;
+    assert_eq!(
+        (
+            s["loans"].as_i64(),
+            s["outstanding_fen"].as_i64(),
+            s["overdue"].as_i64()
+        ),
+        (Some(1), Some(0), Some(0)),
+        "{s}"
+    );
+    assert_eq!(
+        (s["associations"].as_i64(), s["members"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        (s["helped"].as_i64(), s["households_led"].as_i64()),
+        (Some(1), Some(12))
+    );
+    // Every step is in the audit log under the loan.
+    let (steps,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'aid_loan' AND entity_key LIKE $1",
+    )
+    .bind(format!("#{loan}%"))
+    .fetch_one(app.db.pool())
+    .await
+    .expect("audit");
+    // apply, review, approve, disburse, three repayments, overdue, reversal.
+    assert_eq!(steps, 9);
+}
+both!(a_credit_loan_goes_from_application_to_repaid_by_the_right_hands);
+
+async fn a_grant_is_paid_out_of_a_fund_that_reconciles(app: TestApp) {
+    let secretary = app.login("xinmin.secretary").await;
+    let township = app.login("meishan.admin").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/aid/associations"),
+            &[
+                ("name", "新民村互助会"),
+                ("trade", "茶叶"),
+                ("founded_on", "2015-01-10"),
+            ],
+            &secretary,
+        )
+        .await;
+    let association = id_in(&res);
+    let res = app
+        .post_form(
+            &format!("/aid/associations/{association}/members"),
+            &[
+                ("name", "朱吉利"),
+                ("in_difficulty", "1"),
+                ("joined_on", "2015-01-10"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (member,): (i64,) = sqlx::query_as("SELECT id FROM aid_members WHERE name = '朱吉利'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("member");
+    let member = member.to_string();
+    let res = app
+        .post_form(
+            &format!("/aid/associations/{association}/funds"),
+            &[
+                ("amount", "10000"),
+                ("source", "梅山镇党委"),
+                ("on", "2015-02-01"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let grants = format!("/aid/associations/{association}/grants");
+    for amount in ["6000", "5000"] {
+        let res = app
+            .post_form(
+                &grants,
+                &[
+                    ("beneficiary", &member),
+                    ("purpose", "两年茶园肥料"),
+                    ("amount", amount),
+                ],
+                &secretary,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM aid_grants ORDER BY id")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("grants");
+    let (first, second) = (ids[0].0, ids[1].0);
+    // A village secretary may not approve; the township does; the approver may not pay.
+    let audit = app.audit_count().await;
+    let res = app
+        .post_form(&format!("/aid/grants/{first}/approve"), &[], &secretary)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    for id in [first, second] {
+        let res = app
+            .post_form(&format!("/aid/grants/{id}/approve"), &[], &township)
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    let audit_after = app.audit_count().await;
+    assert_eq!(audit_after, audit + 2);
+    let res = app
+        .post_form(
+            &format!("/aid/grants/{first}/pay"),
+            &[("on", "2015-03-01")],
+            &township,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(app.audit_count().await, audit_after);
+    let res = app
+        .post_form(
+            &format!("/aid/grants/{first}/pay"),
+            &[("on", "2015-03-01")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // The second would overdraw the fund: refused, saying what it holds.
+    let res = app
+        .post_form(
+            &format!("/aid/grants/{second}/pay"),
+            &[("on", "2015-03-01")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text().contains("4000"), "{}", res.text());
+    let fund = app.db.fund_of(association).await.expect("fund");
+    assert_eq!(
+        (
+            fund.received.0,
+            fund.paid.0,
+            fund.balance.0,
+            fund.grants_paid.0
+        ),
+        (1_000_000, 600_000, 400_000, 600_000)
+    );
+    assert!(fund.reconciles());
+    let page = app
+        .get(&format!("/aid/associations/{association}"), &township)
+        .await;
+    assert!(page.text().contains("¥4,000") && !page.text().contains("fund-unreconciled"));
+    let res = app
+        .post_form(
+            &format!("/aid/grants/{first}/outcome"),
+            &[("outcome", "五十亩茶园增收两成")],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let city = app.token("city.admin").await;
+    let s = summary(&app, &city, XINMIN).await;
+    assert_eq!(
+        (s["grants_paid"].as_i64(), s["grants_paid_fen"].as_i64()),
+        (Some(1), Some(600_000))
+    );
+}
+both!(a_grant_is_paid_out_of_a_fund_that_reconciles);
