@@ -13,6 +13,7 @@
 //! member count and secretary name not in the article.
 
 mod activity;
+pub mod aid;
 pub mod cadre;
 pub mod ledger;
 pub mod plan;
@@ -632,6 +633,14 @@ pub async fn build(
     plan::build(db, now).await?;
     cadre::build(db, vault, &world, seed, now).await?;
     let ledger = ledger::build(db, &world, seed, now).await?;
+    aid::build(
+        db,
+        &world,
+        seed,
+        &baiqian_domain::time::china_date(now),
+        now,
+    )
+    .await?;
     plan::village_plan(db, now).await?;
     let mut members = 0;
     let mut checkins = 0;

@@ -15,6 +15,26 @@ use crate::audit::{self, Change};
 use crate::check::{conflict, denied, invalid, past_date, text};
 use crate::{Actor, Db, Result, StoreError};
 
+/// Since when a loan that has `paid` is overdue on `today`: still late, it stays overdue since
+/// it first was (`since`), or since the day after the instalment it missed; caught up, it is
+/// not overdue.
+pub(super) fn overdue_since(
+    schedule: &[Instalment],
+    paid: i64,
+    today: NaiveDate,
+    since: Option<String>,
+) -> Option<String> {
+    aid::overdue(schedule, Fen(paid), today).and_then(|(n, _)| {
+        since.or_else(|| {
+            schedule
+                .iter()
+                .find(|i| i.n == n)
+                .and_then(|i| i.due.succ_opt())
+                .map(day_text)
+        })
+    })
+}
+
 /// A loan's figures after an entry: what is paid, the penalty owed, the next instalment due,
 /// whether it is overdue (and since when), and whether it is repaid.
 struct Books {
@@ -35,18 +55,7 @@ fn books_after(
 ) -> Books {
     let new_paid = loan.paid.0 + sign * (paid.interest.0 + paid.principal.0);
     let penalty_owed = loan.penalty_owed.0 - sign * paid.penalty.0;
-    let late = aid::overdue(schedule, Fen(new_paid), today);
-    // Still late: it stays overdue since it first was (or since the day after the instalment
-    // a reversal uncovered); caught up: no longer overdue.
-    let overdue_since = late.and_then(|(n, _)| {
-        loan.overdue_since.clone().or_else(|| {
-            schedule
-                .iter()
-                .find(|i| i.n == n)
-                .and_then(|i| i.due.succ_opt())
-                .map(day_text)
-        })
-    });
+    let overdue_since = overdue_since(schedule, new_paid, today, loan.overdue_since.clone());
     Books {
         paid: new_paid,
         principal_paid: loan.principal_paid.0 + sign * paid.principal.0,
@@ -108,8 +117,8 @@ impl Db {
             "aid_loan",
             &format!("#{id} {}", loan.borrower_name),
             &loan.org_path,
-            json!({ "paid_fen": loan.paid.0, "stage": loan.stage.as_str() }),
-            json!({ "paid_fen": books.paid, "stage": if books.repaid { "repaid" } else { "disbursed" },
+            json!({ "paid_fen": loan.paid.0, "loan_stage": loan.stage.as_str() }),
+            json!({ "paid_fen": books.paid, "loan_stage": if books.repaid { "repaid" } else { "disbursed" },
                     "repayment_fen": amount.0, "on": on, "penalty_fen": split.penalty.0,
                     "interest_fen": split.interest.0, "principal_fen": split.principal.0 }),
         );
@@ -184,8 +193,8 @@ impl Db {
             "aid_loan",
             &format!("#{loan_id} {}", loan.borrower_name),
             &loan.org_path,
-            json!({ "paid_fen": loan.paid.0, "stage": loan.stage.as_str() }),
-            json!({ "paid_fen": books.paid, "stage": "disbursed", "reverses": entry_id }),
+            json!({ "paid_fen": loan.paid.0, "loan_stage": loan.stage.as_str() }),
+            json!({ "paid_fen": books.paid, "loan_stage": "disbursed", "reverses": entry_id }),
         );
         change.action = "reverse";
         change.reason = Some(reason);

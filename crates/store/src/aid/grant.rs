@@ -265,7 +265,7 @@ impl Db {
                 &format!("#{id} {beneficiary}"),
                 &a.org_path,
                 json!({ "association": a.name, "beneficiary": beneficiary, "purpose": purpose,
-                        "amount_fen": amount.0, "stage": "applied" }),
+                        "amount_fen": amount.0, "grant_stage": "applied" }),
             ),
         )
         .await?;
@@ -323,8 +323,8 @@ impl Db {
             "aid_grant",
             &format!("#{id} {}", g.beneficiary_name),
             &g.org_path,
-            json!({ "stage": "applied" }),
-            json!({ "stage": next.as_str() }),
+            json!({ "grant_stage": "applied" }),
+            json!({ "grant_stage": next.as_str() }),
         );
         change.action = if approve { "approve" } else { "refuse" };
         change.reason = reason;
@@ -392,8 +392,8 @@ impl Db {
             "aid_grant",
             &format!("#{id} {}", g.beneficiary_name),
             &g.org_path,
-            json!({ "stage": "approved", "fund_fen": held }),
-            json!({ "stage": "paid", "on": on, "fund_fen": held - g.amount.0 }),
+            json!({ "grant_stage": "approved", "fund_fen": held }),
+            json!({ "grant_stage": "paid", "on": on, "fund_fen": held - g.amount.0 }),
         );
         change.action = "pay";
         audit::record(tx.conn(), actor, now, change).await?;

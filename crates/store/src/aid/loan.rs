@@ -468,7 +468,7 @@ impl Db {
                 &a.org_path,
                 json!({ "programme": p.name, "borrower": borrower, "principal_fen": principal.0,
                         "annual_rate_bp": p.annual_rate_bp, "months": p.months,
-                        "method": p.method.as_str(), "purpose": purpose, "stage": "applied" }),
+                        "method": p.method.as_str(), "purpose": purpose, "loan_stage": "applied" }),
             ),
         )
         .await?;
@@ -546,8 +546,8 @@ impl Db {
             "aid_loan",
             &format!("#{id} {}", loan.borrower_name),
             &loan.org_path,
-            json!({ "stage": loan.stage.as_str() }),
-            json!({ "stage": next.as_str() }),
+            json!({ "loan_stage": loan.stage.as_str() }),
+            json!({ "loan_stage": next.as_str() }),
         );
         change.action = match next {
             LoanStage::Reviewed => "review",
@@ -640,8 +640,8 @@ impl Db {
             "aid_loan",
             &format!("#{id} {}", loan.borrower_name),
             &loan.org_path,
-            json!({ "stage": "approved" }),
-            json!({ "stage": "disbursed", "on": on, "scheduled_fen": scheduled,
+            json!({ "loan_stage": "approved" }),
+            json!({ "loan_stage": "disbursed", "on": on, "scheduled_fen": scheduled,
                     "first_due": day_text(first_due) }),
         );
         change.action = "disburse";

@@ -7,8 +7,12 @@
 
 mod books;
 mod grant;
+mod import;
+mod load;
 mod loan;
 pub use grant::{Fund, FundEntry, Grant, NewGrant, Receipt};
+pub use import::RepaymentRow;
+pub use load::{AidLoaded, BulkAidMember, BulkAssociation, BulkGrant, BulkLoan, BulkProject};
 pub use loan::{
     Loan, LoanEntry, LoanFilter, LoanView, NewLoan, NewProgramme, Programme, ScheduleLine,
 };

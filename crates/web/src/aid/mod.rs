@@ -6,6 +6,8 @@
 //! a refusal writes nothing.
 
 mod association;
+mod export;
+mod import;
 mod loan;
 
 use askama::Template;
@@ -46,6 +48,31 @@ pub fn routes() -> Routes {
             "/orgs/{code}/aid/programmes",
             Capability::ApproveAid,
             create_programme,
+        )
+        .get(
+            "/orgs/{code}/aid/associations.xlsx",
+            Capability::ReadAid,
+            export::associations,
+        )
+        .get(
+            "/orgs/{code}/aid/members.xlsx",
+            Capability::ReadAid,
+            export::members,
+        )
+        .get(
+            "/orgs/{code}/aid/loans.xlsx",
+            Capability::ReadAid,
+            export::loans,
+        )
+        .get(
+            "/orgs/{code}/aid/repayments/import",
+            Capability::KeepAid,
+            import::page,
+        )
+        .post(
+            "/orgs/{code}/aid/repayments/import",
+            Capability::KeepAid,
+            import::import,
         )
         .get(
             "/api/v1/orgs/{code}/aid/summary",

@@ -46,6 +46,14 @@ pub const ACTIONS: &[&str] = &[
     "end",
     "grade",
     "report",
+    "refuse",
+    "disburse",
+    "repay",
+    "reverse",
+    "mark_overdue",
+    "pay",
+    "outcome",
+    "import",
 ];
 
 /// Every kind of object the store records (`audit_log.entity`).
@@ -89,6 +97,14 @@ pub const ENTITIES: &[&str] = &[
     "report",
     "project",
     "project_village",
+    "aid_association",
+    "aid_member",
+    "aid_project",
+    "aid_programme",
+    "aid_loan",
+    "aid_grant",
+    "aid_fund",
+    "aid_repayment",
 ];
 
 /// Fields whose values are codes of a vocabulary, and where their words are (a field may name
@@ -102,6 +118,10 @@ const CODED: &[(&str, &str)] = &[
     ("end_kind", "cadre.end."),
     ("sent_from", "cadre.sent_from."),
     ("source", "problem.source."),
+    ("kind", "aid.project."),
+    ("method", "aid.method."),
+    ("loan_stage", "aid.stage."),
+    ("grant_stage", "aid.grant_stage."),
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.
@@ -114,6 +134,8 @@ const FLAG_FIELDS: &[&str] = &[
     "beautiful",
     "veto",
     "overdue",
+    "party_member",
+    "in_difficulty",
 ];
 
 /// One field of a change: its name and its value before and after, as shown.

@@ -79,13 +79,18 @@ async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: T
     let county = app.login("changxing.admin").await;
     let other_township = app.login("miaoxi.admin").await;
     let city = app.token("city.admin").await;
+    // The demo's associations are there already: what follows is counted from here.
+    let base = summary(&app, &city, MEISHAN).await;
+    let grew = |s: &serde_json::Value, key: &str| {
+        s[key].as_i64().unwrap_or(0) - base[key].as_i64().unwrap_or(0)
+    };
 
     // The village founds its association and enrols a Party member and a villager she mentors.
     let res = app
         .post_form(
             &format!("/orgs/{XINMIN}/aid/associations"),
             &[
-                ("name", "新民村党群创业互助会"),
+                ("name", "新民村茶叶创业互助会"),
                 ("trade", "茶叶种植"),
                 ("founded_on", "2014-11-05"),
             ],
@@ -148,11 +153,13 @@ async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: T
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.text().contains(&id_number) && !page.text().contains("13905720012"));
     assert!(page.text().contains("周永琴"), "the mentor is named");
-    let stored: (Option<String>,) =
-        sqlx::query_as("SELECT id_sealed FROM aid_members WHERE name = '周火青'")
-            .fetch_one(app.db.pool())
-            .await
-            .expect("member");
+    let stored: (Option<String>,) = sqlx::query_as(
+        "SELECT id_sealed FROM aid_members WHERE name = '周火青' AND association_id = $1",
+    )
+    .bind(association)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("member");
     assert!(stored.0.is_some_and(|s| !s.contains(&id_number)));
     // Another township sees none of it.
     let res = app
@@ -188,14 +195,16 @@ async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: T
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let (programme,): (i64,) = sqlx::query_as("SELECT id FROM aid_programmes")
+    let (programme,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM aid_programmes")
         .fetch_one(app.db.pool())
         .await
         .expect("programme");
-    let (borrower,): (i64,) = sqlx::query_as("SELECT id FROM aid_members WHERE name = '周火青'")
-        .fetch_one(app.db.pool())
-        .await
-        .expect("borrower");
+    let (borrower,): (i64,) =
+        sqlx::query_as("SELECT id FROM aid_members WHERE name = '周火青' AND association_id = $1")
+            .bind(association)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("borrower");
     let (programme, borrower) = (programme.to_string(), borrower.to_string());
     let apply = |amount: &'static str| {
         vec![
@@ -314,7 +323,7 @@ async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: T
         (stage.as_str(), overdue.as_deref()),
         ("disbursed", Some("2016-05-02"))
     );
-    assert_eq!(summary(&app, &city, MEISHAN).await["overdue"], 1);
+    assert_eq!(grew(&summary(&app, &city, MEISHAN).await, "overdue"), 1);
     let tasks = app.get("/api/v1/me/tasks", &township).await.json();
     let task = tasks["items"]
         .as_array()
@@ -417,21 +426,15 @@ async fn a_credit_loan_goes_from_application_to_repaid_by_the_right_hands(app: T
     let s = summary(&app, &city, MEISHAN).await;
     assert_eq!(
         (
-            s["loans"].as_i64(),
-            s["outstanding_fen"].as_i64(),
-            s["overdue"].as_i64()
+            grew(&s, "loans"),
+            grew(&s, "outstanding_fen"),
+            grew(&s, "overdue")
         ),
-        (Some(1), Some(0), Some(0)),
+        (1, 0, 0),
         "{s}"
     );
-    assert_eq!(
-        (s["associations"].as_i64(), s["members"].as_i64()),
-        (Some(1), Some(2))
-    );
-    assert_eq!(
-        (s["helped"].as_i64(), s["households_led"].as_i64()),
-        (Some(1), Some(12))
-    );
+    assert_eq!((grew(&s, "associations"), grew(&s, "members")), (1, 2));
+    assert_eq!((grew(&s, "helped"), grew(&s, "households_led")), (1, 12));
     // Every step is in the audit log under the loan.
     let (steps,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM audit_log WHERE entity = 'aid_loan' AND entity_key LIKE $1",
@@ -452,7 +455,7 @@ async fn a_grant_is_paid_out_of_a_fund_that_reconciles(app: TestApp) {
         .post_form(
             &format!("/orgs/{XINMIN}/aid/associations"),
             &[
-                ("name", "新民村互助会"),
+                ("name", "新民村茶农互助会"),
                 ("trade", "茶叶"),
                 ("founded_on", "2015-01-10"),
             ],
@@ -472,7 +475,7 @@ async fn a_grant_is_paid_out_of_a_fund_that_reconciles(app: TestApp) {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let (member,): (i64,) = sqlx::query_as("SELECT id FROM aid_members WHERE name = '朱吉利'")
+    let (member,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM aid_members WHERE name = '朱吉利'")
         .fetch_one(app.db.pool())
         .await
         .expect("member");
@@ -504,10 +507,12 @@ async fn a_grant_is_paid_out_of_a_fund_that_reconciles(app: TestApp) {
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     }
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM aid_grants ORDER BY id")
-        .fetch_all(app.db.pool())
-        .await
-        .expect("grants");
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM aid_grants WHERE association_id = $1 ORDER BY id")
+            .bind(association)
+            .fetch_all(app.db.pool())
+            .await
+            .expect("grants");
     let (first, second) = (ids[0].0, ids[1].0);
     // A village secretary may not approve; the township does; the approver may not pay.
     let audit = app.audit_count().await;
@@ -577,7 +582,108 @@ async fn a_grant_is_paid_out_of_a_fund_that_reconciles(app: TestApp) {
     let s = summary(&app, &city, XINMIN).await;
     assert_eq!(
         (s["grants_paid"].as_i64(), s["grants_paid_fen"].as_i64()),
-        (Some(1), Some(600_000))
+        (Some(1), Some(600_000)),
+        "新民村's association in the demo has no grant"
     );
 }
 both!(a_grant_is_paid_out_of_a_fund_that_reconciles);
+
+async fn the_demo_has_the_articles_associations(app: TestApp) {
+    use crate::support::codes::{CITY, LONGSHAN, TONGQIAO};
+    let city = app.token("city.admin").await;
+    let s = summary(&app, &city, CITY).await;
+    assert_eq!(s["associations"], 810, "{s}");
+    assert!(s["members"].as_i64().unwrap_or(0) >= 20_000, "{s}");
+    assert!(s["helped"].as_i64().unwrap_or(0) >= 2_300, "{s}");
+    assert_eq!(
+        (&s["cooperatives"], &s["leading_firms"], &s["startup_bases"]),
+        (&358.into(), &120.into(), &356.into()),
+        "{s}"
+    );
+    // 新市镇's four lend: 43 borrowers, 5,000,000+ yuan since November 2014, some repaid,
+    // two overdue on the demo's today.
+    let xinshi = baiqian_demo::aid::XINSHI;
+    let x = summary(&app, &city, xinshi).await;
+    // The township's own four (its villages have theirs too), and all the loans are theirs.
+    let (own,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM aid_associations WHERE org_code = $1")
+            .bind(xinshi)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("associations");
+    assert_eq!((own, &x["loans"]), (4, &43.into()), "{x}");
+    assert!(x["lent_fen"].as_i64().unwrap_or(0) >= 500_000_000, "{x}");
+    assert_eq!(x["overdue"], 2, "{x}");
+    let (borrowers, first): (i64, String) = sqlx::query_as(
+        "SELECT COUNT(DISTINCT borrower_id), MIN(disbursed_on) FROM aid_loans WHERE org_path LIKE $1",
+    )
+    .bind(format!("%/{xinshi}/%"))
+    .fetch_one(app.db.pool())
+    .await
+    .expect("loans");
+    assert_eq!(borrowers, 43);
+    assert!(first.starts_with("2014-11"), "{first}");
+    // Every figure of the board opens a list of that many.
+    for (list, figure) in [("overdue", &x["overdue"]), ("lent", &x["loans"])] {
+        let page = app
+            .get(&format!("/orgs/{xinshi}/aid?list={list}"), &city)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let head = page
+            .between("id=\"list-head\"", "</h2>")
+            .unwrap_or_default();
+        assert!(
+            head.contains(&format!(">{figure}</small>")),
+            "{list}: {head}"
+        );
+    }
+    let repaid = app
+        .get(&format!("/orgs/{xinshi}/aid?list=repaid"), &city)
+        .await;
+    let rows = repaid
+        .between("id=\"aid-list\"", "</table>")
+        .unwrap_or_default()
+        .matches("<tr>")
+        .count();
+    assert!(rows > 1, "some are repaid");
+    // Each loan's books equal its entries.
+    let loans: Vec<(i64,)> = sqlx::query_as("SELECT id FROM aid_loans")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("loans");
+    for (id,) in loans {
+        books_agree(&app, id).await;
+    }
+    // 龙山村's 6,000 yuan to 朱吉利, out of a fund that reconciles.
+    let l = summary(&app, &city, LONGSHAN).await;
+    assert_eq!(
+        (&l["grants_paid"], &l["grants_paid_fen"]),
+        (&1.into(), &600_000.into())
+    );
+    let (association,): (i64,) = sqlx::query_as(
+        "SELECT g.association_id FROM aid_grants g JOIN aid_members m ON m.id = g.beneficiary_id WHERE m.name = '朱吉利'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("朱吉利's grant");
+    assert!(
+        app.db
+            .fund_of(association)
+            .await
+            .expect("fund")
+            .reconciles()
+    );
+    // 潼桥村: 周火青 mentored by 周永琴, the incubation base.
+    let (tongqiao,): (i64,) = sqlx::query_as("SELECT id FROM aid_associations WHERE org_code = $1")
+        .bind(TONGQIAO)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("潼桥村's association");
+    let page = app
+        .get(&format!("/aid/associations/{tongqiao}"), &city)
+        .await;
+    let row = page.between("周火青</th>", "</tr>").unwrap_or_default();
+    assert!(row.contains("周永琴"), "{row}");
+    assert!(page.text().contains("潼桥村创业孵化基地"));
+}
+both!(the_demo_has_the_articles_associations);

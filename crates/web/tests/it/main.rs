@@ -6,11 +6,13 @@
 mod support;
 
 mod aid;
+mod aid_sheets;
 mod api;
 mod audit;
 mod auth;
 mod boards;
 mod browser;
+mod browser_aid;
 mod cadre;
 mod charts;
 mod checkin;
