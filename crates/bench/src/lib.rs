@@ -37,6 +37,24 @@ pub async fn fresh_db(pg: Option<&str>, name: &str) -> Result<(Db, String), BoxE
     }
 }
 
+/// A sheet as the upload forms send it: `mode=all` and the file, as multipart/form-data.
+/// Returns the content type (with its boundary) and the body.
+pub fn multipart_xlsx(name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "baiqianbenchboundary7d3a";
+    let mut body = Vec::with_capacity(file.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()

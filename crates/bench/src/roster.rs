@@ -348,22 +348,6 @@ impl Client {
     }
 }
 
-fn multipart(file: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "baiqianbenchboundary7d3a";
-    let mut body = Vec::with_capacity(file.len() + 512);
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.xlsx\"\r\n\
-             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
@@ -428,7 +412,7 @@ async fn main() -> Result<(), BoxError> {
     let server =
         Server::start(&args, &url, &key, &dir.join("server-import.log"), &evidence).await?;
     let at_rest = server.peak_mib()?;
-    let (ctype, body) = multipart(&file);
+    let (ctype, body) = baiqian_bench::multipart_xlsx("roster.xlsx", &file);
     drop(file);
     let t = Instant::now();
     let (status, started) = server

@@ -160,6 +160,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_aid.sql"),
         postgres: include_str!("../migrations/postgres/0024_aid.sql"),
     },
+    Migration {
+        version: 25,
+        name: "aid_tallies",
+        sqlite: include_str!("../migrations/sqlite/0025_aid_tallies.sql"),
+        postgres: include_str!("../migrations/postgres/0025_aid_tallies.sql"),
+    },
 ];
 
 impl Db {

@@ -113,6 +113,7 @@ impl Db {
         )
         .await?;
         write_books(tx.conn(), &loan, &books, &on, now).await?;
+        super::refresh_tallies(tx.conn(), &[loan.association_id]).await?;
         let mut change = Change::update(
             "aid_loan",
             &format!("#{id} {}", loan.borrower_name),
@@ -189,6 +190,7 @@ impl Db {
             other => other,
         })?;
         write_books(tx.conn(), &loan, &books, today, now).await?;
+        super::refresh_tallies(tx.conn(), &[loan.association_id]).await?;
         let mut change = Change::update(
             "aid_loan",
             &format!("#{loan_id} {}", loan.borrower_name),
@@ -208,17 +210,17 @@ impl Db {
     /// how many turned.
     pub async fn mark_overdue_loans(&self, actor: &Actor, today: &str, now: i64) -> Result<u64> {
         let mut tx = self.write().await?;
-        let due: Vec<(i64, String, String)> = sqlx::query(
-            "SELECT id, org_path, next_due FROM aid_loans \
+        let due: Vec<(i64, String, String, i64)> = sqlx::query(
+            "SELECT id, org_path, next_due, association_id FROM aid_loans \
              WHERE stage = 'disbursed' AND overdue_since IS NULL AND next_due < $1",
         )
         .bind(today)
         .fetch_all(tx.conn())
         .await?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .collect::<Result<_>>()?;
-        for (id, path, next_due) in &due {
+        for (id, path, next_due, _) in &due {
             let since = day(next_due)?
                 .succ_opt()
                 .map(day_text)
@@ -239,6 +241,8 @@ impl Db {
             change.action = "mark_overdue";
             audit::record(tx.conn(), actor, now, change).await?;
         }
+        let associations: Vec<i64> = due.iter().map(|d| d.3).collect();
+        super::refresh_tallies(tx.conn(), &associations).await?;
         tx.commit().await?;
         Ok(due.len() as u64)
     }

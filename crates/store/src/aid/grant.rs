@@ -388,6 +388,7 @@ impl Db {
             now,
         )
         .await?;
+        super::refresh_tallies(tx.conn(), &[a.id]).await?;
         let mut change = Change::update(
             "aid_grant",
             &format!("#{id} {}", g.beneficiary_name),

@@ -191,6 +191,7 @@ impl Db {
                 .map(|r| Ok((r.try_get("code")?, r.try_get("path")?)))
                 .collect::<Result<_>>()?;
         let mut association_id = next_id(tx.conn(), "aid_associations").await?;
+        let first_association = association_id;
         let mut member_id = next_id(tx.conn(), "aid_members").await?;
         let mut loan_id = next_id(tx.conn(), "aid_loans").await?;
         let mut grant_id = next_id(tx.conn(), "aid_grants").await?;
@@ -442,6 +443,8 @@ impl Db {
         e_rows.write(&mut *conn).await?;
         g_rows.write(&mut *conn).await?;
         f_rows.write(&mut *conn).await?;
+        let loaded_ids: Vec<i64> = (first_association..association_id).collect();
+        super::refresh_tallies(tx.conn(), &loaded_ids).await?;
         for table in ["aid_associations", "aid_members", "aid_loans", "aid_grants"] {
             self.after_explicit_ids(tx.conn(), table).await?;
         }

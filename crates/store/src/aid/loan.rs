@@ -636,6 +636,7 @@ impl Db {
             now,
         )
         .await?;
+        super::refresh_tallies(tx.conn(), &[loan.association_id]).await?;
         let mut change = Change::update(
             "aid_loan",
             &format!("#{id} {}", loan.borrower_name),

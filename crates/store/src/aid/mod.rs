@@ -143,9 +143,7 @@ pub(crate) fn approves(actor: &Actor, path: &str) -> bool {
 }
 
 const ASSOCIATION_COLUMNS: &str = "a.id, a.org_code, o.name AS org_name, a.org_path, a.name, \
-    a.trade, a.founded_on, \
-    (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = a.id) AS members, \
-    (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = a.id AND m.helped_on IS NOT NULL) AS helped";
+    a.trade, a.founded_on, a.t_members AS members, a.t_helped AS helped";
 
 fn association_from_row(r: &AnyRow) -> Result<Association> {
     Ok(Association {
@@ -388,6 +386,7 @@ impl Db {
         .await
         .map_err(|e| crate::on_unique(e, baiqian_domain::Msg::new("aid.error.project_exists")))?
         .try_get(0)?;
+        refresh_tallies(tx.conn(), &[a.id]).await?;
         audit::record(
             tx.conn(),
             actor,
@@ -493,75 +492,118 @@ impl Db {
         Ok((list, total))
     }
 
-    /// The figures of the associations under a node: one pass over each table's rows under it.
+    /// The figures of the associations under a node: the sum of their tallies.
     pub async fn aid_summary(&self, node: &Node) -> Result<AidSummary> {
         let upper = path_upper_bound(&node.path);
-        let (lo, up) = (node.path.as_str(), upper.as_str());
-        let mut conn = self.pool().acquire().await?;
-        let range = "org_path >= $1 AND org_path < $2";
-        let members = sqlx::query(&format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN helped_on IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(households_led), 0) AS BIGINT) FROM aid_members WHERE {range}"
+        let r = sqlx::query(&format!(
+            "SELECT {TALLY_SUMS} FROM aid_associations WHERE org_path >= $1 AND org_path < $2"
         ))
-        .bind(lo)
-        .bind(up)
-        .fetch_one(&mut *conn)
+        .bind(&node.path)
+        .bind(&upper)
+        .fetch_one(self.pool())
         .await?;
-        let loans = sqlx::query(&format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(principal_fen), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN stage = 'disbursed' THEN principal_fen - principal_paid_fen ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN stage = 'disbursed' AND overdue_since IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM aid_loans WHERE {range} AND stage IN ('disbursed', 'repaid')"
-        ))
-        .bind(lo)
-        .bind(up)
-        .fetch_one(&mut *conn)
-        .await?;
-        let grants = sqlx::query(&format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM aid_grants \
-             WHERE {range} AND stage = 'paid'"
-        ))
-        .bind(lo)
-        .bind(up)
-        .fetch_one(&mut *conn)
-        .await?;
-        let mut summary = AidSummary {
-            associations: count(
-                &mut conn,
-                &format!("SELECT COUNT(*) FROM aid_associations WHERE {range}"),
-                lo,
-                up,
-            )
-            .await?,
-            members: members.try_get(0)?,
-            helped: members.try_get(1)?,
-            households_led: members.try_get(2)?,
-            loans: loans.try_get(0)?,
-            lent_fen: loans.try_get(1)?,
-            outstanding_fen: loans.try_get(2)?,
-            overdue: loans.try_get(3)?,
-            grants_paid: grants.try_get(0)?,
-            grants_paid_fen: grants.try_get(1)?,
-            ..AidSummary::default()
-        };
-        let kinds = sqlx::query(&format!(
-            "SELECT kind, COUNT(*) FROM aid_projects WHERE {range} GROUP BY kind"
-        ))
-        .bind(lo)
-        .bind(up)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in kinds {
-            let n: i64 = r.try_get(1)?;
-            match ProjectKind::parse(&r.try_get::<String, _>(0)?) {
-                Some(ProjectKind::Cooperative) => summary.cooperatives = n,
-                Some(ProjectKind::LeadingFirm) => summary.leading_firms = n,
-                Some(ProjectKind::StartupBase) => summary.startup_bases = n,
-                _ => {}
+        summary_from_row(&r, 0)
+    }
+
+    /// The figures of each of `children` of `parent`, in their order: one grouped pass per
+    /// length of the children's paths (children of one level share it), not one per child.
+    pub async fn aid_summaries(&self, parent: &Node, children: &[Node]) -> Result<Vec<AidSummary>> {
+        let upper = path_upper_bound(&parent.path);
+        let mut lengths: Vec<usize> = children.iter().map(|c| c.path.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        let mut found = std::collections::HashMap::new();
+        for len in lengths {
+            let rows = sqlx::query(&format!(
+                "SELECT substr(org_path, 1, {len}) AS child, {TALLY_SUMS} FROM aid_associations \
+                 WHERE org_path >= $1 AND org_path < $2 AND length(org_path) >= {len} \
+                 GROUP BY substr(org_path, 1, {len})"
+            ))
+            .bind(&parent.path)
+            .bind(&upper)
+            .fetch_all(self.pool())
+            .await?;
+            for r in rows {
+                found.insert(r.try_get::<String, _>(0)?, summary_from_row(&r, 1)?);
             }
         }
-        Ok(summary)
+        Ok(children
+            .iter()
+            .map(|c| found.remove(&c.path).unwrap_or_default())
+            .collect())
     }
+
+    /// Recomputes every association's tallies (after rows were written around the
+    /// application, as the benchmark's generator does).
+    pub async fn refresh_all_aid_tallies(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(&format!("UPDATE aid_associations SET {TALLY_SET}"))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The count of associations and the sums of their tallies, in `summary_from_row`'s order.
+const TALLY_SUMS: &str = "COUNT(*), \
+    CAST(COALESCE(SUM(t_members), 0) AS BIGINT), CAST(COALESCE(SUM(t_helped), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(t_households_led), 0) AS BIGINT), CAST(COALESCE(SUM(t_loans), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(t_lent_fen), 0) AS BIGINT), CAST(COALESCE(SUM(t_outstanding_fen), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(t_overdue), 0) AS BIGINT), CAST(COALESCE(SUM(t_cooperatives), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(t_leading_firms), 0) AS BIGINT), CAST(COALESCE(SUM(t_startup_bases), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(t_grants_paid), 0) AS BIGINT), CAST(COALESCE(SUM(t_grants_paid_fen), 0) AS BIGINT)";
+
+fn summary_from_row(r: &AnyRow, at: usize) -> Result<AidSummary> {
+    Ok(AidSummary {
+        associations: r.try_get(at)?,
+        members: r.try_get(at + 1)?,
+        helped: r.try_get(at + 2)?,
+        households_led: r.try_get(at + 3)?,
+        loans: r.try_get(at + 4)?,
+        lent_fen: r.try_get(at + 5)?,
+        outstanding_fen: r.try_get(at + 6)?,
+        overdue: r.try_get(at + 7)?,
+        cooperatives: r.try_get(at + 8)?,
+        leading_firms: r.try_get(at + 9)?,
+        startup_bases: r.try_get(at + 10)?,
+        grants_paid: r.try_get(at + 11)?,
+        grants_paid_fen: r.try_get(at + 12)?,
+    })
+}
+
+/// Each tally as its association's rows give it.
+const TALLY_SET: &str = "\
+    t_members = (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = aid_associations.id), \
+    t_helped = (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = aid_associations.id AND m.helped_on IS NOT NULL), \
+    t_households_led = COALESCE((SELECT SUM(m.households_led) FROM aid_members m WHERE m.association_id = aid_associations.id), 0), \
+    t_loans = (SELECT COUNT(*) FROM aid_loans l WHERE l.association_id = aid_associations.id AND l.stage IN ('disbursed', 'repaid')), \
+    t_lent_fen = COALESCE((SELECT SUM(l.principal_fen) FROM aid_loans l WHERE l.association_id = aid_associations.id AND l.stage IN ('disbursed', 'repaid')), 0), \
+    t_outstanding_fen = COALESCE((SELECT SUM(l.principal_fen - l.principal_paid_fen) FROM aid_loans l WHERE l.association_id = aid_associations.id AND l.stage = 'disbursed'), 0), \
+    t_overdue = (SELECT COUNT(*) FROM aid_loans l WHERE l.association_id = aid_associations.id AND l.stage = 'disbursed' AND l.overdue_since IS NOT NULL), \
+    t_cooperatives = (SELECT COUNT(*) FROM aid_projects p WHERE p.association_id = aid_associations.id AND p.kind = 'cooperative'), \
+    t_leading_firms = (SELECT COUNT(*) FROM aid_projects p WHERE p.association_id = aid_associations.id AND p.kind = 'leading_firm'), \
+    t_startup_bases = (SELECT COUNT(*) FROM aid_projects p WHERE p.association_id = aid_associations.id AND p.kind = 'startup_base'), \
+    t_grants_paid = (SELECT COUNT(*) FROM aid_grants g WHERE g.association_id = aid_associations.id AND g.stage = 'paid'), \
+    t_grants_paid_fen = COALESCE((SELECT SUM(g.amount_fen) FROM aid_grants g WHERE g.association_id = aid_associations.id AND g.stage = 'paid'), 0)";
+
+/// Recomputes the tallies of the associations `ids`, in the transaction that changed them.
+pub(crate) async fn refresh_tallies(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(crate::bulk::IN_LIST) {
+        let sql = format!(
+            "UPDATE aid_associations SET {TALLY_SET} WHERE id IN ({})",
+            crate::bulk::list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Writes a member of `a` (validated here) and its audit row.
@@ -653,6 +695,7 @@ async fn insert_member(
     .await
     .map_err(|e| crate::on_unique(e, baiqian_domain::Msg::new("aid.error.member_exists")))?
     .try_get(0)?;
+    refresh_tallies(&mut *conn, &[a.id]).await?;
     audit::record(
         conn,
         actor,

@@ -218,15 +218,23 @@ async fn board(
     let summary = state.db.aid_summary(&org).await?;
     let mut children = Vec::new();
     if org.level != Level::Village {
-        for c in state.db.org_children(me.scope(), &org.code, false).await? {
-            if matches!(c.level, Level::County | Level::Township | Level::Village) {
-                children.push(ChildRow {
-                    code: c.code.as_str().to_string(),
-                    name: c.name.clone(),
-                    summary: state.db.aid_summary(&c).await?,
-                });
-            }
-        }
+        let areas: Vec<Node> = state
+            .db
+            .org_children(me.scope(), &org.code, false)
+            .await?
+            .into_iter()
+            .filter(|c| matches!(c.level, Level::County | Level::Township | Level::Village))
+            .collect();
+        let summaries = state.db.aid_summaries(&org, &areas).await?;
+        children = areas
+            .iter()
+            .zip(summaries)
+            .map(|(c, summary)| ChildRow {
+                code: c.code.as_str().to_string(),
+                name: c.name.clone(),
+                summary,
+            })
+            .collect();
     }
     let (mut associations, mut members, mut loans, mut projects) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());

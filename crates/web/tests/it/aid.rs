@@ -30,6 +30,19 @@ fn id_in(res: &crate::support::TestResponse) -> i64 {
         .expect("a redirect to the new record")
 }
 
+/// A count as the boards show it: `20,318`.
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 async fn post_fields(
     app: &TestApp,
     path: &str,
@@ -600,6 +613,24 @@ async fn the_demo_has_the_articles_associations(app: TestApp) {
         (&358.into(), &120.into(), &356.into()),
         "{s}"
     );
+    // The city's table by county shows each county's own figures.
+    let board = app.get(&format!("/orgs/{CITY}/aid"), &city).await;
+    let mut counted = 0;
+    for county in ["330502", "330503", "330521", "330522", "330523"] {
+        let c = summary(&app, &city, county).await;
+        let row = board
+            .between(&format!("/orgs/{county}/aid\">"), "</tr>")
+            .unwrap_or_default();
+        assert!(
+            row.contains(&format!(
+                ">{}</td>",
+                thousands(c["members"].as_i64().unwrap_or(-1))
+            )),
+            "{county}: {row} against {c}"
+        );
+        counted += c["associations"].as_i64().unwrap_or(0);
+    }
+    assert_eq!(counted, 810);
     // 新市镇's four lend: 43 borrowers, 5,000,000+ yuan since November 2014, some repaid,
     // two overdue on the demo's today.
     let xinshi = baiqian_demo::aid::XINSHI;
@@ -687,3 +718,73 @@ async fn the_demo_has_the_articles_associations(app: TestApp) {
     assert!(page.text().contains("潼桥村创业孵化基地"));
 }
 both!(the_demo_has_the_articles_associations);
+
+/// The tallies each association keeps equal what its rows give, after the demo's load and
+/// after the forms' writes (the boards sum the tallies).
+async fn the_tallies_equal_the_rows(app: TestApp) {
+    let secretary = app.login("xinmin.secretary").await;
+    let res = app
+        .post_form(
+            &format!("/orgs/{XINMIN}/aid/associations"),
+            &[
+                ("name", "新民村竹木互助会"),
+                ("trade", "竹木加工"),
+                ("founded_on", "2015-05-01"),
+            ],
+            &secretary,
+        )
+        .await;
+    let association = id_in(&res);
+    for (name, helped) in [("沈一", ""), ("沈二", "2016-01-01")] {
+        let res = app
+            .post_form(
+                &format!("/aid/associations/{association}/members"),
+                &[
+                    ("name", name),
+                    ("in_difficulty", "1"),
+                    ("helped_on", helped),
+                    ("households_led", "3"),
+                    ("joined_on", "2015-05-01"),
+                ],
+                &secretary,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    let res = app
+        .post_form(
+            &format!("/aid/associations/{association}/projects"),
+            &[
+                ("kind", "cooperative"),
+                ("name", "竹木专业合作社"),
+                ("founded_on", "2015-09-01"),
+            ],
+            &secretary,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (off,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM aid_associations a WHERE \
+         a.t_members <> (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = a.id) \
+         OR a.t_helped <> (SELECT COUNT(*) FROM aid_members m WHERE m.association_id = a.id AND m.helped_on IS NOT NULL) \
+         OR a.t_households_led <> COALESCE((SELECT SUM(m.households_led) FROM aid_members m WHERE m.association_id = a.id), 0) \
+         OR a.t_loans <> (SELECT COUNT(*) FROM aid_loans l WHERE l.association_id = a.id AND l.stage IN ('disbursed', 'repaid')) \
+         OR a.t_outstanding_fen <> COALESCE((SELECT SUM(l.principal_fen - l.principal_paid_fen) FROM aid_loans l WHERE l.association_id = a.id AND l.stage = 'disbursed'), 0) \
+         OR a.t_overdue <> (SELECT COUNT(*) FROM aid_loans l WHERE l.association_id = a.id AND l.stage = 'disbursed' AND l.overdue_since IS NOT NULL) \
+         OR a.t_cooperatives <> (SELECT COUNT(*) FROM aid_projects p WHERE p.association_id = a.id AND p.kind = 'cooperative') \
+         OR a.t_grants_paid_fen <> COALESCE((SELECT SUM(g.amount_fen) FROM aid_grants g WHERE g.association_id = a.id AND g.stage = 'paid'), 0)",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("tallies");
+    assert_eq!(off, 0);
+    let (members, helped, led, coops): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT t_members, t_helped, t_households_led, t_cooperatives FROM aid_associations WHERE id = $1",
+    )
+    .bind(association)
+    .fetch_one(app.db.pool())
+    .await
+    .expect("the new association");
+    assert_eq!((members, helped, led, coops), (2, 1, 6, 1));
+}
+both!(the_tallies_equal_the_rows);
