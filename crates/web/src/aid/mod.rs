@@ -50,6 +50,11 @@ pub fn routes() -> Routes {
             create_programme,
         )
         .get(
+            "/orgs/{code}/aid/chart/{chart}",
+            Capability::ReadAid,
+            chart_data,
+        )
+        .get(
             "/orgs/{code}/aid/associations.xlsx",
             Capability::ReadAid,
             export::associations,
@@ -448,4 +453,63 @@ pub(crate) async fn tasks(
             due: l.overdue_since,
         })
         .collect())
+}
+
+/// `GET /orgs/{code}/aid/chart/{chart}`: by child, `members` (members and those helped out of
+/// poverty) or `loans` (lent and outstanding, in 万元); every bar opens the child's list.
+async fn chart_data(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    axum::extract::Path((code, chart)): axum::extract::Path<(String, String)>,
+) -> Result<Response, AppError> {
+    use crate::chart::{ChartData, ChartKind};
+    let code = baiqian_domain::org::OrgCode::parse(&code).map_err(|_| AppError::NotFound)?;
+    let org = state.db.org(me.scope(), &code).await?;
+    let areas: Vec<Node> = state
+        .db
+        .org_children(me.scope(), &org.code, false)
+        .await?
+        .into_iter()
+        .filter(|c| matches!(c.level, Level::County | Level::Township | Level::Village))
+        .collect();
+    let summaries = state.db.aid_summaries(&org, &areas).await?;
+    let names: Vec<String> = areas.iter().map(|c| c.name.clone()).collect();
+    let links = |list: &str| -> Vec<String> {
+        areas
+            .iter()
+            .map(|c| format!("/orgs/{}/aid?list={list}", c.code))
+            .collect()
+    };
+    let wan = |fen: i64| (fen as f64 / 1_000_000.0 * 100.0).round() / 100.0;
+    let data = match chart.as_str() {
+        "members" => ChartData::new(ChartKind::Bar, names)
+            .series(
+                tr.t("aid.members").to_string(),
+                summaries.iter().map(|s| s.members as f64).collect(),
+                links("members"),
+            )
+            .series(
+                tr.t("aid.helped").to_string(),
+                summaries.iter().map(|s| s.helped as f64).collect(),
+                links("helped"),
+            ),
+        "loans" => {
+            let mut d = ChartData::new(ChartKind::Bar, names)
+                .series(
+                    tr.t("aid.lent").to_string(),
+                    summaries.iter().map(|s| wan(s.lent_fen)).collect(),
+                    links("lent"),
+                )
+                .series(
+                    tr.t("aid.outstanding").to_string(),
+                    summaries.iter().map(|s| wan(s.outstanding_fen)).collect(),
+                    links("outstanding"),
+                );
+            d.unit = tr.t("aid.unit_wan").to_string();
+            d
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    Ok(data.into_response())
 }

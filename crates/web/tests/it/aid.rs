@@ -35,7 +35,7 @@ fn thousands(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -631,6 +631,35 @@ async fn the_demo_has_the_articles_associations(app: TestApp) {
         counted += c["associations"].as_i64().unwrap_or(0);
     }
     assert_eq!(counted, 810);
+    // The charts draw the same figures, each bar opening the child's list.
+    let members = app
+        .get(&format!("/orgs/{CITY}/aid/chart/members"), &city)
+        .await
+        .json();
+    let total: f64 = members["series"][0]["values"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x.as_f64()).sum())
+        .unwrap_or(0.0);
+    assert_eq!(Some(total as i64), s["members"].as_i64(), "{members}");
+    assert_eq!(
+        members["series"][1]["links"][0],
+        "/orgs/330502/aid?list=helped"
+    );
+    let loans = app
+        .get(&format!("/orgs/{CITY}/aid/chart/loans"), &city)
+        .await
+        .json();
+    let lent: f64 = loans["series"][0]["values"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x.as_f64()).sum())
+        .unwrap_or(0.0);
+    assert_eq!(lent, 534.0, "5,340,000 yuan is 534 万元: {loans}");
+    assert_eq!(
+        app.get(&format!("/orgs/{CITY}/aid/chart/nope"), &city)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     // 新市镇's four lend: 43 borrowers, 5,000,000+ yuan since November 2014, some repaid,
     // two overdue on the demo's today.
     let xinshi = baiqian_demo::aid::XINSHI;

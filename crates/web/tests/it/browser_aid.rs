@@ -25,6 +25,8 @@ async fn a_village_secretary_enters_a_grant_and_the_township_approves_it() {
         .expect("sqlite app");
     let db = app.db.clone();
     let longshan = baiqian_demo::LONGSHAN;
+    // 妙西镇, 龙山村's township.
+    let miaoxi = &longshan[..9];
     let (association,): (i64,) =
         sqlx::query_as("SELECT id FROM aid_associations WHERE org_code = $1")
             .bind(longshan)
@@ -112,6 +114,17 @@ async fn a_village_secretary_enters_a_grant_and_the_township_approves_it() {
         .await
         .expect("the grant");
         assert_eq!((stage.as_str(), approved_by.as_deref()), ("approved", Some("miaoxi.admin")));
+        // The township's board draws its charts by village beside the table.
+        c.goto(&format!("{base}/orgs/{}/aid", miaoxi)).await?;
+        c.wait()
+            .for_element(Locator::Css("#chart-members[data-ready] svg"))
+            .await?;
+        c.wait().for_element(Locator::Css("#chart-loans[data-ready] svg")).await?;
+        assert!(overflow(&c).await? <= 0, "the board is wider than the desk");
+        shot("board-1440-en", c.screenshot().await?);
+        c.set_window_size(360, 800).await?;
+        assert!(overflow(&c).await? <= 0, "the board is wider than a phone");
+        shot("board-360-en", c.screenshot().await?);
         Ok(())
     })
     .await;
