@@ -46,7 +46,7 @@ enum Command {
         /// Build the world and stop, without serving.
         #[arg(long)]
         no_serve: bool,
-        /// Build only the tree and the accounts (no member roster, no year of activity days).
+        /// Leave out the member roster and the year of activity days (everything else is built).
         #[arg(long)]
         light: bool,
         /// Seed of the generator: the same seed builds the same world.

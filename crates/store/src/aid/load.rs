@@ -8,10 +8,10 @@ use baiqian_domain::Msg;
 use baiqian_domain::aid::{self, Allocation, LoanTerms, RepaymentMethod, first_due_after};
 use baiqian_domain::money::Fen;
 use baiqian_domain::org::OrgCode;
-use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::Row;
 
+use super::loan::{day, day_text};
 use crate::audit::{self, Change};
 use crate::bulk::{rows_per_statement, values};
 use crate::{Actor, Db, Result, StoreError};
@@ -85,15 +85,6 @@ pub struct AidLoaded {
     pub associations: usize,
     pub members: usize,
     pub loans: usize,
-}
-
-fn parse_day(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| StoreError::Invalid(Msg::new("aid.error.date")))
-}
-
-fn day_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
 }
 
 /// Rows of one table, `width` values each, written in statements of a few hundred values.
@@ -179,7 +170,7 @@ impl Db {
         today: &str,
         now: i64,
     ) -> Result<AidLoaded> {
-        let today_day = parse_day(today)?;
+        let today_day = day(today)?;
         let mut tx = self.write().await?;
         let paths: std::collections::HashMap<String, String> =
             sqlx::query("SELECT code, path FROM orgs WHERE path >= $1 AND path < $2")
@@ -297,7 +288,7 @@ impl Db {
             for l in &a.loans {
                 let id = loan_id;
                 loan_id += 1;
-                let disbursed = parse_day(&l.disbursed_on)?;
+                let disbursed = day(&l.disbursed_on)?;
                 let schedule = aid::schedule(&LoanTerms {
                     principal: l.principal,
                     annual_rate_bp: l.annual_rate_bp,

@@ -91,10 +91,7 @@ impl AssociationPage {
         self.tr.word("aid.grant_stage", g.stage.as_str())
     }
     fn loan_stage(&self, l: &Loan) -> String {
-        if l.overdue_since.is_some() && l.stage.as_str() == "disbursed" {
-            return self.tr.t("aid.overdue").to_string();
-        }
-        self.tr.word("aid.stage", l.stage.as_str())
+        super::stage_word(self.tr, l)
     }
     /// The reader may approve or refuse this grant: an approver who did not apply for it.
     fn may_decide(&self, g: &Grant) -> bool {
@@ -354,11 +351,12 @@ struct StepForm {
 }
 
 /// Where a grant's step lands: its association's page.
-async fn grant_back(state: &AppState, me: &crate::auth::CurrentUser, id: i64) -> Response {
-    match state.db.grant_association(&me.actor, id).await {
-        Ok(a) => back(a),
-        Err(_) => Redirect::to("/").into_response(),
-    }
+async fn grant_back(
+    state: &AppState,
+    me: &crate::auth::CurrentUser,
+    id: i64,
+) -> Result<Response, AppError> {
+    Ok(back(state.db.grant_association(&me.actor, id).await?))
 }
 
 async fn approve_grant(
@@ -370,7 +368,7 @@ async fn approve_grant(
         .db
         .decide_grant(&me.actor, id, true, "", state.clock.now_ms())
         .await?;
-    Ok(grant_back(&state, &me, id).await)
+    grant_back(&state, &me, id).await
 }
 
 async fn refuse_grant(
@@ -383,7 +381,7 @@ async fn refuse_grant(
         .db
         .decide_grant(&me.actor, id, false, &form.reason, state.clock.now_ms())
         .await?;
-    Ok(grant_back(&state, &me, id).await)
+    grant_back(&state, &me, id).await
 }
 
 async fn pay_grant(
@@ -402,7 +400,7 @@ async fn pay_grant(
             state.clock.now_ms(),
         )
         .await?;
-    Ok(grant_back(&state, &me, id).await)
+    grant_back(&state, &me, id).await
 }
 
 async fn grant_outcome(
@@ -415,5 +413,5 @@ async fn grant_outcome(
         .db
         .record_grant_outcome(&me.actor, id, &form.outcome, state.clock.now_ms())
         .await?;
-    Ok(grant_back(&state, &me, id).await)
+    grant_back(&state, &me, id).await
 }

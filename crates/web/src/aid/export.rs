@@ -141,22 +141,14 @@ pub(super) async fn loans(
     let rows: Vec<Vec<Cell>> = list
         .into_iter()
         .map(|l| {
-            let stage = if l.overdue_since.is_some() && l.stage.as_str() == "disbursed" {
-                zh.t("aid.overdue").to_string()
-            } else {
-                zh.word("aid.stage", l.stage.as_str())
-            };
+            let stage = super::stage_word(zh, &l);
             vec![
                 Cell::Text(format!("#{}", l.id)),
                 Cell::Text(l.borrower_name.clone()),
                 Cell::Text(l.association_name.clone()),
                 Cell::Text(l.programme_name.clone()),
                 money(l.principal.0),
-                Cell::Text(format!(
-                    "{}.{:02}",
-                    l.annual_rate_bp / 100,
-                    l.annual_rate_bp % 100
-                )),
+                Cell::Text(super::rate_text(l.annual_rate_bp)),
                 Cell::Number(l.months),
                 Cell::Text(zh.word("aid.method", l.method.as_str())),
                 l.disbursed_on

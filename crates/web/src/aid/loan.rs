@@ -44,18 +44,13 @@ struct LoanPage {
 
 impl LoanPage {
     fn stage(&self) -> String {
-        let l = &self.v.loan;
-        if l.overdue_since.is_some() && l.stage == LoanStage::Disbursed {
-            return self.tr.t("aid.overdue").to_string();
-        }
-        self.tr.word("aid.stage", l.stage.as_str())
+        super::stage_word(self.tr, &self.v.loan)
     }
     fn method(&self) -> String {
         self.tr.word("aid.method", self.v.loan.method.as_str())
     }
     fn rate(&self) -> String {
-        let bp = self.v.loan.annual_rate_bp;
-        format!("{}.{:02}%", bp / 100, bp % 100)
+        format!("{}%", super::rate_text(self.v.loan.annual_rate_bp))
     }
     fn entry_kind(&self, e: &LoanEntry) -> String {
         self.tr.word("aid.entry", &e.kind)

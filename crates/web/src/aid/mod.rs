@@ -92,6 +92,19 @@ fn today(state: &AppState) -> String {
     china_date(state.clock.now_ms())
 }
 
+/// A loan's stage in words; one being repaid with an instalment missed is "overdue".
+fn stage_word(tr: Tr, l: &Loan) -> String {
+    if l.overdue_since.is_some() && l.stage == baiqian_domain::aid::LoanStage::Disbursed {
+        return tr.t("aid.overdue").to_string();
+    }
+    tr.word("aid.stage", l.stage.as_str())
+}
+
+/// A yearly rate kept in basis points, as written in percent: 560 → `5.60`.
+fn rate_text(bp: i64) -> String {
+    format!("{}.{:02}", bp / 100, bp % 100)
+}
+
 /// Whether the reader keeps the associations' records at `path`.
 fn keeps(me: &CurrentUser, path: &str) -> bool {
     me.role().may(Capability::KeepAid) && me.scope().contains_path(path)
@@ -177,16 +190,13 @@ impl BoardPage {
         ProjectKind::parse(self.list).is_some()
     }
     fn stage(&self, l: &Loan) -> String {
-        if l.overdue_since.is_some() && l.stage.as_str() == "disbursed" {
-            return self.tr.t("aid.overdue").to_string();
-        }
-        self.tr.word("aid.stage", l.stage.as_str())
+        stage_word(self.tr, l)
     }
     fn method(&self, m: &RepaymentMethod) -> String {
         self.tr.word("aid.method", m.as_str())
     }
     fn rate(&self, bp: &i64) -> String {
-        format!("{}.{:02}%", bp / 100, bp % 100)
+        format!("{}%", rate_text(*bp))
     }
 }
 

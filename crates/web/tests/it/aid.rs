@@ -817,3 +817,144 @@ async fn the_tallies_equal_the_rows(app: TestApp) {
     assert_eq!((members, helped, led, coops), (2, 1, 6, 1));
 }
 both!(the_tallies_equal_the_rows);
+
+/// Out of scope nothing is there, and bad input is refused with nothing written: 长兴县's
+/// administration asks for 新市镇's loans and 龙山村's grant (other counties), every route.
+async fn other_places_reach_none_of_it_and_bad_input_writes_nothing(app: TestApp) {
+    use crate::support::codes::LONGSHAN;
+    let xinshi = baiqian_demo::aid::XINSHI;
+    let changxing = app.login("changxing.admin").await;
+    let (loan,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM aid_loans WHERE stage = 'disbursed'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("a loan");
+    let (grant, association): (i64, i64) =
+        sqlx::query_as("SELECT id, association_id FROM aid_grants WHERE org_path LIKE $1")
+            .bind(format!("%/{LONGSHAN}/%"))
+            .fetch_one(app.db.pool())
+            .await
+            .expect("龙山村's grant");
+    let audit = app.audit_count().await;
+    for url in [
+        format!("/aid/loans/{loan}"),
+        format!("/aid/associations/{association}"),
+        format!("/orgs/{xinshi}/aid"),
+        format!("/orgs/{xinshi}/aid/loans.xlsx"),
+        format!("/orgs/{xinshi}/aid/members.xlsx"),
+        format!("/orgs/{xinshi}/aid/chart/loans"),
+        format!("/api/v1/orgs/{xinshi}/aid/summary"),
+    ] {
+        assert_eq!(
+            app.get(&url, &changxing).await.status,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    for (url, fields) in [
+        (format!("/aid/loans/{loan}/review"), vec![]),
+        (
+            format!("/aid/loans/{loan}/repay"),
+            vec![("amount", "100"), ("on", "2016-02-29")],
+        ),
+        (
+            format!("/aid/loans/{loan}/reverse"),
+            vec![("entry", "1"), ("reason", "录错")],
+        ),
+        (format!("/aid/grants/{grant}/approve"), vec![]),
+        (
+            format!("/aid/grants/{grant}/outcome"),
+            vec![("outcome", "增收")],
+        ),
+        (
+            format!("/aid/associations/{association}/members"),
+            vec![("name", "外来人"), ("joined_on", "2016-01-01")],
+        ),
+        (
+            format!("/aid/associations/{association}/funds"),
+            vec![
+                ("amount", "100"),
+                ("source", "长兴县"),
+                ("on", "2016-01-01"),
+            ],
+        ),
+        (
+            format!("/orgs/{xinshi}/aid/programmes"),
+            vec![
+                ("name", "外县项目"),
+                ("limit", "1000"),
+                ("rate", "5"),
+                ("months", "12"),
+                ("method", "equal_instalments"),
+            ],
+        ),
+    ] {
+        let res = app.post_form(&url, &fields, &changxing).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{url}");
+    }
+    assert_eq!(app.audit_count().await, audit);
+
+    // In its own county, bad input: each refused as the form's error, nothing written.
+    let programmes = "/orgs/330522/aid/programmes";
+    for (limit, rate, months, method) in [
+        ("abc", "5", "12", "equal_instalments"),
+        ("300000", "30", "12", "equal_instalments"),
+        ("300000", "5", "0", "equal_instalments"),
+        ("300000", "5", "12", "weekly"),
+    ] {
+        let res = app
+            .post_form(
+                programmes,
+                &[
+                    ("name", "长兴县创业贷"),
+                    ("limit", limit),
+                    ("rate", rate),
+                    ("months", months),
+                    ("method", method),
+                ],
+                &changxing,
+            )
+            .await;
+        assert!(
+            res.status.is_client_error(),
+            "{limit} {rate} {months} {method}: {}",
+            res.status
+        );
+    }
+    let secretary = app.login("xinmin.secretary").await;
+    for fields in [
+        vec![
+            ("name", "新民村互助会甲"),
+            ("trade", "茶"),
+            ("founded_on", "2015-01-01"),
+        ],
+        vec![
+            ("name", "新民村互助会乙"),
+            ("trade", "茶叶"),
+            ("founded_on", "2016-03-02"),
+        ],
+        vec![
+            ("name", "新"),
+            ("trade", "茶叶"),
+            ("founded_on", "2015-01-01"),
+        ],
+    ] {
+        let res = app
+            .post_form(
+                &format!("/orgs/{XINMIN}/aid/associations"),
+                &fields,
+                &secretary,
+            )
+            .await;
+        assert!(res.status.is_client_error(), "{fields:?}: {}", res.status);
+    }
+    let res = app
+        .post_form(
+            &format!("/aid/loans/{loan}/repay"),
+            &[("amount", "0"), ("on", "2016-02-29")],
+            &changxing,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "not theirs either");
+    assert_eq!(app.audit_count().await, audit);
+}
+both!(other_places_reach_none_of_it_and_bad_input_writes_nothing);
