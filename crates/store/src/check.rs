@@ -19,6 +19,19 @@ pub(crate) fn conflict(key: &'static str) -> StoreError {
     StoreError::Conflict(Msg::new(key))
 }
 
+/// A yes/no cell as officials write it; empty is no.
+pub(crate) fn yes_no(s: &str) -> Option<bool> {
+    match s.trim() {
+        "" | "否" | "不是" | "无" | "no" | "No" | "NO" | "0" | "N" | "n" | "false" => {
+            Some(false)
+        }
+        "是" | "有" | "√" | "✓" | "yes" | "Yes" | "YES" | "1" | "Y" | "y" | "true" => {
+            Some(true)
+        }
+        _ => None,
+    }
+}
+
 /// Trimmed text of `min`…`max` characters without control characters.
 pub(crate) fn text(s: &str, min: usize, max: usize, key: &'static str) -> Result<String> {
     let t = s.trim();

@@ -39,7 +39,7 @@ pub fn report_rows(errors: &[ImportError]) -> Vec<ReportRow> {
 /// The report rows of an import, naming columns by `header` (the sheet's Chinese header).
 pub fn report_rows_with(
     errors: &[ImportError],
-    header: fn(&str) -> &'static str,
+    header: impl Fn(&str) -> &'static str,
 ) -> Vec<ReportRow> {
     let zh = Tr::new(Lang::Zh);
     let en = Tr::new(Lang::En);

@@ -15,12 +15,16 @@ use sqlx::{AnyConnection, Row};
 use super::{Association, approves, association_in_scope, keeps};
 use crate::audit::{self, Change};
 use crate::check::{denied, invalid, past_date, text};
+use crate::kernel::Node;
 use crate::{Actor, Db, Result, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Grant {
     pub id: i64,
     pub association_id: i64,
+    pub association_name: String,
+    /// The village or township of the association.
+    pub org_name: String,
     pub org_path: String,
     pub beneficiary_id: i64,
     pub beneficiary_name: String,
@@ -82,7 +86,10 @@ impl Fund {
     }
 }
 
-const GRANT_COLUMNS: &str = "g.id, g.association_id, g.org_path, g.beneficiary_id, \
+const GRANT_COLUMNS: &str = "g.id, g.association_id, \
+    (SELECT a.name FROM aid_associations a WHERE a.id = g.association_id) AS association_name, \
+    (SELECT o.name FROM aid_associations a JOIN orgs o ON o.code = a.org_code WHERE a.id = g.association_id) AS org_name, \
+    g.org_path, g.beneficiary_id, \
     m.name AS beneficiary_name, g.purpose, g.amount_fen, g.stage, g.applied_by, g.approved_by, \
     g.paid_by, g.paid_on, g.refused_reason, g.outcome";
 
@@ -91,6 +98,8 @@ fn grant_from_row(r: &AnyRow) -> Result<Grant> {
     Ok(Grant {
         id,
         association_id: r.try_get("association_id")?,
+        association_name: r.try_get("association_name")?,
+        org_name: r.try_get("org_name")?,
         org_path: r.try_get("org_path")?,
         beneficiary_id: r.try_get("beneficiary_id")?,
         beneficiary_name: r.try_get("beneficiary_name")?,
@@ -223,52 +232,9 @@ impl Db {
         new: &NewGrant,
         now: i64,
     ) -> Result<i64> {
-        let purpose = text(&new.purpose, 2, 200, "aid.error.purpose")?;
-        let amount = Fen::parse_yuan(&new.amount).map_err(StoreError::Invalid)?;
-        if amount.0 <= 0 {
-            return Err(invalid("aid.error.amount"));
-        }
         let mut tx = self.write().await?;
         let a = association_in_scope(tx.conn(), actor, association_id).await?;
-        if !keeps(actor, &a.org_path) {
-            return Err(denied());
-        }
-        let beneficiary: String =
-            sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
-                .bind(new.beneficiary_id)
-                .bind(a.id)
-                .fetch_optional(tx.conn())
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?
-                .ok_or_else(|| invalid("aid.error.borrower"))?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO aid_grants (association_id, org_path, beneficiary_id, purpose, amount_fen, stage, \
-             applied_by, applied_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'applied', $6, $7, $7) RETURNING id",
-        )
-        .bind(a.id)
-        .bind(&a.org_path)
-        .bind(new.beneficiary_id)
-        .bind(&purpose)
-        .bind(amount.0)
-        .bind(&actor.login)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "aid_grant",
-                &format!("#{id} {beneficiary}"),
-                &a.org_path,
-                json!({ "association": a.name, "beneficiary": beneficiary, "purpose": purpose,
-                        "amount_fen": amount.0, "grant_stage": "applied" }),
-            ),
-        )
-        .await?;
+        let id = insert_grant(tx.conn(), actor, &a, new, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -458,6 +424,22 @@ impl Db {
         .collect()
     }
 
+    /// The grants under a node, by place, at most `limit`.
+    pub async fn grants_under(&self, node: &Node, limit: i64) -> Result<Vec<Grant>> {
+        sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS} FROM aid_grants g JOIN aid_members m ON m.id = g.beneficiary_id \
+             WHERE g.org_path >= $1 AND g.org_path < $2 ORDER BY g.org_path, g.id LIMIT $3"
+        ))
+        .bind(&node.path)
+        .bind(baiqian_domain::org::path_upper_bound(&node.path))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(grant_from_row)
+        .collect()
+    }
+
     /// An association's fund: its entries, oldest first, and their sums.
     pub async fn fund_of(&self, association_id: i64) -> Result<Fund> {
         let mut conn = self.pool().acquire().await?;
@@ -507,4 +489,59 @@ impl Db {
             entries,
         })
     }
+}
+
+/// Writes an application for a grant to a member of `a` (validated here) and its audit row.
+pub(super) async fn insert_grant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    a: &Association,
+    new: &NewGrant,
+    now: i64,
+) -> Result<i64> {
+    if !keeps(actor, &a.org_path) {
+        return Err(denied());
+    }
+    let purpose = text(&new.purpose, 2, 200, "aid.error.purpose")?;
+    let amount = Fen::parse_yuan(&new.amount).map_err(StoreError::Invalid)?;
+    if amount.0 <= 0 {
+        return Err(invalid("aid.error.amount"));
+    }
+    let beneficiary: String =
+        sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
+            .bind(new.beneficiary_id)
+            .bind(a.id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .ok_or_else(|| invalid("aid.error.borrower"))?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO aid_grants (association_id, org_path, beneficiary_id, purpose, amount_fen, stage, \
+         applied_by, applied_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'applied', $6, $7, $7) RETURNING id",
+    )
+    .bind(a.id)
+    .bind(&a.org_path)
+    .bind(new.beneficiary_id)
+    .bind(&purpose)
+    .bind(amount.0)
+    .bind(&actor.login)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::create(
+            "aid_grant",
+            &format!("#{id} {beneficiary}"),
+            &a.org_path,
+            json!({ "association": a.name, "beneficiary": beneficiary, "purpose": purpose,
+                    "amount_fen": amount.0, "grant_stage": "applied" }),
+        ),
+    )
+    .await?;
+    Ok(id)
 }

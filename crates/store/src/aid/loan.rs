@@ -21,7 +21,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::books::{entries, insert_entry};
-use super::{approves, association_in_scope, count, keeps};
+use super::{Association, approves, association_in_scope, count, keeps};
 use crate::audit::{self, Change};
 use crate::check::{denied, invalid, past_date, text};
 use crate::kernel::Node;
@@ -400,78 +400,9 @@ impl Db {
         new: &NewLoan,
         now: i64,
     ) -> Result<i64> {
-        let purpose = text(&new.purpose, 2, 200, "aid.error.purpose")?;
-        let principal = Fen::parse_yuan(&new.principal).map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
         let a = association_in_scope(tx.conn(), actor, association_id).await?;
-        if !keeps(actor, &a.org_path) {
-            return Err(denied());
-        }
-        let p = sqlx::query(&format!(
-            "SELECT {PROGRAMME_COLUMNS} FROM aid_programmes WHERE id = $1"
-        ))
-        .bind(new.programme_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|r| programme_from_row(&r))
-        .transpose()?
-        .filter(|p| a.org_path.starts_with(&p.org_path))
-        .ok_or_else(|| invalid("aid.error.programme"))?;
-        if principal.0 > p.limit.0 {
-            return Err(StoreError::Invalid(
-                Msg::new("aid.error.over_limit").arg("limit", p.limit.yuan_text()),
-            ));
-        }
-        let borrower: Option<String> =
-            sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
-                .bind(new.borrower_id)
-                .bind(a.id)
-                .fetch_optional(tx.conn())
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-        let borrower = borrower.ok_or_else(|| invalid("aid.error.borrower"))?;
-        aid::schedule(&LoanTerms {
-            principal,
-            annual_rate_bp: p.annual_rate_bp,
-            months: u32::try_from(p.months).unwrap_or(0),
-            method: p.method,
-            first_due: NaiveDate::from_ymd_opt(2000, 1, 31).unwrap_or_default(),
-        })
-        .map_err(StoreError::Invalid)?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO aid_loans (programme_id, association_id, org_path, borrower_id, purpose, principal_fen, \
-             annual_rate_bp, months, method, stage, applied_by, applied_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'applied', $10, $11, $11) RETURNING id",
-        )
-        .bind(p.id)
-        .bind(a.id)
-        .bind(&a.org_path)
-        .bind(new.borrower_id)
-        .bind(&purpose)
-        .bind(principal.0)
-        .bind(p.annual_rate_bp)
-        .bind(p.months)
-        .bind(p.method.as_str())
-        .bind(&actor.login)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "aid_loan",
-                &format!("#{id} {borrower}"),
-                &a.org_path,
-                json!({ "programme": p.name, "borrower": borrower, "principal_fen": principal.0,
-                        "annual_rate_bp": p.annual_rate_bp, "months": p.months,
-                        "method": p.method.as_str(), "purpose": purpose, "loan_stage": "applied" }),
-            ),
-        )
-        .await?;
+        let id = insert_loan(tx.conn(), actor, &a, new, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -747,4 +678,85 @@ impl Db {
         .map(loan_from_row)
         .collect()
     }
+}
+
+/// Writes an application for a loan to a member of `a` (validated here) and its audit row.
+pub(super) async fn insert_loan(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    a: &Association,
+    new: &NewLoan,
+    now: i64,
+) -> Result<i64> {
+    if !keeps(actor, &a.org_path) {
+        return Err(denied());
+    }
+    let purpose = text(&new.purpose, 2, 200, "aid.error.purpose")?;
+    let principal = Fen::parse_yuan(&new.principal).map_err(StoreError::Invalid)?;
+    let p = sqlx::query(&format!(
+        "SELECT {PROGRAMME_COLUMNS} FROM aid_programmes WHERE id = $1"
+    ))
+    .bind(new.programme_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| programme_from_row(&r))
+    .transpose()?
+    .filter(|p| a.org_path.starts_with(&p.org_path))
+    .ok_or_else(|| invalid("aid.error.programme"))?;
+    if principal.0 > p.limit.0 {
+        return Err(StoreError::Invalid(
+            Msg::new("aid.error.over_limit").arg("limit", p.limit.yuan_text()),
+        ));
+    }
+    let borrower: Option<String> =
+        sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
+            .bind(new.borrower_id)
+            .bind(a.id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    let borrower = borrower.ok_or_else(|| invalid("aid.error.borrower"))?;
+    aid::schedule(&LoanTerms {
+        principal,
+        annual_rate_bp: p.annual_rate_bp,
+        months: u32::try_from(p.months).unwrap_or(0),
+        method: p.method,
+        first_due: NaiveDate::from_ymd_opt(2000, 1, 31).unwrap_or_default(),
+    })
+    .map_err(StoreError::Invalid)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO aid_loans (programme_id, association_id, org_path, borrower_id, purpose, principal_fen, \
+         annual_rate_bp, months, method, stage, applied_by, applied_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'applied', $10, $11, $11) RETURNING id",
+    )
+    .bind(p.id)
+    .bind(a.id)
+    .bind(&a.org_path)
+    .bind(new.borrower_id)
+    .bind(&purpose)
+    .bind(principal.0)
+    .bind(p.annual_rate_bp)
+    .bind(p.months)
+    .bind(p.method.as_str())
+    .bind(&actor.login)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    audit::record(
+        &mut *conn,
+        actor,
+        now,
+        Change::create(
+            "aid_loan",
+            &format!("#{id} {borrower}"),
+            &a.org_path,
+            json!({ "programme": p.name, "borrower": borrower, "principal_fen": principal.0,
+                    "annual_rate_bp": p.annual_rate_bp, "months": p.months,
+                    "method": p.method.as_str(), "purpose": purpose, "loan_stage": "applied" }),
+        ),
+    )
+    .await?;
+    Ok(id)
 }

@@ -8,10 +8,12 @@
 mod books;
 mod grant;
 mod import;
+mod ledger;
 mod load;
 mod loan;
 pub use grant::{Fund, FundEntry, Grant, NewGrant, Receipt};
 pub use import::RepaymentRow;
+pub use ledger::{AidLedgerRow, AidRecord};
 pub use load::{AidLoaded, BulkAidMember, BulkAssociation, BulkGrant, BulkLoan, BulkProject};
 pub use loan::{
     Loan, LoanEntry, LoanFilter, LoanView, NewLoan, NewProgramme, Programme, ScheduleLine,
@@ -239,43 +241,8 @@ impl Db {
         today: &str,
         now: i64,
     ) -> Result<i64> {
-        if !matches!(node.level, Level::Village | Level::Township) {
-            return Err(invalid("aid.error.not_village"));
-        }
-        if !keeps(actor, &node.path) {
-            return Err(denied());
-        }
-        let name = text(&new.name, 2, 60, "aid.error.name")?;
-        let trade = text(&new.trade, 2, 30, "aid.error.trade")?;
-        let founded_on = past_date(&new.founded_on, today, "aid.error.date")?;
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO aid_associations (org_code, org_path, name, trade, founded_on, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(node.code.as_str())
-        .bind(&node.path)
-        .bind(&name)
-        .bind(&trade)
-        .bind(&founded_on)
-        .bind(&actor.login)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(|e| crate::on_unique(e, baiqian_domain::Msg::new("aid.error.association_exists")))?
-        .try_get(0)?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "aid_association",
-                &format!("{} {name}", node.code.as_str()),
-                &node.path,
-                json!({ "name": name, "trade": trade, "founded_on": founded_on }),
-            ),
-        )
-        .await?;
+        let id = insert_association(tx.conn(), actor, node, new, today, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -606,8 +573,56 @@ pub(crate) async fn refresh_tallies(conn: &mut AnyConnection, ids: &[i64]) -> Re
     Ok(())
 }
 
+/// Writes an association under `node` (validated here) and its audit row.
+pub(super) async fn insert_association(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    node: &Node,
+    new: &NewAssociation,
+    today: &str,
+    now: i64,
+) -> Result<i64> {
+    if !matches!(node.level, Level::Village | Level::Township) {
+        return Err(invalid("aid.error.not_village"));
+    }
+    if !keeps(actor, &node.path) {
+        return Err(denied());
+    }
+    let name = text(&new.name, 2, 60, "aid.error.name")?;
+    let trade = text(&new.trade, 2, 30, "aid.error.trade")?;
+    let founded_on = past_date(&new.founded_on, today, "aid.error.date")?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO aid_associations (org_code, org_path, name, trade, founded_on, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(node.code.as_str())
+    .bind(&node.path)
+    .bind(&name)
+    .bind(&trade)
+    .bind(&founded_on)
+    .bind(&actor.login)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| crate::on_unique(e, baiqian_domain::Msg::new("aid.error.association_exists")))?
+    .try_get(0)?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change::create(
+            "aid_association",
+            &format!("{} {name}", node.code.as_str()),
+            &node.path,
+            json!({ "name": name, "trade": trade, "founded_on": founded_on }),
+        ),
+    )
+    .await?;
+    Ok(id)
+}
+
 /// Writes a member of `a` (validated here) and its audit row.
-async fn insert_member(
+pub(super) async fn insert_member(
     conn: &mut AnyConnection,
     actor: &Actor,
     vault: &Vault,

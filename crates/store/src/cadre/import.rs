@@ -53,9 +53,9 @@ pub struct FirstSecretaryRow {
 /// A yes/no cell as officials write it; empty is no.
 fn yes_no(s: &str) -> Option<bool> {
     match s.trim() {
-        "" | "否" | "不驻村" | "no" | "0" | "N" | "n" => Some(false),
-        "是" | "驻村" | "驻点" | "yes" | "1" | "Y" | "y" => Some(true),
-        _ => None,
+        "不驻村" => Some(false),
+        "驻村" | "驻点" => Some(true),
+        other => crate::check::yes_no(other),
     }
 }
 

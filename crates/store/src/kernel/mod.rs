@@ -185,3 +185,27 @@ pub(crate) async fn move_paths(
     .await?;
     Ok(())
 }
+
+/// The nodes at and under `node` in the actor's reach, of the given levels (a fixed list of
+/// quoted level names, never a user's words), by path.
+pub(crate) async fn orgs_under(
+    conn: &mut AnyConnection,
+    actor: &crate::Actor,
+    node: &Node,
+    levels: &str,
+) -> Result<Vec<Org>> {
+    sqlx::query(&format!(
+        "SELECT {} FROM orgs WHERE level IN ({levels}) AND retired_at IS NULL \
+         AND path >= $1 AND path < $2 AND path >= $3 AND path < $4 ORDER BY path",
+        ORG_COLUMNS
+    ))
+    .bind(&node.path)
+    .bind(baiqian_domain::org::path_upper_bound(&node.path))
+    .bind(actor.scope.lower())
+    .bind(actor.scope.upper())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(Org::from_row)
+    .collect()
+}

@@ -198,30 +198,6 @@ pub(super) async fn insert_leader_area(
     Ok(added == 1)
 }
 
-/// The nodes at and under `node` in the actor's reach, of the given levels (a fixed list of
-/// quoted level names, never a user's words), by path.
-pub(super) async fn orgs_under(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    node: &Node,
-    levels: &str,
-) -> Result<Vec<Org>> {
-    sqlx::query(&format!(
-        "SELECT {} FROM orgs WHERE level IN ({levels}) AND retired_at IS NULL \
-         AND path >= $1 AND path < $2 AND path >= $3 AND path < $4 ORDER BY path",
-        crate::kernel::ORG_COLUMNS
-    ))
-    .bind(&node.path)
-    .bind(path_upper_bound(&node.path))
-    .bind(actor.scope.lower())
-    .bind(actor.scope.upper())
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(Org::from_row)
-    .collect()
-}
-
 /// A cell's value, or its error in the report (a database failure ends the import).
 fn cell<T>(
     errors: &mut Vec<ImportError>,
@@ -265,8 +241,11 @@ impl Db {
         }
         let today = china_date(now);
         let mut tx = self.write().await?;
-        let units = orgs_under(tx.conn(), actor, node, "'city', 'county', 'township'").await?;
-        let places = orgs_under(tx.conn(), actor, node, "'township', 'village'").await?;
+        let units =
+            crate::kernel::orgs_under(tx.conn(), actor, node, "'city', 'county', 'township'")
+                .await?;
+        let places =
+            crate::kernel::orgs_under(tx.conn(), actor, node, "'township', 'village'").await?;
         let named: Vec<(i64, String, String, String)> = sqlx::query(
             "SELECT id, org_code, name, title FROM leaders WHERE org_path >= $1 AND org_path < $2",
         )
@@ -411,7 +390,9 @@ impl Db {
         }
         let mut tx = self.write().await?;
         let leaders = leaders_in_reach(tx.conn(), actor).await?;
-        let scopes = orgs_under(tx.conn(), actor, node, "'city', 'county', 'township'").await?;
+        let scopes =
+            crate::kernel::orgs_under(tx.conn(), actor, node, "'city', 'county', 'township'")
+                .await?;
         // A pledge already kept as the row writes it is not made twice.
         let mut kept: HashSet<(i64, String, String, String, String, String)> = sqlx::query(
             "SELECT p.leader_id, p.scope_code, p.place_level, p.title, p.since, p.due \

@@ -104,8 +104,8 @@ impl Db {
         let today = china_date(now);
         let upper = path_upper_bound(&node.path);
         let mut tx = self.write().await?;
-        let orgs = super::sheet_import::orgs_under(tx.conn(), actor, node, "'township', 'village'")
-            .await?;
+        let orgs =
+            crate::kernel::orgs_under(tx.conn(), actor, node, "'township', 'village'").await?;
         let (townships, mut villages): (Vec<Org>, Vec<Org>) =
             orgs.into_iter().partition(|o| o.level == Level::Township);
         // By path, so that a township's villages are one run of them.

@@ -84,8 +84,7 @@ impl Db {
         let mut tx = self.write().await?;
         let leaders = leaders_in_reach(tx.conn(), actor).await?;
         let places =
-            super::sheet_import::orgs_under(tx.conn(), actor, node, "'township', 'village'")
-                .await?;
+            crate::kernel::orgs_under(tx.conn(), actor, node, "'township', 'village'").await?;
         let mut errors = Vec::new();
         let mut good: Vec<NewVisit> = Vec::new();
         for r in rows {

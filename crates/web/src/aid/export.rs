@@ -117,6 +117,63 @@ pub(super) async fn members(
     xlsx_response(bytes, &format!("aid-members-{code}.xlsx"))
 }
 
+/// `GET /orgs/{code}/aid/grants.xlsx`: the grants with their steps, under the headers the
+/// grant applications import reads.
+pub(super) async fn grants(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    CodeParam(code): CodeParam,
+) -> Result<Response, AppError> {
+    let org = state.db.org(me.scope(), &code).await?;
+    let list = state.db.grants_under(&org, MAX_ROWS).await?;
+    let zh = Tr::new(Lang::Zh);
+    let rows: Vec<Vec<Cell>> = list
+        .into_iter()
+        .map(|g| {
+            vec![
+                Cell::Text(format!("#{}", g.id)),
+                Cell::Text(g.org_name),
+                Cell::Text(g.association_name),
+                Cell::Text(g.beneficiary_name),
+                Cell::Text(g.purpose),
+                money(g.amount.0),
+                Cell::Text(zh.word("aid.grant_stage", g.stage.as_str())),
+                Cell::Text(g.applied_by),
+                Cell::Text(g.approved_by.unwrap_or_default()),
+                Cell::Text(g.paid_by.unwrap_or_default()),
+                g.paid_on.map_or(Cell::Text(String::new()), Cell::Date),
+                Cell::Text(g.outcome.unwrap_or_default()),
+                Cell::Text(g.refused_reason.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("grant", "编号"),
+        ("org", "所在地"),
+        ("association", "互助会"),
+        ("beneficiary", "受助人"),
+        ("purpose", "用途"),
+        ("amount", "金额（元）"),
+        ("stage", "状态"),
+        ("applied_by", "申请人"),
+        ("approved_by", "审批人"),
+        ("paid_by", "发放人"),
+        ("paid_on", "发放日期"),
+        ("outcome", "成效"),
+        ("refused_reason", "不予批准理由"),
+    ];
+    let title = export_title(
+        tr,
+        "aid.export.grants",
+        &org.name,
+        &me,
+        state.clock.now_ms(),
+    );
+    let bytes = write_list("帮扶资金", &title, &columns, &rows)?;
+    xlsx_response(bytes, &format!("grants-{code}.xlsx"))
+}
+
 #[derive(Deserialize, Default)]
 pub(super) struct LoansQuery {
     #[serde(default)]

@@ -65,17 +65,22 @@ pub fn routes() -> Routes {
             export::members,
         )
         .get(
+            "/orgs/{code}/aid/grants.xlsx",
+            Capability::ReadAid,
+            export::grants,
+        )
+        .get(
             "/orgs/{code}/aid/loans.xlsx",
             Capability::ReadAid,
             export::loans,
         )
         .get(
-            "/orgs/{code}/aid/repayments/import",
+            "/orgs/{code}/aid/{ledger}/import",
             Capability::KeepAid,
             import::page,
         )
         .post(
-            "/orgs/{code}/aid/repayments/import",
+            "/orgs/{code}/aid/{ledger}/import",
             Capability::KeepAid,
             import::import,
         )

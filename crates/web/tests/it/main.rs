@@ -6,6 +6,7 @@
 mod support;
 
 mod aid;
+mod aid_ledgers;
 mod aid_sheets;
 mod api;
 mod audit;

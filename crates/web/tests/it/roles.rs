@@ -33,6 +33,7 @@ fn concrete(path: &str) -> String {
         .replace("{lang}", "en")
         .replace("{action}", "end")
         .replace("{measure}", "pioneer_villages")
+        .replace("{ledger}", "members")
 }
 
 async fn ask(app: &TestApp, method: &Method, url: &str, who: &Who) -> StatusCode {
