@@ -8,7 +8,8 @@ use serde::Serialize;
 pub struct Task {
     /// What sort of task: `rating_self_assessment`, `rating_review`, `rating_approval`,
     /// `rating_publication`, `rating_late`, `activity_day`, `check_in`, `problem_overdue`,
-    /// `problem_verify`, `plan_approval`, `plan_sent_back`, …
+    /// `problem_verify`, `plan_approval`, `plan_sent_back`, `loan_overdue`, `loan_review`,
+    /// `loan_approval`, `loan_disbursement`, `grant_approval`, `grant_payment`, …
     pub kind: &'static str,
     pub title: String,
     /// Where the reader does it.

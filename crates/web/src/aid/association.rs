@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use baiqian_domain::aid::{GrantStage, ProjectKind};
 use baiqian_domain::capability::Capability;
 use baiqian_store::aid::{
-    AidMember, Association, Fund, Grant, Loan, NewAidMember, NewGrant, NewLoan, NewProject,
-    Programme, Project, Receipt,
+    AidMember, AidRevealed, Association, Fund, Grant, Loan, NewAidMember, NewGrant, NewLoan,
+    NewProject, Programme, Project, Receipt,
 };
 use serde::Deserialize;
 
 use super::{approves, keeps, today};
-use crate::auth::Auth;
+use crate::auth::{Auth, CurrentUser};
 use crate::error::{AppError, html};
 use crate::frame::{Frame, here};
 use crate::i18n::Tr;
@@ -56,6 +56,11 @@ pub(super) fn routes() -> Routes {
             Capability::ApproveAid,
             refuse_grant,
         )
+        .post(
+            "/aid/members/{id}/reveal",
+            Capability::RevealPersonalData,
+            reveal_member,
+        )
         .post("/aid/grants/{id}/pay", Capability::KeepAid, pay_grant)
         .post(
             "/aid/grants/{id}/outcome",
@@ -81,6 +86,9 @@ struct AssociationPage {
     login: String,
     kinds: Vec<ProjectKind>,
     today: String,
+    /// The reader may unseal a member's ID number and phone, and the one unsealed now.
+    may_reveal: bool,
+    revealed: Option<AidRevealed>,
 }
 
 impl AssociationPage {
@@ -106,6 +114,9 @@ impl AssociationPage {
     fn may_record_outcome(&self, g: &Grant) -> bool {
         self.keeps && g.stage == GrantStage::Paid
     }
+    fn revealed_for(&self, m: &AidMember) -> Option<&AidRevealed> {
+        self.revealed.as_ref().filter(|r| r.member_id == m.id)
+    }
     fn party_members(&self) -> Vec<&AidMember> {
         self.members.iter().filter(|m| m.party_member).collect()
     }
@@ -119,21 +130,63 @@ async fn page(
     uri: OriginalUri,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
+    show(&state, &me, tr, &uri, id, None).await
+}
+
+/// `POST /aid/members/{id}/reveal`: the association's page with one member's ID number and
+/// phone unsealed (audited), never cached.
+async fn reveal_member(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    tr: Tr,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let revealed = state
+        .db
+        .reveal_aid_member(&me.actor, &state.vault, id, state.clock.now_ms())
+        .await?;
+    let mut res = show(
+        &state,
+        &me,
+        tr,
+        &uri,
+        revealed.association_id,
+        Some(revealed),
+    )
+    .await?;
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+async fn show(
+    state: &AppState,
+    me: &CurrentUser,
+    tr: Tr,
+    uri: &OriginalUri,
+    id: i64,
+    revealed: Option<AidRevealed>,
+) -> Result<Response, AppError> {
     let a = state.db.association(&me.actor, id).await?;
     html(&AssociationPage {
         tr,
-        f: Frame::new(&state, &me, tr, &here(&uri), "aid").await?,
+        f: Frame::new(state, me, tr, &here(uri), "aid").await?,
         members: state.db.aid_members_of(a.id).await?,
         projects: state.db.aid_projects_of(a.id).await?,
         fund: state.db.fund_of(a.id).await?,
         grants: state.db.grants_of(a.id).await?,
         loans: state.db.loans_of(a.id).await?,
         programmes: state.db.programmes_for(&a.org_path).await?,
-        keeps: keeps(&me, &a.org_path),
-        approves: approves(&me, &a.org_path),
+        keeps: keeps(me, &a.org_path),
+        approves: approves(me, &a.org_path),
         login: me.actor.login.clone(),
         kinds: ProjectKind::ALL.to_vec(),
-        today: today(&state),
+        today: today(state),
+        may_reveal: me.role().may(Capability::RevealPersonalData),
+        revealed,
         a,
     })
 }

@@ -19,8 +19,8 @@ use baiqian_domain::capability::Capability;
 use baiqian_domain::org::Level;
 use baiqian_domain::time::china_date;
 use baiqian_store::aid::{
-    AidMember, AidSummary, Association, Loan, LoanFilter, NewAssociation, NewProgramme, Programme,
-    Project,
+    AidMember, AidStep, AidSummary, Association, Loan, LoanFilter, NewAssociation, NewProgramme,
+    Programme, Project,
 };
 use baiqian_store::kernel::Node;
 use serde::Deserialize;
@@ -440,7 +440,9 @@ pub(crate) async fn api_summary(
     .into_response())
 }
 
-/// What waits for a loan officer: the overdue loans they disbursed (`loan_overdue`).
+/// What waits for a reader: the overdue loans they disbursed (`loan_overdue`), and the loan and
+/// grant steps the maker-checker rule leaves to them (`loan_review`, `loan_approval`,
+/// `loan_disbursement`, `grant_approval`, `grant_payment`).
 pub(crate) async fn tasks(
     state: &AppState,
     me: &CurrentUser,
@@ -449,7 +451,7 @@ pub(crate) async fn tasks(
     if !me.role().may(Capability::KeepAid) {
         return Ok(Vec::new());
     }
-    Ok(state
+    let mut items: Vec<crate::task::Task> = state
         .db
         .overdue_loans_kept_by(&me.actor)
         .await?
@@ -467,7 +469,36 @@ pub(crate) async fn tasks(
             url: format!("/aid/loans/{}", l.id),
             due: l.overdue_since,
         })
-        .collect())
+        .collect();
+    for w in state.db.aid_steps_waiting(&me.actor).await? {
+        let key = match w.step {
+            AidStep::LoanReview => "aid.task.loan_review",
+            AidStep::LoanApproval => "aid.task.loan_approval",
+            AidStep::LoanDisbursement => "aid.task.loan_disbursement",
+            AidStep::GrantApproval => "aid.task.grant_approval",
+            AidStep::GrantPayment => "aid.task.grant_payment",
+        };
+        let url = match w.step {
+            AidStep::GrantApproval | AidStep::GrantPayment => {
+                format!("/aid/associations/{}#grant-{}", w.association_id, w.id)
+            }
+            _ => format!("/aid/loans/{}", w.id),
+        };
+        items.push(crate::task::Task {
+            kind: w.step.as_str(),
+            title: tr.f(
+                key,
+                &[
+                    ("name", &w.person),
+                    ("association", &w.association_name),
+                    ("amount", &tr.yuan(w.amount)),
+                ],
+            ),
+            url,
+            due: None,
+        });
+    }
+    Ok(items)
 }
 
 /// `GET /orgs/{code}/aid/chart/{chart}`: by child, `members` (members and those helped out of

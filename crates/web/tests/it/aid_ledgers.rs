@@ -93,6 +93,28 @@ async fn rejected_then_good_rows(
     );
 }
 
+/// The URL of the task of `kind` for record `id` on the reader's list, if it is there.
+async fn waits(app: &TestApp, who: &Who, kind: &str, id: i64) -> Option<String> {
+    let tasks = app.get("/api/v1/me/tasks", who).await.json();
+    tasks["items"].as_array().and_then(|items| {
+        items
+            .iter()
+            .filter(|t| t["kind"] == kind)
+            .filter_map(|t| t["url"].as_str())
+            .find(|u| u.ends_with(&format!("/{id}")) || u.ends_with(&format!("-{id}")))
+            .map(str::to_string)
+    })
+}
+
+async fn association_of(app: &TestApp, grant: i64) -> i64 {
+    let (a,): (i64,) = sqlx::query_as("SELECT association_id FROM aid_grants WHERE id = $1")
+        .bind(grant)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("the grant");
+    a
+}
+
 async fn ledgers_come_in_from_officials_sheets(app: TestApp) {
     let township = app.login("meishan.admin").await;
     let city = app.login("city.admin").await;
@@ -266,6 +288,37 @@ async fn ledgers_come_in_from_officials_sheets(app: TestApp) {
         .get(&format!("/orgs/{XINMIN}/aid/members.xlsx"), &township)
         .await;
     assert_eq!(export.status, StatusCode::OK);
+    assert!(!export.text().contains(&id_number));
+    // The township may see them whole, once, audited; another township may not reach them.
+    let (member,): (i64,) = sqlx::query_as("SELECT id FROM aid_members WHERE name = '王小明'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("the member");
+    let audit = app.audit_count().await;
+    let other = app.login("miaoxi.admin").await;
+    let res = app
+        .post_form(&format!("/aid/members/{member}/reveal"), &[], &other)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count().await, audit);
+    let res = app
+        .post_form(&format!("/aid/members/{member}/reveal"), &[], &township)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert!(res.text().contains(&id_number) && res.text().contains("13905720022"));
+    assert_eq!(
+        res.headers
+            .get(axum::http::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    assert_eq!(app.audit_count().await, audit + 1);
+    let (action, entity): (String, String) =
+        sqlx::query_as("SELECT action, entity FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("the audit row");
+    assert_eq!((action.as_str(), entity.as_str()), ("reveal", "aid_member"));
 
     // Grant applications: the member by name; one not in the association, an amount that is
     // no amount.
@@ -295,7 +348,21 @@ async fn ledgers_come_in_from_officials_sheets(app: TestApp) {
         (stage.as_str(), applied_by.as_str()),
         ("applied", "meishan.admin")
     );
-    // The sheet was the maker: its importer does not approve what it entered; the city does.
+    // The sheet was the maker: the approval waits on the county's list, not the importer's,
+    // and the importer may not approve it; the city does.
+    let county = app.login("changxing.admin").await;
+    assert!(
+        waits(&app, &township, "grant_approval", grant)
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        waits(&app, &county, "grant_approval", grant).await,
+        Some(format!(
+            "/aid/associations/{}#grant-{grant}",
+            association_of(&app, grant).await
+        ))
+    );
     let audit = app.audit_count().await;
     let res = app
         .post_form(&format!("/aid/grants/{grant}/approve"), &[], &township)
@@ -306,6 +373,24 @@ async fn ledgers_come_in_from_officials_sheets(app: TestApp) {
         .post_form(&format!("/aid/grants/{grant}/approve"), &[], &city)
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // Paying it waits for the village and the township, not for whoever approved it.
+    let secretary = app.login("xinmin.secretary").await;
+    assert!(
+        waits(&app, &secretary, "grant_payment", grant)
+            .await
+            .is_some()
+    );
+    assert!(
+        waits(&app, &township, "grant_payment", grant)
+            .await
+            .is_some()
+    );
+    assert!(waits(&app, &city, "grant_payment", grant).await.is_none());
+    assert!(
+        waits(&app, &county, "grant_approval", grant)
+            .await
+            .is_none()
+    );
     let grants = app
         .get(&format!("/orgs/{MEISHAN}/aid/grants.xlsx"), &township)
         .await;
@@ -357,9 +442,18 @@ async fn ledgers_come_in_from_officials_sheets(app: TestApp) {
         (stage.as_str(), applied_by.as_str(), principal),
         ("applied", "meishan.admin", 5_000_000)
     );
+    // Its review waits for the village, not for the township that entered it.
+    let (loan,): (i64,) = sqlx::query_as("SELECT id FROM aid_loans WHERE purpose = '扩种白茶'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("the loan");
+    assert_eq!(
+        waits(&app, &secretary, "loan_review", loan).await,
+        Some(format!("/aid/loans/{loan}"))
+    );
+    assert!(waits(&app, &township, "loan_review", loan).await.is_none());
 
     // A village reaches only its own associations: 龙山村's is not under 新民村.
-    let secretary = app.login("xinmin.secretary").await;
     let before = count(&app, "aid_members").await;
     let res = post(
         &app,
