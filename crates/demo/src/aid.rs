@@ -9,7 +9,10 @@
 //!
 //! Invented: which villages have an association (one each, the rest by seed), every name but
 //! the article's, every date, the programme's rate and term, each loan's amount and the
-//! repayments (on time, but for two borrowers who missed the instalment before today).
+//! repayments (on time, but for two borrowers who missed the instalment before today), and the
+//! hands of each loan: entered by `xinshi.clerk`, reviewed by `xinshi.reviewer`, approved by
+//! `deqing.approver` (names in the ledger, not logins), disbursed by the demo login
+//! `xinshi.admin`, on whose task list the two overdue loans wait.
 
 use baiqian_domain::aid::{ProjectKind, RepaymentMethod};
 use baiqian_domain::money::Fen;
@@ -158,7 +161,7 @@ fn xinshi_loans(programme: i64, today: &str) -> Vec<Vec<BulkLoan>> {
                 "xinshi.clerk".into(),
                 "xinshi.reviewer".into(),
                 "deqing.approver".into(),
-                "xinshi.officer".into(),
+                "xinshi.admin".into(),
             ],
         });
     }

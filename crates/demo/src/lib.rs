@@ -358,6 +358,12 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         org_code: XINMIN,
     },
     DemoAccount {
+        login: "xinshi.admin",
+        name: "新市镇信贷专管员",
+        role: Role::TownshipAdmin,
+        org_code: aid::XINSHI,
+    },
+    DemoAccount {
         login: "longshan.secretary",
         name: "施益忠",
         role: Role::VillageSecretary,
