@@ -677,9 +677,9 @@ async fn the_demo_has_the_articles_associations(app: TestApp) {
     // They wait on the list of the township's loan officer, who disbursed them.
     let officer = app.login("xinshi.admin").await;
     let tasks = app.get("/api/v1/me/tasks", &officer).await.json();
-    let overdue = tasks["items"]
-        .as_array()
-        .map_or(0, |t| t.iter().filter(|t| t["kind"] == "loan_overdue").count());
+    let overdue = tasks["items"].as_array().map_or(0, |t| {
+        t.iter().filter(|t| t["kind"] == "loan_overdue").count()
+    });
     assert_eq!(overdue, 2, "{tasks}");
     let (borrowers, first): (i64, String) = sqlx::query_as(
         "SELECT COUNT(DISTINCT borrower_id), MIN(disbursed_on) FROM aid_loans WHERE org_path LIKE $1",

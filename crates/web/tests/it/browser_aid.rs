@@ -1,6 +1,7 @@
 //! The mutual-aid associations in a real browser: 龙山村's secretary enters a grant for 朱吉利
 //! on a phone, and 妙西镇's administration approves it at a desk; both pages fit the screen, in
-//! Chinese and English. Screenshots go to `target/browser-aid-*.png`.
+//! Chinese and English; the ledgers' import pages open from the board and fit both screens.
+//! Screenshots go to `target/browser-aid-*.png`.
 
 use fantoccini::Locator;
 
@@ -125,6 +126,28 @@ async fn a_village_secretary_enters_a_grant_and_the_township_approves_it() {
         c.set_window_size(360, 800).await?;
         assert!(overflow(&c).await? <= 0, "the board is wider than a phone");
         shot("board-360-en", c.screenshot().await?);
+        // The ledgers' imports open from the board; the page fits a phone and a desk.
+        c.find(Locator::Css("#aid-imports summary"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("import-members")).await?.click().await?;
+        let columns = c
+            .wait()
+            .for_element(Locator::Id("import-columns"))
+            .await?
+            .text()
+            .await?;
+        assert!(columns.contains("结对党员"), "{columns}");
+        assert!(overflow(&c).await? <= 0, "the import page is wider than a phone");
+        shot("import-members-360-en", c.screenshot().await?);
+        c.goto(&format!("{base}/lang/zh")).await?;
+        c.set_window_size(1440, 900).await?;
+        c.goto(&format!("{base}/orgs/{}/aid/loans/import", miaoxi))
+            .await?;
+        c.wait().for_element(Locator::Id("import-submit")).await?;
+        assert!(overflow(&c).await? <= 0, "the import page is wider than the desk");
+        shot("import-loans-1440-zh", c.screenshot().await?);
         Ok(())
     })
     .await;
