@@ -121,6 +121,13 @@ pub enum Capability {
     /// Approve or refuse a grant or a loan, and set a credit programme's terms: the township
     /// and the administrations above it.
     ApproveAid,
+    /// The micro-wishes of one's part of the tree (党员微心愿): everyone, a member their own
+    /// village's; the villager's details only for the poster, the claimer and the
+    /// administrations.
+    ReadWishes,
+    /// Post a villager's wish, claim one, fulfil it, confirm one's own: the members and the
+    /// administrations (who may also withdraw one nobody holds).
+    KeepWishes,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -179,6 +186,8 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ReadAid, &[C, Co, T, S, L, A]),
     (Capability::KeepAid, &[C, Co, T, S]),
     (Capability::ApproveAid, &[C, Co, T]),
+    (Capability::ReadWishes, &[C, Co, T, S, M, L, A]),
+    (Capability::KeepWishes, &[C, Co, T, S, M]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -218,6 +227,7 @@ impl Capability {
                 | Capability::ManageCadres
                 | Capability::KeepAid
                 | Capability::ApproveAid
+                | Capability::KeepWishes
         )
     }
 
@@ -268,6 +278,8 @@ impl Capability {
             Capability::ReadAid => "read_aid",
             Capability::KeepAid => "keep_aid",
             Capability::ApproveAid => "approve_aid",
+            Capability::ReadWishes => "read_wishes",
+            Capability::KeepWishes => "keep_wishes",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -295,7 +307,16 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 47);
+        assert_eq!(seen.len(), 49);
+    }
+
+    #[test]
+    fn a_member_posts_and_claims_wishes_but_a_leader_only_looks() {
+        assert!(Role::Member.may(Capability::KeepWishes));
+        assert!(!Role::Member.may(Capability::ReadAid));
+        assert!(Role::Leader.may(Capability::ReadWishes));
+        assert!(!Role::Leader.may(Capability::KeepWishes));
+        assert!(!Capability::KeepWishes.denied_as_absent());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod rating;
 pub mod team;
 pub mod user;
+pub mod wish;
 
 // Above the areas: work that changes two of them in one transaction (tests/areas.rs).
 mod flow;
@@ -42,6 +43,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     plan::follow_tree,
     cadre::follow_tree,
     aid::follow_tree,
+    wish::follow_tree,
 ];
 
 use std::sync::Arc;

@@ -166,6 +166,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0025_aid_tallies.sql"),
         postgres: include_str!("../migrations/postgres/0025_aid_tallies.sql"),
     },
+    Migration {
+        version: 26,
+        name: "wishes",
+        sqlite: include_str!("../migrations/sqlite/0026_wishes.sql"),
+        postgres: include_str!("../migrations/postgres/0026_wishes.sql"),
+    },
 ];
 
 impl Db {

@@ -36,6 +36,7 @@ pub fn routes() -> Routes {
         .merge(crate::plan::routes())
         .merge(crate::cadre::routes())
         .merge(crate::aid::routes())
+        .merge(crate::wish::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

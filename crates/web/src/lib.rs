@@ -37,6 +37,7 @@ pub mod org;
 pub mod plan;
 pub mod rating;
 pub mod user;
+pub mod wish;
 
 pub use app::app;
 pub use state::{AppState, Config, DemoLoginEntry, DemoLogins};

@@ -9,6 +9,7 @@ use baiqian_domain::money::Fen;
 use sqlx::Row;
 
 use super::{approves, keeps};
+use crate::kernel::within_levels as near;
 use crate::{Actor, Db, Result};
 
 /// Which step waits.
@@ -47,11 +48,6 @@ pub struct WaitingStep {
 
 /// The most waiting records read for one reader; the list shows what the reader may do.
 const READ_AT_MOST: i64 = 500;
-
-/// Whether an association at `path` is at the reader's node `root` or at most `levels` below.
-fn near(root: &str, path: &str, levels: usize) -> bool {
-    path.starts_with(root) && path[root.len()..].matches('/').count() <= levels
-}
 
 impl Db {
     /// The loan and grant steps that wait for `actor`, oldest first.
@@ -149,7 +145,7 @@ fn waiting(step: AidStep, r: &sqlx::any::AnyRow) -> Result<WaitingStep> {
 
 #[cfg(test)]
 mod tests {
-    use super::near;
+    use crate::kernel::within_levels as near;
 
     #[test]
     fn a_step_waits_near_its_association_only() {

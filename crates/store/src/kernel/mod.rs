@@ -209,3 +209,9 @@ pub(crate) async fn orgs_under(
     .map(Org::from_row)
     .collect()
 }
+
+/// Whether `path` is the node `root` or lies at most `levels` below it: what waits near a
+/// record goes to its own node and the few above, not to every administration up to the city.
+pub fn within_levels(root: &str, path: &str, levels: usize) -> bool {
+    path.starts_with(root) && path[root.len()..].matches('/').count() <= levels
+}

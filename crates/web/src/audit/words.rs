@@ -122,6 +122,7 @@ const CODED: &[(&str, &str)] = &[
     ("method", "aid.method."),
     ("loan_stage", "aid.stage."),
     ("grant_stage", "aid.grant_stage."),
+    ("wish_status", "wish.status."),
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

@@ -43,6 +43,7 @@ pub(crate) async fn tasks(
     items.extend(crate::plan::tasks(state, me, tr).await?);
     items.extend(crate::cadre::tasks(state, me, tr).await?);
     items.extend(crate::aid::tasks(state, me, tr).await?);
+    items.extend(crate::wish::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -99,6 +100,7 @@ async fn home(
     parts.extend(crate::member::home_part(&state, &me, tr).await?);
     parts.extend(crate::ledger::leader_home_part(&state, &me, tr).await?);
     parts.extend(crate::checkin::home_part(&state, &me, tr).await?);
+    parts.extend(crate::wish::home_part(&state, &me, tr).await?);
     parts.extend(crate::rating::home_part(&state, &me, tr, &mut seen).await?);
     html(&HomePage {
         tr,

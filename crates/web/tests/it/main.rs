@@ -44,3 +44,4 @@ mod second_factor;
 mod site;
 mod standings;
 mod trust;
+mod wish;

@@ -1,0 +1,29 @@
+-- Micro-wishes (党员微心愿): a member posts a villager's wish at a village; another member
+-- claims it (one claimer at a time: the claim is an UPDATE guarded by the status), fulfils it
+-- with a note, and the poster confirms. The villager's name and address are shown only to the
+-- poster, the claimer and the administrations in scope; the phone is sealed in the vault.
+CREATE TABLE wishes (
+    id              INTEGER PRIMARY KEY,
+    org_code        TEXT NOT NULL REFERENCES orgs(code),
+    org_path        TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    detail          TEXT NOT NULL,
+    villager_name   TEXT NOT NULL,
+    villager_address TEXT NOT NULL,
+    phone_sealed    TEXT,
+    phone_masked    TEXT,
+    status          TEXT NOT NULL,
+    posted_by       TEXT NOT NULL,
+    posted_at       BIGINT NOT NULL,
+    claimed_by      TEXT,
+    claimed_at      BIGINT,
+    fulfilled_at    BIGINT,
+    fulfil_note     TEXT,
+    confirmed_at    BIGINT,
+    updated_at      BIGINT NOT NULL,
+    CHECK (status IN ('posted', 'claimed', 'fulfilled', 'confirmed', 'withdrawn')),
+    CHECK ((status = 'posted' OR status = 'withdrawn') = (claimed_by IS NULL))
+);
+CREATE INDEX wishes_path ON wishes(org_path, status);
+CREATE INDEX wishes_posted_by ON wishes(posted_by, status);
+CREATE INDEX wishes_claimed_by ON wishes(claimed_by, status);
