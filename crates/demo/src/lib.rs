@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod plan;
 mod province;
 pub mod ratings;
+pub mod wish;
 
 #[allow(unused_imports)]
 use self::{activity::*, province::*};
@@ -364,6 +365,12 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         org_code: aid::XINSHI,
     },
     DemoAccount {
+        login: "saoshe.member",
+        name: "张逸灵",
+        role: Role::Member,
+        org_code: wish::SAOSHE,
+    },
+    DemoAccount {
         login: "longshan.secretary",
         name: "施益忠",
         role: Role::VillageSecretary,
@@ -647,6 +654,7 @@ pub async fn build(
         now,
     )
     .await?;
+    wish::build(db, vault, &world, seed, now).await?;
     plan::village_plan(db, now).await?;
     let mut members = 0;
     let mut checkins = 0;

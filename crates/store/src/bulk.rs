@@ -81,3 +81,67 @@ mod tests {
         assert_eq!(rows_per_statement(13), 30);
     }
 }
+
+/// Rows of one table, `width` values each, written in statements of a few hundred values.
+pub(crate) struct Rows {
+    sql_head: String,
+    row: String,
+    width: usize,
+    values: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(i64),
+    Text(String),
+    NullText,
+    NullInt,
+}
+
+impl Rows {
+    pub(crate) fn new(head: &str, width: usize) -> Self {
+        Rows {
+            sql_head: head.to_string(),
+            row: plain_row(width),
+            width,
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, row: Vec<Value>) {
+        debug_assert_eq!(row.len(), self.width);
+        self.values.extend(row);
+    }
+
+    pub(crate) async fn write(self, conn: &mut sqlx::AnyConnection) -> crate::Result<()> {
+        let per = rows_per_statement(self.width);
+        for chunk in self.values.chunks(per * self.width) {
+            let n = chunk.len() / self.width;
+            let sql = format!(
+                "{} VALUES {}",
+                self.sql_head,
+                values(&self.row, self.width, n, 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for v in chunk {
+                q = match v {
+                    Value::Int(i) => q.bind(*i),
+                    Value::Text(t) => q.bind(t.clone()),
+                    Value::NullText => q.bind(None::<String>),
+                    Value::NullInt => q.bind(None::<i64>),
+                };
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+pub(crate) fn opt(s: &Option<String>) -> Value {
+    s.as_ref()
+        .map_or(Value::NullText, |t| Value::Text(t.clone()))
+}

@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::loan::{day, day_text};
 use crate::audit::{self, Change};
-use crate::bulk::{rows_per_statement, values};
+use crate::bulk::{Rows, Value, opt, text};
 use crate::{Actor, Db, Result, StoreError};
 
 /// A member as loaded; `mentor` is the index of another member of the same association.
@@ -85,70 +85,6 @@ pub struct AidLoaded {
     pub associations: usize,
     pub members: usize,
     pub loans: usize,
-}
-
-/// Rows of one table, `width` values each, written in statements of a few hundred values.
-struct Rows {
-    sql_head: String,
-    row: String,
-    width: usize,
-    values: Vec<Value>,
-}
-
-#[derive(Debug, Clone)]
-enum Value {
-    Int(i64),
-    Text(String),
-    NullText,
-    NullInt,
-}
-
-impl Rows {
-    fn new(head: &str, width: usize) -> Self {
-        Rows {
-            sql_head: head.to_string(),
-            row: crate::bulk::plain_row(width),
-            width,
-            values: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, row: Vec<Value>) {
-        debug_assert_eq!(row.len(), self.width);
-        self.values.extend(row);
-    }
-
-    async fn write(self, conn: &mut sqlx::AnyConnection) -> Result<()> {
-        let per = rows_per_statement(self.width);
-        for chunk in self.values.chunks(per * self.width) {
-            let n = chunk.len() / self.width;
-            let sql = format!(
-                "{} VALUES {}",
-                self.sql_head,
-                values(&self.row, self.width, n, 1)
-            );
-            let mut q = sqlx::query(&sql);
-            for v in chunk {
-                q = match v {
-                    Value::Int(i) => q.bind(*i),
-                    Value::Text(t) => q.bind(t.clone()),
-                    Value::NullText => q.bind(None::<String>),
-                    Value::NullInt => q.bind(None::<i64>),
-                };
-            }
-            q.execute(&mut *conn).await?;
-        }
-        Ok(())
-    }
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
-}
-
-fn opt(s: &Option<String>) -> Value {
-    s.as_ref()
-        .map_or(Value::NullText, |t| Value::Text(t.clone()))
 }
 
 async fn next_id(conn: &mut sqlx::AnyConnection, table: &str) -> Result<i64> {

@@ -7,8 +7,10 @@
 //! sealed in the vault, whole only to the poster and the claimer, who call). Every step is
 //! audited in its own transaction; a refusal writes nothing.
 
+mod load;
 mod tasks;
 
+pub use load::BulkWish;
 pub use tasks::{WishTask, WishTaskKind};
 
 use baiqian_domain::Msg;
