@@ -129,6 +129,7 @@ pub async fn build(
         "xinmin.member".into(),
     );
     fulfilled.title = "帮忙修补漏雨的屋顶".into();
+    fulfilled.detail = "梅雨季前屋顶漏雨，老人行动不便".into();
     list.push(fulfilled);
     let mut open = wish(
         &mut rng,
@@ -138,6 +139,7 @@ pub async fn build(
         "xinmin.member".into(),
     );
     open.title = "想学用智能手机和子女视频".into();
+    open.detail = "子女在外地，想常看看他们".into();
     list.push(open);
     for k in 0..CITY_WISHES {
         let village = villages[rng.below(villages.len())];

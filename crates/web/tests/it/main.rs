@@ -14,6 +14,7 @@ mod auth;
 mod boards;
 mod browser;
 mod browser_aid;
+mod browser_wish;
 mod cadre;
 mod charts;
 mod checkin;
