@@ -27,3 +27,20 @@ CREATE TABLE wishes (
 CREATE INDEX wishes_path ON wishes(org_path, status);
 CREATE INDEX wishes_posted_by ON wishes(posted_by, status);
 CREATE INDEX wishes_claimed_by ON wishes(claimed_by, status);
+-- What a board waits on at province scale: the open and in-hand wishes by place and age.
+CREATE INDEX wishes_open ON wishes(org_path, posted_at) WHERE status = 'posted';
+CREATE INDEX wishes_in_hand ON wishes(org_path, claimed_at) WHERE status = 'claimed';
+
+-- A village's figures, recomputed from its rows in the transaction of every change, so a
+-- province's board sums 20,000 rows, not 500,000.
+CREATE TABLE wish_tallies (
+    org_code        TEXT PRIMARY KEY REFERENCES orgs(code),
+    org_path        TEXT NOT NULL,
+    posted          BIGINT NOT NULL,
+    claimed         BIGINT NOT NULL,
+    fulfilled       BIGINT NOT NULL,
+    confirmed       BIGINT NOT NULL,
+    open_now        BIGINT NOT NULL,
+    in_hand         BIGINT NOT NULL
+);
+CREATE INDEX wish_tallies_path ON wish_tallies(org_path);

@@ -98,6 +98,7 @@ impl Db {
             ]);
         }
         rows.write(tx.conn()).await?;
+        super::refresh_tallies(tx.conn(), actor.scope.lower()).await?;
         audit::record(
             tx.conn(),
             actor,

@@ -124,6 +124,21 @@ pub struct WishSummary {
     pub stalled: i64,
 }
 
+impl WishSummary {
+    /// How many wishes the list `filter` shows.
+    pub fn figure(&self, filter: WishFilter) -> i64 {
+        match filter {
+            WishFilter::All => self.posted,
+            WishFilter::Open => self.open,
+            WishFilter::UnclaimedLong => self.unclaimed_long,
+            WishFilter::InHand => self.in_hand,
+            WishFilter::Stalled => self.stalled,
+            WishFilter::Fulfilled => self.fulfilled,
+            WishFilter::Confirmed => self.confirmed,
+        }
+    }
+}
+
 /// Which wishes a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WishFilter {
@@ -371,6 +386,7 @@ impl Db {
         .fetch_one(tx.conn())
         .await?
         .try_get(0)?;
+        refresh_tallies(tx.conn(), &node.path).await?;
         // The villager's name and address stay out of the audit log, which auditors read.
         audit::record(
             tx.conn(),
@@ -464,6 +480,7 @@ impl Db {
                 ),
             });
         }
+        refresh_tallies(tx.conn(), &w.org_path).await?;
         let after = match step {
             Step::Fulfil => json!({ "wish_status": step.to().as_str(), "note": note }),
             _ => json!({ "wish_status": step.to().as_str() }),
@@ -487,40 +504,50 @@ impl Db {
         Ok(())
     }
 
-    /// The figures of the wishes under a node.
+    /// The figures of the wishes under a node: the villages' tallies summed, and the open
+    /// and in-hand wishes waiting too long counted on their partial indexes.
     pub async fn wish_summary(&self, node: &Node, now: i64) -> Result<WishSummary> {
-        let r = sqlx::query(
-            "SELECT \
-             CAST(COALESCE(SUM(CASE WHEN status <> 'withdrawn' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status IN ('claimed', 'fulfilled', 'confirmed') THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status IN ('fulfilled', 'confirmed') THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'posted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'posted' AND posted_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'claimed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'claimed' AND claimed_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM wishes WHERE org_path >= $1 AND org_path < $2",
+        let upper = path_upper_bound(&node.path);
+        let tallies = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT), CAST(COALESCE(SUM(claimed), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(fulfilled), 0) AS BIGINT), CAST(COALESCE(SUM(confirmed), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(open_now), 0) AS BIGINT), CAST(COALESCE(SUM(in_hand), 0) AS BIGINT) \
+             FROM wish_tallies WHERE org_path >= $1 AND org_path < $2",
         )
         .bind(&node.path)
-        .bind(path_upper_bound(&node.path))
+        .bind(&upper)
+        .fetch_one(self.pool());
+        let unclaimed_long = sqlx::query(
+            "SELECT COUNT(*) FROM wishes WHERE status = 'posted' AND org_path >= $1 AND org_path < $2 AND posted_at < $3",
+        )
+        .bind(&node.path)
+        .bind(&upper)
         .bind(now - UNCLAIMED_DAYS * DAY_MS)
+        .fetch_one(self.pool());
+        let stalled = sqlx::query(
+            "SELECT COUNT(*) FROM wishes WHERE status = 'claimed' AND org_path >= $1 AND org_path < $2 AND claimed_at < $3",
+        )
+        .bind(&node.path)
+        .bind(&upper)
         .bind(now - STALLED_DAYS * DAY_MS)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(self.pool());
+        // Three reads on three connections at once: on PostgreSQL each waits on its own scan.
+        let (r, unclaimed_long, stalled) = tokio::try_join!(tallies, unclaimed_long, stalled)?;
         Ok(WishSummary {
             posted: r.try_get(0)?,
             claimed: r.try_get(1)?,
             fulfilled: r.try_get(2)?,
             confirmed: r.try_get(3)?,
             open: r.try_get(4)?,
-            unclaimed_long: r.try_get(5)?,
-            in_hand: r.try_get(6)?,
-            stalled: r.try_get(7)?,
+            unclaimed_long: unclaimed_long.try_get(0)?,
+            in_hand: r.try_get(5)?,
+            stalled: stalled.try_get(0)?,
         })
     }
 
-    /// The wishes under a node that `filter` shows, newest first, a page of at most `limit`
-    /// from `offset`, and how many; without the villager's details.
+    /// The wishes under a node that `filter` shows, by place and newest first within a
+    /// place, a page of at most `limit` from `offset`, without the villager's details. How
+    /// many there are is the summary's figure (`WishSummary::figure`).
     pub async fn wishes_under(
         &self,
         actor: &Actor,
@@ -529,37 +556,32 @@ impl Db {
         now: i64,
         offset: i64,
         limit: i64,
-    ) -> Result<(Vec<Wish>, i64)> {
-        let upper = path_upper_bound(&node.path);
-        let cond = filter.condition();
-        let mut conn = self.pool().acquire().await?;
-        let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) FROM wishes w WHERE w.org_path >= $1 AND w.org_path < $2 AND {cond} \
-             AND $3 = $3 AND $4 = $4"
-        ))
-        .bind(&node.path)
-        .bind(&upper)
-        .bind(now - UNCLAIMED_DAYS * DAY_MS)
-        .bind(now - STALLED_DAYS * DAY_MS)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-        let list = sqlx::query(&format!(
+    ) -> Result<Vec<Wish>> {
+        sqlx::query(&format!(
             "SELECT {WISH_COLUMNS} FROM {WISH_FROM} WHERE w.org_path >= $1 AND w.org_path < $2 \
-             AND {cond} AND $3 = $3 AND $4 = $4 ORDER BY w.id DESC LIMIT $5 OFFSET $6"
+             AND {} AND $3 = $3 AND $4 = $4 ORDER BY w.org_path, w.id DESC LIMIT $5 OFFSET $6",
+            filter.condition()
         ))
         .bind(&node.path)
-        .bind(&upper)
+        .bind(path_upper_bound(&node.path))
         .bind(now - UNCLAIMED_DAYS * DAY_MS)
         .bind(now - STALLED_DAYS * DAY_MS)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&mut *conn)
+        .fetch_all(self.pool())
         .await?
         .iter()
         .map(|r| wish_from_row(r, actor, None))
-        .collect::<Result<Vec<_>>>()?;
-        Ok((list, total))
+        .collect()
+    }
+
+    /// Recomputes every village's tallies from the rows (after a load made outside the
+    /// application, as the benchmark's).
+    pub async fn refresh_all_wish_tallies(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        refresh_tallies(tx.conn(), "/").await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The wishes the actor posted and those they hold or held, newest first (a member's
@@ -578,6 +600,30 @@ impl Db {
         .map(|r| wish_from_row(r, actor, Some(vault)))
         .collect()
     }
+}
+
+/// Recomputes the tallies of the villages at and under `path` from their rows, in the
+/// transaction that changed them.
+pub(crate) async fn refresh_tallies(conn: &mut AnyConnection, path: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO wish_tallies (org_code, org_path, posted, claimed, fulfilled, confirmed, open_now, in_hand) \
+         SELECT org_code, org_path, \
+         SUM(CASE WHEN status <> 'withdrawn' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status IN ('claimed', 'fulfilled', 'confirmed') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status IN ('fulfilled', 'confirmed') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'posted' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'claimed' THEN 1 ELSE 0 END) \
+         FROM wishes WHERE org_path >= $1 AND org_path < $2 GROUP BY org_code, org_path \
+         ON CONFLICT (org_code) DO UPDATE SET org_path = excluded.org_path, posted = excluded.posted, \
+         claimed = excluded.claimed, fulfilled = excluded.fulfilled, confirmed = excluded.confirmed, \
+         open_now = excluded.open_now, in_hand = excluded.in_hand",
+    )
+    .bind(path)
+    .bind(path_upper_bound(path))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 pub(crate) fn follow_tree<'c>(

@@ -91,10 +91,11 @@ async fn board(
     let page: i64 = q.page.parse().unwrap_or(1).clamp(1, 100_000);
     let now = state.clock.now_ms();
     let summary = state.db.wish_summary(&org, now).await?;
-    let (wishes, total) = state
+    let wishes = state
         .db
         .wishes_under(&me.actor, &org, filter, now, (page - 1) * PAGE, PAGE)
         .await?;
+    let total = summary.figure(filter);
     html(&BoardPage {
         tr,
         f: Frame::new(&state, &me, tr, &here(&uri), "wishes").await?,
