@@ -11,7 +11,7 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "aid", "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "user",
+    "aid", "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "user", "wish",
 ];
 const SHARED: &[&str] = &[
     "app",
