@@ -507,15 +507,7 @@ pub(super) async fn insert_grant(
     if amount.0 <= 0 {
         return Err(invalid("aid.error.amount"));
     }
-    let beneficiary: String =
-        sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
-            .bind(new.beneficiary_id)
-            .bind(a.id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .ok_or_else(|| invalid("aid.error.borrower"))?;
+    let beneficiary = super::member_name(conn, a, new.beneficiary_id).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO aid_grants (association_id, org_path, beneficiary_id, purpose, amount_fen, stage, \
          applied_by, applied_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'applied', $6, $7, $7) RETURNING id",

@@ -708,15 +708,7 @@ pub(super) async fn insert_loan(
             Msg::new("aid.error.over_limit").arg("limit", p.limit.yuan_text()),
         ));
     }
-    let borrower: Option<String> =
-        sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
-            .bind(new.borrower_id)
-            .bind(a.id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-    let borrower = borrower.ok_or_else(|| invalid("aid.error.borrower"))?;
+    let borrower = super::member_name(conn, a, new.borrower_id).await?;
     aid::schedule(&LoanTerms {
         principal,
         annual_rate_bp: p.annual_rate_bp,

@@ -558,6 +558,23 @@ const TALLY_SET: &str = "\
     t_grants_paid = (SELECT COUNT(*) FROM aid_grants g WHERE g.association_id = aid_associations.id AND g.stage = 'paid'), \
     t_grants_paid_fen = COALESCE((SELECT SUM(g.amount_fen) FROM aid_grants g WHERE g.association_id = aid_associations.id AND g.stage = 'paid'), 0)";
 
+/// The name of member `id` of association `a`; another association's member (or none) is the
+/// form's error, as a grant's beneficiary or a loan's borrower.
+pub(super) async fn member_name(
+    conn: &mut AnyConnection,
+    a: &Association,
+    id: i64,
+) -> Result<String> {
+    sqlx::query("SELECT name FROM aid_members WHERE id = $1 AND association_id = $2")
+        .bind(id)
+        .bind(a.id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .ok_or_else(|| invalid("aid.error.borrower"))
+}
+
 /// Recomputes the tallies of the associations `ids`, in the transaction that changed them.
 pub(crate) async fn refresh_tallies(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     let mut ids = ids.to_vec();
