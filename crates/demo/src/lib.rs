@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod plan;
 mod province;
 pub mod ratings;
+pub mod station;
 pub mod wish;
 
 #[allow(unused_imports)]
@@ -371,6 +372,18 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         org_code: wish::SAOSHE,
     },
     DemoAccount {
+        login: "moganshan.admin",
+        name: "莫干山镇党委管理员",
+        role: Role::TownshipAdmin,
+        org_code: station::MOGANSHAN,
+    },
+    DemoAccount {
+        login: "moganshan.volunteer",
+        name: "沈晓峰",
+        role: Role::Member,
+        org_code: station::MOGANSHAN_VILLAGE,
+    },
+    DemoAccount {
         login: "longshan.secretary",
         name: "施益忠",
         role: Role::VillageSecretary,
@@ -655,6 +668,7 @@ pub async fn build(
     )
     .await?;
     wish::build(db, vault, &world, seed, now).await?;
+    station::build(db, vault, seed, now).await?;
     plan::village_plan(db, now).await?;
     let mut members = 0;
     let mut checkins = 0;

@@ -128,6 +128,14 @@ pub enum Capability {
     /// Post a villager's wish, claim one, fulfil it, confirm one's own: the members and the
     /// administrations (who may also withdraw one nobody holds).
     KeepWishes,
+    /// The red-butler service stations of one's part of the tree (红管家服务驿站), their
+    /// figures, and the requests the public made to them (a member only those given to them).
+    ReadStations,
+    /// Open a station, keep a county's catalogue of services and a station's offer, give a
+    /// request to a volunteer or withdraw one: the administrations down to the village.
+    KeepStations,
+    /// Mark a request given to oneself done: the volunteers (members) and the keepers.
+    ServeStations,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -188,6 +196,9 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ApproveAid, &[C, Co, T]),
     (Capability::ReadWishes, &[C, Co, T, S, M, L, A]),
     (Capability::KeepWishes, &[C, Co, T, S, M]),
+    (Capability::ReadStations, &[C, Co, T, S, M, L, A]),
+    (Capability::KeepStations, &[C, Co, T, S]),
+    (Capability::ServeStations, &[C, Co, T, S, M]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -228,6 +239,8 @@ impl Capability {
                 | Capability::KeepAid
                 | Capability::ApproveAid
                 | Capability::KeepWishes
+                | Capability::KeepStations
+                | Capability::ServeStations
         )
     }
 
@@ -280,6 +293,9 @@ impl Capability {
             Capability::ApproveAid => "approve_aid",
             Capability::ReadWishes => "read_wishes",
             Capability::KeepWishes => "keep_wishes",
+            Capability::ReadStations => "read_stations",
+            Capability::KeepStations => "keep_stations",
+            Capability::ServeStations => "serve_stations",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -307,7 +323,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 49);
+        assert_eq!(seen.len(), 52);
     }
 
     #[test]

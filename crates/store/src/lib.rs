@@ -25,6 +25,7 @@ pub mod member;
 pub mod org;
 pub mod plan;
 pub mod rating;
+pub mod station;
 pub mod team;
 pub mod user;
 pub mod wish;
@@ -44,6 +45,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     cadre::follow_tree,
     aid::follow_tree,
     wish::follow_tree,
+    station::follow_tree,
 ];
 
 use std::sync::Arc;

@@ -172,6 +172,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_wishes.sql"),
         postgres: include_str!("../migrations/postgres/0026_wishes.sql"),
     },
+    Migration {
+        version: 27,
+        name: "stations",
+        sqlite: include_str!("../migrations/sqlite/0027_stations.sql"),
+        postgres: include_str!("../migrations/postgres/0027_stations.sql"),
+    },
 ];
 
 impl Db {

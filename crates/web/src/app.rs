@@ -37,6 +37,7 @@ pub fn routes() -> Routes {
         .merge(crate::cadre::routes())
         .merge(crate::aid::routes())
         .merge(crate::wish::routes())
+        .merge(crate::station::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

@@ -268,10 +268,12 @@ pub async fn authenticate(
     let stage = AuthStage::of_session(&user, auth_method, &state.config.second_factor);
     let actor = user.actor()?;
     let mut req = req;
-    // The login form carries its own pre-session token (a browser may still hold an old session).
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && req.uri().path() != "/login"
-    {
+    // The login form carries its own pre-session token (a browser may still hold an old session);
+    // the public forms act for nobody and read no session (`station::public`).
+    let path = req.uri().path();
+    let sessionless =
+        path == "/login" || path.starts_with("/public/") || path.starts_with("/api/v1/public/");
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !sessionless {
         req = check_csrf(req, &csrf).await?;
     }
     let me = Arc::new(CurrentUser {

@@ -64,6 +64,9 @@ pub enum AppError {
     Conflict(Msg),
     #[error("CSRF token missing or wrong")]
     Csrf,
+    /// Too many requests from one address: try again after these seconds (429).
+    #[error("too many requests, retry after {0} s")]
+    TooMany(u64),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -96,6 +99,7 @@ impl AppError {
             AppError::Denied(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Invalid(_) | AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +118,7 @@ impl AppError {
             AppError::Refused(m) => (m.key.rsplit('.').next().unwrap_or("invalid"), m.clone()),
             AppError::Conflict(m) => ("conflict", m.clone()),
             AppError::Csrf => ("csrf", Msg::new("error.csrf")),
+            AppError::TooMany(_) => ("too_many", Msg::new("error.too_many")),
             AppError::Internal(_) => ("internal", Msg::new("error.internal")),
         };
         ErrorInfo { code, msg }
@@ -126,6 +131,10 @@ impl IntoResponse for AppError {
             tracing::error!(%detail, "request failed");
         }
         let mut res = self.status().into_response();
+        if let AppError::TooMany(secs) = &self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*secs).into());
+        }
         res.extensions_mut().insert(self.info());
         res
     }
@@ -235,13 +244,19 @@ pub async fn render_errors(
             return finish(&state, reader, tr, is_api, failed).await;
         }
     };
+    // A refusal that says when to come back (429) keeps saying it on the rendered page.
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let failed = Failed {
         status,
         path: &path,
         query: query.as_deref(),
         info,
     };
-    finish(&state, reader, tr, is_api, failed).await
+    let mut res = finish(&state, reader, tr, is_api, failed).await;
+    if let Some(v) = retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 async fn finish(

@@ -97,3 +97,18 @@ pub fn here(uri: &axum::extract::OriginalUri) -> String {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into())
 }
+
+/// The frame of a page read without an account (`templates/public/base.html`): the language
+/// switch and a way to sign in.
+pub struct PublicFrame {
+    /// The current path and query, for the language switch to come back to.
+    pub here: String,
+}
+
+impl PublicFrame {
+    pub fn new(uri: &axum::extract::OriginalUri) -> Self {
+        Self {
+            here: form_urlencoded::byte_serialize(here(uri).as_bytes()).collect(),
+        }
+    }
+}

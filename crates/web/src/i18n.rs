@@ -92,6 +92,8 @@ impl Tr {
             let shown = match *name {
                 "level" | "parent_level" => self.t(&format!("level.{value}")).to_string(),
                 "stage" => self.t(&format!("rating.stage.{value}")).to_string(),
+                "wish_status" => self.word("wish.status", value),
+                "request_status" => self.word("station.status", value),
                 // A form field, a problem's status or step, by name where there is one.
                 "field" | "status" | "step" => {
                     let vocabulary = match *name {

@@ -36,6 +36,7 @@ pub mod member;
 pub mod org;
 pub mod plan;
 pub mod rating;
+pub mod station;
 pub mod user;
 pub mod wish;
 

@@ -86,6 +86,10 @@ pub struct AppParts {
     pub jobs: Arc<crate::job::Jobs>,
     /// Password checks as a bounded resource; failed logins counted per address and account.
     pub login_guard: Arc<crate::throttle::LoginGuard>,
+    /// Requests to the stations from the public, per address (`station::public`).
+    pub public_requests: Arc<crate::throttle::PublicBudget>,
+    /// Follow-up pages and feedback by code, per address: a code cannot be guessed by trying.
+    pub public_lookups: Arc<crate::throttle::PublicBudget>,
 }
 
 impl AppState {
@@ -103,6 +107,14 @@ impl AppState {
         ));
         Self(Arc::new(AppParts {
             login_guard,
+            public_requests: Arc::new(crate::throttle::PublicBudget::new(
+                crate::throttle::PUBLIC_REQUESTS_PER_WINDOW,
+                crate::throttle::PUBLIC_WINDOW_MS,
+            )),
+            public_lookups: Arc::new(crate::throttle::PublicBudget::new(
+                crate::throttle::PUBLIC_LOOKUPS_PER_WINDOW,
+                crate::throttle::PUBLIC_WINDOW_MS,
+            )),
             db,
             vault: Arc::new(vault),
             clock,

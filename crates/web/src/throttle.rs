@@ -246,6 +246,57 @@ impl LoginGuard {
     }
 }
 
+/// Requests to the stations one address may make in `PUBLIC_WINDOW_MS`: a family asking
+/// for a few services, a guesthouse owner for their guests; not a script.
+pub const PUBLIC_REQUESTS_PER_WINDOW: u32 = 10;
+/// Follow-up pages, lookups and feedback by code one address may make in the window.
+pub const PUBLIC_LOOKUPS_PER_WINDOW: u32 = 120;
+pub const PUBLIC_WINDOW_MS: i64 = 10 * 60_000;
+
+/// A budget of requests per address and window for what anyone may ask without signing in
+/// (a station's request form, a follow-up code's page): past it, 429 with the seconds to wait.
+/// A flood from one address costs it nothing but a map lookup, and the map stays bounded.
+pub struct PublicBudget {
+    hits: Mutex<HashMap<String, (i64, u32)>>,
+    max: u32,
+    window_ms: i64,
+}
+
+impl PublicBudget {
+    pub fn new(max: u32, window_ms: i64) -> Self {
+        Self {
+            hits: Mutex::new(HashMap::new()),
+            max,
+            window_ms,
+        }
+    }
+
+    /// Counts one request from `address`; `Err(seconds)` when its budget is spent.
+    pub fn spend(&self, address: &str, now: i64) -> Result<(), u64> {
+        let mut hits = locked(&self.hits);
+        if hits.len() >= MAX_KEYS && !hits.contains_key(address) {
+            let window = self.window_ms;
+            hits.retain(|_, (since, _)| *since + window > now);
+            if hits.len() >= MAX_KEYS {
+                tracing::warn!(
+                    keys = hits.len(),
+                    "public budget full of live entries: forgotten"
+                );
+                hits.clear();
+            }
+        }
+        let entry = hits.entry(address.to_string()).or_insert((now, 0));
+        if entry.0 + self.window_ms <= now {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            return Err(((entry.0 + self.window_ms - now).max(1) as u64).div_ceil(1000));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
 /// The caller's address: the peer of the connection, or — behind a proxy the server is told to
 /// trust (`--trusted-proxy`) — the last address that proxy added to `X-Forwarded-For`.
 pub struct ClientAddress(pub String);
@@ -322,6 +373,21 @@ mod tests {
         g.failed("user29", "10.0.0.9", 29);
         assert_eq!(g.address_blocked("10.0.0.9", 30), Some(900));
         assert_eq!(g.address_blocked("10.0.0.8", 30), None);
+    }
+
+    #[test]
+    fn a_public_budget_refuses_one_address_past_it_and_no_other() {
+        let b = PublicBudget::new(3, 60_000);
+        for i in 0..3 {
+            assert_eq!(b.spend("10.0.0.1", i), Ok(()), "request {i}");
+        }
+        assert_eq!(b.spend("10.0.0.1", 1_000), Err(59));
+        assert_eq!(b.spend("10.0.0.2", 1_000), Ok(()));
+        assert_eq!(b.spend("10.0.0.1", 60_000), Ok(()), "a new window");
+        for i in 0..(MAX_KEYS + 10) {
+            let _ = b.spend(&format!("a{i}"), 70_000);
+        }
+        assert!(locked(&b.hits).len() <= MAX_KEYS);
     }
 
     #[test]

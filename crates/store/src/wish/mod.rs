@@ -476,7 +476,7 @@ impl Db {
                     conflict("wish.error.taken")
                 }
                 _ => StoreError::Conflict(
-                    Msg::new("wish.error.status").arg("status", w.status.as_str()),
+                    Msg::new("wish.error.status").arg("wish_status", w.status.as_str()),
                 ),
             });
         }

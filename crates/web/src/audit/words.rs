@@ -54,6 +54,9 @@ pub const ACTIONS: &[&str] = &[
     "pay",
     "outcome",
     "import",
+    "assign",
+    "complete",
+    "dismiss",
 ];
 
 /// Every kind of object the store records (`audit_log.entity`).
@@ -105,6 +108,9 @@ pub const ENTITIES: &[&str] = &[
     "aid_grant",
     "aid_fund",
     "aid_repayment",
+    "station",
+    "station_service",
+    "service_request",
 ];
 
 /// Fields whose values are codes of a vocabulary, and where their words are (a field may name
@@ -123,6 +129,9 @@ const CODED: &[(&str, &str)] = &[
     ("loan_stage", "aid.stage."),
     ("grant_stage", "aid.grant_stage."),
     ("wish_status", "wish.status."),
+    ("request_status", "station.status."),
+    ("domain", "station.domain."),
+    ("mode", "station.mode."),
 ];
 
 /// Fields held as 0/1 numbers that mean yes/no.

@@ -4,20 +4,7 @@
 //! nothing of a round still in progress.
 
 use super::*;
-
-/// The frame of a page read without an account: the language switch and a way to sign in.
-pub(super) struct PublicFrame {
-    /// The current path and query, for the language switch to come back to.
-    pub here: String,
-}
-
-impl PublicFrame {
-    fn new(uri: &OriginalUri) -> Self {
-        Self {
-            here: form_urlencoded::byte_serialize(here(uri).as_bytes()).collect(),
-        }
-    }
-}
+use crate::frame::PublicFrame;
 
 /// A year whose round covering the node has been published, with the node's figures.
 pub(super) struct PublicYear {

@@ -44,5 +44,6 @@ mod roster_files;
 mod second_factor;
 mod site;
 mod standings;
+mod station;
 mod trust;
 mod wish;

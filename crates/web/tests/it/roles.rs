@@ -120,16 +120,23 @@ fn only_these_routes_are_public() {
     let expected: std::collections::BTreeSet<String> = [
         "GET /api/v1/openapi.json",
         "GET /api/v1/public/orgs/{code}/ratings/{year}",
+        "GET /api/v1/public/requests/{code}",
+        "GET /api/v1/public/stations/{id}/services",
         "GET /healthz",
         "GET /lang/{lang}",
         "GET /login",
         "GET /public",
         "GET /public/orgs/{code}",
+        "GET /public/requests/{code}",
+        "GET /public/stations/{id}",
         "GET /static/{file}",
         "POST /api/v1/checkins",
         "POST /api/v1/checkins/batch",
+        "POST /api/v1/public/stations/{id}/requests",
         "POST /login",
         "POST /logout",
+        "POST /public/requests/{code}/feedback",
+        "POST /public/stations/{id}/requests",
     ]
     .into_iter()
     .map(String::from)
