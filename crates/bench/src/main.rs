@@ -24,8 +24,6 @@ use baiqian_store::member::NewMember;
 use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db};
 use clap::Parser;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -362,20 +360,11 @@ enum Req {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    w: tokio::net::tcp::OwnedWriteHalf,
-}
+struct Conn(baiqian_bench::wire::KeepAlive);
 
 impl Conn {
     async fn open(port: u16) -> Result<Self, BoxError> {
-        let s = TcpStream::connect(("127.0.0.1", port)).await?;
-        s.set_nodelay(true)?;
-        let (r, w) = s.into_split();
-        Ok(Self {
-            r: BufReader::new(r),
-            w,
-        })
+        Ok(Self(baiqian_bench::wire::KeepAlive::open(port).await?))
     }
 
     async fn send(&mut self, req: &Req) -> Result<u16, BoxError> {
@@ -386,24 +375,7 @@ impl Conn {
                 body.len()
             ),
         };
-        self.w.write_all(text.as_bytes()).await?;
-        let mut line = String::new();
-        self.r.read_line(&mut line).await?;
-        let status: u16 = line.split(' ').nth(1).ok_or("no status")?.parse()?;
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            self.r.read_line(&mut line).await?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse()?;
-            }
-        }
-        let mut body = vec![0u8; len];
-        self.r.read_exact(&mut body).await?;
-        Ok(status)
+        self.0.send(text.as_bytes()).await
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::BoxError;
@@ -44,6 +44,46 @@ pub async fn http(
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     Ok((status, headers, raw[split + 4..].to_vec()))
+}
+
+/// A kept-alive connection: many requests, one after the other, as a busy client sends them.
+pub struct KeepAlive {
+    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl KeepAlive {
+    pub async fn open(port: u16) -> Result<Self, BoxError> {
+        let s = TcpStream::connect(("127.0.0.1", port)).await?;
+        s.set_nodelay(true)?;
+        let (r, w) = s.into_split();
+        Ok(Self {
+            r: BufReader::new(r),
+            w,
+        })
+    }
+
+    /// Sends one whole request (head and body) and reads its answer; returns the status.
+    pub async fn send(&mut self, request: &[u8]) -> Result<u16, BoxError> {
+        self.w.write_all(request).await?;
+        let mut line = String::new();
+        self.r.read_line(&mut line).await?;
+        let status: u16 = line.split(' ').nth(1).ok_or("no status")?.parse()?;
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.r.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse()?;
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.r.read_exact(&mut body).await?;
+        Ok(status)
+    }
 }
 
 /// The login page's pre-session cookie and token.

@@ -17,6 +17,7 @@ pub mod aid;
 pub mod cadre;
 pub mod ledger;
 pub mod plan;
+pub mod post;
 mod province;
 pub mod ratings;
 pub mod station;
@@ -384,6 +385,24 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         org_code: station::MOGANSHAN_VILLAGE,
     },
     DemoAccount {
+        login: "lincheng.admin",
+        name: "林城镇党委管理员",
+        role: Role::TownshipAdmin,
+        org_code: post::LINCHENG,
+    },
+    DemoAccount {
+        login: "lincheng.supervisor",
+        name: "沈建明",
+        role: Role::Member,
+        org_code: post::LINCHENG_VILLAGE,
+    },
+    DemoAccount {
+        login: "lincheng.patrol",
+        name: "钱丽华",
+        role: Role::Member,
+        org_code: post::LINCHENG_VILLAGE,
+    },
+    DemoAccount {
         login: "longshan.secretary",
         name: "施益忠",
         role: Role::VillageSecretary,
@@ -669,6 +688,7 @@ pub async fn build(
     .await?;
     wish::build(db, vault, &world, seed, now).await?;
     station::build(db, vault, seed, now).await?;
+    post::build(db, now).await?;
     plan::village_plan(db, now).await?;
     let mut members = 0;
     let mut checkins = 0;

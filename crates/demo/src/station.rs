@@ -9,7 +9,7 @@
 //! logins `moganshan.admin` (莫干山镇, keeper) and `moganshan.volunteer` (a member there).
 
 use baiqian_domain::org::OrgCode;
-use baiqian_store::station::{NewService, NewServiceRequest, NewStation};
+use baiqian_store::station::{BulkRequest, NewService, NewStation, RequestStatus};
 use baiqian_store::vault::Vault;
 use baiqian_store::{Actor, Db, StoreError};
 
@@ -127,7 +127,6 @@ const PLACES: &[&str] = &[
 ];
 
 const MINUTE_MS: i64 = 60_000;
-const DAY_MS: i64 = 86_400_000;
 
 /// Opens the stations, fills the catalogue and takes requests in every state, through the
 /// very functions the pages use. Returns (stations, services, requests).
@@ -188,80 +187,71 @@ pub async fn build(
     }
     // Requests over the last 30 days: at 莫干山镇's stations every state (its keeper and its
     // volunteer are demo logins); elsewhere waiting for their town to sign in and assign.
-    let keeper = Actor {
-        user_id: None,
-        login: "moganshan.admin".into(),
-        role: baiqian_domain::role::Role::TownshipAdmin,
-        scope: baiqian_domain::scope::Scope::new(
-            node(MOGANSHAN)?,
-            &db.org(&cli.scope, &node(MOGANSHAN)?).await?.path,
-        ),
-    };
-    let volunteer = Actor {
-        user_id: None,
-        login: "moganshan.volunteer".into(),
-        role: baiqian_domain::role::Role::Member,
-        scope: baiqian_domain::scope::Scope::new(
-            node(MOGANSHAN_VILLAGE)?,
-            &db.org(&cli.scope, &node(MOGANSHAN_VILLAGE)?).await?.path,
-        ),
-    };
-    let mut requests = 0;
+    let mut list = Vec::new();
     // `n` counts the requests at 莫干山镇's stations: every state by turns.
     let mut n = 0;
-    for (station, offered, moganshan) in stations.iter().cycle().take(60) {
-        let service = offered[rng.below(offered.len())];
-        let received = DEMO_TODAY_MS - rng.range(1, 30 * 24 * 60) * MINUTE_MS;
-        let code = db
-            .submit_service_request(
-                vault,
-                *station,
-                &NewServiceRequest {
-                    service_id: service,
-                    name: format!(
-                        "{}{}",
-                        SURNAMES[rng.below(SURNAMES.len())],
-                        GIVEN[rng.below(GIVEN.len())]
-                    ),
-                    phone: format!("139{:08}", rng.range(0, 99_999_999)),
-                    place: PLACES[rng.below(PLACES.len())].into(),
-                    wanted: if n % 2 == 0 {
-                        "尽快".into()
-                    } else {
-                        String::new()
-                    },
-                    note: String::new(),
-                },
-                received,
-            )
-            .await?;
-        requests += 1;
-        if !moganshan {
-            continue;
-        }
-        n += 1;
-        if n % 10 == 0 {
-            continue;
-        }
-        let id = db.service_request_id(&code).await?;
+    for (k, (station, offered, moganshan)) in stations.iter().cycle().take(60).enumerate() {
+        let received = DEMO_TODAY_MS - rng.range(2 * 24 * 60, 30 * 24 * 60) * MINUTE_MS;
         let assigned = received + rng.range(5, 90) * MINUTE_MS;
-        if n % 10 == 9 {
-            db.withdraw_service_request(&keeper, id, "重复点单", assigned)
-                .await?;
-            continue;
-        }
-        db.assign_service_request(&keeper, id, "moganshan.volunteer", assigned)
-            .await?;
-        if n % 10 == 1 || assigned + DAY_MS > DEMO_TODAY_MS {
-            continue;
-        }
         let done = assigned + rng.range(30, 24 * 60) * MINUTE_MS;
-        db.complete_service_request(&volunteer, id, "已上门办好", done)
-            .await?;
-        if n % 3 != 0 {
-            db.request_feedback(&code, rng.range(4, 5), "志愿者很热情", done + DAY_MS / 2)
-                .await?;
+        let mut r = BulkRequest {
+            station_id: *station,
+            service_id: offered[rng.below(offered.len())],
+            requester: format!(
+                "{}{}",
+                SURNAMES[rng.below(SURNAMES.len())],
+                GIVEN[rng.below(GIVEN.len())]
+            ),
+            phone: format!("139{:08}", rng.range(0, 99_999_999)),
+            place: PLACES[rng.below(PLACES.len())].into(),
+            wanted: if k % 2 == 0 {
+                "尽快".into()
+            } else {
+                String::new()
+            },
+            note: String::new(),
+            status: RequestStatus::Received,
+            received_at: received,
+            assigned_to: None,
+            assigned_at: None,
+            done_at: None,
+            done_note: None,
+            closed_reason: None,
+            feedback_score: None,
+            feedback_note: None,
+        };
+        if *moganshan {
+            n += 1;
+            match n % 10 {
+                0 => {}
+                9 => {
+                    r.status = RequestStatus::Withdrawn;
+                    r.done_at = Some(assigned);
+                    r.closed_reason = Some("重复点单".into());
+                }
+                1 | 2 => {
+                    r.status = RequestStatus::Assigned;
+                    r.assigned_to = Some("moganshan.volunteer".into());
+                    r.assigned_at = Some(assigned);
+                }
+                _ => {
+                    r.status = RequestStatus::Done;
+                    r.assigned_to = Some("moganshan.volunteer".into());
+                    r.assigned_at = Some(assigned);
+                    r.done_at = Some(done);
+                    r.done_note = Some("已上门办好".into());
+                    if n % 3 != 0 {
+                        r.feedback_score = Some(rng.range(4, 5));
+                        r.feedback_note = Some("志愿者很热情".into());
+                    }
+                }
+            }
         }
+        list.push(r);
     }
+    let requests = db
+        .bulk_load_service_requests(&cli, vault, &list, now)
+        .await?
+        .len();
     Ok((STATIONS.len(), SERVICES.len(), requests))
 }

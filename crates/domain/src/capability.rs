@@ -136,6 +136,14 @@ pub enum Capability {
     KeepStations,
     /// Mark a request given to oneself done: the volunteers (members) and the keepers.
     ServeStations,
+    /// The public-welfare supervision posts (党建+公益岗) of one's part of the tree: their
+    /// rota, patrols and the issues found; everyone.
+    ReadPosts,
+    /// Open a post and keep its rota: the administrations down to the township.
+    KeepPosts,
+    /// Log one's own patrol on a day one is on the rota, and the issues found on it: the members
+    /// and the administrations.
+    Patrol,
     /// The audit log (审计日志).
     ReadAudit,
     /// The server's Prometheus metrics.
@@ -199,6 +207,9 @@ pub const GRANTS: &[(Capability, &[Role])] = &[
     (Capability::ReadStations, &[C, Co, T, S, M, L, A]),
     (Capability::KeepStations, &[C, Co, T, S]),
     (Capability::ServeStations, &[C, Co, T, S, M]),
+    (Capability::ReadPosts, &[C, Co, T, S, M, L, A]),
+    (Capability::KeepPosts, &[C, Co, T]),
+    (Capability::Patrol, &[C, Co, T, S, M]),
     (Capability::ReadAudit, &[C, Co, T, A]),
     (Capability::ReadMetrics, &[C]),
 ];
@@ -241,6 +252,8 @@ impl Capability {
                 | Capability::KeepWishes
                 | Capability::KeepStations
                 | Capability::ServeStations
+                | Capability::KeepPosts
+                | Capability::Patrol
         )
     }
 
@@ -296,6 +309,9 @@ impl Capability {
             Capability::ReadStations => "read_stations",
             Capability::KeepStations => "keep_stations",
             Capability::ServeStations => "serve_stations",
+            Capability::ReadPosts => "read_posts",
+            Capability::KeepPosts => "keep_posts",
+            Capability::Patrol => "patrol",
             Capability::ReadAudit => "read_audit",
             Capability::ReadMetrics => "read_metrics",
         }
@@ -323,7 +339,7 @@ mod tests {
             assert!(seen.insert(*cap), "{cap:?} twice in GRANTS");
         }
         // `as_str` is exhaustive over the enum, so a variant missing from GRANTS shows here.
-        assert_eq!(seen.len(), 52);
+        assert_eq!(seen.len(), 55);
     }
 
     #[test]

@@ -129,14 +129,17 @@ pub enum ProblemSource {
     Rating,
     /// 其他: reported otherwise (an inspection, a letter).
     Other,
+    /// 巡查: found on a public-welfare post's patrol (党建+公益岗).
+    Patrol,
 }
 
 impl ProblemSource {
-    pub const ALL: [ProblemSource; 4] = [
+    pub const ALL: [ProblemSource; 5] = [
         ProblemSource::Survey,
         ProblemSource::Visit,
         ProblemSource::Rating,
         ProblemSource::Other,
+        ProblemSource::Patrol,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -145,6 +148,7 @@ impl ProblemSource {
             ProblemSource::Visit => "visit",
             ProblemSource::Rating => "rating",
             ProblemSource::Other => "other",
+            ProblemSource::Patrol => "patrol",
         }
     }
 

@@ -5,7 +5,9 @@
 
 use baiqian_domain::ledger::ProblemStep;
 
-use crate::{Actor, Db, Result, ledger, plan};
+use baiqian_domain::capability::Capability;
+
+use crate::{Actor, Db, Result, ledger, plan, post};
 
 impl Db {
     /// Marks an item of an approved plan done, by the plan's writer. On a village's plan, every
@@ -37,5 +39,45 @@ impl Db {
         }
         tx.commit().await?;
         Ok(rectified)
+    }
+
+    /// Files an issue a patrol found as a problem (source `patrol`) in the situation file of
+    /// the village where it was found, with its owner, measures and deadline, and links the two,
+    /// in one transaction: the problem's own workflow (fix, a different hand's check, overdue
+    /// marks) then takes it to the end, and the post shows where it stands. Returns the
+    /// problem's id.
+    pub async fn file_patrol_issue(
+        &self,
+        actor: &Actor,
+        issue_id: i64,
+        filing: &post::IssueFiling,
+        now: i64,
+    ) -> Result<i64> {
+        if !actor.role.may(Capability::ReportProblems) {
+            return Err(crate::check::denied());
+        }
+        let mut tx = self.write().await?;
+        let (village, spot, description, found_on, _) =
+            post::unfiled_issue(tx.conn(), actor, issue_id).await?;
+        let new = ledger::NewProblem {
+            village,
+            source: baiqian_domain::ledger::ProblemSource::Patrol
+                .as_str()
+                .into(),
+            survey_id: None,
+            visit_id: None,
+            item_code: String::new(),
+            item_group: String::new(),
+            description: format!("{spot}：{description}"),
+            owner_name: filing.owner_name.clone(),
+            owner_login: filing.owner_login.clone(),
+            measures: filing.measures.clone(),
+            deadline: filing.deadline.clone(),
+            found_on,
+        };
+        let problem = ledger::create_problem_in(tx.conn(), actor, &new, now).await?;
+        post::link_problem(tx.conn(), issue_id, problem).await?;
+        tx.commit().await?;
+        Ok(problem)
     }
 }

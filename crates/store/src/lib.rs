@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod member;
 pub mod org;
 pub mod plan;
+pub mod post;
 pub mod rating;
 pub mod station;
 pub mod team;
@@ -46,6 +47,7 @@ pub(crate) const TREE_FOLLOWERS: &[kernel::Follower] = &[
     aid::follow_tree,
     wish::follow_tree,
     station::follow_tree,
+    post::follow_tree,
 ];
 
 use std::sync::Arc;

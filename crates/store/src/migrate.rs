@@ -178,6 +178,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0027_stations.sql"),
         postgres: include_str!("../migrations/postgres/0027_stations.sql"),
     },
+    Migration {
+        version: 28,
+        name: "welfare_posts",
+        sqlite: include_str!("../migrations/sqlite/0028_welfare_posts.sql"),
+        postgres: include_str!("../migrations/postgres/0028_welfare_posts.sql"),
+    },
 ];
 
 impl Db {

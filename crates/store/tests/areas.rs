@@ -10,7 +10,7 @@ use std::path::Path;
 
 const AREAS: &[&str] = &[
     "aid", "cadre", "checkin", "job", "ledger", "member", "org", "plan", "rating", "team", "user",
-    "wish", "station",
+    "wish", "station", "post",
 ];
 /// Above the areas: work that changes two areas in one transaction, composed from what they lend.
 const ABOVE: &[&str] = &["flow"];

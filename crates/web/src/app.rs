@@ -38,6 +38,7 @@ pub fn routes() -> Routes {
         .merge(crate::aid::routes())
         .merge(crate::wish::routes())
         .merge(crate::station::routes())
+        .merge(crate::post::routes())
         .merge(crate::user::routes())
         .merge(crate::audit::routes())
         .merge(crate::job::routes())

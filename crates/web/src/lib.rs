@@ -35,6 +35,7 @@ pub mod ledger;
 pub mod member;
 pub mod org;
 pub mod plan;
+pub mod post;
 pub mod rating;
 pub mod station;
 pub mod user;

@@ -11,8 +11,8 @@ mod walls;
 use std::path::Path;
 
 const AREAS: &[&str] = &[
-    "aid", "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "rating", "station",
-    "user", "wish",
+    "aid", "audit", "cadre", "checkin", "ledger", "member", "org", "plan", "post", "rating",
+    "station", "user", "wish",
 ];
 const SHARED: &[&str] = &[
     "app",

@@ -25,7 +25,7 @@ pub use tally::{ChildCounts, ProblemCounts};
 pub use visit::{Leader, NewVisit, Pledge, PledgePlace, Visit};
 pub use visit_import::VisitRow;
 
-pub(crate) use problem::step_problem;
+pub(crate) use problem::{create_problem_in, step_problem};
 
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;

@@ -14,40 +14,8 @@ impl Db {
         {
             return Err(denied());
         }
-        let today = china_date(now);
         let mut tx = self.write().await?;
-        let checked = check_problem(tx.conn(), actor, new, &today).await?;
-        if let Some(visit) = checked.visit_id {
-            visit::check_visit_place(tx.conn(), &actor.scope, visit, &checked.village.path).await?;
-        }
-        if !actor.role.may(Capability::ReportProblems) {
-            // A leader turns only their own visit's findings into problems.
-            let visit = checked.visit_id.ok_or_else(denied)?;
-            visit::check_own_visit(tx.conn(), actor, visit).await?;
-        }
-        if let Some(survey) = checked.survey_id {
-            survey::check_survey_village(tx.conn(), survey, checked.village.code.as_str()).await?;
-        }
-        let marked = marked_day(tx.conn()).await?;
-        let id = insert_problem(tx.conn(), &actor.login, &checked, &marked, now).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            now,
-            Change::create(
-                "problem",
-                &format!("#{id} {}", checked.village.code.as_str()),
-                &checked.village.path,
-                json!({
-                    "village": checked.village.code, "source": checked.source.as_str(),
-                    "item_code": checked.item_code, "description": checked.description,
-                    "owner_name": checked.owner_name, "owner_user_id": checked.owner_user_id,
-                    "measures": checked.measures, "deadline": checked.deadline,
-                    "found_on": checked.found_on, "status": "open",
-                }),
-            ),
-        )
-        .await?;
+        let id = create_problem_in(tx.conn(), actor, new, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -501,4 +469,48 @@ pub(crate) async fn step_problem(
     change.reason = Some(note).filter(|n| !n.is_empty());
     audit::record(&mut *conn, actor, now, change).await?;
     Ok(after)
+}
+
+/// A problem checked, written and audited in the caller's transaction (the form's write, and
+/// `flow`'s filing of a patrol's issue). The caller has checked the capability.
+pub(crate) async fn create_problem_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewProblem,
+    now: i64,
+) -> Result<i64> {
+    let today = china_date(now);
+    let checked = check_problem(&mut *conn, actor, new, &today).await?;
+    if let Some(visit) = checked.visit_id {
+        visit::check_visit_place(&mut *conn, &actor.scope, visit, &checked.village.path).await?;
+    }
+    if !actor.role.may(Capability::ReportProblems) {
+        // A leader turns only their own visit's findings into problems.
+        let visit = checked.visit_id.ok_or_else(denied)?;
+        visit::check_own_visit(&mut *conn, actor, visit).await?;
+    }
+    if let Some(survey) = checked.survey_id {
+        survey::check_survey_village(&mut *conn, survey, checked.village.code.as_str()).await?;
+    }
+    let marked = marked_day(&mut *conn).await?;
+    let id = insert_problem(&mut *conn, &actor.login, &checked, &marked, now).await?;
+    audit::record(
+        &mut *conn,
+        actor,
+        now,
+        Change::create(
+            "problem",
+            &format!("#{id} {}", checked.village.code.as_str()),
+            &checked.village.path,
+            json!({
+                "village": checked.village.code, "source": checked.source.as_str(),
+                "item_code": checked.item_code, "description": checked.description,
+                "owner_name": checked.owner_name, "owner_user_id": checked.owner_user_id,
+                "measures": checked.measures, "deadline": checked.deadline,
+                "found_on": checked.found_on, "status": "open",
+            }),
+        ),
+    )
+    .await?;
+    Ok(id)
 }

@@ -151,29 +151,35 @@ impl Db {
     /// outside the application, as the benchmark's; and to check the kept figures).
     pub async fn refresh_all_station_tallies(&self) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM station_tallies")
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(
-            "INSERT INTO station_tallies (station_id, service_id, org_path, received, waiting, \
-             in_hand, done, withdrawn, response_ms, responded, completion_ms, score_sum, scored) \
-             SELECT station_id, service_id, MIN(org_path), COUNT(*), \
-             SUM(CASE WHEN status = 'received' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'assigned' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'withdrawn' THEN 1 ELSE 0 END), \
-             COALESCE(SUM(CASE WHEN assigned_at IS NOT NULL AND assigned_at > received_at \
-                 THEN assigned_at - received_at ELSE 0 END), 0), \
-             SUM(CASE WHEN assigned_at IS NOT NULL THEN 1 ELSE 0 END), \
-             COALESCE(SUM(CASE WHEN status = 'done' AND done_at > received_at \
-                 THEN done_at - received_at ELSE 0 END), 0), \
-             COALESCE(SUM(COALESCE(feedback_score, 0)), 0), \
-             SUM(CASE WHEN feedback_score IS NOT NULL THEN 1 ELSE 0 END) \
-             FROM service_requests GROUP BY station_id, service_id",
-        )
-        .execute(tx.conn())
-        .await?;
+        refresh_tallies(tx.conn()).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Every (station, service)'s figures from its requests, in the caller's transaction.
+pub(super) async fn refresh_tallies(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    sqlx::query("DELETE FROM station_tallies")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO station_tallies (station_id, service_id, org_path, received, waiting, \
+         in_hand, done, withdrawn, response_ms, responded, completion_ms, score_sum, scored) \
+         SELECT station_id, service_id, MIN(org_path), COUNT(*), \
+         SUM(CASE WHEN status = 'received' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'assigned' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'withdrawn' THEN 1 ELSE 0 END), \
+         COALESCE(SUM(CASE WHEN assigned_at IS NOT NULL AND assigned_at > received_at \
+             THEN assigned_at - received_at ELSE 0 END), 0), \
+         SUM(CASE WHEN assigned_at IS NOT NULL THEN 1 ELSE 0 END), \
+         COALESCE(SUM(CASE WHEN status = 'done' AND done_at > received_at \
+             THEN done_at - received_at ELSE 0 END), 0), \
+         COALESCE(SUM(COALESCE(feedback_score, 0)), 0), \
+         SUM(CASE WHEN feedback_score IS NOT NULL THEN 1 ELSE 0 END) \
+         FROM service_requests GROUP BY station_id, service_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

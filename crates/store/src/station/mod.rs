@@ -7,10 +7,12 @@
 //! (`board`).
 
 mod board;
+mod load;
 mod request;
 mod tasks;
 
 pub use board::{ServiceFigures, StationFigures, StationTotals};
+pub use load::BulkRequest;
 pub use request::{
     NewServiceRequest, PublicRequest, RequestFilter, RequestStatus, ServiceRequest, parse_code,
 };

@@ -116,7 +116,7 @@ pub struct ServiceRequest {
 const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ9";
 const CODE_LEN: usize = 10;
 
-fn new_code() -> Result<String> {
+pub(super) fn new_code() -> Result<String> {
     let mut bytes = [0u8; CODE_LEN];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(format!("random: {e}")))?;
     Ok(bytes

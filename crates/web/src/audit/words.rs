@@ -111,6 +111,10 @@ pub const ENTITIES: &[&str] = &[
     "station",
     "station_service",
     "service_request",
+    "welfare_post",
+    "post_duty",
+    "patrol",
+    "patrol_issue",
 ];
 
 /// Fields whose values are codes of a vocabulary, and where their words are (a field may name

@@ -45,6 +45,7 @@ pub(crate) async fn tasks(
     items.extend(crate::aid::tasks(state, me, tr).await?);
     items.extend(crate::wish::tasks(state, me, tr).await?);
     items.extend(crate::station::tasks(state, me, tr).await?);
+    items.extend(crate::post::tasks(state, me, tr).await?);
     items.sort_by(|a, b| match (&a.due, &b.due) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -32,6 +32,7 @@ pub(super) fn routes() -> Routes {
             Capability::Public,
             request_form,
         )
+        .get("/public/requests", Capability::Public, find_request)
         .get("/public/requests/{code}", Capability::Public, follow_page)
         .post(
             "/public/requests/{code}/feedback",
@@ -225,6 +226,24 @@ async fn follow_page(
 ) -> Result<Response, AppError> {
     spend(&state, &state.public_lookups, &address)?;
     follow(&state, tr, &uri, &code, None).await
+}
+
+#[derive(Deserialize, Default)]
+struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// `GET /public/requests?code=…`: the station page's "follow my request" box, to the
+/// request's page (spaces, dashes and case forgiven); a code that cannot be one is not found.
+async fn find_request(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    axum::extract::Query(q): axum::extract::Query<CodeQuery>,
+) -> Result<Response, AppError> {
+    spend(&state, &state.public_lookups, &address)?;
+    let code = baiqian_store::station::parse_code(&q.code).ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/public/requests/{code}")).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -127,6 +127,7 @@ fn only_these_routes_are_public() {
         "GET /login",
         "GET /public",
         "GET /public/orgs/{code}",
+        "GET /public/requests",
         "GET /public/requests/{code}",
         "GET /public/stations/{id}",
         "GET /static/{file}",
