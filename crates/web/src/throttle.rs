@@ -253,6 +253,21 @@ pub const PUBLIC_REQUESTS_PER_WINDOW: u32 = 10;
 pub const PUBLIC_LOOKUPS_PER_WINDOW: u32 = 120;
 pub const PUBLIC_WINDOW_MS: i64 = 10 * 60_000;
 
+/// How long a refusal of the public budget waits before it is sent. A client that asks again
+/// as soon as it is answered (a script in a loop) is slowed to a request a second per
+/// connection, so its flood costs the server sleeping tasks, not work; a person who got a 429
+/// does not notice the second.
+pub const PUBLIC_REFUSAL_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A request the budget refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// Until the address has a budget again.
+    pub seconds: u64,
+    /// The first refusal of the address's window.
+    pub first: bool,
+}
+
 /// A budget of requests per address and window for what anyone may ask without signing in
 /// (a station's request form, a follow-up code's page): past it, 429 with the seconds to wait.
 /// A flood from one address costs it nothing but a map lookup, and the map stays bounded.
@@ -271,8 +286,10 @@ impl PublicBudget {
         }
     }
 
-    /// Counts one request from `address`; `Err(seconds)` when its budget is spent.
-    pub fn spend(&self, address: &str, now: i64) -> Result<(), u64> {
+    /// Counts one request from `address`; when its budget is spent, the seconds until it
+    /// has one again, and whether this is the first refusal of the window (worth a log line;
+    /// the thousand after it are not).
+    pub fn spend(&self, address: &str, now: i64) -> Result<(), Refusal> {
         let mut hits = locked(&self.hits);
         if hits.len() >= MAX_KEYS && !hits.contains_key(address) {
             let window = self.window_ms;
@@ -290,7 +307,12 @@ impl PublicBudget {
             *entry = (now, 0);
         }
         if entry.1 >= self.max {
-            return Err(((entry.0 + self.window_ms - now).max(1) as u64).div_ceil(1000));
+            let first = entry.1 == self.max;
+            entry.1 = self.max + 1;
+            return Err(Refusal {
+                seconds: ((entry.0 + self.window_ms - now).max(1) as u64).div_ceil(1000),
+                first,
+            });
         }
         entry.1 += 1;
         Ok(())
@@ -381,7 +403,20 @@ mod tests {
         for i in 0..3 {
             assert_eq!(b.spend("10.0.0.1", i), Ok(()), "request {i}");
         }
-        assert_eq!(b.spend("10.0.0.1", 1_000), Err(59));
+        assert_eq!(
+            b.spend("10.0.0.1", 1_000),
+            Err(Refusal {
+                seconds: 59,
+                first: true
+            })
+        );
+        assert_eq!(
+            b.spend("10.0.0.1", 2_000),
+            Err(Refusal {
+                seconds: 58,
+                first: false
+            })
+        );
         assert_eq!(b.spend("10.0.0.2", 1_000), Ok(()));
         assert_eq!(b.spend("10.0.0.1", 60_000), Ok(()), "a new window");
         for i in 0..(MAX_KEYS + 10) {

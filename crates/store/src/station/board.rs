@@ -76,6 +76,20 @@ pub struct ServiceFigures {
     pub totals: StationTotals,
 }
 
+/// The figures of a tally row, each summed by `SUMS`.
+const FIGURES: [&str; 10] = [
+    "received",
+    "waiting",
+    "in_hand",
+    "done",
+    "withdrawn",
+    "response_ms",
+    "responded",
+    "completion_ms",
+    "score_sum",
+    "scored",
+];
+
 const SUMS: &str = "CAST(COALESCE(SUM(t.received), 0) AS BIGINT) AS received, \
     CAST(COALESCE(SUM(t.waiting), 0) AS BIGINT) AS waiting, \
     CAST(COALESCE(SUM(t.in_hand), 0) AS BIGINT) AS in_hand, \
@@ -88,16 +102,44 @@ const SUMS: &str = "CAST(COALESCE(SUM(t.received), 0) AS BIGINT) AS received, \
     CAST(COALESCE(SUM(t.scored), 0) AS BIGINT) AS scored";
 
 impl Db {
-    /// The figures of every station under a node (those without a request too), by place.
-    pub async fn station_figures_under(&self, node: &Node) -> Result<Vec<StationFigures>> {
+    /// How many stations are at and under a node.
+    pub async fn station_count_under(&self, node: &Node) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM stations WHERE org_path >= $1 AND org_path < $2")
+                .bind(&node.path)
+                .bind(path_upper_bound(&node.path))
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// The figures of a page of the stations under a node (those without a request too), by
+    /// place: the page's stations first, then only their tallies, by their key — a province's
+    /// page sums 100 stations' rows, not its 54,000.
+    pub async fn station_figures_under(
+        &self,
+        node: &Node,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<StationFigures>> {
+        let columns: Vec<String> = FIGURES
+            .iter()
+            .map(|c| format!("COALESCE(t.{c}, 0) AS {c}"))
+            .collect();
+        let page = "SELECT id FROM stations WHERE org_path >= $1 AND org_path < $2 \
+                    ORDER BY org_path, id LIMIT $3 OFFSET $4";
         sqlx::query(&format!(
-            "SELECT s.id, s.name, o.name AS org_name, {SUMS} FROM stations s \
-             JOIN orgs o ON o.code = s.org_code LEFT JOIN station_tallies t ON t.station_id = s.id \
-             WHERE s.org_path >= $1 AND s.org_path < $2 \
-             GROUP BY s.id, s.name, o.name, s.org_path ORDER BY s.org_path, s.id LIMIT 5000"
+            "SELECT s.id, s.name, o.name AS org_name, {} FROM stations s \
+             JOIN orgs o ON o.code = s.org_code LEFT JOIN (SELECT t.station_id, {SUMS} \
+             FROM station_tallies t WHERE t.station_id IN ({page}) GROUP BY t.station_id) t \
+             ON t.station_id = s.id WHERE s.id IN ({page}) ORDER BY s.org_path, s.id",
+            columns.join(", ")
         ))
         .bind(&node.path)
         .bind(path_upper_bound(&node.path))
+        .bind(limit)
+        .bind(offset)
         .fetch_all(self.pool())
         .await?
         .iter()

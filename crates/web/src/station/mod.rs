@@ -29,7 +29,7 @@ use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// Rows per page of a station's requests.
+/// Rows per page: a board's stations, a station's requests.
 const PAGE: i64 = 100;
 
 pub fn routes() -> Routes {
@@ -89,6 +89,10 @@ struct BoardPage {
     totals: StationTotals,
     stations: Vec<StationFigures>,
     catalogue: Vec<Service>,
+    /// All the stations under the node; the page shown of how many.
+    count: i64,
+    page: i64,
+    pages: i64,
     /// The reader may open a station here / keep the catalogue here.
     opens: bool,
     catalogues: bool,
@@ -96,7 +100,7 @@ struct BoardPage {
 
 impl BoardPage {
     fn chart_url(&self) -> String {
-        format!("/orgs/{}/stations/chart", self.org.code)
+        format!("/orgs/{}/stations/chart?page={}", self.org.code, self.page)
     }
     fn minutes(&self, t: &StationTotals) -> String {
         one_decimal(t.response_minutes())
@@ -152,19 +156,31 @@ fn board_level(node: &Node) -> Result<(), AppError> {
     }
 }
 
-/// `GET /orgs/{code}/stations`.
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    #[serde(default)]
+    page: String,
+}
+
+/// `GET /orgs/{code}/stations`: the figures of all the stations under the node, and a page of
+/// a hundred of them, by place, with a chart of the page.
 async fn board(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
     uri: OriginalUri,
     CodeParam(code): CodeParam,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
     board_level(&org)?;
-    let (totals, stations, catalogue) = tokio::try_join!(
+    let page: i64 = q.page.parse().unwrap_or(1).clamp(1, 100_000);
+    let (totals, count, stations, catalogue) = tokio::try_join!(
         state.db.station_totals_under(&org),
-        state.db.station_figures_under(&org),
+        state.db.station_count_under(&org),
+        state
+            .db
+            .station_figures_under(&org, (page - 1) * PAGE, PAGE),
         state.db.station_catalogue(&org),
     )?;
     let keeps = me.role().may(Capability::KeepStations);
@@ -177,6 +193,9 @@ async fn board(
         totals,
         stations,
         catalogue,
+        count,
+        page,
+        pages: (count + PAGE - 1) / PAGE,
     })
 }
 
@@ -240,17 +259,22 @@ async fn add_service(
     Ok(Redirect::to(&format!("/orgs/{}/stations#catalogue", org.code)).into_response())
 }
 
-/// `GET /orgs/{code}/stations/chart`: each station's mean minutes to a volunteer and hours to
-/// done, a click opening the station.
+/// `GET /orgs/{code}/stations/chart?page=`: each station's of the board's page, mean minutes to
+/// a volunteer and hours to done, a click opening the station.
 async fn chart(
     State(state): State<AppState>,
     Auth(me): Auth,
     tr: Tr,
     CodeParam(code): CodeParam,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let org = state.db.org(me.scope(), &code).await?;
     board_level(&org)?;
-    let stations = state.db.station_figures_under(&org).await?;
+    let page: i64 = q.page.parse().unwrap_or(1).clamp(1, 100_000);
+    let stations = state
+        .db
+        .station_figures_under(&org, (page - 1) * PAGE, PAGE)
+        .await?;
     let names = stations.iter().map(|s| s.name.clone()).collect();
     let links: Vec<String> = stations
         .iter()

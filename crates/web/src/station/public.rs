@@ -56,17 +56,22 @@ pub(super) fn routes() -> Routes {
         )
 }
 
-/// Counts one request from the address against `budget`.
-fn spend(
+/// Counts one request from the address against `budget`; past it, 429 after
+/// `PUBLIC_REFUSAL_DELAY`, with one log line per address and window.
+async fn spend(
     state: &AppState,
     budget: &crate::throttle::PublicBudget,
     address: &str,
 ) -> Result<(), AppError> {
-    budget.spend(address, state.clock.now_ms()).map_err(|secs| {
-        state.metrics.count_denied();
-        tracing::warn!(%address, "public request refused: budget spent");
-        AppError::TooMany(secs)
-    })
+    let Err(refusal) = budget.spend(address, state.clock.now_ms()) else {
+        return Ok(());
+    };
+    state.metrics.count_denied();
+    if refusal.first {
+        tracing::warn!(%address, "public requests refused: the address spent its budget");
+    }
+    tokio::time::sleep(crate::throttle::PUBLIC_REFUSAL_DELAY).await;
+    Err(AppError::TooMany(refusal.seconds))
 }
 
 /// The station anyone may see: any station, open or not (a closed one says so).
@@ -144,7 +149,7 @@ async fn request_form(
     Path(id): Path<i64>,
     axum::Form(form): axum::Form<RequestForm>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_requests, &address)?;
+    spend(&state, &state.public_requests, &address).await?;
     let (s, services) = public_station(&state, id).await?;
     let new = NewServiceRequest {
         service_id: form.service_id.trim().parse().unwrap_or(0),
@@ -224,7 +229,7 @@ async fn follow_page(
     ClientAddress(address): ClientAddress,
     Path(code): Path<String>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_lookups, &address)?;
+    spend(&state, &state.public_lookups, &address).await?;
     follow(&state, tr, &uri, &code, None).await
 }
 
@@ -241,7 +246,7 @@ async fn find_request(
     ClientAddress(address): ClientAddress,
     axum::extract::Query(q): axum::extract::Query<CodeQuery>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_lookups, &address)?;
+    spend(&state, &state.public_lookups, &address).await?;
     let code = baiqian_store::station::parse_code(&q.code).ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/public/requests/{code}")).into_response())
 }
@@ -263,7 +268,7 @@ async fn feedback_form(
     Path(code): Path<String>,
     axum::Form(form): axum::Form<FeedbackForm>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_lookups, &address)?;
+    spend(&state, &state.public_lookups, &address).await?;
     let score = form.score.trim().parse().unwrap_or(0);
     match state
         .db
@@ -356,7 +361,7 @@ pub async fn api_request(
     Path(id): Path<i64>,
     Json(b): Json<PublicRequestBody>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_requests, &address)?;
+    spend(&state, &state.public_requests, &address).await?;
     let code = state
         .db
         .submit_service_request(
@@ -401,7 +406,7 @@ pub async fn api_follow(
     ClientAddress(address): ClientAddress,
     Path(code): Path<String>,
 ) -> Result<Response, AppError> {
-    spend(&state, &state.public_lookups, &address)?;
+    spend(&state, &state.public_lookups, &address).await?;
     let r = state.db.public_request(&code).await?;
     let mut res = Json(PublicRequestView {
         status: r.status.as_str().into(),

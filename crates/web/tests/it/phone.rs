@@ -87,7 +87,36 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
     .fetch_one(app.db.pool())
     .await
     .expect("the demo member's record");
+    let (station, request, code): (i64, i64, String) = sqlx::query_as(
+        "SELECT s.id, MIN(r.id), MIN(r.code) FROM stations s JOIN service_requests r \
+         ON r.station_id = s.id WHERE s.name = '劳岭红管家服务驿站' GROUP BY s.id",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("劳岭's station and a request");
+    let (post,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM welfare_posts")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("林城镇's post");
+    let moganshan = baiqian_demo::station::MOGANSHAN;
+    let lincheng = baiqian_demo::post::LINCHENG;
     let pages: Vec<(&str, Vec<String>)> = vec![
+        (
+            "moganshan.admin",
+            vec![
+                format!("/orgs/{moganshan}/stations"),
+                format!("/stations/{station}"),
+                format!("/service-requests/{request}"),
+            ],
+        ),
+        (
+            "lincheng.admin",
+            vec![format!("/orgs/{lincheng}/posts"), format!("/posts/{post}")],
+        ),
+        (
+            "lincheng.supervisor",
+            vec!["/".into(), format!("/posts/{post}")],
+        ),
         (
             "city.admin",
             vec![
@@ -155,6 +184,8 @@ async fn every_main_page_fits_a_phone_and_a_desk() {
                 "/public".into(),
                 format!("/public/orgs/{CITY}"),
                 format!("/public/orgs/{CHANGXING}"),
+                format!("/public/stations/{station}"),
+                format!("/public/requests/{code}"),
             ],
         ),
     ];
