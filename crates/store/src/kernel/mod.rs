@@ -210,6 +210,32 @@ pub(crate) async fn orgs_under(
     .collect()
 }
 
+/// The active accounts at or under `path` (login, name), by name: who may be given a station's
+/// request or put on a post's rota. With `login`, that account only (if it is one of them).
+pub(crate) async fn accounts_under(
+    conn: &mut AnyConnection,
+    path: &str,
+    login: Option<&str>,
+) -> Result<Vec<(String, String)>> {
+    // An empty login names nobody (it would match everyone in the query below).
+    if login.is_some_and(|l| l.trim().is_empty()) {
+        return Ok(Vec::new());
+    }
+    sqlx::query(
+        "SELECT u.login, u.name FROM users u JOIN orgs o ON o.code = u.org_code \
+         WHERE o.path >= $1 AND o.path < $2 AND u.disabled = 0 AND ($3 = '' OR u.login = $3) \
+         ORDER BY u.name, u.login LIMIT 500",
+    )
+    .bind(path)
+    .bind(baiqian_domain::org::path_upper_bound(path))
+    .bind(login.unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
 /// Whether `path` is the node `root` or lies at most `levels` below it: what waits near a
 /// record goes to its own node and the few above, not to every administration up to the city.
 pub fn within_levels(root: &str, path: &str, levels: usize) -> bool {

@@ -165,22 +165,16 @@ fn clock(s: &str, key: &'static str) -> Result<String> {
 }
 
 /// The active account `login` at or under `path`, with its name.
-pub(crate) async fn account_under(
+async fn account_under(
     conn: &mut AnyConnection,
     login: &str,
     path: &str,
 ) -> Result<Option<String>> {
-    Ok(sqlx::query(
-        "SELECT u.name FROM users u JOIN orgs o ON o.code = u.org_code \
-         WHERE u.login = $1 AND u.disabled = 0 AND o.path >= $2 AND o.path < $3",
-    )
-    .bind(login)
-    .bind(path)
-    .bind(path_upper_bound(path))
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| r.try_get(0))
-    .transpose()?)
+    Ok(crate::kernel::accounts_under(conn, path, Some(login))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, name)| name))
 }
 
 impl Db {
@@ -568,17 +562,7 @@ impl Db {
         let mut conn = self.pool().acquire().await?;
         let post = post_in_scope(&mut conn, actor, post_id).await?;
         let upper = path_upper_bound(&post.org_path);
-        let people = sqlx::query(
-            "SELECT u.login, u.name FROM users u JOIN orgs o ON o.code = u.org_code \
-             WHERE o.path >= $1 AND o.path < $2 AND u.disabled = 0 ORDER BY u.name, u.login LIMIT 500",
-        )
-        .bind(&post.org_path)
-        .bind(&upper)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_>>()?;
+        let people = crate::kernel::accounts_under(&mut conn, &post.org_path, None).await?;
         let places = sqlx::query(
             "SELECT code, name FROM orgs WHERE level = 'village' AND path >= $1 AND path < $2 \
              AND retired_at IS NULL ORDER BY path LIMIT 500",

@@ -466,17 +466,7 @@ impl Db {
     ) -> Result<Vec<(String, String)>> {
         let mut conn = self.pool().acquire().await?;
         let station = station_in_scope(&mut conn, actor, station_id).await?;
-        sqlx::query(
-            "SELECT u.login, u.name FROM users u JOIN orgs o ON o.code = u.org_code \
-             WHERE o.path >= $1 AND o.path < $2 AND u.disabled = 0 ORDER BY u.name, u.login LIMIT 500",
-        )
-        .bind(&station.org_path)
-        .bind(baiqian_domain::org::path_upper_bound(&station.org_path))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("login")?, r.try_get("name")?)))
-        .collect()
+        crate::kernel::accounts_under(&mut conn, &station.org_path, None).await
     }
 
     /// The keeper gives a request to a volunteer at or under the station's place (again, to
@@ -498,16 +488,9 @@ impl Db {
             .fetch_one(tx.conn())
             .await?
             .try_get(0)?;
-        let found = sqlx::query(
-            "SELECT u.login FROM users u JOIN orgs o ON o.code = u.org_code \
-             WHERE u.login = $1 AND u.disabled = 0 AND o.path >= $2 AND o.path < $3",
-        )
-        .bind(volunteer)
-        .bind(&station_path)
-        .bind(baiqian_domain::org::path_upper_bound(&station_path))
-        .fetch_optional(tx.conn())
-        .await?;
-        if found.is_none() {
+        let found =
+            crate::kernel::accounts_under(tx.conn(), &station_path, Some(volunteer)).await?;
+        if found.is_empty() {
             return Err(invalid("station.error.volunteer"));
         }
         let changed = sqlx::query(

@@ -207,7 +207,7 @@ async fn a_patrol_is_logged_by_the_one_on_duty_and_its_issue_filed(app: TestApp)
 
     // The rota takes accounts under the post only.
     let duty = format!("/posts/{post}/duties");
-    for supervisor in ["xinmin.member", "nobody"] {
+    for supervisor in ["xinmin.member", "nobody", ""] {
         let res = app
             .post_form(
                 &duty,

@@ -310,15 +310,21 @@ async fn a_request_from_the_public_is_followed_done_and_rated(app: TestApp) {
             .await;
         assert!(res.status.is_client_error(), "{}", res.status);
     }
-    // Only someone at the station's place may be given it.
-    let res = app
-        .post_form(
-            &format!("/service-requests/{id}/assign"),
-            &[("volunteer", "xinmin.member")],
-            &keeper,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Only someone at the station's place may be given it; nobody is not someone.
+    for volunteer in ["xinmin.member", "", " "] {
+        let res = app
+            .post_form(
+                &format!("/service-requests/{id}/assign"),
+                &[("volunteer", volunteer)],
+                &keeper,
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{volunteer:?}"
+        );
+    }
     assert_eq!(audit, app.audit_count().await);
     let page = app.get(&format!("/service-requests/{id}"), &keeper).await;
     assert!(page.text().contains("王游客"));
