@@ -337,6 +337,8 @@ async fn start_server(
     ])
     .env_remove("RUST_LOG")
     .env("BAIQIAN_DATA_KEY_FILE", key)
+    // PostgreSQL asks for the directory the nodes share; one node here.
+    .env("BAIQIAN_EVIDENCE_DIR", log_path.with_extension("evidence"))
     .stdout(Stdio::null())
     .stderr(std::fs::File::create(log_path)?)
     .kill_on_drop(true);

@@ -240,11 +240,18 @@ struct ServerArgs {
     /// are shared and their password is printed on the login page.
     #[arg(long, env = "BAIQIAN_SECOND_FACTOR_ROLES")]
     second_factor_roles: Option<String>,
-    /// Directory of the rating round's evidence files (stored by SHA-256). Default: beside a
-    /// SQLite database (`PATH.evidence/`), else `baiqian-evidence/`. Back it up with the
-    /// database.
+    /// Directory of the evidence files (stored by SHA-256); the jobs' files go beside it
+    /// (`DIR.jobs/`). Default with SQLite: beside the database (`PATH.evidence/`). With
+    /// PostgreSQL it must be given, and be a directory every app node reads and writes (a shared
+    /// mount): a file uploaded through one node is downloaded through another. Back it up with
+    /// the database.
     #[arg(long, env = "BAIQIAN_EVIDENCE_DIR")]
     evidence_dir: Option<PathBuf>,
+    /// This node's name among several app nodes on one database: its jobs carry it, and at its
+    /// start it marks only its own old jobs interrupted. Keep it the same across restarts and
+    /// different on each node. Default: HOSTNAME:PORT.
+    #[arg(long, env = "BAIQIAN_NODE")]
+    node: Option<String>,
 }
 
 impl ServerArgs {
@@ -257,14 +264,31 @@ impl ServerArgs {
         }
     }
 
-    fn evidence_dir(&self, db: &str) -> PathBuf {
+    fn evidence_dir(&self, db: &str) -> Result<PathBuf, CliError> {
         match &self.evidence_dir {
-            Some(p) => p.clone(),
+            Some(p) => Ok(p.clone()),
             None => match sqlite_path(db) {
-                Some(path) => PathBuf::from(format!("{path}.evidence")),
-                None => PathBuf::from("baiqian-evidence"),
+                Some(path) => Ok(PathBuf::from(format!("{path}.evidence"))),
+                None => Err(CliError::Usage(
+                    "with PostgreSQL give --evidence-dir (BAIQIAN_EVIDENCE_DIR): a directory every \
+                     app node shares, where evidence and job files live / 使用 PostgreSQL 时须以 \
+                     --evidence-dir 指定各节点共用的文件目录"
+                        .into(),
+                )),
             },
         }
+    }
+
+    /// This node's name: as given, else the host's name and the port.
+    fn node(&self, listen: SocketAddr) -> String {
+        self.node.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "node".into());
+            format!("{host}:{}", listen.port())
+        })
     }
 }
 
@@ -286,7 +310,10 @@ struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn vault(&self, db: &str) -> Result<Vault, CliError> {
+    /// The vault of the key file, bound to the database: a key other than the one the
+    /// database's data is sealed with is refused (and a key file created just now for it is
+    /// removed again), so no node seals with a key the others lack.
+    async fn vault(&self, db: &str, store: &Db) -> Result<Vault, CliError> {
         let path = match &self.data_key_file {
             Some(p) => p.clone(),
             None => match sqlite_path(db) {
@@ -294,7 +321,21 @@ impl KeyArgs {
                 None => PathBuf::from("baiqian-data.key"),
             },
         };
-        Vault::open_key_file(&path).map_err(|e| CliError::Usage(e.to_string()))
+        let (vault, created) =
+            Vault::open_or_create_key_file(&path).map_err(|e| CliError::Usage(e.to_string()))?;
+        let now = SystemClock.now_ms();
+        if let Err(e) = store.bind_data_key(&vault, now).await {
+            if created {
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(match e {
+                StoreError::WrongDataKey(m) => {
+                    CliError::Usage(format!("data key file {}: {m}", path.display()))
+                }
+                other => other.into(),
+            });
+        }
+        Ok(vault)
     }
 }
 
@@ -365,8 +406,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             seed,
             server,
         } => {
+            let evidence_dir = if no_serve {
+                None
+            } else {
+                Some(server.evidence_dir(&db)?)
+            };
             let store = open(&db).await?;
-            let vault = server.key.vault(&db)?;
+            let vault = server.key.vault(&db, &store).await?;
             // The demo world lives on its own calendar: built as of its today, served on a clock
             // that runs on from there (or from its last change, when served again).
             let base = baiqian_demo::calendar_start(store.latest_audit_at().await?);
@@ -410,21 +456,25 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 demo: Some(demo),
                 secure_cookies: server.secure_cookies,
                 trusted_proxy: server.trusted_proxy,
-                evidence_dir: Some(server.evidence_dir(&db)),
+                evidence_dir,
+                node: server.node(listen),
             };
             serve(store, vault, clock, config, listen).await
         }
         Command::Serve { db, listen, server } => {
+            let second_factor = server.second_factor(SecondFactorPolicy::default())?;
+            let evidence_dir = server.evidence_dir(&db)?;
             let store = open(&db).await?;
             let config = Config {
                 policy: server.policy.policy(),
-                second_factor: server.second_factor(SecondFactorPolicy::default())?,
+                second_factor,
                 demo: None,
                 secure_cookies: server.secure_cookies,
                 trusted_proxy: server.trusted_proxy,
-                evidence_dir: Some(server.evidence_dir(&db)),
+                evidence_dir: Some(evidence_dir),
+                node: server.node(listen),
             };
-            let vault = server.key.vault(&db)?;
+            let vault = server.key.vault(&db, &store).await?;
             serve(store, vault, clock, config, listen).await
         }
         Command::Migrate { db } => {

@@ -72,6 +72,12 @@ fn serve(db: &str) -> (Server, u16) {
             &format!("127.0.0.1:{port}"),
         ])
         .env("RUST_LOG", "warn")
+        // The key the world was sealed with: another is refused.
+        .env("BAIQIAN_DATA_KEY_FILE", key_file())
+        .env(
+            "BAIQIAN_EVIDENCE_DIR",
+            std::env::temp_dir().join(format!("baiqian-cli-evidence-{port}")),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

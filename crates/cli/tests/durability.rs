@@ -36,6 +36,7 @@ fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
         ])
         .env("RUST_LOG", "warn")
         .env("BAIQIAN_DATA_KEY_FILE", key)
+        .env("BAIQIAN_EVIDENCE_DIR", key.with_extension("evidence"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -89,6 +90,8 @@ fn free_port() -> u16 {
 /// A served light demo world with an activity day around now, 600 members with cards and a
 /// reader's token.
 struct World {
+    /// meishan.admin's API token.
+    admin: String,
     reader: String,
     port: u16,
     server: Child,
@@ -168,6 +171,7 @@ fn world(db: &str, key: &std::path::Path) -> World {
     }
 
     World {
+        admin,
         reader,
         port,
         server,
@@ -187,7 +191,22 @@ fn burst(
     Arc<std::sync::atomic::AtomicUsize>,
     Vec<std::thread::JoinHandle<()>>,
 ) {
-    let (port, event_id) = (w.port, w.event_id);
+    burst_to(w, w.port, false)
+}
+
+/// The burst sent to `port`; with `retry`, as a reader does behind a balancer: a swipe not
+/// answered (its node died, the balancer found no node) is sent again with the same client id
+/// until it is answered, so every card ends acknowledged.
+fn burst_to(
+    w: &World,
+    port: u16,
+    retry: bool,
+) -> (
+    Acked,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Vec<std::thread::JoinHandle<()>>,
+) {
+    let event_id = w.event_id;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut threads = Vec::new();
@@ -199,10 +218,23 @@ fn burst(
                 let client = format!("d{t}000000-0000-4000-8000-{i:012}");
                 let body = format!(r#"{{"client_id":"{client}","card_no":"{card}","event_id":{event_id},"at":"{}"}}"#, chrono::Utc::now().to_rfc3339());
                 sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                match request(port, "POST", "/api/v1/checkins", Some(&reader), &body) {
-                    Some((201, _)) => acked.lock().unwrap().push(client),
-                    Some((s, b)) => panic!("unexpected {s}: {b}"),
-                    None => return,
+                let mut tries = 0;
+                loop {
+                    match request(port, "POST", "/api/v1/checkins", Some(&reader), &body) {
+                        Some((201, _)) => acked.lock().unwrap().push(client.clone()),
+                        // A retry of a swipe the dead node had committed.
+                        Some((200, b)) if retry && b.contains("\"repeat\"") => {
+                            acked.lock().unwrap().push(client.clone());
+                        }
+                        Some((502..=504, _)) | None if retry && tries < 100 => {
+                            tries += 1;
+                            std::thread::sleep(Duration::from_millis(20));
+                            continue;
+                        }
+                        Some((s, b)) => panic!("unexpected {s}: {b}"),
+                        None => return,
+                    }
+                    break;
                 }
             }
         }));
@@ -435,4 +467,176 @@ fn acknowledged_checkins_survive_sigkill_on_postgres() {
     let key = std::env::temp_dir().join(format!("baiqian-kill-{}.key", std::process::id()));
     kill_during_burst(&db.url, &key);
     let _ = std::fs::remove_file(&key);
+}
+
+/// Two nodes on one PostgreSQL behind HAProxy (`deploy/haproxy.cfg`), as a province runs them: a
+/// roster export made on one node downloads through the other; the daily mark ran once for both;
+/// node A is killed (SIGKILL) in the middle of a check-in burst through the balancer, and not one
+/// acknowledged check-in is lost while node B serves on.
+#[test]
+fn two_nodes_behind_a_balancer_lose_nothing_when_one_is_killed_on_postgres() {
+    let pid = std::process::id();
+    let Some(db) = common::PgDatabase::create(&format!("bq_nodes_{pid}")) else {
+        return;
+    };
+    let haproxy = Command::new("haproxy").arg("-v").output();
+    assert!(
+        haproxy.is_ok_and(|o| o.status.success()),
+        "haproxy is not installed (apt-get install haproxy; .ci/run installs it)"
+    );
+    let dir = std::env::temp_dir().join(format!("baiqian-nodes-{pid}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("data.key");
+    let mut w = world(&db.url, &key);
+    let port_b = free_port();
+    let mut node_b = start(&db.url, port_b, &key);
+
+    // A roster export made on node A; its file downloads through node B.
+    let (status, body) = request(
+        w.port,
+        "POST",
+        "/api/v1/orgs/330522109/members/export-jobs",
+        Some(&w.admin),
+        "{}",
+    )
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+    let job: i64 = body
+        .split("\"id\":")
+        .nth(1)
+        .unwrap()
+        .split([',', '}'])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut done = String::new();
+    for _ in 0..200 {
+        let (_, b) = request(
+            port_b,
+            "GET",
+            &format!("/api/v1/jobs/{job}"),
+            Some(&w.admin),
+            "",
+        )
+        .unwrap();
+        if b.contains("\"status\":\"done\"") {
+            done = b;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(done.contains(&format!("/jobs/{job}/file")), "{done}");
+    for port in [w.port, port_b] {
+        let (status, file) = request(
+            port,
+            "GET",
+            &format!("/jobs/{job}/file"),
+            Some(&w.admin),
+            "",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "node at {port}");
+        assert!(file.starts_with("PK"), "an .xlsx from the node at {port}");
+    }
+
+    // Both nodes ran their daily loop at start: the day was marked once.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (claims, marks): (i64, i64) = rt.block_on(async {
+        let store = baiqian_store::Db::connect(&db.url).await.unwrap();
+        let claims = sqlx::query_scalar("SELECT COUNT(*) FROM periodic_runs WHERE task = 'overdue_mark'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let marks = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'problem_overdue' AND actor_login = 'daily'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        (claims, marks)
+    });
+    assert_eq!(
+        (claims, marks),
+        (1, 1),
+        "one claim and one mark for the day"
+    );
+
+    // HAProxy in front of the two.
+    let front = free_port();
+    let cfg = include_str!("../../../deploy/haproxy.cfg")
+        .replace("@FRONT@", &front.to_string())
+        .replace("@NODE_A@", &w.port.to_string())
+        .replace("@NODE_B@", &port_b.to_string());
+    let cfg_path = dir.join("haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut balancer = Command::new("haproxy")
+        .arg("-f")
+        .arg(&cfg_path)
+        .arg("-db")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start_at = Instant::now();
+    while request(front, "GET", "/healthz", None, "").map(|r| r.0) != Some(200) {
+        assert!(
+            start_at.elapsed() < Duration::from_secs(20),
+            "HAProxy did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The burst through the balancer; node A is killed part-way.
+    let (acked, sent, threads) = burst_to(&w, front, true);
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    w.server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    w.server.wait().unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(
+        acked.len(),
+        600,
+        "every swipe ended acknowledged, by one node or the other"
+    );
+    let stored: Vec<String> = rt.block_on(async {
+        let store = baiqian_store::Db::connect(&db.url).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        rows.into_iter().map(|r| r.0).collect()
+    });
+    let missing: Vec<&String> = acked.iter().filter(|c| !stored.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged check-ins lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(stored.len(), 600, "each stored once");
+    // The survivor serves through the balancer.
+    for _ in 0..5 {
+        assert_eq!(
+            request(front, "GET", "/healthz", None, "").map(|r| r.0),
+            Some(200)
+        );
+    }
+    eprintln!(
+        "two nodes: {} acknowledged through HAProxy with node A killed mid-burst, {} stored",
+        acked.len(),
+        stored.len()
+    );
+    let _ = balancer.kill();
+    let _ = balancer.wait();
+    let _ = node_b.kill();
+    let _ = node_b.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

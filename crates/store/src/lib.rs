@@ -100,6 +100,9 @@ pub enum StoreError {
     Migration(String, String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The data key given is not the one this database's personal data is sealed with.
+    #[error("{0}")]
+    WrongDataKey(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -184,17 +184,40 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0028_welfare_posts.sql"),
         postgres: include_str!("../migrations/postgres/0028_welfare_posts.sql"),
     },
+    Migration {
+        version: 29,
+        name: "nodes",
+        sqlite: include_str!("../migrations/sqlite/0029_nodes.sql"),
+        postgres: include_str!("../migrations/postgres/0029_nodes.sql"),
+    },
 ];
+
+/// Several nodes may start at once on one PostgreSQL database: each migration runs under a
+/// transaction-scoped advisory lock, so one node applies it and the others find it applied.
+/// SQLite's one writer already serializes them.
+async fn lock_migrations(backend: Backend, tx: &mut crate::WriteTx) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(3402190001)")
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
 
 impl Db {
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize> {
         const AUDIT_CHAIN_VERSION: i64 = 13;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(self.pool())
-        .await?;
+        {
+            let mut tx = self.write().await?;
+            lock_migrations(self.backend(), &mut tx).await?;
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await?;
+        }
         let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
             .fetch_all(self.pool())
             .await?
@@ -208,6 +231,17 @@ impl Db {
                 Backend::Postgres => m.postgres,
             };
             let mut tx = self.write().await?;
+            lock_migrations(self.backend(), &mut tx).await?;
+            // Another node may have applied it while this one waited for the lock.
+            let done: i64 =
+                sqlx::query("SELECT COUNT(*) FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_one(tx.conn())
+                    .await?
+                    .try_get(0)?;
+            if done > 0 {
+                continue;
+            }
             sqlx::raw_sql(script)
                 .execute(tx.conn())
                 .await

@@ -23,6 +23,8 @@ pub enum VaultError {
 pub struct Vault {
     cipher: Aes256Gcm,
     mac_key: [u8; 32],
+    /// What the database records of the key: a hash that names it and reveals nothing of it.
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for Vault {
@@ -40,7 +42,23 @@ impl Vault {
             .chain_update(key)
             .finalize()
             .into();
-        Self { cipher, mac_key }
+        let fingerprint = hex::encode(
+            Sha256::new()
+                .chain_update(b"baiqian-data-key-fingerprint")
+                .chain_update(key)
+                .finalize(),
+        )[..32]
+            .to_string();
+        Self {
+            cipher,
+            mac_key,
+            fingerprint,
+        }
+    }
+
+    /// The key's fingerprint (32 hex characters), recorded in the database it seals.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// A vault with a fresh random key (tests).
@@ -53,8 +71,14 @@ impl Vault {
     /// Reads the key (64 hex characters) from `path`, creating the file with a new random key,
     /// readable by the owner only, when it does not exist.
     pub fn open_key_file(path: &std::path::Path) -> Result<Self, VaultError> {
+        Self::open_or_create_key_file(path).map(|(vault, _)| vault)
+    }
+
+    /// As `open_key_file`, and whether the file was created now.
+    pub fn open_or_create_key_file(path: &std::path::Path) -> Result<(Self, bool), VaultError> {
         let shown = path.display().to_string();
-        if !path.exists() {
+        let created = !path.exists();
+        if created {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| VaultError::Random(e.to_string()))?;
             write_private(path, &hex::encode(key))
@@ -65,7 +89,7 @@ impl Vault {
             std::fs::read_to_string(path).map_err(|e| VaultError::KeyFile(shown, e.to_string()))?;
         let bytes = hex::decode(text.trim()).map_err(|_| VaultError::KeyShape)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| VaultError::KeyShape)?;
-        Ok(Self::from_key(&key))
+        Ok((Self::from_key(&key), created))
     }
 
     /// The lookup hash of a value (hex): equal values, equal hashes; nothing else to learn.
@@ -101,6 +125,77 @@ impl Vault {
             .decrypt(Nonce::from_slice(nonce), body)
             .map_err(|_| VaultError::Decrypt)?;
         String::from_utf8(plain).map_err(|_| VaultError::Decrypt)
+    }
+}
+
+/// Where personal data is sealed, to find one sealed value when the database has no fingerprint
+/// yet (a database from before the fingerprint was kept).
+const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("members", "id_sealed"),
+    ("users", "totp_secret_sealed"),
+    ("secretaries", "phone_sealed"),
+    ("first_secretaries", "phone_sealed"),
+    ("aid_members", "id_sealed"),
+    ("aid_members", "phone_sealed"),
+    ("wishes", "phone_sealed"),
+    ("service_requests", "phone_sealed"),
+];
+
+impl crate::Db {
+    /// Binds the database to the vault's key, before a node serves: the first node records the
+    /// key's fingerprint; a node holding another key is refused (`WrongDataKey`, and nothing is
+    /// written), so no node seals data with a key the others lack. A database from before the
+    /// fingerprint was kept is checked by opening one of its sealed values.
+    pub async fn bind_data_key(&self, vault: &Vault, now: i64) -> crate::Result<()> {
+        use sqlx::Row;
+        let mut tx = self.write().await?;
+        let recorded: Option<String> = sqlx::query("SELECT fingerprint FROM data_key WHERE id = 1")
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        match recorded {
+            Some(f) if f == vault.fingerprint() => return Ok(()),
+            Some(f) => {
+                return Err(crate::StoreError::WrongDataKey(format!(
+                    "this database's personal data is sealed with the data key {f}…, not with the \
+                     key given ({}…): start every node with the same key file \
+                     (--data-key-file) / 数据密钥与本数据库记录的不一致，请各节点使用同一密钥文件",
+                    vault.fingerprint()
+                )));
+            }
+            None => {}
+        }
+        for (table, column) in SEALED_COLUMNS {
+            let sample: Option<String> = sqlx::query(&format!(
+                "SELECT {column} FROM {table} WHERE {column} IS NOT NULL LIMIT 1"
+            ))
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+            if let Some(sealed) = sample
+                && vault.open(&sealed).is_err()
+            {
+                return Err(crate::StoreError::WrongDataKey(format!(
+                    "this database holds personal data ({table}.{column}) that the data key given \
+                     ({}…) does not open: give the key it was sealed with (--data-key-file), never a \
+                     new one / 数据库中已有以其他密钥加密的个人信息，请提供原密钥文件",
+                    vault.fingerprint()
+                )));
+            }
+        }
+        sqlx::query("INSERT INTO data_key (id, fingerprint, recorded_at) VALUES (1, $1, $2)")
+            .bind(vault.fingerprint())
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        tracing::info!(
+            fingerprint = vault.fingerprint(),
+            "data key recorded in the database"
+        );
+        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 //! deadline is marked overdue and counted on the boards above it and on its owner's and
 //! guiding leader's task lists; every credit loan whose instalment fell due unpaid turns
 //! overdue and goes on its loan officer's list. The day comes from the injected clock, so tests move it. Each
-//! day's mark is followed by the audit chain's anchor in the log output.
+//! day's mark is followed by the audit chain's anchor in the log output. With several app nodes
+//! on one database, each day is claimed by one node (`periodic_runs`) and marked once.
 
 use std::time::Duration;
 
@@ -11,6 +12,12 @@ use baiqian_domain::scope::Scope;
 use baiqian_store::Actor;
 
 use crate::state::AppState;
+
+/// The daily mark's name among the periodic runs claimed per day.
+pub const DAILY_TASK: &str = "overdue_mark";
+
+/// A node that claimed the day and stopped before finishing gives it up to another after this.
+const CLAIM_LEASE_MS: i64 = 10 * 60_000;
 
 /// Who the audit log names for the mark.
 fn daily_actor() -> Actor {
@@ -30,6 +37,31 @@ pub async fn mark_overdue_if_new_day(state: &AppState, last: Option<&str>) -> Op
     if last == Some(today.as_str()) {
         return Some(today);
     }
+    // With several nodes up, one of them marks the day: the others find it claimed.
+    let node = state.jobs.node();
+    match state
+        .db
+        .claim_periodic(DAILY_TASK, &today, node, now, CLAIM_LEASE_MS)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            // Claimed by another node: done, or still running there (looked at again next
+            // minute, and taken over once its lease ends unfinished).
+            return match state.db.periodic_runs(DAILY_TASK, &today).await {
+                Ok(runs) if runs.iter().any(|(_, finished)| finished.is_some()) => Some(today),
+                Ok(_) => last.map(str::to_string),
+                Err(e) => {
+                    tracing::error!(day = %today, error = %e, "daily claim not read");
+                    last.map(str::to_string)
+                }
+            };
+        }
+        Err(e) => {
+            tracing::error!(day = %today, error = %e, "daily mark not claimed");
+            return last.map(str::to_string);
+        }
+    }
     let marked = match state
         .db
         .mark_overdue_problems(&daily_actor(), &today, now)
@@ -44,12 +76,22 @@ pub async fn mark_overdue_if_new_day(state: &AppState, last: Option<&str>) -> Op
     };
     match marked {
         Ok((problems, loans)) => {
-            tracing::info!(day = %today, problems, loans, "overdue problems and loans marked");
+            if let Err(e) = state
+                .db
+                .finish_periodic(DAILY_TASK, &today, node, now)
+                .await
+            {
+                tracing::error!(day = %today, error = %e, "daily mark's end not recorded");
+            }
+            tracing::info!(day = %today, problems, loans, node, "overdue problems and loans marked");
             write_anchor(state, &today).await;
             Some(today)
         }
         Err(e) => {
             tracing::error!(day = %today, error = %e, "overdue mark failed");
+            if let Err(e) = state.db.release_periodic(DAILY_TASK, &today, node).await {
+                tracing::error!(day = %today, error = %e, "daily claim not given back");
+            }
             last.map(str::to_string)
         }
     }

@@ -51,6 +51,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         tracing::error!(error = %e, "interrupted jobs not recovered");
     }
     let daily = daily::spawn_daily(state.clone());
+    let heartbeat = job::spawn_heartbeat(state.clone());
     // The peer's address is what login throttling counts by (`throttle::ClientAddress`).
     let served = axum::serve(
         listener,
@@ -59,6 +60,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     .with_graceful_shutdown(shutdown_signal())
     .await;
     daily.abort();
+    heartbeat.abort();
     request_log::flush();
     served
 }

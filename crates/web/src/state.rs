@@ -28,9 +28,20 @@ pub struct Config {
     /// The server sits behind a proxy it trusts: the caller's address is the last one in
     /// `X-Forwarded-For`, not the connection's peer (the proxy).
     pub trusted_proxy: bool,
+    /// This node's name among the app nodes on one database (its jobs carry it); empty: `local`.
+    pub node: String,
 }
 
 impl Config {
+    /// This node's name: as configured, else `local` (one node alone).
+    pub fn node_name(&self) -> String {
+        if self.node.is_empty() {
+            "local".into()
+        } else {
+            self.node.clone()
+        }
+    }
+
     /// Where jobs keep their files: beside the evidence (`….evidence` → `….jobs`), else in the
     /// system's temporary directory.
     pub fn jobs_dir(&self) -> std::path::PathBuf {
@@ -95,7 +106,7 @@ pub struct AppParts {
 impl AppState {
     /// Builds the state and starts the check-in writer: call inside a Tokio runtime.
     pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, config: Config) -> Self {
-        let jobs = Arc::new(crate::job::Jobs::new(config.jobs_dir()));
+        let jobs = Arc::new(crate::job::Jobs::new(config.jobs_dir(), config.node_name()));
         let checkins = CheckinWriter::spawn(db.clone(), clock.clone());
         let login_guard = Arc::new(crate::throttle::LoginGuard::new(
             crate::throttle::ThrottlePolicy {
@@ -104,6 +115,7 @@ impl AppState {
                 window_ms: config.policy.lockout_minutes * 60_000,
             },
             std::thread::available_parallelism().map_or(2, usize::from),
+            db.clone(),
         ));
         Self(Arc::new(AppParts {
             login_guard,

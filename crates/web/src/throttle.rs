@@ -4,8 +4,8 @@
 //! account is locked only for the address that failed on it — an attacker elsewhere cannot use
 //! the lockout to keep its owner out.
 //!
-//! Kept in this process's memory, in a map of bounded size; a second app node keeps its own
-//! (issue 34 moves it to the database).
+//! The failures are counted in the database (`login_strikes`), so every app node refuses what
+//! another counted; the password checks running and waiting are this node's own resource.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+
+use baiqian_store::user::strikes::StrikeKey;
+use baiqian_store::{Db, StoreError};
 
 use crate::state::AppState;
 
@@ -24,27 +27,12 @@ pub const ADDRESS_MAX_FAILURES: u32 = 30;
 /// addresses cannot fill the queue that everyone else waits in.
 const PER_ADDRESS_IN_FLIGHT: usize = 2;
 
-/// Most addresses and (account, address) pairs remembered; past it the expired are forgotten,
-/// and if none has expired, all are (with a warning): memory stays bounded under any flood.
+/// Most addresses a public budget remembers; past it the expired are forgotten, and if none has
+/// expired, all are (with a warning): memory stays bounded under any flood.
 const MAX_KEYS: usize = 100_000;
 
 /// What the guard counts against.
-#[derive(Debug, Clone, Copy)]
-pub struct ThrottlePolicy {
-    /// Failures of one account from one address that lock that pair.
-    pub pair_max: u32,
-    /// Failures from one address, any account.
-    pub address_max: u32,
-    /// How long failures are counted, and a lock lasts.
-    pub window_ms: i64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Strikes {
-    count: u32,
-    since: i64,
-    blocked_until: i64,
-}
+pub type ThrottlePolicy = baiqian_store::user::strikes::StrikeRule;
 
 /// Password checks were all taken and the queue was full.
 #[derive(Debug)]
@@ -54,7 +42,8 @@ pub struct LoginGuard {
     checks: tokio::sync::Semaphore,
     waiting: AtomicUsize,
     max_waiting: usize,
-    strikes: Mutex<HashMap<String, Strikes>>,
+    /// Where failures are counted, for every node.
+    db: Db,
     /// argon2's working memory, one buffer per check that may run at once, reused: allocated
     /// per check, it stayed in the allocator arena of every blocking thread that ran one
     /// (docs/benchmarks.md).
@@ -88,115 +77,69 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn address_key(address: &str) -> String {
-    format!("a|{address}")
-}
-
-fn pair_key(login: &str, address: &str) -> String {
-    format!("p|{login}|{address}")
-}
-
 impl LoginGuard {
     /// At most `parallel` checks at once (the cores), `16 × parallel` more waiting.
-    pub fn new(policy: ThrottlePolicy, parallel: usize) -> LoginGuard {
+    pub fn new(policy: ThrottlePolicy, parallel: usize, db: Db) -> LoginGuard {
         let parallel = parallel.max(1);
         LoginGuard {
             checks: tokio::sync::Semaphore::new(parallel),
             waiting: AtomicUsize::new(0),
             max_waiting: 16 * parallel,
-            strikes: Mutex::new(HashMap::new()),
+            db,
             memory: Mutex::new(Vec::new()),
             in_flight: Mutex::new(HashMap::new()),
             policy,
         }
     }
 
-    fn strikes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Strikes>> {
-        locked(&self.strikes)
-    }
-
-    /// Seconds until `key` may try again, if it is blocked now.
-    fn blocked(&self, key: &str, now: i64) -> Option<u64> {
-        let strikes = self.strikes();
-        let s = strikes.get(key)?;
-        (s.blocked_until > now).then(|| ((s.blocked_until - now) as u64).div_ceil(1000))
-    }
-
     /// Seconds until this address may log in again, when it has failed too often.
-    pub fn address_blocked(&self, address: &str, now: i64) -> Option<u64> {
-        self.blocked(&address_key(address), now)
+    pub async fn address_blocked(
+        &self,
+        address: &str,
+        now: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .db
+            .login_blocked(StrikeKey::Address(address), now)
+            .await?
+            .map(|ms| (ms as u64).div_ceil(1000)))
     }
 
     /// Whether this account is locked for this address.
-    pub fn pair_blocked(&self, login: &str, address: &str, now: i64) -> bool {
-        self.blocked(&pair_key(login, address), now).is_some()
+    pub async fn pair_blocked(
+        &self,
+        login: &str,
+        address: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .login_blocked(StrikeKey::Pair { login, address }, now)
+            .await?
+            .is_some())
     }
 
     /// Counts a failure of `login` from `address`; true when this one locked the pair.
-    pub fn failed(&self, login: &str, address: &str, now: i64) -> bool {
-        let window = self.policy.window_ms;
-        let mut strikes = self.strikes();
-        if strikes.len() >= MAX_KEYS {
-            strikes.retain(|_, s| s.blocked_until > now || s.since + window > now);
-            if strikes.len() >= MAX_KEYS {
-                tracing::warn!(
-                    keys = strikes.len(),
-                    "login throttle full of live entries: forgotten"
-                );
-                strikes.clear();
-            }
-        }
-        let mut strike = |key: String, max: u32| -> bool {
-            let s = strikes.entry(key).or_insert(Strikes {
-                count: 0,
-                since: now,
-                blocked_until: 0,
-            });
-            if s.blocked_until > now {
-                // A failure while blocked does not lengthen the block.
-                return false;
-            }
-            if s.since + window <= now {
-                *s = Strikes {
-                    count: 0,
-                    since: now,
-                    blocked_until: 0,
-                };
-            }
-            s.count += 1;
-            if s.count >= max {
-                *s = Strikes {
-                    count: 0,
-                    since: now,
-                    blocked_until: now + window,
-                };
-                return true;
-            }
-            false
-        };
-        strike(address_key(address), self.policy.address_max);
-        strike(pair_key(login, address), self.policy.pair_max)
+    pub async fn failed(&self, login: &str, address: &str, now: i64) -> Result<bool, StoreError> {
+        self.db.strike_login(login, address, self.policy, now).await
     }
 
     /// A successful login clears the pair's failures.
-    pub fn succeeded(&self, login: &str, address: &str) {
-        self.strikes().remove(&pair_key(login, address));
+    pub async fn succeeded(&self, login: &str, address: &str) -> Result<(), StoreError> {
+        self.db.clear_login_strikes(login, address).await
     }
 
-    /// The logins locked at some address now, in one pass over what the guard remembers (the
-    /// accounts page offers their unlock). A real login has no `|`, so it ends at the first.
-    pub fn locked_logins(&self, now: i64) -> std::collections::HashSet<String> {
-        self.strikes()
-            .iter()
-            .filter(|(_, s)| s.blocked_until > now)
-            .filter_map(|(k, _)| k.strip_prefix("p|")?.split('|').next().map(str::to_string))
-            .collect()
+    /// The logins locked at some address now (the accounts page offers their unlock).
+    pub async fn locked_logins(
+        &self,
+        now: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        self.db.locked_logins(now).await
     }
 
     /// An administrator's unlock: the account's locks at every address end.
-    pub fn unlock(&self, login: &str) {
-        let prefix = pair_key(login, "");
-        self.strikes().retain(|k, _| !k.starts_with(&prefix));
+    pub async fn unlock(&self, login: &str) -> Result<(), StoreError> {
+        self.db.unlock_login(login).await
     }
 
     /// Runs `check` (a password verification) for a caller at `address` when a slot is free,
@@ -355,48 +298,6 @@ impl FromRequestParts<AppState> for ClientAddress {
 mod tests {
     use super::*;
 
-    fn guard() -> LoginGuard {
-        LoginGuard::new(
-            ThrottlePolicy {
-                pair_max: 5,
-                address_max: 30,
-                window_ms: 15 * 60_000,
-            },
-            2,
-        )
-    }
-
-    #[test]
-    fn a_lock_holds_for_its_address_only_and_ends_with_the_window() {
-        let g = guard();
-        for i in 0..4 {
-            assert!(!g.failed("a", "10.0.0.1", i), "failure {i}");
-        }
-        assert!(g.failed("a", "10.0.0.1", 5), "the fifth locks");
-        assert!(g.pair_blocked("a", "10.0.0.1", 6));
-        assert!(!g.pair_blocked("a", "10.0.0.2", 6), "not from elsewhere");
-        assert!(!g.failed("a", "10.0.0.1", 7), "no longer while locked");
-        assert!(g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000 - 1));
-        assert!(!g.pair_blocked("a", "10.0.0.1", 5 + 15 * 60_000));
-        g.failed("a", "10.0.0.2", 10);
-        assert!(g.locked_logins(6).contains("a"));
-        g.unlock("a");
-        assert!(g.locked_logins(6).is_empty());
-        assert!(!g.pair_blocked("a", "10.0.0.1", 6));
-    }
-
-    #[test]
-    fn an_address_failing_on_many_accounts_is_stopped() {
-        let g = guard();
-        for i in 0..29 {
-            g.failed(&format!("user{i}"), "10.0.0.9", i64::from(i));
-        }
-        assert_eq!(g.address_blocked("10.0.0.9", 29), None);
-        g.failed("user29", "10.0.0.9", 29);
-        assert_eq!(g.address_blocked("10.0.0.9", 30), Some(900));
-        assert_eq!(g.address_blocked("10.0.0.8", 30), None);
-    }
-
     #[test]
     fn a_public_budget_refuses_one_address_past_it_and_no_other() {
         let b = PublicBudget::new(3, 60_000);
@@ -423,14 +324,5 @@ mod tests {
             let _ = b.spend(&format!("a{i}"), 70_000);
         }
         assert!(locked(&b.hits).len() <= MAX_KEYS);
-    }
-
-    #[test]
-    fn the_map_stays_bounded() {
-        let g = guard();
-        for i in 0..(MAX_KEYS + 10) {
-            g.failed("x", &format!("a{i}"), 0);
-        }
-        assert!(g.strikes().len() <= MAX_KEYS);
     }
 }

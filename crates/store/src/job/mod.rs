@@ -1,5 +1,9 @@
 //! Jobs (后台任务): a long import or export runs apart from the request that asked for it, and
-//! its row here says how far it got. Only the account that started a job sees it.
+//! its row here says how far it got. Only the account that started a job sees it. A job belongs
+//! to the node that runs it, which beats its heart on the row while it runs (`node.rs`).
+
+mod node;
+pub use node::STALE_AFTER_MS;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -94,21 +98,25 @@ pub struct JobEnd {
 
 impl Db {
     /// Records a job the actor starts on `org_code` (already checked in scope by the caller).
+    /// The job runs on `node`, whose heartbeat starts now.
     pub async fn start_job(
         &self,
         actor: &Actor,
         kind: JobKind,
         org_code: &str,
+        node: &str,
         now: i64,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO jobs (kind, user_id, org_code, status, created_at) VALUES ($1, $2, $3, 'running', $4) RETURNING id",
+            "INSERT INTO jobs (kind, user_id, org_code, status, created_at, node, heartbeat_at) \
+             VALUES ($1, $2, $3, 'running', $4, $5, $4) RETURNING id",
         )
         .bind(kind.as_str())
         .bind(actor.user_id)
         .bind(org_code)
         .bind(now)
+        .bind(node)
         .fetch_one(tx.conn())
         .await?
         .try_get(0)?;
@@ -163,25 +171,5 @@ impl Db {
             created_at: row.try_get("created_at")?,
             finished_at: row.try_get("finished_at")?,
         })
-    }
-
-    /// Marks every job still running as interrupted: called when the server starts, before it
-    /// serves, so no job is shown as running that nothing runs. Returns their ids.
-    pub async fn interrupt_running_jobs(&self, now: i64) -> Result<Vec<i64>> {
-        let mut tx = self.write().await?;
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM jobs WHERE status = 'running'")
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        sqlx::query(
-            "UPDATE jobs SET status = 'interrupted', finished_at = $1 WHERE status = 'running'",
-        )
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
-        Ok(ids)
     }
 }

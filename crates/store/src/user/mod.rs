@@ -3,6 +3,7 @@
 //! second factor lives in `second_factor`.
 
 pub mod second_factor;
+pub mod strikes;
 
 use baiqian_domain::Msg;
 use baiqian_domain::org::OrgCode;

@@ -2,8 +2,10 @@
 //! asked for it. Its row in the database says where it is; while it runs, the rows found and
 //! done live here in memory (an import holds SQLite's writer for its whole transaction, so
 //! progress is not written to the database as it goes). Only the account that started a job
-//! sees it. A restart marks what was running as interrupted: an import's transaction was never
-//! committed, an export's half-written file is removed.
+//! sees it. A job belongs to the node that runs it: the node beats its heart on the job's row
+//! every `HEARTBEAT`; a restarted node marks its own old jobs interrupted, and any node marks a
+//! job interrupted once its heartbeat has stopped (an import's transaction was never committed,
+//! an export's half-written file is removed). Another node's start leaves a running job alone.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use axum::response::Response;
 use baiqian_domain::Msg;
 use baiqian_domain::capability::Capability;
 use baiqian_store::Db;
-use baiqian_store::job::{Job, JobEnd, JobKind, JobStatus};
+use baiqian_store::job::{Job, JobEnd, JobKind, JobStatus, STALE_AFTER_MS};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Auth, CurrentUser};
@@ -68,18 +70,44 @@ impl Progress {
     }
 }
 
-/// The jobs of this server: where their files go, and the progress of those running.
+/// How often a node beats its heart on the jobs it runs (and looks for jobs whose node stopped).
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The jobs of this node: where their files go (a directory every node reads), and the progress
+/// of those it runs.
 pub struct Jobs {
     dir: PathBuf,
+    /// This node's name, on every job it starts.
+    node: String,
     live: Mutex<HashMap<i64, Arc<Progress>>>,
 }
 
 impl Jobs {
-    pub fn new(dir: PathBuf) -> Self {
+    pub fn new(dir: PathBuf, node: String) -> Self {
         Self {
             dir,
+            node,
             live: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The node's name as it may appear in a file name.
+    fn node_file_tag(&self) -> String {
+        self.node
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     }
 
     fn live(&self) -> Result<std::sync::MutexGuard<'_, HashMap<i64, Arc<Progress>>>, AppError> {
@@ -123,27 +151,75 @@ impl Jobs {
             AppError::Internal(format!("jobs directory {}: {e}", self.dir.display()))
         })?;
         Ok(self.dir.join(format!(
-            "scratch-{}.xlsx.part",
+            "scratch-{}-{}.xlsx.part",
+            self.node_file_tag(),
             &crate::auth::random_token()?[..16]
         )))
     }
 
-    /// Before serving: marks the jobs a stopped server left running as interrupted and removes
-    /// their half-written files. Returns how many there were.
+    /// Removes the half-written files of `ids` (jobs that ended interrupted).
+    fn remove_parts(&self, ids: &[i64]) {
+        for id in ids {
+            let _ = std::fs::remove_file(self.part_path(*id));
+        }
+    }
+
+    /// Before serving: marks interrupted the jobs this node left running when it stopped, and
+    /// those of any node whose heartbeat has stopped; removes their half-written files and this
+    /// node's scratch files. Another node's running jobs are left alone (the directory is shared).
+    /// Returns how many jobs were interrupted.
     pub async fn recover(&self, db: &Db, now: i64) -> Result<usize, AppError> {
-        let ids = db.interrupt_running_jobs(now).await?;
+        let ids = db
+            .interrupt_jobs(Some(&self.node), now - STALE_AFTER_MS, now)
+            .await?;
+        self.remove_parts(&ids);
+        let mine = format!("scratch-{}-", self.node_file_tag());
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(".part") {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&mine) && name.ends_with(".part") {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
         if !ids.is_empty() {
-            tracing::warn!(jobs = ?ids, "jobs interrupted by the last stop");
+            tracing::warn!(jobs = ?ids, node = %self.node, "jobs interrupted by a stop");
         }
         Ok(ids.len())
     }
+
+    /// One heartbeat: this node's running jobs are alive; any node's job whose heartbeat is
+    /// older than `STALE_AFTER_MS` is interrupted (its node stopped). Returns those interrupted.
+    pub async fn beat(&self, db: &Db, now: i64) -> Result<Vec<i64>, AppError> {
+        db.beat_jobs(&self.node, now).await?;
+        let ids = db.interrupt_jobs(None, now - STALE_AFTER_MS, now).await?;
+        self.remove_parts(&ids);
+        if !ids.is_empty() {
+            tracing::warn!(jobs = ?ids, "jobs interrupted: their node's heartbeat stopped");
+        }
+        Ok(ids)
+    }
+}
+
+/// The heartbeat's loop in the server.
+pub fn spawn_heartbeat(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            let now = state.clock.now_ms();
+            if let Err(e) = state.jobs.beat(&state.db, now).await {
+                tracing::error!(error = %e, "job heartbeat failed");
+            }
+            if let Err(e) = state
+                .db
+                .forget_login_strikes(now, state.config.policy.lockout_minutes * 60_000)
+                .await
+            {
+                tracing::error!(error = %e, "expired login strikes not removed");
+            }
+        }
+    })
 }
 
 /// Records a job on `org_code` for the caller and runs `work` on its own task. `work` gets the
@@ -165,7 +241,13 @@ where
     })?;
     let id = state
         .db
-        .start_job(&me.actor, kind, org_code, state.clock.now_ms())
+        .start_job(
+            &me.actor,
+            kind,
+            org_code,
+            &state.jobs.node,
+            state.clock.now_ms(),
+        )
         .await?;
     let progress = state.jobs.track(id)?;
     let st = state.clone();

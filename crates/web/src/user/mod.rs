@@ -90,7 +90,7 @@ async fn list(
     let more = users.len() as i64 > PAGE;
     users.truncate(PAGE as usize);
     let now = state.clock.now_ms();
-    let locked = state.login_guard.locked_logins(now);
+    let locked = state.login_guard.locked_logins(now).await?;
     let throttled = users
         .iter()
         .filter(|u| locked.contains(&u.login))
@@ -283,7 +283,7 @@ async fn unlock(
         .db
         .unlock_user(&me.actor, id, state.clock.now_ms())
         .await?;
-    state.login_guard.unlock(&user.login);
+    state.login_guard.unlock(&user.login).await?;
     Ok(Redirect::to("/users").into_response())
 }
 

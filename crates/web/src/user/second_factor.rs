@@ -167,21 +167,26 @@ async fn sign_in(
         )
     };
     let session = cookie(headers.get(header::COOKIE), SESSION_COOKIE).unwrap_or_default();
-    if let Some(secs) = state.login_guard.address_blocked(&address, now) {
+    if let Some(secs) = state.login_guard.address_blocked(&address, now).await? {
         let minutes = secs.div_ceil(60).to_string();
         return page(
             StatusCode::TOO_MANY_REQUESTS,
             tr.f("login.error.throttled", &[("minutes", &minutes)]),
         );
     }
-    if state.login_guard.pair_blocked(&login, &address, now) || me.user.is_locked(now) {
+    if state
+        .login_guard
+        .pair_blocked(&login, &address, now)
+        .await?
+        || me.user.is_locked(now)
+    {
         state.db.end_session(&sha256_hex(&session)).await?;
         return page(StatusCode::UNAUTHORIZED, locked_message(&state, tr));
     }
     let method = match check_code(&state, &me, &form.code, now).await? {
         Some(method) => method,
         None => {
-            let lock_now = state.login_guard.failed(&login, &address, now);
+            let lock_now = state.login_guard.failed(&login, &address, now).await?;
             let until = now + state.config.policy.lockout_minutes * 60_000;
             state
                 .db
@@ -199,7 +204,7 @@ async fn sign_in(
             );
         }
     };
-    state.login_guard.succeeded(&login, &address);
+    state.login_guard.succeeded(&login, &address).await?;
     tracing::info!(%login, method = method.as_str(), "second factor given");
     raised(
         &state,

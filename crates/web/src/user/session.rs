@@ -170,13 +170,16 @@ async fn login(
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         Ok(res)
     };
-    if let Some(secs) = state.login_guard.address_blocked(&address, now) {
+    if let Some(secs) = state.login_guard.address_blocked(&address, now).await? {
         state.metrics.count_login_refused("throttled");
         tracing::warn!(%address, "login refused: too many failures from this address");
         return wait(StatusCode::TOO_MANY_REQUESTS, secs, "login.error.throttled");
     }
     let user = state.db.user_by_login(&login_name).await?;
-    let locked = state.login_guard.pair_blocked(&login_name, &address, now)
+    let locked = state
+        .login_guard
+        .pair_blocked(&login_name, &address, now)
+        .await?
         || user.as_ref().is_some_and(|u| u.is_locked(now));
     // Spend the same time whoever it is, so timing does not tell which logins exist.
     let hash = match &user {
@@ -197,7 +200,7 @@ async fn login(
     let user = match user {
         Some(u) if matched && !locked && !u.disabled => u,
         other => {
-            let lock_now = state.login_guard.failed(&login_name, &address, now);
+            let lock_now = state.login_guard.failed(&login_name, &address, now).await?;
             if let Some(u) = other {
                 let until = now + policy.lockout_minutes * 60_000;
                 state
@@ -220,7 +223,7 @@ async fn login(
             );
         }
     };
-    state.login_guard.succeeded(&login_name, &address);
+    state.login_guard.succeeded(&login_name, &address).await?;
     if let Some(old) = cookie(headers.get(header::COOKIE), SESSION_COOKIE) {
         state.db.end_session(&sha256_hex(&old)).await?;
     }

@@ -198,7 +198,13 @@ async fn a_restart_marks_running_jobs_interrupted(app: TestApp) {
     };
     let id = app
         .db
-        .start_job(&actor, JobKind::MemberExport, MEISHAN, 1)
+        .start_job(
+            &actor,
+            JobKind::MemberExport,
+            MEISHAN,
+            app.state.jobs.node(),
+            1,
+        )
         .await
         .unwrap();
     let part = app.state.jobs.part_path(id);

@@ -32,6 +32,7 @@ mod ledger_api;
 mod ledger_sheets;
 mod member;
 mod member_record;
+mod nodes;
 mod pages;
 mod phone;
 mod plan;

@@ -213,6 +213,30 @@ impl TestApp {
         })
     }
 
+    /// A second app node on the same database, data key, clock and shared files directory, as a
+    /// province runs several behind a balancer: its own memory, router and node name. The
+    /// database and files stay the first app's (removed with it).
+    pub fn another_node(&self, node: &str) -> TestApp {
+        let config = Config {
+            node: node.into(),
+            ..(*self.state.config).clone()
+        };
+        let state = AppState::new(
+            self.db.clone(),
+            (*self.state.vault).clone(),
+            self.clock.clone(),
+            config,
+        );
+        TestApp {
+            router: baiqian_web::app(state.clone()),
+            state,
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+            evidence_dir: self.evidence_dir.clone(),
+            cleanup: None,
+        }
+    }
+
     /// The same app (database, data key, clock) served with the campaign's second-factor rule:
     /// administrations and auditors must sign in with two steps.
     pub fn requiring_second_factor(mut self) -> TestApp {
@@ -563,6 +587,10 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if self.cleanup.is_none() {
+            // Another node of the app: the files are the first app's.
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.evidence_dir);
         let _ = std::fs::remove_dir_all(self.evidence_dir.with_extension("jobs"));
         match self.cleanup.take() {
