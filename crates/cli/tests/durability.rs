@@ -182,6 +182,19 @@ fn world(db: &str, key: &std::path::Path) -> World {
 
 type Acked = Arc<Mutex<Vec<String>>>;
 
+/// The client ids of every check-in stored in `db`.
+fn stored_client_ids(db: &str) -> Vec<String> {
+    common::block_on(async {
+        let store = baiqian_store::Db::connect(db).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        rows.into_iter().map(|r| r.0).collect()
+    })
+}
+
 /// Four readers swipe every card as fast as they can: the client ids acknowledged (201), the
 /// count sent, and the threads (each stops when the server stops answering).
 fn burst(
@@ -279,14 +292,7 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
         .enable_all()
         .build()
         .unwrap();
-    let stored: Vec<String> = rt.block_on(async {
-        let store = baiqian_store::Db::connect(db).await.unwrap();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        rows.into_iter().map(|r| r.0).collect()
-    });
+    let stored = stored_client_ids(db);
     let missing: Vec<&String> = acked.iter().filter(|c| !stored.contains(c)).collect();
     assert!(
         missing.is_empty(),
@@ -374,19 +380,7 @@ fn backup_during_burst(db: &str, restored: &str, file: &std::path::Path, key: &s
         key,
     );
     assert!(out.contains("audit chain verified"), "{out}");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let stored: Vec<String> = rt.block_on(async {
-        let store = baiqian_store::Db::connect(restored).await.unwrap();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        store.close().await;
-        rows.into_iter().map(|r| r.0).collect()
-    });
+    let stored = stored_client_ids(restored);
     let missing: Vec<&String> = before.iter().filter(|c| !stored.contains(c)).collect();
     assert!(
         missing.is_empty(),
@@ -605,15 +599,7 @@ fn two_nodes_behind_a_balancer_lose_nothing_when_one_is_killed_on_postgres() {
         600,
         "every swipe ended acknowledged, by one node or the other"
     );
-    let stored: Vec<String> = rt.block_on(async {
-        let store = baiqian_store::Db::connect(&db.url).await.unwrap();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM checkins")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        store.close().await;
-        rows.into_iter().map(|r| r.0).collect()
-    });
+    let stored = stored_client_ids(&db.url);
     let missing: Vec<&String> = acked.iter().filter(|c| !stored.contains(c)).collect();
     assert!(
         missing.is_empty(),

@@ -158,8 +158,8 @@ impl crate::Db {
             Some(f) if f == vault.fingerprint() => return Ok(()),
             Some(f) => {
                 return Err(crate::StoreError::WrongDataKey(format!(
-                    "this database's personal data is sealed with the data key {f}…, not with the \
-                     key given ({}…): start every node with the same key file \
+                    "this database's personal data is sealed with the data key {f}, not with the \
+                     key given ({}): start every node with the same key file \
                      (--data-key-file) / 数据密钥与本数据库记录的不一致，请各节点使用同一密钥文件",
                     vault.fingerprint()
                 )));
@@ -179,7 +179,7 @@ impl crate::Db {
             {
                 return Err(crate::StoreError::WrongDataKey(format!(
                     "this database holds personal data ({table}.{column}) that the data key given \
-                     ({}…) does not open: give the key it was sealed with (--data-key-file), never a \
+                     ({}) does not open: give the key it was sealed with (--data-key-file), never a \
                      new one / 数据库中已有以其他密钥加密的个人信息，请提供原密钥文件",
                     vault.fingerprint()
                 )));
