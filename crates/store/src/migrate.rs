@@ -190,6 +190,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0029_nodes.sql"),
         postgres: include_str!("../migrations/postgres/0029_nodes.sql"),
     },
+    Migration {
+        version: 30,
+        name: "checkins_without_row_locks",
+        sqlite: include_str!("../migrations/sqlite/0030_checkins_without_row_locks.sql"),
+        postgres: include_str!("../migrations/postgres/0030_checkins_without_row_locks.sql"),
+    },
 ];
 
 /// Several nodes may start at once on one PostgreSQL database: each migration runs under a
