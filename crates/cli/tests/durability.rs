@@ -182,6 +182,25 @@ fn world(db: &str, key: &std::path::Path) -> World {
 
 type Acked = Arc<Mutex<Vec<String>>>;
 
+/// Once 300 swipes of a burst are sent, kills `server` (SIGKILL: no shutdown, no flush), waits
+/// for the readers and returns the client ids acknowledged.
+fn kill_after_300_sent(
+    server: &mut Child,
+    acked: &Acked,
+    sent: &std::sync::atomic::AtomicUsize,
+    threads: Vec<std::thread::JoinHandle<()>>,
+) -> Vec<String> {
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+    acked.lock().unwrap().clone()
+}
+
 /// The client ids of every check-in stored in `db`.
 fn stored_client_ids(db: &str) -> Vec<String> {
     common::block_on(async {
@@ -267,15 +286,7 @@ fn kill_during_burst(db: &str, key: &std::path::Path) {
         ..
     } = w;
     let (reader, cards) = (reader.clone(), cards.clone());
-    while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    w.server.kill().unwrap(); // SIGKILL: no shutdown, no flush
-    w.server.wait().unwrap();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let acked = kill_after_300_sent(&mut w.server, &acked, &sent, threads);
     assert!(
         acked.len() >= 250,
         "the burst was under way ({} acknowledged)",
@@ -585,15 +596,7 @@ fn two_nodes_behind_a_balancer_lose_nothing_when_one_is_killed_on_postgres() {
 
     // The burst through the balancer; node A is killed part-way.
     let (acked, sent, threads) = burst_to(&w, front, true);
-    while sent.load(std::sync::atomic::Ordering::SeqCst) < 300 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    w.server.kill().unwrap(); // SIGKILL: no shutdown, no flush
-    w.server.wait().unwrap();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let acked = kill_after_300_sent(&mut w.server, &acked, &sent, threads);
     assert_eq!(
         acked.len(),
         600,

@@ -128,7 +128,7 @@ impl Db {
         Ok(())
     }
 
-    /// How many nodes ran `task` on `day` (0 or 1), for tests and the operations page.
+    /// The claim of `task` on `day` (none or one row): its node and when it finished, if it did.
     pub async fn periodic_runs(&self, task: &str, day: &str) -> Result<Vec<(String, Option<i64>)>> {
         sqlx::query("SELECT node, finished_at FROM periodic_runs WHERE task = $1 AND day = $2")
             .bind(task)

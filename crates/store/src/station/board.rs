@@ -76,20 +76,6 @@ pub struct ServiceFigures {
     pub totals: StationTotals,
 }
 
-/// The figures of a tally row, each summed by `SUMS`.
-const FIGURES: [&str; 10] = [
-    "received",
-    "waiting",
-    "in_hand",
-    "done",
-    "withdrawn",
-    "response_ms",
-    "responded",
-    "completion_ms",
-    "score_sum",
-    "scored",
-];
-
 const SUMS: &str = "CAST(COALESCE(SUM(t.received), 0) AS BIGINT) AS received, \
     CAST(COALESCE(SUM(t.waiting), 0) AS BIGINT) AS waiting, \
     CAST(COALESCE(SUM(t.in_hand), 0) AS BIGINT) AS in_hand, \
@@ -123,7 +109,7 @@ impl Db {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<StationFigures>> {
-        let columns: Vec<String> = FIGURES
+        let columns: Vec<String> = super::TALLY_COLUMNS
             .iter()
             .map(|c| format!("COALESCE(t.{c}, 0) AS {c}"))
             .collect();

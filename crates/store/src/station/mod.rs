@@ -11,6 +11,21 @@ mod load;
 mod request;
 mod tasks;
 
+/// The figures of a station's tally row (`station_tallies`), moved by deltas in each step and
+/// summed by the boards. Column names written into SQL: constants, never input.
+const TALLY_COLUMNS: [&str; 10] = [
+    "received",
+    "waiting",
+    "in_hand",
+    "done",
+    "withdrawn",
+    "response_ms",
+    "responded",
+    "completion_ms",
+    "score_sum",
+    "scored",
+];
+
 pub use board::{ServiceFigures, StationFigures, StationTotals};
 pub use load::BulkRequest;
 pub use request::{

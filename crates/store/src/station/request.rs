@@ -192,20 +192,7 @@ async fn tally(
     org_path: &str,
     column_deltas: &[(&str, i64)],
 ) -> Result<()> {
-    // The column names are this module's constants, never input.
-    const COLUMNS: [&str; 10] = [
-        "received",
-        "waiting",
-        "in_hand",
-        "done",
-        "withdrawn",
-        "response_ms",
-        "responded",
-        "completion_ms",
-        "score_sum",
-        "scored",
-    ];
-    let first: Vec<String> = COLUMNS
+    let first: Vec<String> = super::TALLY_COLUMNS
         .iter()
         .map(|c| {
             let d = column_deltas
@@ -222,7 +209,7 @@ async fn tally(
     sqlx::query(&format!(
         "INSERT INTO station_tallies (station_id, service_id, org_path, {}) \
          VALUES ($1, $2, $3, {}) ON CONFLICT (station_id, service_id) DO UPDATE SET {}",
-        COLUMNS.join(", "),
+        super::TALLY_COLUMNS.join(", "),
         first.join(", "),
         sets.join(", ")
     ))
