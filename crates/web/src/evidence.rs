@@ -94,7 +94,12 @@ impl Upload {
             .parent()
             .ok_or_else(|| AppError::Internal("evidence dir".into()))?;
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        let tmp = parent.join(format!("{}.tmp{}", self.sha256, std::process::id()));
+        // Unique across the nodes sharing the directory (a process id is not, across hosts).
+        let tmp = parent.join(format!(
+            "{}.tmp-{}",
+            self.sha256,
+            &crate::auth::random_token()?[..16]
+        ));
         {
             use tokio::io::AsyncWriteExt;
             let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
