@@ -301,7 +301,15 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // SQLite: IMMEDIATE takes the database's write lock at BEGIN. A deferred transaction
+        // reads first and upgrades at its first write; if any other connection (the check-in
+        // writer, a session touch) committed in between, SQLite answers SQLITE_BUSY_SNAPSHOT at
+        // once, which no busy timeout waits out (seen: one of eight concurrent wish claims
+        // answered 500 under a loaded CI run).
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx { tx, _guard: guard })
     }
 

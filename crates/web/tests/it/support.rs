@@ -109,6 +109,18 @@ fn with_database(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// The server's warnings and errors go to the test's captured output: an answer 500 in a
+/// failing test then shows its cause (an internal error's detail is logged, never answered).
+fn log_warnings_into_tests() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 impl TestApp {
     /// A fresh app on `backend`; `None` (the test passes as skipped) only for PostgreSQL when
     /// `BAIQIAN_TEST_PG` is unset. When it is set, an unreachable server fails the test.
@@ -118,6 +130,7 @@ impl TestApp {
 
     /// A fresh app whose demo world has its member roster (68,000 members: slower to build).
     pub async fn with(backend: Backend, roster: baiqian_demo::Roster) -> Option<TestApp> {
+        log_warnings_into_tests();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
