@@ -270,6 +270,38 @@ async fn card_checkins_are_idempotent_and_refusals_write_nothing(app: TestApp) {
         .collect();
     assert_eq!(statuses, ["repeat", "refused", "already"]);
     assert_eq!(count(&app).await, 2);
+
+    // A reader that never got its answer retries after the card was withdrawn: what it sent
+    // was stored, so the answer is the first one's, not a refusal; a new swipe of that card is
+    // refused.
+    app.db
+        .reissue_card(&actor, m1, crate::support::T0)
+        .await
+        .unwrap();
+    let retry = app
+        .post_json(
+            "/api/v1/checkins",
+            &swipe("c0ffee00-0000-4000-8000-000000000001", &card1, ev, ok_at),
+            &reader,
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text());
+    assert_eq!(retry.json()["status"], "repeat");
+    assert_eq!(retry.json()["id"], first.json()["id"]);
+    let batch = json!({"items": [
+        swipe("c0ffee00-0000-4000-8000-000000000014", &card1, ev, ok_at),
+        swipe("c0ffee00-0000-4000-8000-000000000001", &card1, ev, ok_at),
+    ]});
+    let res = app
+        .post_json("/api/v1/checkins/batch", &batch, &reader)
+        .await;
+    let items = res.json()["items"].as_array().unwrap().clone();
+    assert_eq!(
+        (items[0]["status"].as_str(), items[1]["status"].as_str()),
+        (Some("refused"), Some("repeat"))
+    );
+    assert_eq!(items[1]["id"], first.json()["id"]);
+    assert_eq!(count(&app).await, 2);
 }
 both!(card_checkins_are_idempotent_and_refusals_write_nothing);
 
