@@ -228,18 +228,72 @@ UNION ALL SELECT 'e', e.org_code, o.path, NULL, e.id, e.starts_at, e.ends_at \
   FROM activity_days e JOIN orgs o ON o.code = e.org_code WHERE e.id = ANY($3) \
 UNION ALL SELECT 'd', NULL, NULL, NULL, id, NULL, NULL FROM devices WHERE revoked_at IS NULL AND id = ANY($4)";
 
-/// The accepted check-ins and their first attendances of the month, in one round trip. A row
-/// stored before (a repeat, an attendance already recorded) or by another writer meanwhile (a
-/// second server, a retry racing its original) is skipped, not an error: the batch finds out
-/// which afterwards. Returns (`c`, client id, id) and (`m`, month, member).
+/// The accepted check-ins, their first attendances of the month and the rollups they change, in
+/// one round trip. A row stored before (a repeat, an attendance already recorded) or by another
+/// writer meanwhile (a second server, a retry racing its original) is skipped, not an error: the
+/// batch finds out which afterwards, and only the rows that went in change the rollups. Returns
+/// (client id, id) of each stored.
 const PG_WRITES: &str = "\
 WITH u AS (SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], \
   $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[]) AS u(c, e, m, h, o, a, w, d, l, r, mo)), \
 ins AS (INSERT INTO checkins (client_id, event_id, member_id, home_org, host_org, at, method, device_id, actor_login, reason, created_at) \
   SELECT c, e, m, h, o, a, w, d, l, r, $12 FROM u ON CONFLICT DO NOTHING RETURNING client_id, id), \
 mm AS (INSERT INTO member_months (member_id, month) SELECT DISTINCT u.m, u.mo FROM u JOIN ins ON ins.client_id = u.c \
-  ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING member_id, month) \
-SELECT 'c', client_id, id FROM ins UNION ALL SELECT 'm', month, member_id FROM mm";
+  ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING member_id, month), \
+ro AS (INSERT INTO attendance_rollup (org_code, month, attended, guests, away) \
+  SELECT o, mo, CAST(SUM(a) AS BIGINT), CAST(SUM(g) AS BIGINT), CAST(SUM(w) AS BIGINT) FROM ( \
+    SELECT x.o, x.mo, 0::bigint AS a, x.g, x.w FROM UNNEST($13::text[], $14::text[], $15::text[], $16::bigint[], $17::bigint[]) \
+      AS x(c, o, mo, g, w) JOIN ins ON ins.client_id = x.c \
+    UNION ALL SELECT y.o, y.mo, 1::bigint, 0::bigint, 0::bigint FROM UNNEST($18::bigint[], $19::text[], $20::text[]) AS y(m, mo, o) \
+      JOIN mm ON mm.member_id = y.m AND mm.month = y.mo) d \
+  GROUP BY o, mo ORDER BY o, mo \
+  ON CONFLICT (org_code, month) DO UPDATE SET attended = attendance_rollup.attended + excluded.attended, \
+  guests = attendance_rollup.guests + excluded.guests, away = attendance_rollup.away + excluded.away) \
+SELECT client_id, id FROM ins";
+
+/// The rollup changes an accepted check-in brings if it is stored (`PG_WRITES` keeps those whose
+/// row went in): guests and aways per row, and an attendance above home for each member-month,
+/// counted if the member-month is new to the table. The same counting as `deltas`, split so the
+/// database can apply it in the statement that learns what was stored.
+struct Contributions<'a> {
+    /// (client id, org, month, guests, away).
+    rows: Vec<(&'a str, String, String, i64, i64)>,
+    /// (member, month, org) of each node above a member's home.
+    firsts: Vec<(i64, String, String)>,
+}
+
+fn contributions<'a>(batch: &'a [CheckinRequest], plan: &Plan, reads: &Reads) -> Contributions<'a> {
+    let mut out = Contributions {
+        rows: Vec::new(),
+        firsts: Vec::new(),
+    };
+    let mut months: HashSet<(i64, String)> = HashSet::new();
+    for (i, member_id) in &plan.accepted {
+        let req = &batch[*i];
+        let (Some(m), Some(e)) = (
+            reads.members.get(member_id),
+            reads.events.get(&req.event_id),
+        ) else {
+            continue;
+        };
+        let month = month_of(req.at);
+        let mut own = BTreeMap::new();
+        count_attendance(&mut own, &m.path, &e.path, &month, false);
+        for ((org, mo), (_, g, w)) in own {
+            if (g, w) != (0, 0) {
+                out.rows.push((req.client_id.as_str(), org, mo, g, w));
+            }
+        }
+        if months.insert((*member_id, month.clone())) {
+            let mut above = BTreeMap::new();
+            count_attendance(&mut above, &m.path, &m.path, &month, true);
+            for (org, mo) in above.into_keys() {
+                out.firsts.push((*member_id, mo, org));
+            }
+        }
+    }
+    out
+}
 
 type PgRead = (
     String,
@@ -251,8 +305,8 @@ type PgRead = (
     Option<i64>,
 );
 
-/// PostgreSQL: every statement is a round trip, so a batch takes five whatever its size —
-/// `BEGIN`, the reads, the writes, the rollups, `COMMIT` — each with array parameters
+/// PostgreSQL: every statement is a round trip, so a batch takes four whatever its size —
+/// `BEGIN`, the reads, the writes with their rollups, `COMMIT` — each with array parameters
 /// (`= ANY($1)`, `UNNEST`) so its text stays prepared across batches; a sixth only when a
 /// request was refused or its row was already there.
 pub(super) async fn apply_pg(
@@ -316,7 +370,6 @@ pub(super) async fn apply_pg(
 
     let mut plan = plan(batch, now, &mut reads);
     let mut inserted: HashMap<String, i64> = HashMap::new();
-    let mut firsts: HashSet<(i64, String)> = HashSet::new();
     if !plan.accepted.is_empty() {
         // Every writer inserts in the same order (by member, then activity day), so two
         // batches that share rows wait for each other instead of deadlocking; `apply_checkins`
@@ -324,7 +377,8 @@ pub(super) async fn apply_pg(
         // pair).
         let mut rows = rows(batch, &plan, &reads)?;
         rows.sort_by_key(|r| (r.member_id, r.req.event_id));
-        let written = sqlx::query_as::<_, (String, String, i64)>(PG_WRITES)
+        let adds = contributions(batch, &plan, &reads);
+        inserted = sqlx::query_as::<_, (String, i64)>(PG_WRITES)
             .bind(
                 rows.iter()
                     .map(|r| r.req.client_id.as_str())
@@ -353,15 +407,18 @@ pub(super) async fn apply_pg(
             )
             .bind(rows.iter().map(|r| month_of(r.req.at)).collect::<Vec<_>>())
             .bind(now)
+            .bind(adds.rows.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind(adds.rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
+            .bind(adds.rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>())
+            .bind(adds.rows.iter().map(|r| r.3).collect::<Vec<_>>())
+            .bind(adds.rows.iter().map(|r| r.4).collect::<Vec<_>>())
+            .bind(adds.firsts.iter().map(|f| f.0).collect::<Vec<_>>())
+            .bind(adds.firsts.iter().map(|f| f.1.as_str()).collect::<Vec<_>>())
+            .bind(adds.firsts.iter().map(|f| f.2.as_str()).collect::<Vec<_>>())
             .fetch_all(&mut *conn)
-            .await?;
-        for (kind, text, n) in written {
-            if kind == "c" {
-                inserted.insert(text, n);
-            } else {
-                firsts.insert((n, text));
-            }
-        }
+            .await?
+            .into_iter()
+            .collect();
     }
     // Not inserted though accepted: the client id was stored before (a repeat) or the member's
     // attendance was (already). Refused: a retry of a check-in stored before is a repeat, even
@@ -412,7 +469,6 @@ pub(super) async fn apply_pg(
     }
     let ids: HashMap<&str, i64> = inserted.iter().map(|(c, id)| (c.as_str(), *id)).collect();
     settle(batch, &mut plan, &ids)?;
-    rollups_pg(conn, &deltas(batch, &plan, &reads, &firsts)).await?;
     Ok(plan.out)
 }
 
