@@ -307,7 +307,7 @@ type PgRead = (
 
 /// PostgreSQL: every statement is a round trip, so a batch takes four whatever its size —
 /// `BEGIN`, the reads, the writes with their rollups, `COMMIT` — each with array parameters
-/// (`= ANY($1)`, `UNNEST`) so its text stays prepared across batches; a sixth only when a
+/// (`= ANY($1)`, `UNNEST`) so its text stays prepared across batches; a fifth only when a
 /// request was refused or its row was already there.
 pub(super) async fn apply_pg(
     conn: &mut sqlx::PgConnection,
